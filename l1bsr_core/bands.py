@@ -1,0 +1,50 @@
+"""Band order, radiometric scale and scale factor: the constants every module shares.
+
+Every band axis in this project follows :data:`BAND_NAMES`: index 0 is blue (Sentinel-2 B2),
+1 green (B3), 2 red (B4), 3 near infrared (B8), all at 10 m in the L1B input.
+Green is the geometric reference: registration warps B, R and NIR onto G, and the
+super-resolved output has all bands in the input G band's geometry.
+"""
+
+from __future__ import annotations
+
+BAND_NAMES: tuple[str, ...] = ("B", "G", "R", "NIR")
+"""Short names of the four bands, in file order."""
+
+SENTINEL2_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
+"""Sentinel-2 band identifiers, in file order."""
+
+N_BANDS = len(BAND_NAMES)
+
+BLUE, GREEN, RED, NIR = range(N_BANDS)
+"""Indices of the bands on a band axis."""
+
+REFERENCE_BAND = GREEN
+"""The band every other band is registered onto."""
+
+MOVING_BANDS: tuple[int, ...] = (BLUE, RED, NIR)
+"""The bands registered onto :data:`REFERENCE_BAND`, in the order of a flow's first axis."""
+
+RADIOMETRIC_SCALE = 400.0
+"""Digital numbers are divided by this before entering REC and multiplied after (published value)."""
+
+SCALE_FACTOR = 2
+"""Super-resolution factor: 10 m in, 5 m out."""
+
+INPUT_GSD_M = 10.0
+"""Ground sampling distance of the L1B input bands, in metres."""
+
+DN_MAX = 65535
+"""Largest value a uint16 output can hold."""
+
+
+def band_index(name: str) -> int:
+    """Return the band-axis index of a band given by short name ("NIR") or S2 name ("B8")."""
+    key = name.strip().upper()
+    for names in (BAND_NAMES, SENTINEL2_BANDS):
+        if key in names:
+            return names.index(key)
+    raise ValueError(
+        f"unknown band {name!r}: expected one of {', '.join(BAND_NAMES)} "
+        f"or {', '.join(SENTINEL2_BANDS)}"
+    )

@@ -1,0 +1,6 @@
+"""Networks: REC (RCAN family, super-resolution) and CSR (cross-spectral flow)."""
+
+from .csr import CSRConfig, CSRNet
+from .rec import RCAN, RECConfig
+
+__all__ = ["RCAN", "RECConfig", "CSRNet", "CSRConfig"]

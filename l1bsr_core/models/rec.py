@@ -1,0 +1,115 @@
+"""REC: the RCAN-family super-resolution network, sized by :class:`RECConfig`.
+
+Module names follow the published RCAN so that a published state dict (``REC_Real_L1B.pt``)
+loads into ``RCAN(RECConfig.paper())`` with ``strict=True``:
+``head.0``, ``body.<group>.body.<block>.body.{0,2,3.conv_du.{0,2}}``, ``body.<group>.body.<n_blocks>``,
+``body.<n_groups>``, ``tail.0.0`` (upsampler conv), ``tail.1``.
+
+Input and output are (N, 4, H, W) in DN / :data:`~l1bsr_core.bands.RADIOMETRIC_SCALE`, band order
+B, G, R, NIR; output is (N, 4, 2H, 2W), all bands in the input G band's geometry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from ..bands import N_BANDS, RADIOMETRIC_SCALE, SCALE_FACTOR
+
+
+@dataclass(frozen=True)
+class RECConfig:
+    """Constructor arguments of :class:`RCAN`; stored inside every checkpoint."""
+
+    n_groups: int = 2
+    n_blocks: int = 3
+    n_feats: int = 32
+    reduction: int = 8
+    scale: int = SCALE_FACTOR
+    n_colors: int = N_BANDS
+    radiometric_scale: float = RADIOMETRIC_SCALE
+
+    @classmethod
+    def paper(cls) -> "RECConfig":
+        """The published network: 10 groups × 20 blocks × 64 features, reduction 16 (15.4 M params)."""
+        return cls(n_groups=10, n_blocks=20, n_feats=64, reduction=16)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RECConfig":
+        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
+        return cls(**known)
+
+
+def _conv3x3(in_ch: int, out_ch: int) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, 3, padding=1)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation: global average, bottleneck, sigmoid gate per channel."""
+
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        hidden = max(channels // reduction, 1)
+        self.conv_du = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.conv_du(x.mean(dim=(2, 3), keepdim=True))
+
+
+class RCAB(nn.Module):
+    """Residual channel-attention block: conv, ReLU, conv, attention, plus identity."""
+
+    def __init__(self, feats: int, reduction: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv3x3(feats, feats), nn.ReLU(inplace=True), _conv3x3(feats, feats),
+            ChannelAttention(feats, reduction),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResidualGroup(nn.Module):
+    """``n_blocks`` RCABs and a closing conv, plus identity."""
+
+    def __init__(self, feats: int, reduction: int, n_blocks: int):
+        super().__init__()
+        blocks = [RCAB(feats, reduction) for _ in range(n_blocks)]
+        self.body = nn.Sequential(*blocks, _conv3x3(feats, feats))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class RCAN(nn.Module):
+    """Residual channel-attention network for ×``scale`` super-resolution of BGRN images."""
+
+    def __init__(self, config: RECConfig | None = None):
+        super().__init__()
+        self.config = config or RECConfig()
+        c = self.config
+        if c.scale not in (2, 4):
+            raise ValueError(f"scale must be 2 or 4, got {c.scale}")
+        self.head = nn.Sequential(_conv3x3(c.n_colors, c.n_feats))
+        groups = [ResidualGroup(c.n_feats, c.reduction, c.n_blocks) for _ in range(c.n_groups)]
+        self.body = nn.Sequential(*groups, _conv3x3(c.n_feats, c.n_feats))
+        upsampler: list[nn.Module] = []
+        for _ in range(c.scale.bit_length() - 1):
+            upsampler += [_conv3x3(c.n_feats, 4 * c.n_feats), nn.PixelShuffle(2)]
+        self.tail = nn.Sequential(nn.Sequential(*upsampler), _conv3x3(c.n_feats, c.n_colors))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 4, H, W) scaled DN → (N, 4, scale·H, scale·W) scaled DN."""
+        features = self.head(x)
+        return self.tail(features + self.body(features))
