@@ -1,0 +1,211 @@
+"""Training loops for CSR, REC (self-supervised) and REC (supervised reference), resumable.
+
+A run lives in a folder: ``last.pt`` (model, optimiser, step, RNG state, config; loadable with
+``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``log.jsonl``
+(one JSON line per logged step: losses and validation scores) and ``train.log`` (human-readable).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..bands import RADIOMETRIC_SCALE, REFERENCE_BAND
+from ..weights import build_model, load_model
+from . import losses
+from .data import PairSource, validation_batches
+
+TASKS = ("csr", "rec", "rec-supervised")
+
+
+@dataclass
+class TrainConfig:
+    task: str
+    out: str
+    steps: int = 2000
+    batch: int = 8
+    crop: int = 64
+    """LR crop side in pixels (the HR scene crop is ``factor`` times larger)."""
+    lr: float = 5e-4
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 2
+    log_every: int = 25
+    val_every: int = 250
+    ckpt_every: int = 100
+    model_config: dict = field(default_factory=dict)
+    csr_weights: str = "csr"
+    """REC only: the (frozen) CSR network whose flows carry REC's output onto view 1."""
+    real_pairs: str = ""
+    """Folder of real overlap pairs (see data.RealPairFolder); empty = simulated pairs."""
+    real_scenes: str = ""
+    """Folder of real crops used as high-resolution scenes for the simulator (reduced scale)."""
+    procedural: bool = True
+    smooth_weight: float = 0.05
+
+
+def _log(run: Path, text: str) -> None:
+    line = f"{time.strftime('%H:%M:%S')} {text}"
+    print(line, flush=True)
+    with open(run / "train.log", "a") as handle:
+        handle.write(line + "\n")
+
+
+def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator) -> None:
+    state = {
+        "kind": kind,
+        "config": model.config.to_dict(),
+        "model": model.state_dict(),
+        "optimiser": optimiser.state_dict(),
+        "step": step,
+        "train_config": asdict(cfg),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": json.dumps(rng.bit_generator.state),
+        "version": f"{cfg.task}-step{step}",
+    }
+    tmp = run / "last.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(run / "last.pt")
+
+
+def _lr_at(step: int, cfg: TrainConfig) -> float:
+    """Cosine decay to 5 % of the base rate, after a 3 % warm-up."""
+    warm = max(1, int(0.03 * cfg.steps))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    progress = (step - warm) / max(1, cfg.steps - warm)
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run (or resume) a training run; returns the run folder."""
+    if cfg.task not in TASKS:
+        raise ValueError(f"unknown task {cfg.task!r}; expected one of {', '.join(TASKS)}")
+    torch.set_num_threads(cfg.threads)
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    kind = "csr" if cfg.task == "csr" else "rec"
+    device = torch.device(cfg.device)
+    model = build_model(kind, cfg.model_config).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    start = 0
+    checkpoint = run / "last.pt"
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model = build_model(kind, state["config"]).to(device)
+        model.load_state_dict(state["model"])
+        optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optimiser.load_state_dict(state["optimiser"])
+        start = state["step"]
+        torch.set_rng_state(state["torch_rng"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        _log(run, f"resumed {cfg.task} at step {start}")
+    else:
+        _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
+    (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    csr = None
+    if cfg.task == "rec":
+        csr, csr_info = load_model("csr", cfg.csr_weights, device)
+        csr.requires_grad_(False)
+        _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
+    factor = model.config.scale if kind == "rec" else 2
+    source = PairSource(cfg, rng, factor=factor)
+    val = validation_batches(cfg, factor=factor)
+    step_time = 0.0
+    with open(run / "log.jsonl", "a") as log:
+        for step in range(start, cfg.steps):
+            tick = time.perf_counter()
+            for group in optimiser.param_groups:
+                group["lr"] = _lr_at(step, cfg)
+            batch = source.next_batch(device)
+            model.train()
+            loss, parts = _step_loss(cfg.task, model, csr, batch, rng, cfg, factor)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            step_time = 0.9 * step_time + 0.1 * (time.perf_counter() - tick) if step > start else time.perf_counter() - tick
+            done = step + 1
+            record = None
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                record = {"step": done, "loss": loss.item(), **parts, "lr": _lr_at(step, cfg), "s_per_step": step_time}
+                eta = (cfg.steps - done) * step_time
+                _log(run, f"{cfg.task} step {done}/{cfg.steps} loss {loss.item():.4f} "
+                          f"{' '.join(f'{k} {v:.4f}' for k, v in parts.items())} {step_time:.2f}s/step eta {eta / 60:.1f} min")
+            if done % cfg.val_every == 0 or done == cfg.steps:
+                scores = validate(cfg.task, model, csr, val, factor)
+                record = {**(record or {"step": done}), **{f"val_{k}": v for k, v in scores.items()}}
+                _log(run, "validation " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+            if record is not None:
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            if done % cfg.ckpt_every == 0 or done == cfg.steps:
+                _save(run, model, optimiser, done, cfg, kind, rng)
+    return run
+
+
+def _step_loss(task, model, csr, batch, rng, cfg, factor):
+    view0, view1 = batch["view0"], batch["view1"]
+    if task == "csr":
+        n = view0.shape[0]
+        band = torch.from_numpy(rng.integers(0, view0.shape[1], n)).to(view0.device)
+        # anchor: G of either view most of the time (the inference reference), sometimes any band
+        anchor_view = rng.integers(0, 2, n)
+        anchor_band = np.where(rng.random(n) < 0.7, REFERENCE_BAND, rng.integers(0, view0.shape[1], n))
+        views = torch.stack((view0, view1))
+        anchor = views[torch.from_numpy(anchor_view), torch.arange(n), torch.from_numpy(anchor_band)]
+        return losses.anchor_consistency_loss(model, view0, view1, band, anchor, smooth_weight=cfg.smooth_weight)
+    x0 = view0 / RADIOMETRIC_SCALE
+    out = model(x0)
+    if task == "rec-supervised":
+        loss = losses.rec_supervised_loss(out, batch["hr"] / RADIOMETRIC_SCALE)
+        return loss, {}
+    with torch.no_grad():
+        flows = losses.view_flows(csr, view0, view1, REFERENCE_BAND)
+    loss = losses.rec_self_supervised_loss(out, view1 / RADIOMETRIC_SCALE, flows, batch["degrade"], factor=factor)
+    return loss, {}
+
+
+@torch.no_grad()
+def validate(task, model, csr, batches, factor) -> dict:
+    """Scores against the simulator's ground truth (never used for training)."""
+    model.eval()
+    if task == "csr":
+        errors = []
+        for batch in batches:
+            est = _csr_band_flows(model, batch["view0"])
+            errors.append((est - batch["band_flows"]).norm(dim=2)[..., 8:-8, 8:-8].mean(dim=(0, 2, 3)))
+        per_band = torch.stack(errors).mean(0)
+        return {"epe_B": per_band[0].item(), "epe_R": per_band[1].item(), "epe_NIR": per_band[2].item(),
+                "epe_mean": per_band.mean().item()}
+    psnr_model, psnr_bicubic = [], []
+    for batch in batches:
+        hr = batch["hr"]
+        sr = model(batch["view0"] / RADIOMETRIC_SCALE) * RADIOMETRIC_SCALE
+        bic = losses.bicubic_upsample(batch["view0"], factor)
+        peak = hr.amax(dim=(1, 2, 3), keepdim=True)
+        for est, acc in ((sr, psnr_model), (bic, psnr_bicubic)):
+            mse = ((est - hr)[..., 16:-16, 16:-16] ** 2).mean(dim=(1, 2, 3), keepdim=True)
+            acc.append((10 * torch.log10(peak ** 2 / mse)).mean().item())
+    return {"psnr": float(np.mean(psnr_model)), "psnr_bicubic": float(np.mean(psnr_bicubic)),
+            "gain_db": float(np.mean(psnr_model) - np.mean(psnr_bicubic))}
+
+
+def _csr_band_flows(model, view: torch.Tensor) -> torch.Tensor:
+    """(N, 4, h, w) view → (N, 3, 2, h, w) CSR flows of B, R, NIR onto G, as at inference."""
+    from ..bands import MOVING_BANDS
+    n = view.shape[0]
+    ref = view[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, len(MOVING_BANDS), -1, -1)
+    mov = view[:, list(MOVING_BANDS)]
+    pairs = losses.csr_pair(ref.reshape(-1, *view.shape[-2:]), mov.reshape(-1, *view.shape[-2:]))
+    return model(pairs).reshape(n, len(MOVING_BANDS), 2, *view.shape[-2:])

@@ -1,0 +1,101 @@
+"""Self-supervised losses of L1BSR. No ground truth enters any of them.
+
+Tensors: views are (N, 4, h, w) float in band order B, G, R, NIR; flows (N, 2, h, w) in pixels in
+the :func:`l1bsr_core.warp.warp` convention (channel 0 dx, channel 1 dy).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..models.csr import contrast_normalise
+from ..warp import compose_flows, upscale_flow, warp
+
+LOSS_BORDER_PX = 8
+"""Pixels excluded at each border of every loss (warps sample reflected content there)."""
+
+
+def interior(x: torch.Tensor, border: int = LOSS_BORDER_PX) -> torch.Tensor:
+    return x[..., border:-border, border:-border] if border else x
+
+
+def smoothness(flow: torch.Tensor) -> torch.Tensor:
+    """Total variation (L1 of finite differences) of a flow, mean over pixels."""
+    dx = (flow[..., :, 1:] - flow[..., :, :-1]).abs().mean()
+    dy = (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean()
+    return dx + dy
+
+
+def csr_pair(reference: torch.Tensor, moving: torch.Tensor) -> torch.Tensor:
+    """Stack two (N, h, w) bands into CSR's contrast-normalised (N, 2, h, w) input [reference, moving]."""
+    return contrast_normalise(torch.stack((reference, moving), dim=1))
+
+
+def anchor_consistency_loss(
+    csr, view0: torch.Tensor, view1: torch.Tensor, band: torch.Tensor, anchor: torch.Tensor,
+    *, smooth_weight: float = 0.05,
+) -> tuple[torch.Tensor, dict]:
+    """CSR's self-supervised loss: flows composed through an anchor band map band i of view 0 onto band i of view 1.
+
+    For each sample n, with ``i = band[n]`` and anchor image ``A = anchor[n]`` (N, h, w) (any band
+    of either view, typically G)::
+
+        Fa = CSR([view1_i, A])   # view1_i(p) ~ A(p + Fa(p))       (cross-spectral)
+        Fb = CSR([A, view0_i])   # A(q)       ~ view0_i(q + Fb(q)) (cross-spectral)
+        warp(view0_i, compose(Fa, Fb)) ~ view1_i                     (same band: photometric)
+
+    The photometric term compares contrast-normalised images of the same band, so no cross-spectral
+    similarity is ever assumed. Returns ``(loss, parts)``.
+    """
+    idx = torch.arange(view0.shape[0], device=view0.device)
+    v0 = view0[idx, band]
+    v1 = view1[idx, band]
+    flow_a = csr(csr_pair(v1, anchor))
+    flow_b = csr(csr_pair(anchor, v0))
+    composed = compose_flows(flow_a, flow_b)
+    pair = contrast_normalise(torch.stack((v0, v1), dim=1))
+    warped = warp(pair[:, :1], composed)
+    photometric = interior((warped - pair[:, 1:]).abs()).mean()
+    smooth = smoothness(flow_a) + smoothness(flow_b)
+    loss = photometric + smooth_weight * smooth
+    return loss, {"photometric": photometric.item(), "smooth": smooth.item()}
+
+
+def view_flows(csr, view0: torch.Tensor, view1: torch.Tensor, reference_band: int) -> torch.Tensor:
+    """Flows carrying view 0's reference band onto each band of view 1: (N, 4, 2, h, w).
+
+    ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_ref(p + flow(p))`` (geometrically).
+    """
+    n, bands = view1.shape[:2]
+    ref = view0[:, reference_band:reference_band + 1].expand(-1, bands, -1, -1)
+    pairs = csr_pair(view1.reshape(n * bands, *view1.shape[-2:]), ref.reshape(n * bands, *ref.shape[-2:]))
+    return csr(pairs).reshape(n, bands, 2, *view1.shape[-2:])
+
+
+def rec_self_supervised_loss(
+    rec_output: torch.Tensor, view1: torch.Tensor, flows: torch.Tensor, degrade, *, factor: int,
+) -> torch.Tensor:
+    """REC's self-supervised loss: REC(view 0), warped band by band onto view 1 and degraded, must equal view 1.
+
+    Args:
+        rec_output: (N, 4, factor·h, factor·w) REC output for view 0 (all bands in view 0's G geometry).
+        view1: (N, 4, h, w) the other view, same units as ``rec_output``.
+        flows: (N, 4, 2, h, w) from :func:`view_flows` (computed without gradient).
+        degrade: the acquisition operator, (N, C, H, W) → (N, C, H/factor, W/factor).
+    """
+    n, bands, height, width = rec_output.shape
+    fine_flows = upscale_flow(flows.reshape(n * bands, 2, *flows.shape[-2:]), factor)
+    warped = warp(rec_output.reshape(n * bands, 1, height, width), fine_flows).reshape(n, bands, height, width)
+    simulated = degrade(warped)
+    return interior((simulated - view1).abs()).mean()
+
+
+def rec_supervised_loss(rec_output: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """The reference upper bound: L1 against the true high-resolution image (simulated data only)."""
+    return interior((rec_output - truth).abs(), 2 * LOSS_BORDER_PX).mean()
+
+
+def bicubic_upsample(lr: torch.Tensor, factor: int) -> torch.Tensor:
+    """Bicubic ×factor upsampling with the area pixel-centre convention (the project's baseline)."""
+    return F.interpolate(lr, scale_factor=factor, mode="bicubic", align_corners=False)

@@ -1,0 +1,510 @@
+"""Pictures of BGRN crops and flows: numpy in, uint8 RGB (or PNG bytes) out.
+
+Images are (H, W, 4) arrays in band order B, G, R, NIR (Sentinel-2 B2, B3, B4, B8); any real
+dtype is accepted. Flows follow :mod:`l1bsr_core.warp`: (2, H, W) in pixels, channel 0 = dx
+(right), channel 1 = dy (down), with ``registered(y, x) = band(y + dy, x + dx)``; a stack of
+flows is (3, 2, H, W) for B, R, NIR onto G.
+
+Comparisons are honest when both sides go through the same :class:`Stretch`: compute it once on
+the input and apply it to the input and to the output, so a brightness difference on screen is
+a difference in the data. Figures are drawn with matplotlib's object API (no pyplot state), so
+they are safe to draw from several threads.
+"""
+
+from __future__ import annotations
+
+import io as _io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+from scipy import ndimage
+
+from .bands import BAND_NAMES, BLUE, GREEN, MOVING_BANDS, N_BANDS, NIR, RED
+
+DISPLAY_MODES: dict[str, tuple[int, ...]] = {
+    "true": (RED, GREEN, BLUE),
+    "false": (NIR, RED, GREEN),
+    "B": (BLUE,),
+    "G": (GREEN,),
+    "R": (RED,),
+    "NIR": (NIR,),
+}
+"""Display mode → bands shown as (red, green, blue) channels; one band is shown in grey."""
+
+MODE_LABELS: dict[str, str] = {
+    "true": "True colour (R, G, B)",
+    "false": "False colour (NIR, R, G)",
+    "B": "Blue band (B2)",
+    "G": "Green band (B3)",
+    "R": "Red band (B4)",
+    "NIR": "Near infrared (B8)",
+}
+"""Display mode → words for a menu."""
+
+DEFAULT_PERCENTILES = (1.0, 99.0)
+
+FLOW_STATS_HEADERS = ("band", "mean dx (px)", "mean dy (px)", "mean |flow| (px)", "max |flow| (px)")
+
+# Colour wheel anchors (hue position in [0, 1) → RGB in [0, 1]). The arc lengths between anchors
+# follow the Middlebury flow wheel's proportions (red→yellow 15, yellow→green 6, green→cyan 4,
+# cyan→blue 11, blue→magenta 13, magenta→red 6), which spreads the hues evenly to the eye.
+_WHEEL_STEPS = (15, 6, 4, 11, 13, 6)
+_WHEEL_COLOURS = np.array(
+    [[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1], [1, 0, 1], [1, 0, 0]], dtype=np.float64
+)
+_WHEEL_POSITIONS = np.concatenate(([0.0], np.cumsum(_WHEEL_STEPS) / sum(_WHEEL_STEPS)))
+_OUT_OF_RANGE_DIM = 0.75
+
+ARROW_COLOUR = "#d7191c"
+
+FRINGE_SIGMA = 2.0
+"""Gaussian blur (px) removed from each band to keep only the detail shown by :func:`fringe`."""
+
+FRINGE_GAIN = 2.0
+"""Factor applied to the G − band difference in :func:`fringe` so that 1 px fringes are visible."""
+
+
+# === Contrast ================================================================================
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A linear contrast stretch per band: ``(value - low) / (high - low)``, clipped to [0, 1].
+
+    Compute it once from the input with :meth:`from_image`, then apply it to every image that is
+    compared with that input (an upsampled input, a super-resolved or registered output).
+    """
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    @classmethod
+    def from_image(
+        cls,
+        image: np.ndarray,
+        *,
+        percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
+        shared: bool = False,
+    ) -> "Stretch":
+        """Percentile stretch of an (H, W, C) image.
+
+        Args:
+            image: (H, W, C) array, C bands (4 for BGRN).
+            percentiles: lower and upper percentile mapped to black and white.
+            shared: one range for all bands (keeps the bands' relative brightness) instead of
+                one range per band.
+        """
+        image = _as_hwc(image)
+        lo_p, hi_p = percentiles
+        if shared:
+            lo, hi = np.percentile(image, (lo_p, hi_p))
+            low, high = np.full(image.shape[-1], lo), np.full(image.shape[-1], hi)
+        else:
+            flat = image.reshape(-1, image.shape[-1])
+            low, high = np.percentile(flat, (lo_p, hi_p), axis=0)
+        high = np.maximum(high, low + 1e-6)  # a constant band maps to black, not NaN
+        return cls(tuple(float(v) for v in low), tuple(float(v) for v in high))
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, C) image → float32 (H, W, C) in [0, 1]."""
+        image = _as_hwc(image)
+        if image.shape[-1] != len(self.low):
+            raise ValueError(f"stretch has {len(self.low)} bands, image has {image.shape[-1]}")
+        low = np.asarray(self.low, np.float32)
+        high = np.asarray(self.high, np.float32)
+        return np.clip((image.astype(np.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def _as_hwc(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f"expected an (H, W, C) image; got shape {image.shape}")
+    return image
+
+
+def _to_uint8(unit: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def render(bgrn: np.ndarray, mode: str = "true", stretch: Stretch | None = None) -> np.ndarray:
+    """Display a BGRN image as uint8 (H, W, 3) RGB.
+
+    Args:
+        bgrn: (H, W, 4) array, bands B, G, R, NIR.
+        mode: a key of :data:`DISPLAY_MODES` ("true", "false", or one band name).
+        stretch: contrast to use; default computed from ``bgrn`` itself (pass the input's stretch
+            to compare an output with its input).
+    """
+    bgrn = _as_hwc(bgrn)
+    if bgrn.shape[-1] != N_BANDS:
+        raise ValueError(f"expected {N_BANDS} bands ({', '.join(BAND_NAMES)}); got shape {bgrn.shape}")
+    if mode not in DISPLAY_MODES:
+        raise ValueError(f"unknown display mode {mode!r}; expected one of {', '.join(DISPLAY_MODES)}")
+    stretch = stretch or Stretch.from_image(bgrn)
+    bands = DISPLAY_MODES[mode]
+    unit = stretch.apply(bgrn)[..., list(bands)]
+    if len(bands) == 1:
+        unit = np.repeat(unit, 3, axis=-1)
+    return _to_uint8(unit)
+
+
+# === Resampling and crops ====================================================================
+
+
+def upsample(image: np.ndarray, factor: int = 2, method: str = "bicubic") -> np.ndarray:
+    """Enlarge an (H, W, C) image by an integer factor: "nearest" or "bicubic".
+
+    Returns float32 (factor·H, factor·W, C). Pixel centres follow the half-pixel convention of a
+    pixel-shuffle network, so output pixel (2i, 2j)…(2i+1, 2j+1) covers input pixel (i, j).
+    Bicubic overshoot is kept (not clipped): the stretch clips it on display.
+    """
+    image = _as_hwc(image)
+    if method == "nearest":
+        return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1).astype(np.float32)
+    if method != "bicubic":
+        raise ValueError(f"unknown upsampling {method!r}; expected 'nearest' or 'bicubic'")
+    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    with torch.inference_mode():
+        big = F.interpolate(tensor, scale_factor=factor, mode="bicubic", align_corners=False)
+    return big[0].permute(1, 2, 0).numpy().copy()
+
+
+def _check_box(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    x0, y0, w, h = (int(v) for v in box)
+    if w <= 0 or h <= 0 or x0 < 0 or y0 < 0 or x0 + w > shape[1] or y0 + h > shape[0]:
+        raise ValueError(f"box (x0={x0}, y0={y0}, w={w}, h={h}) does not fit an image of {shape[1]} × {shape[0]} px")
+    return x0, y0, w, h
+
+
+def crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The part of an (H, W, ...) image inside ``box`` = (x0, y0, width, height), in pixels."""
+    x0, y0, w, h = _check_box(np.shape(image), box)
+    return image[y0 : y0 + h, x0 : x0 + w]
+
+
+def zoom(image: np.ndarray, box: tuple[int, int, int, int], factor: int) -> np.ndarray:
+    """Crop ``box`` = (x0, y0, width, height) and enlarge it ``factor`` times, nearest neighbour."""
+    part = crop(image, box)
+    return np.repeat(np.repeat(part, factor, axis=0), factor, axis=1)
+
+
+def detail_box(image: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """The ``size`` × ``size`` window with the most edges (sum of gradient magnitude) of an (H, W, C) image.
+
+    Returns (x0, y0, size, size), clipped to the image. Used to pick a zoom that shows detail.
+    """
+    image = _as_hwc(image)
+    height, width = image.shape[:2]
+    size = int(min(size, height, width))
+    energy = edges(image).sum(axis=-1, dtype=np.float64)
+    integral = np.pad(energy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    sums = (integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size])
+    y0, x0 = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(x0), int(y0), size, size
+
+
+def draw_box(rgb: np.ndarray, box: tuple[int, int, int, int], colour=(255, 214, 0), width: int = 2) -> np.ndarray:
+    """A copy of uint8 (H, W, 3) ``rgb`` with the outline of ``box`` = (x0, y0, w, h) drawn on it."""
+    x0, y0, w, h = _check_box(rgb.shape, box)
+    out = np.array(rgb, copy=True)
+    x1, y1 = x0 + w, y0 + h
+    width = max(1, min(width, w // 2, h // 2))
+    out[y0 : y0 + width, x0:x1] = colour
+    out[y1 - width : y1, x0:x1] = colour
+    out[y0:y1, x0 : x0 + width] = colour
+    out[y0:y1, x1 - width : x1] = colour
+    return out
+
+
+# === Misregistration made visible ============================================================
+
+
+def edges(image: np.ndarray) -> np.ndarray:
+    """Gradient magnitude of each band of an (H, W, C) image (central differences), float32."""
+    image = _as_hwc(image).astype(np.float32)
+    gy, gx = np.gradient(image, axis=(0, 1))
+    return np.hypot(gx, gy)
+
+
+def details(image: np.ndarray, sigma: float = FRINGE_SIGMA) -> np.ndarray:
+    """Fine detail of each band of an (H, W, C) image: the image minus its Gaussian blur, float32.
+
+    Signed (a bright line gives a positive ridge with negative sides), so a shifted band shows
+    its ridge beside the reference's, and free of the bands' different brightness levels.
+    """
+    image = _as_hwc(image).astype(np.float32)
+    return image - ndimage.gaussian_filter(image, sigma=(sigma, sigma, 0), mode="reflect")
+
+
+def fringe_stretch(image: np.ndarray, sigma: float = FRINGE_SIGMA) -> Stretch:
+    """The contrast for :func:`fringe`: per band, ±the 99th percentile of ``|details(image)|``.
+
+    Compute it on the "before" image and pass it for both sides so their contrast is the same.
+    """
+    magnitude = np.percentile(np.abs(details(image, sigma)).reshape(-1, np.shape(image)[-1]), 99, axis=0)
+    magnitude = np.maximum(magnitude, 1e-6)
+    return Stretch(tuple(float(-m) for m in magnitude), tuple(float(m) for m in magnitude))
+
+
+def fringe(bgrn: np.ndarray, band: int | str, stretch: Stretch | None = None, sigma: float = FRINGE_SIGMA) -> np.ndarray:
+    """Fine detail of G in green and of ``band`` in magenta, over mid grey; uint8 (H, W, 3).
+
+    Where the two bands are registered their details coincide and the picture is grey (black
+    and white lines); a shift between them shows as green and magenta fringes on either side of
+    every line and edge, like the colour fringes of a misaligned print. The colour difference
+    is amplified by :data:`FRINGE_GAIN`, identically for every image.
+
+    Args:
+        bgrn: (H, W, 4) image, bands B, G, R, NIR.
+        band: the band compared with G, index or name ("B", "R", "NIR").
+        stretch: a :func:`fringe_stretch` of the "before" image, shared with the "after" image.
+    """
+    bgrn = _as_hwc(bgrn)
+    index = BAND_NAMES.index(band) if isinstance(band, str) else int(band)
+    stretch = stretch or fringe_stretch(bgrn, sigma)
+    unit = stretch.apply(details(bgrn, sigma))
+    other, reference = unit[..., index], unit[..., GREEN]
+    # Exaggerate the difference between the two (never where they agree) so ~1 px fringes show.
+    mean, half_diff = (reference + other) / 2, FRINGE_GAIN * (reference - other) / 2
+    return _to_uint8(np.stack((mean - half_diff, mean + half_diff, mean - half_diff), axis=-1))
+
+
+# === Flows ===================================================================================
+
+
+def _as_flow(flow: np.ndarray) -> np.ndarray:
+    flow = np.asarray(flow, dtype=np.float32)
+    if flow.ndim != 3 or flow.shape[0] != 2:
+        raise ValueError(f"expected a flow of shape (2, H, W); got {flow.shape}")
+    return flow
+
+
+def _as_flow_stack(flow: np.ndarray) -> np.ndarray:
+    flow = np.asarray(flow, dtype=np.float32)
+    if flow.ndim == 3:
+        flow = flow[None]
+    if flow.ndim != 4 or flow.shape[1] != 2:
+        raise ValueError(f"expected flows of shape (K, 2, H, W) or (2, H, W); got {flow.shape}")
+    return flow
+
+
+def flow_norm_scale(*flows: np.ndarray, percentile: float = 99.0) -> float:
+    """A common ``max_norm`` for several flows: the ``percentile`` of |flow| over all of them.
+
+    Returns at least 0.1 px, so a nearly zero flow stays nearly white instead of being blown up.
+    """
+    norms = [np.hypot(*_as_flow_stack(f).transpose(1, 0, 2, 3)).ravel() for f in flows]
+    value = float(np.percentile(np.concatenate(norms), percentile)) if norms else 0.0
+    return max(value, 0.1)
+
+
+def _wheel(angle_position: np.ndarray) -> np.ndarray:
+    """Hue position in [0, 1] → RGB in [0, 1], interpolated between the wheel's anchors."""
+    return np.stack(
+        [np.interp(angle_position, _WHEEL_POSITIONS, _WHEEL_COLOURS[:, c]) for c in range(3)], axis=-1
+    )
+
+
+def flow_to_color(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray:
+    """Colour-code a (2, H, W) flow: hue = direction, saturation = length; uint8 (H, W, 3).
+
+    Zero flow is white; a flow of length ``max_norm`` has the full colour of its direction;
+    longer flows keep their hue and are darkened (out of the legend's range). Directions on
+    screen (y down): right → red, down → yellow/orange, left → cyan, up → blue/violet.
+
+    Args:
+        flow: (2, H, W), channel 0 = dx, 1 = dy, pixels.
+        max_norm: length shown fully saturated; default the largest length in ``flow``.
+    """
+    flow = _as_flow(flow)
+    dx, dy = flow[0].astype(np.float64), flow[1].astype(np.float64)
+    norm = np.hypot(dx, dy)
+    if max_norm is None:
+        max_norm = float(norm.max())
+    max_norm = max(float(max_norm), 1e-9)
+    radius = norm / max_norm
+    # Position on the wheel: right (dx > 0) at 0 = red, then clockwise on screen (y down).
+    position = (np.arctan2(dy, dx) / (2 * np.pi)) % 1.0
+    colour = _wheel(position)
+    inside = radius <= 1.0
+    r = np.clip(radius, 0.0, 1.0)[..., None]
+    rgb = np.where(inside[..., None], 1.0 - r * (1.0 - colour), colour * _OUT_OF_RANGE_DIM)
+    return _to_uint8(rgb)
+
+
+def _figure_to_array(fig: Figure) -> np.ndarray:
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _draw_legend(ax, max_norm: float, samples: int = 201) -> None:
+    extent = max_norm * 1.15
+    axis = np.linspace(-extent, extent, samples)
+    grid_x, grid_y = np.meshgrid(axis, axis)
+    wheel = flow_to_color(np.stack((grid_x, grid_y)), max_norm=max_norm)
+    outside = np.hypot(grid_x, grid_y) > max_norm
+    wheel[outside] = 255
+    # Rows go downwards like image rows: dy > 0 is drawn below the centre, as on the image.
+    ax.imshow(wheel, extent=(-extent, extent, extent, -extent), interpolation="bilinear")
+    ax.add_patch(_circle(max_norm))
+    ax.axhline(0, color="0.4", lw=0.6)
+    ax.axvline(0, color="0.4", lw=0.6)
+    ax.set_xlabel("dx (px)")
+    ax.set_ylabel("dy (px)")
+    ax.set_title(f"flow colours (circle = {max_norm:.2g} px)", fontsize=9)
+    ax.tick_params(labelsize=7)
+
+
+def _circle(radius: float):
+    from matplotlib.patches import Circle
+
+    return Circle((0, 0), radius, fill=False, color="0.3", lw=0.8)
+
+
+def flow_legend(max_norm: float, *, size_in: float = 2.6, dpi: int = 100) -> np.ndarray:
+    """The colour wheel of :func:`flow_to_color` with dx, dy axes in pixels; uint8 RGB image."""
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive; got {max_norm}")
+    fig = Figure(figsize=(size_in, size_in), dpi=dpi, layout="constrained")
+    _draw_legend(fig.add_subplot(), float(max_norm))
+    return _figure_to_array(fig)
+
+
+def flow_panel(
+    flows: np.ndarray,
+    *,
+    true_flows: np.ndarray | None = None,
+    max_norm: float | None = None,
+    names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS),
+    dpi: int = 100,
+) -> np.ndarray:
+    """Colour-coded flows of each band (and the true flows, if known) with the legend; uint8 RGB.
+
+    Args:
+        flows: (K, 2, H, W) estimated flows, one per band in ``names``.
+        true_flows: optional (K, 2, H, W) true flows, drawn in a second row with the same colours.
+        max_norm: saturation length; default :func:`flow_norm_scale` of all flows shown.
+    """
+    flows = _as_flow_stack(flows)
+    rows = [("estimated", flows)]
+    if true_flows is not None:
+        rows.append(("true", _as_flow_stack(true_flows)))
+    max_norm = max_norm or flow_norm_scale(*(f for _, f in rows))
+    n_cols = len(flows) + 1
+    fig = Figure(figsize=(2.6 * n_cols, 2.7 * len(rows)), dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(len(rows), n_cols)
+    for r, (label, stack) in enumerate(rows):
+        for c, (name, flow) in enumerate(zip(names, stack)):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(flow_to_color(flow, max_norm), interpolation="nearest")
+            ax.set_title(f"{name} → G, {label}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    _draw_legend(fig.add_subplot(grid[:, -1]), max_norm)
+    return _figure_to_array(fig)
+
+
+def quiver_figure(
+    image_rgb: np.ndarray,
+    flow: np.ndarray,
+    step: int = 32,
+    *,
+    names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS),
+    dpi: int = 100,
+) -> np.ndarray:
+    """Arrows of the flow over a dimmed image, one panel per band; uint8 RGB image.
+
+    Each arrow starts at a pixel of G and points to where that content sits in the band
+    (``band(y + dy, x + dx) ≈ G(y, x)``). Arrows are the flow averaged over ``step`` × ``step``
+    cells, lengthened by a common factor written in the title (misregistration is ~1 px, too
+    short to see at true length); the factor makes typical arrows about half a cell long.
+
+    Args:
+        image_rgb: (H, W, 3) uint8 image drawn underneath.
+        flow: (2, H, W) or (K, 2, H, W) flows, one per name in ``names``.
+        step: arrow spacing in pixels.
+    """
+    stack = _as_flow_stack(flow)
+    height, width = stack.shape[-2:]
+    if np.shape(image_rgb)[:2] != (height, width):
+        raise ValueError(f"image {np.shape(image_rgb)[:2]} and flow {(height, width)} differ in size")
+    step = int(max(4, min(step, height, width)))
+    cells_y, cells_x = height // step, width // step
+    cell = stack[:, :, : cells_y * step, : cells_x * step].reshape(len(stack), 2, cells_y, step, cells_x, step)
+    mean = cell.mean(axis=(3, 5))  # (K, 2, cy, cx)
+    centres_y = (np.arange(cells_y) + 0.5) * step - 0.5
+    centres_x = (np.arange(cells_x) + 0.5) * step - 0.5
+    lengths = np.hypot(mean[:, 0], mean[:, 1])
+    typical = float(np.percentile(lengths, 90)) if lengths.size else 0.0
+    gain = float(_nice(0.6 * step / typical)) if typical > 0 else 1.0
+    dimmed = (np.asarray(image_rgb, np.float32) * 0.6 + 255 * 0.4).astype(np.uint8)
+    fig = Figure(figsize=(4.0 * len(stack), 4.2), dpi=dpi, layout="constrained")
+    for k, name in enumerate(names[: len(stack)]):
+        ax = fig.add_subplot(1, len(stack), k + 1)
+        ax.imshow(dimmed, interpolation="nearest")
+        gx, gy = np.meshgrid(centres_x, centres_y)
+        ax.quiver(
+            gx, gy, mean[k, 0] * gain, mean[k, 1] * gain, color=ARROW_COLOUR,
+            angles="xy", scale_units="xy", scale=1.0, width=0.005, headwidth=3.5, headlength=4,
+        )
+        ax.set_xlim(-0.5, width - 0.5)
+        ax.set_ylim(height - 0.5, -0.5)
+        ax.set_title(f"{name} → G (arrows × {gain:g})", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return _figure_to_array(fig)
+
+
+def _nice(value: float) -> float:
+    """The nearest (in ratio) of 1, 2, 5 × a power of ten (a readable arrow gain)."""
+    if value <= 0:
+        return 1.0
+    exponent = np.floor(np.log10(value))
+    candidates = np.array([1, 2, 5, 10]) * 10**exponent
+    return float(candidates[np.argmin(np.abs(np.log(candidates / value)))])
+
+
+def flow_stats(
+    flow: np.ndarray, names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS)
+) -> list[list]:
+    """One row per band: [name, mean dx, mean dy, mean |f|, max |f|] in pixels (3 decimals).
+
+    Columns are :data:`FLOW_STATS_HEADERS`; ``flow`` is (K, 2, H, W) (or one (2, H, W) flow).
+    """
+    stack = _as_flow_stack(flow).astype(np.float64)
+    rows = []
+    for name, f in zip(names, stack):
+        norm = np.hypot(f[0], f[1])
+        rows.append([name, *(round(float(v), 3) for v in (f[0].mean(), f[1].mean(), norm.mean(), norm.max()))])
+    return rows
+
+
+# === Files ===================================================================================
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Lossless PNG encoding of a uint8 (H, W, 3) or (H, W) image."""
+    buffer = _io.BytesIO()
+    Image.fromarray(_check_uint8(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_png(path: str | Path, image: np.ndarray) -> Path:
+    """Write a uint8 image as PNG at ``path`` and return the path."""
+    path = Path(path)
+    path.write_bytes(png_bytes(image))
+    return path
+
+
+def _check_uint8(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"expected a uint8 (H, W) or (H, W, 3) image; got {image.dtype} {image.shape}")
+    return image

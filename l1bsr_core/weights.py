@@ -1,0 +1,243 @@
+"""Weights: the registry of shipped networks, self-describing checkpoints, and safe loading.
+
+The registry is the JSON file ``registry.json`` in the weights folder (``weights/`` of the
+project, or the folder named by the environment variable ``L1BSR_WEIGHTS_DIR``)::
+
+    {"rec": {"kind": "rec", "file": "rec.safetensors", "sha256": "…", "config": {…},
+             "version": "…", "description": "…"}, …}
+
+Checkpoints we write are safetensors files whose metadata holds ``kind`` ("rec" or "csr"),
+``config`` (the model's constructor arguments, JSON) and ``version``. The authors' published
+files also load by path: ``REC_Real_L1B.pt`` (a plain RCAN state dict) and
+``CSR_Real_L1B.pth.tar`` (a dict whose key ``state_dictCSR`` holds the state dict); both are read
+with ``torch.load(weights_only=True)``, which never executes pickled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from .errors import WeightsError
+from .models import RCAN, CSRConfig, CSRNet, RECConfig
+
+PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
+REGISTRY_FILE = "registry.json"
+KINDS = ("rec", "csr")
+DEFAULT_NAMES = {"rec": "rec", "csr": "csr"}
+PUBLISHED_CSR_KEY = "state_dictCSR"
+
+_BUILDERS = {
+    "rec": (RCAN, RECConfig),
+    "csr": (CSRNet, CSRConfig),
+}
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One registered network: where its file is, its hash and the config it was trained with."""
+
+    name: str
+    kind: str
+    file: str
+    sha256: str
+    config: dict
+    version: str = ""
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def weights_dir() -> Path:
+    """The folder holding ``registry.json`` and the weight files."""
+    return Path(os.environ.get(WEIGHTS_DIR_ENV) or PROJECT_WEIGHTS_DIR)
+
+
+def read_registry(folder: Path | None = None) -> dict[str, WeightsEntry]:
+    """Registered networks by name (empty when the folder has no registry)."""
+    path = (folder or weights_dir()) / REGISTRY_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise WeightsError(f"cannot read the weights registry {path}: {error}") from error
+    entries = {}
+    for name, item in raw.items():
+        known = {k: item[k] for k in ("kind", "file", "sha256", "config", "version", "description") if k in item}
+        extra = {k: v for k, v in item.items() if k not in known}
+        entries[name] = WeightsEntry(name=name, extra=extra, **known)
+    return entries
+
+
+def available_models(kind: str | None = None) -> list[str]:
+    """Names of registered networks whose file is present, optionally of one kind."""
+    folder = weights_dir()
+    return sorted(
+        name for name, entry in read_registry(folder).items()
+        if (kind is None or entry.kind == kind) and (folder / entry.file).is_file()
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -> nn.Module:
+    """A randomly initialised network of ``kind`` ("rec" or "csr") with the given config."""
+    if kind not in _BUILDERS:
+        raise WeightsError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+    model_cls, config_cls = _BUILDERS[kind]
+    if isinstance(config, dict):
+        config = config_cls.from_dict(config)
+    return model_cls(config)
+
+
+def kind_of(model: nn.Module) -> str:
+    for kind, (model_cls, _) in _BUILDERS.items():
+        if isinstance(model, model_cls):
+            return kind
+    raise WeightsError(f"not a REC or CSR network: {type(model).__name__}")
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, *, version: str = "", extra: dict | None = None) -> str:
+    """Write ``model`` as a self-describing safetensors file; return its SHA-256.
+
+    The metadata holds ``kind``, ``config`` (JSON) and ``version``, so :func:`load_model` can rebuild
+    the network without knowing its size.
+    """
+    path = Path(path)
+    metadata = {
+        "kind": kind_of(model),
+        "config": json.dumps(model.config.to_dict()),
+        "version": version,
+        **{k: str(v) for k, v in (extra or {}).items()},
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+    return sha256_of(path)
+
+
+def register_weights(name: str, path: Path, *, description: str = "", folder: Path | None = None) -> WeightsEntry:
+    """Add or update ``name`` in the registry of ``folder`` for the checkpoint at ``path`` (inside it)."""
+    folder = folder or weights_dir()
+    path = Path(path)
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata() or {}
+    entry = {
+        "kind": meta["kind"], "file": path.name, "sha256": sha256_of(path),
+        "config": json.loads(meta["config"]), "version": meta.get("version", ""),
+        "description": description,
+    }
+    registry_path = folder / REGISTRY_FILE
+    raw = json.loads(registry_path.read_text()) if registry_path.is_file() else {}
+    raw[name] = entry
+    tmp = registry_path.with_name(REGISTRY_FILE + ".tmp")
+    tmp.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, registry_path)
+    return read_registry(folder)[name]
+
+
+def _load_safetensors(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as error:  # safetensors raises several exception types for bad files
+        raise WeightsError(f"{path} is not a readable safetensors checkpoint ({error})") from error
+    if meta.get("kind") != kind:
+        raise WeightsError(f"{path} holds a {meta.get('kind', 'unknown')!r} network; expected {kind!r}")
+    model = build_model(kind, json.loads(meta.get("config", "{}")))
+    return model, state, meta
+
+
+def _load_torch(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:
+    """Published layouts (and our training checkpoints), read without executing pickled code."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling refusals and corrupt files
+        raise WeightsError(f"{path} is not a loadable weights-only torch checkpoint ({error})") from error
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{path} holds a {type(obj).__name__}; expected a state dict")
+    if "model" in obj and "config" in obj:  # our training checkpoint
+        if obj.get("kind") != kind:
+            raise WeightsError(f"{path} holds a {obj.get('kind')!r} network; expected {kind!r}")
+        return build_model(kind, obj["config"]), obj["model"], {"version": obj.get("version", "training")}
+    if kind == "csr":
+        if PUBLISHED_CSR_KEY not in obj:
+            raise WeightsError(f"{path} has no key {PUBLISHED_CSR_KEY!r}; expected the published CSR layout")
+        return CSRNet(CSRConfig.paper()), obj[PUBLISHED_CSR_KEY], {"version": "published"}
+    return RCAN(RECConfig.paper()), obj, {"version": "published"}
+
+
+def load_model(kind: str, name_or_path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Load a network in eval mode: a registered name (hash-checked) or a checkpoint path.
+
+    Returns ``(model, info)`` where ``info`` has ``name``, ``version``, ``config``, ``parameters``, ``source``.
+    Raises :class:`WeightsError` (one line) for unknown names, missing files, hash mismatches,
+    or files of the wrong kind/layout.
+    """
+    if kind not in KINDS:
+        raise WeightsError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+    name_or_path = str(name_or_path or DEFAULT_NAMES[kind])
+    folder = weights_dir()
+    registry = read_registry(folder)
+    if name_or_path in registry:
+        entry = registry[name_or_path]
+        path = folder / entry.file
+        if entry.kind != kind:
+            raise WeightsError(f"weights {entry.name!r} are a {entry.kind!r} network; expected {kind!r}")
+        if not path.is_file():
+            raise WeightsError(f"weights {entry.name!r} are registered but {path} is missing")
+        actual = sha256_of(path)
+        if actual != entry.sha256:
+            raise WeightsError(
+                f"{path} has SHA-256 {actual[:12]}…, the registry expects {entry.sha256[:12]}…; refusing to load it"
+            )
+        model, state, meta = _load_safetensors(path, kind)
+        label = entry.name
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            valid = available_models(kind)
+            if name_or_path == DEFAULT_NAMES[kind] and not valid:
+                raise WeightsError(
+                    f"no trained {kind.upper()} weights in {folder}: train them with "
+                    f"'python -m l1bsr_core.train {kind}' or pass --weights PATH"
+                )
+            raise WeightsError(
+                f"unknown {kind.upper()} weights {name_or_path!r}: expected a checkpoint path or one of "
+                f"{', '.join(valid) or '(none registered)'}"
+            )
+        loader = _load_safetensors if path.suffix == ".safetensors" else _load_torch
+        model, state, meta = loader(path, kind)
+        label = path.name
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0] if str(error) else "mismatch"
+        raise WeightsError(f"{label}: state dict does not fit the {kind.upper()} network ({first})") from error
+    model.eval().to(device)
+    info = {
+        "name": label,
+        "kind": kind,
+        "version": meta.get("version", ""),
+        "config": model.config.to_dict(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "source": str(path),
+    }
+    return model, info

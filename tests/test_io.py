@@ -1,0 +1,353 @@
+"""Tests of l1bsr_core.io: reading, validating and atomically writing BGRN TIFF crops."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from l1bsr_core import io
+from l1bsr_core.errors import InputError
+from l1bsr_core.io import (
+    MAX_PIXELS,
+    MIN_SIZE_PX,
+    TiffInfo,
+    atomic_output,
+    read_bgrn,
+    read_bgrn_array,
+    validate_bgrn,
+    write_bgrn,
+)
+
+SHARED_CROPS = Path(__file__).resolve().parents[1].parent / "shared/data/l1b-examples"
+SIDE = 40
+"""Side of the small synthetic crops (at least MIN_SIZE_PX)."""
+HUGE_SIDE = 100_000
+
+MODEL_PIXEL_SCALE, MODEL_TIEPOINT, MODEL_TRANSFORMATION = 33550, 33922, 34264
+GEO_KEY_DIRECTORY, GEO_ASCII_PARAMS = 34735, 34737
+DOUBLE, SHORT, ASCII = 12, 3, 2
+PIXEL_IS_AREA, PIXEL_IS_POINT = 1, 2
+UTM_TIEPOINT = (0.0, 0.0, 0.0, 500_000.0, 4_000_000.0, 0.0)
+
+
+def geokeys(raster_type: int) -> tuple[int, ...]:
+    """GeoKeyDirectory: projected (1024 = 1), raster type (1025), EPSG:32631 (3072)."""
+    return (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, raster_type, 3072, 0, 1, 32631)
+
+
+def geo_extratags(raster_type: int = PIXEL_IS_AREA) -> list[tuple]:
+    keys = geokeys(raster_type)
+    return [
+        (MODEL_PIXEL_SCALE, DOUBLE, 3, (10.0, 10.0, 0.0), True),
+        (MODEL_TIEPOINT, DOUBLE, 6, UTM_TIEPOINT, True),
+        (GEO_KEY_DIRECTORY, SHORT, len(keys), keys, True),
+        (GEO_ASCII_PARAMS, ASCII, 0, "WGS 84 / UTM zone 31N|", True),
+    ]
+
+
+@pytest.fixture(scope="module")
+def crop_path() -> Path:
+    path = SHARED_CROPS / "00.tif"
+    if not path.is_file():
+        pytest.skip(f"the shared real crops are not at {SHARED_CROPS}")
+    return path
+
+
+@pytest.fixture
+def small_crop() -> np.ndarray:
+    """(SIDE, SIDE, 4) uint16 ramp, distinct values per band."""
+    return np.arange(SIDE * SIDE * 4, dtype=np.uint16).reshape(SIDE, SIDE, 4)
+
+
+def png_bytes() -> bytes:
+    """A valid 1x1 grey PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+        + chunk(b"IEND", b"")
+    )
+
+
+JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def assert_one_line_error(error: pytest.ExceptionInfo, *fragments: str) -> None:
+    message = str(error.value)
+    assert "\n" not in message and message.strip() == message
+    assert "expected" in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# --- round trips --------------------------------------------------------------------------
+
+
+def test_read_real_crop(crop_path):
+    array, info = read_bgrn(crop_path)
+    assert array.shape == (352, 352, 4) and array.dtype == np.uint16 and array.flags.c_contiguous
+    assert info.layout == "interleaved"
+    np.testing.assert_array_equal(array, tifffile.imread(crop_path))
+    np.testing.assert_array_equal(read_bgrn_array(crop_path), array)
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "planar"])
+def test_round_trip_real_crop(crop_path, tmp_path, layout):
+    array, info = read_bgrn(crop_path)
+    out = tmp_path / "out.tif"
+    write_bgrn(out, array, like=TiffInfo(layout=layout, extratags=info.extratags))
+    again, again_info = read_bgrn(out)
+    np.testing.assert_array_equal(again, array)
+    assert again_info.layout == layout
+    with tifffile.TiffFile(out) as tif:
+        expected_shape = array.shape if layout == "interleaved" else (4, *array.shape[:2])
+        assert tif.series[0].shape == expected_shape
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+
+
+def test_reads_planar_files(tmp_path, small_crop):
+    planar = np.ascontiguousarray(np.moveaxis(small_crop, -1, 0))
+    separate = tmp_path / "separate.tif"
+    tifffile.imwrite(separate, planar, photometric="minisblack", planarconfig="separate", metadata=None)
+    pages = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(pages) as tif:
+        for band in planar:
+            tif.write(band, photometric="minisblack", metadata=None)
+    for path in (separate, pages):
+        array, info = read_bgrn(path)
+        np.testing.assert_array_equal(array, small_crop)
+        assert info.layout == "planar"
+
+
+def test_validate_bgrn(small_crop):
+    assert validate_bgrn(small_crop) is small_crop
+    planar = np.moveaxis(small_crop, -1, 0).copy()
+    out = validate_bgrn(planar)
+    np.testing.assert_array_equal(out, small_crop)
+    assert out.flags.c_contiguous
+    np.testing.assert_array_equal(validate_bgrn(small_crop.astype(">u2")), small_crop)
+    with pytest.raises(InputError) as error:
+        validate_bgrn(small_crop[..., :3], source="upload")
+    assert_one_line_error(error, "upload has 3 bands", "B, G, R, NIR")
+    with pytest.raises(InputError) as error:
+        validate_bgrn(small_crop.tolist())
+    assert_one_line_error(error, "list", "numpy array")
+    with pytest.raises(InputError) as error:
+        validate_bgrn(np.zeros((4, 4, 4), np.uint16))  # ambiguous: read as (H, W, 4), too small
+    assert_one_line_error(error, "4x4", f"at least {MIN_SIZE_PX}x{MIN_SIZE_PX}")
+
+
+# --- bad inputs ---------------------------------------------------------------------------
+
+
+def write_three_bands(path):
+    tifffile.imwrite(path, np.zeros((SIDE, SIDE, 3), np.uint16))
+
+
+def write_dtype(dtype):
+    return lambda path: tifffile.imwrite(path, np.zeros((SIDE, SIDE, 4), dtype))
+
+
+def write_too_small(path):
+    tifffile.imwrite(path, np.zeros((MIN_SIZE_PX - 1, SIDE, 4), np.uint16))
+
+
+def write_single_band(path):
+    tifffile.imwrite(path, np.zeros((SIDE, SIDE), np.uint16))
+
+
+def write_stack(path):
+    tifffile.imwrite(path, np.zeros((2, SIDE, SIDE, 4), np.uint16))
+
+
+def write_two_images(path):
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(np.zeros((SIDE, SIDE, 4), np.uint16), metadata=None)
+        tif.write(np.zeros((SIDE + 8, SIDE, 4), np.uint16), metadata=None)
+
+
+def write_huge_header(path):
+    """A small valid TIFF whose ImageWidth and ImageLength are patched to HUGE_SIDE."""
+    tifffile.imwrite(path, np.zeros((SIDE, SIDE, 4), np.uint16), metadata=None)
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        offsets = [tags[code].valueoffset for code in (256, 257)]  # ImageWidth, ImageLength
+    data = bytearray(path.read_bytes())
+    for offset in offsets:
+        struct.pack_into("<I", data, offset, HUGE_SIDE)
+    path.write_bytes(bytes(data))
+
+
+def write_truncated(source: Path):
+    def write(path):
+        data = source.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+    return write
+
+
+BAD_FILES = {
+    "three bands": (write_three_bands, ("has 3 bands", "B, G, R, NIR", "B2, B3, B4, B8")),
+    "uint8": (write_dtype(np.uint8), ("is uint8", "uint16")),
+    "float32": (write_dtype(np.float32), ("is float32", "uint16")),
+    "int16": (write_dtype(np.int16), ("is int16", "uint16")),
+    "png": (lambda path: path.write_bytes(png_bytes()), ("not a TIFF file", "PNG image")),
+    "jpeg": (lambda path: path.write_bytes(JPEG_HEAD), ("not a TIFF file", "JPEG image")),
+    "empty": (lambda path: path.write_bytes(b""), ("empty (0 bytes)",)),
+    "too small": (write_too_small, (f"{MIN_SIZE_PX - 1}x{SIDE}", "at least", "multiples of 16")),
+    "huge header": (write_huge_header, (f"{HUGE_SIDE}x{HUGE_SIDE}", f"at most {MAX_PIXELS:,}")),
+    "single band": (write_single_band, ("1 band", "B, G, R, NIR")),
+    "stack": (write_stack, ("(2, 40, 40, 4)", "(H, W, 4) or (4, H, W)")),
+    "two images": (write_two_images, ("holds 2 images", "(H, W, 4) or (4, H, W)")),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_file_raises_one_line_input_error(tmp_path, case):
+    write, fragments = BAD_FILES[case]
+    path = tmp_path / "x.tif"
+    write(path)
+    with pytest.raises(InputError) as error:
+        read_bgrn(path)
+    assert_one_line_error(error, str(path), *fragments)
+
+
+def test_huge_header_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "x.tif"
+    write_huge_header(path)
+
+    def no_pixel_reads(*args, **kwargs):
+        raise AssertionError("pixel data was read")
+
+    monkeypatch.setattr(tifffile.TiffPageSeries, "asarray", no_pixel_reads)
+    with pytest.raises(InputError):
+        read_bgrn(path)
+
+
+def test_truncated_real_crop(crop_path, tmp_path):
+    path = tmp_path / "x.tif"
+    write_truncated(crop_path)(path)
+    with pytest.raises(InputError) as error:
+        read_bgrn(path)
+    assert_one_line_error(error, "truncated")
+
+
+def test_missing_path_and_folder(tmp_path):
+    with pytest.raises(InputError) as error:
+        read_bgrn(tmp_path / "nothing.tif")
+    assert_one_line_error(error, "does not exist")
+    with pytest.raises(InputError) as error:
+        read_bgrn(tmp_path)
+    assert_one_line_error(error, "is a folder")
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def test_write_rounds_and_clips(tmp_path):
+    array = np.full((SIDE, SIDE, 4), 100.0)
+    array[0, 0] = (-5.0, 70_000.0, 1.6, 1.4)
+    path = tmp_path / "out.tif"
+    write_bgrn(path, array)
+    np.testing.assert_array_equal(read_bgrn_array(path)[0, 0], (0, 65535, 2, 1))
+    integers = np.full((SIDE, SIDE, 4), -1, np.int32)  # must not wrap to 65535
+    write_bgrn(path, integers)
+    assert read_bgrn_array(path).max() == 0
+
+
+def test_write_refuses_nan(tmp_path):
+    array = np.zeros((SIDE, SIDE, 4), np.float32)
+    array[1, 1, 1] = np.nan
+    with pytest.raises(InputError):
+        write_bgrn(tmp_path / "out.tif", array)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_geotiff_tags_rescaled(tmp_path, small_crop):
+    source = tmp_path / "geo.tif"
+    tifffile.imwrite(source, small_crop, metadata=None, extratags=geo_extratags())
+    array, info = read_bgrn(source)
+    assert info.georeferenced and not info.pixel_is_point
+    out = tmp_path / "sr.tif"
+    write_bgrn(out, np.repeat(np.repeat(array, 2, axis=0), 2, axis=1), like=info, scale=2)
+    with tifffile.TiffFile(out) as tif:
+        tags = tif.pages[0].tags
+        assert tuple(tags[MODEL_PIXEL_SCALE].value) == (5.0, 5.0, 0.0)
+        assert tuple(tags[MODEL_TIEPOINT].value) == UTM_TIEPOINT
+        assert tuple(tags[GEO_KEY_DIRECTORY].value) == geokeys(PIXEL_IS_AREA)
+        assert tags[GEO_ASCII_PARAMS].value == "WGS 84 / UTM zone 31N|"
+        assert tif.series[0].shape == (2 * SIDE, 2 * SIDE, 4)
+
+
+def test_geotiff_pixel_is_point_and_transformation():
+    keys = geokeys(PIXEL_IS_POINT)
+    transform = (10.0, 0.0, 0.0, 500_000.0, 0.0, -10.0, 0.0, 4_000_000.0) + (0.0,) * 7 + (1.0,)
+    info = TiffInfo(
+        extratags=(
+            (MODEL_TIEPOINT, DOUBLE, 6, UTM_TIEPOINT, True),
+            (MODEL_TRANSFORMATION, DOUBLE, 16, transform, True),
+            (GEO_KEY_DIRECTORY, SHORT, len(keys), keys, True),
+        )
+    )
+    assert info.pixel_is_point
+    tags = {tag[0]: tag[3] for tag in io._rescaled_extratags(info, 2)}
+    # the first input pixel centre (raster 0, 0) is output raster (0.5, 0.5)
+    assert tags[MODEL_TIEPOINT] == (0.5, 0.5, 0.0, 500_000.0, 4_000_000.0, 0.0)
+    # output pixel (0, 0) centre lies a quarter input pixel up-left of the input's first centre
+    matrix = np.asarray(tags[MODEL_TRANSFORMATION]).reshape(4, 4)
+    np.testing.assert_allclose(matrix[:2, :2], [[5.0, 0.0], [0.0, -5.0]])
+    np.testing.assert_allclose(matrix[:2, 3], [500_000.0 - 2.5, 4_000_000.0 + 2.5])
+
+
+def test_failed_write_leaves_nothing(tmp_path, small_crop, monkeypatch):
+    out = tmp_path / "out.tif"
+    with pytest.raises(InputError) as error:
+        write_bgrn(out, small_crop[..., :3])
+    assert_one_line_error(error, "(H, W, 4)")
+    assert list(tmp_path.iterdir()) == []
+
+    def failing_imwrite(path, *args, **kwargs):
+        Path(path).write_bytes(b"II*\x00partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tifffile, "imwrite", failing_imwrite)
+    with pytest.raises(InputError) as error:
+        write_bgrn(out, small_crop)
+    assert "No space left on device" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_write_keeps_previous_file(tmp_path, small_crop):
+    out = tmp_path / "out.tif"
+    write_bgrn(out, small_crop)
+    with pytest.raises(RuntimeError):
+        with atomic_output(out) as temp:
+            temp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    np.testing.assert_array_equal(read_bgrn_array(out), small_crop)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]
+
+
+def test_atomic_output_with_np_save(tmp_path):
+    flow = np.ones((3, 2, 8, 8), np.float32)
+    with atomic_output(tmp_path / "flow.npy") as temp:
+        assert temp.suffix == ".npy" and temp.parent == tmp_path
+        np.save(temp, flow)
+    assert [p.name for p in tmp_path.iterdir()] == ["flow.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "flow.npy"), flow)
+
+
+def test_write_to_missing_folder(tmp_path, small_crop):
+    with pytest.raises(InputError) as error:
+        write_bgrn(tmp_path / "no" / "out.tif", small_crop)
+    assert "does not exist" in str(error.value)
