@@ -120,6 +120,7 @@ GEO_KEY_ENTRY_LEN = 4
 TIEPOINT_LEN = 6
 TRANSFORM_SIDE = 4
 
+X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 282, 283, 296
 RESOLUTION_UNIT_NONE = 1
 """TIFF ResolutionUnit 1: no absolute unit (the resolution only gives an aspect ratio)."""
 
@@ -397,7 +398,7 @@ def _is_format_metadata(description) -> bool:
 def _tiff_info(page: tifffile.TiffPage, layout: str) -> TiffInfo:
     tags = page.tags
     resolution = resolution_unit = None
-    x_res, y_res, unit = tags.get(282), tags.get(283), tags.get(296)
+    x_res, y_res, unit = (tags.get(code) for code in (X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT))
     if x_res is not None and y_res is not None:
         resolution = (tuple(x_res.value), tuple(y_res.value))
         resolution_unit = int(unit.value) if unit is not None else None

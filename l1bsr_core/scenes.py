@@ -18,13 +18,12 @@ Three sources:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -149,14 +148,30 @@ def make_scene(height: int, width: int, *, seed: int, landscape: str | None = No
 
 
 def _noise(rng: np.random.Generator, height: int, width: int, cell: float) -> np.ndarray:
-    """Smooth value noise with features of about ``cell`` pixels, roughly zero mean, unit std."""
-    step = max(int(round(cell)), 1)
-    grid_h, grid_w = height // step + 3, width // step + 3
-    grid = torch.from_numpy(rng.standard_normal((1, 1, grid_h, grid_w)).astype(np.float32))
-    up = F.interpolate(grid, size=((grid_h - 1) * step + 1, (grid_w - 1) * step + 1),
-                       mode="bicubic", align_corners=True)[0, 0]
-    oy, ox = int(rng.integers(step)), int(rng.integers(step))
-    return (up[oy:oy + height, ox:ox + width].numpy() / 0.86).astype(np.float32)
+    """Smooth value noise with features of about ``cell`` pixels, zero mean, unit variance.
+
+    White noise on a grid of spacing ``cell`` pixels, cubic-interpolated (separable, as two matrix
+    products).
+    """
+    rows = _cubic_weights(height, cell, rng)
+    cols = _cubic_weights(width, cell, rng)
+    grid = rng.standard_normal((rows.shape[1], cols.shape[1]), dtype=np.float32)
+    return (rows @ grid) @ cols.T
+
+
+def _cubic_weights(size: int, cell: float, rng: np.random.Generator) -> np.ndarray:
+    """(size, knots) Catmull-Rom weights for knots ``cell`` pixels apart (random phase), each row
+    scaled to unit norm so that interpolated unit white noise has unit variance everywhere."""
+    t = (np.arange(size) + rng.uniform(0, cell)) / max(cell, 1.0) + 1.0
+    base = np.floor(t).astype(np.int64)
+    frac = (t - base)[:, None]
+    taps = base[:, None] + np.arange(-1, 3)[None, :]
+    d = np.abs(np.arange(-1, 3)[None, :] - frac)
+    weight = np.where(d < 1, 1.5 * d**3 - 2.5 * d**2 + 1, -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2)
+    weight /= np.sqrt(np.square(weight).sum(1, keepdims=True))  # unit variance per pixel
+    matrix = np.zeros((size, int(taps.max()) + 1), np.float32)
+    np.put_along_axis(matrix, taps, weight.astype(np.float32), axis=1)
+    return matrix
 
 
 def _fractal(rng: np.random.Generator, height: int, width: int, cell: float, octaves: int = 3) -> np.ndarray:
@@ -175,7 +190,13 @@ def _paint(image: np.ndarray, colour: np.ndarray, coverage: np.ndarray) -> None:
     """Blend ``colour`` ((4,) or (4, H, W)) over ``image`` where ``coverage`` (H, W) in [0, 1]."""
     if colour.ndim == 1:
         colour = colour[:, None, None]
-    image += coverage[None] * (colour - image)
+    ys, xs = np.nonzero(coverage)
+    if ys.size > coverage.size // 4:
+        image += coverage[None] * (colour - image)
+        return
+    covered = coverage[ys, xs]
+    colour = colour[:, ys, xs] if colour.shape[1] > 1 else colour[:, :, 0]
+    image[:, ys, xs] += covered * (colour - image[:, ys, xs])
 
 
 def _shade(image: np.ndarray, amount: np.ndarray, depth: float = 0.6) -> None:
@@ -265,38 +286,37 @@ def _strip_parcels(rng, yy, xx, angle, size):
 
 def _voronoi_parcels(rng, yy, xx, angle, size):
     """Voronoi parcels (Worley cells on a jittered grid), stretched along ``angle``."""
-    stretch = rng.uniform(1.0, 2.5)
-    u = (xx * np.cos(angle) + yy * np.sin(angle)) / (size * stretch)
-    v = (-xx * np.sin(angle) + yy * np.cos(angle)) / size
+    stretch = float(rng.uniform(1.0, 2.5))
+    scale_u, scale_v = float(size) * stretch, float(size)
+    u = (xx * np.float32(np.cos(angle)) + yy * np.float32(np.sin(angle))) / np.float32(scale_u)
+    v = (-xx * np.float32(np.sin(angle)) + yy * np.float32(np.cos(angle))) / np.float32(scale_v)
     iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
     u0, v0 = iu.min() - 1, iv.min() - 1
-    shape = (iu.max() - u0 + 2, iv.max() - v0 + 2)
-    jitter_u = rng.uniform(0.1, 0.9, shape)
-    jitter_v = rng.uniform(0.1, 0.9, shape)
-    scale = np.asarray([size * stretch, size])
+    cols = int(iv.max() - v0 + 2)
+    shape = (int(iu.max() - u0 + 2), cols)
+    site_u = (np.arange(shape[0])[:, None] + u0 + rng.uniform(0.1, 0.9, shape)).astype(np.float32).ravel()
+    site_v = (np.arange(shape[1])[None, :] + v0 + rng.uniform(0.1, 0.9, shape)).astype(np.float32).ravel()
+    cell = (iu - u0) * cols + (iv - v0)  # flat index of the pixel's own grid cell
     best0 = np.full(u.shape, np.inf, np.float32)
     best1 = np.full(u.shape, np.inf, np.float32)
-    site0 = np.zeros((2,) + u.shape, np.float32)
-    site1 = np.zeros((2,) + u.shape, np.float32)
-    ident = np.zeros(u.shape, np.int64)
+    near0 = np.zeros(u.shape, np.int64)
+    near1 = np.zeros(u.shape, np.int64)
     for du in (-1, 0, 1):
         for dv in (-1, 0, 1):
-            cu, cv = iu + du, iv + dv
-            site = np.stack(((cu + jitter_u[cu - u0, cv - v0]) * scale[0],
-                             (cv + jitter_v[cu - u0, cv - v0]) * scale[1]))
-            dist = np.hypot(u * scale[0] - site[0], v * scale[1] - site[1])
+            index = cell + (du * cols + dv)
+            dist = np.hypot((u - site_u[index]) * scale_u, (v - site_v[index]) * scale_v)
             first = dist < best0
             second = ~first & (dist < best1)
-            best1 = np.where(first, best0, np.where(second, dist, best1))
-            site1 = np.where(first, site0, np.where(second, site, site1))
-            best0 = np.where(first, dist, best0)
-            site0 = np.where(first, site, site0)
-            ident = np.where(first, cu * 7919 + cv * 104729, ident)
+            near1 = np.where(first, near0, np.where(second, index, near1))
+            near0 = np.where(first, index, near0)
+            best1 = np.minimum(best1, np.maximum(best0, dist))
+            best0 = np.minimum(best0, dist)
     # Distance to the bisector of the two nearest sites (exact for Euclidean Voronoi edges).
-    separation = np.hypot(site0[0] - site1[0], site0[1] - site1[1])
+    separation = np.hypot((site_u[near0] - site_u[near1]) * scale_u, (site_v[near0] - site_v[near1]) * scale_v)
     edge = (best1**2 - best0**2) / (2 * np.maximum(separation, 1e-3))
-    row_angle = np.float32(angle) + np.where(rng.random(_TABLE) < 0.5, 0.0, np.pi / 2)[ident % _TABLE]
-    return ident, edge.astype(np.float32), row_angle.astype(np.float32)
+    ident = near0 % _TABLE
+    row_angle = np.float32(angle) + np.where(rng.random(_TABLE) < 0.5, 0.0, np.pi / 2).astype(np.float32)[ident]
+    return ident, edge.astype(np.float32), row_angle
 
 
 def _region(rng, height, width, cell, fraction):
@@ -334,30 +354,34 @@ def _lakes(rng, image, fraction):
     _paint(image, CLASS_DN["water"], cover)
 
 
-def _meander(rng, height, width, step, wiggle, start_side=None):
-    """A curve crossing the scene: heading follows a smooth random walk. Returns (N, 2) (y, x)."""
-    side = int(rng.integers(4)) if start_side is None else start_side
+def _meander(rng, height, width, wiggle, spacing=0.5):
+    """A curve crossing the scene; its heading follows a smooth random walk pulled towards the far
+    side. Returns (N, 2) points (y, x), ``spacing`` pixels apart."""
+    side = int(rng.integers(4))
     t = rng.uniform(0.15, 0.85)
     start = {0: (0.0, t * width), 1: (height - 1.0, t * width),
              2: (t * height, 0.0), 3: (t * height, width - 1.0)}[side]
     target = {0: (height - 1.0, rng.uniform(0, width)), 1: (0.0, rng.uniform(0, width)),
               2: (rng.uniform(0, height), width - 1.0), 3: (rng.uniform(0, height), 0.0)}[side]
-    position = np.asarray(start, np.float64)
-    heading = np.arctan2(target[0] - start[0], target[1] - start[1])
+    step, margin = 2.0, 40.0
+    y, x = start
+    heading = math.atan2(target[0] - y, target[1] - x)
     turn = 0.0
-    points = [position.copy()]
-    margin = 40.0
-    max_steps = int(4 * (height + width) / step)
-    for _ in range(max_steps):
-        goal = np.arctan2(target[0] - position[0], target[1] - position[1])
-        pull = np.angle(np.exp(1j * (goal - heading)))
-        turn = 0.9 * turn + wiggle * rng.standard_normal() + 0.02 * pull
-        heading += turn * step
-        position = position + step * np.asarray([np.sin(heading), np.cos(heading)])
-        points.append(position.copy())
-        if not (-margin < position[0] < height + margin and -margin < position[1] < width + margin):
+    points = [(y, x)]
+    kicks = rng.standard_normal(int(4 * (height + width) / step))
+    for kick in kicks:
+        goal = math.atan2(target[0] - y, target[1] - x)
+        pull = math.remainder(goal - heading, 2 * math.pi)
+        turn = 0.95 * turn + wiggle * kick + 0.01 * pull
+        heading += turn
+        y, x = y + step * math.sin(heading), x + step * math.cos(heading)
+        points.append((y, x))
+        if not (-margin < y < height + margin and -margin < x < width + margin):
             break
-    return np.asarray(points)
+    coarse = np.asarray(points)
+    arc = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(coarse, axis=0).T))))
+    fine = np.arange(0.0, arc[-1], spacing)
+    return np.stack((np.interp(fine, arc, coarse[:, 0]), np.interp(fine, arc, coarse[:, 1])), 1)
 
 
 def _curve_distance(points, height, width, reach):
@@ -381,7 +405,7 @@ def _curve_distance(points, height, width, reach):
 def _river(rng, image, width_range):
     """A meandering river with varying width, sediment-tinted water and vegetated or sandy banks."""
     height, width = image.shape[1:]
-    points = _meander(rng, height, width, step=0.7, wiggle=0.015)
+    points = _meander(rng, height, width, wiggle=0.04)
     n = len(points)
     half = 0.5 * rng.uniform(*width_range)
     half_width = half * (1 + 0.3 * np.sin(np.linspace(0, rng.uniform(2, 8), n) + rng.uniform(0, 6)))
@@ -408,7 +432,7 @@ def _straight_road(rng, image, yy, xx):
 
 def _curved_road(rng, image):
     height, width = image.shape[1:]
-    points = _meander(rng, height, width, step=0.5, wiggle=0.006)
+    points = _meander(rng, height, width, wiggle=0.015)
     half = rng.uniform(0.6, 1.6)
     distance, _ = _curve_distance(points, height, width, reach=half + 2)
     colour = CLASS_DN["concrete"] if rng.random() < 0.6 else CLASS_DN["soil_bright"] * 1.2
@@ -434,11 +458,13 @@ def _urban(rng, image, yy, xx, fraction):
     street = city.street_coverage(u, v)
     _paint(ground, CLASS_DN["asphalt"] * 1.3, street)
     cover, lot = city.buildings(u, v)
+    # Shadows: each height level's buildings shifted away from the sun (towards north-west).
+    towards = rng.uniform(1.1, 1.5) * np.pi  # image-frame direction of the shadows (x right, y down)
     shadow = np.zeros_like(cover)
-    sun = rng.uniform(0.6, 1.2) * np.asarray([np.cos(angle + 3.9), np.sin(angle + 3.9)])  # (du, dv)
-    for level, height_px in enumerate(city.levels):  # cast by buildings of each height level
-        cast, cast_lot = city.buildings(u - sun[0] * height_px, v - sun[1] * height_px)
-        shadow = np.maximum(shadow, cast * (city.level[cast_lot] == level))
+    for level, length in enumerate(city.levels):
+        offset = (length * np.sin(towards), length * np.cos(towards))  # (dy, dx)
+        cast = ndimage.shift(cover * (city.level[lot] == level), offset, order=1, mode="nearest")
+        shadow = np.maximum(shadow, cast)
     _shade(ground, shadow * (1 - cover), depth=0.65)
     roof = _colour_field(city.roof, lot)
     gabled = city.gabled[lot]

@@ -150,16 +150,20 @@ def test_validate_bgrn(small_crop):
 # --- bad inputs ---------------------------------------------------------------------------
 
 
+def write_interleaved(path, array):
+    tifffile.imwrite(path, array, photometric="minisblack", planarconfig="contig", metadata=None)
+
+
 def write_three_bands(path):
-    tifffile.imwrite(path, np.zeros((SIDE, SIDE, 3), np.uint16))
+    write_interleaved(path, np.zeros((SIDE, SIDE, 3), np.uint16))
 
 
 def write_dtype(dtype):
-    return lambda path: tifffile.imwrite(path, np.zeros((SIDE, SIDE, 4), dtype))
+    return lambda path: write_interleaved(path, np.zeros((SIDE, SIDE, 4), dtype))
 
 
 def write_too_small(path):
-    tifffile.imwrite(path, np.zeros((MIN_SIZE_PX - 1, SIDE, 4), np.uint16))
+    write_interleaved(path, np.zeros((MIN_SIZE_PX - 1, SIDE, 4), np.uint16))
 
 
 def write_single_band(path):
@@ -178,7 +182,7 @@ def write_two_images(path):
 
 def write_huge_header(path):
     """A small valid TIFF whose ImageWidth and ImageLength are patched to HUGE_SIDE."""
-    tifffile.imwrite(path, np.zeros((SIDE, SIDE, 4), np.uint16), metadata=None)
+    write_interleaved(path, np.zeros((SIDE, SIDE, 4), np.uint16))
     with tifffile.TiffFile(path) as tif:
         tags = tif.pages[0].tags
         offsets = [tags[code].valueoffset for code in (256, 257)]  # ImageWidth, ImageLength
