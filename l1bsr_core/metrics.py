@@ -51,9 +51,12 @@ __all__ = [
 
 # --- Registration parameters ---------------------------------------------------------------
 
-MIN_CONFIDENCE = 0.08
-"""Windows whose phase-correlation peak is below this are ignored (peak of a unit-magnitude,
-frequency-weighted cross-power spectrum: 1 = identical content, ~0.02 = unrelated noise)."""
+MIN_CONFIDENCE = 0.15
+"""Windows whose phase-correlation peak is below this are ignored. The peak of the normalised
+(unit-magnitude) cross-power spectrum is 1 for identical content; for 64 × 64 windows of
+unrelated noise it stays below ~0.13. Calibrated on NIR against G of the example crops
+(64 px windows): 0.15 keeps 90 % of the windows that agree with their neighbours and 10 % of
+those that do not. Smaller windows have a higher noise floor."""
 
 GRADIENT_SIGMA = 1.0
 """Standard deviation, in pixels, of the Gaussian derivative filters giving the gradient images."""
@@ -65,6 +68,13 @@ window grid in :func:`classical_flow`."""
 OUTLIER_PX = 0.5
 """A window whose shift differs from the 3 × 3 median of its neighbours by more than this (in
 pixels) is treated as an outlier in :func:`classical_flow`."""
+
+SUBPIXEL_CUTOFF = 0.2
+"""Frequency scale (cycles/px) of the Gaussian low-pass applied to the cross-power spectrum for
+the subpixel refinement only. Near Nyquist the phase of a shifted image is not a clean ramp
+(aliasing in L1B; interpolation in resampled images), which biases an unweighted estimate by up
+to 0.12 px; the integer peak and the confidence still use all frequencies, which is what makes
+NIR-against-G windows reliable."""
 
 _MIN_WINDOW = 16
 _COARSE_UPSAMPLE = 8
@@ -90,32 +100,23 @@ def _as_image(array, name: str) -> np.ndarray:
     return image
 
 
-def _gradient_magnitude(image: np.ndarray) -> np.ndarray:
-    """Gradient magnitude with Gaussian derivatives (sigma :data:`GRADIENT_SIGMA`), (H, W).
+def _complex_gradient(image: np.ndarray) -> np.ndarray:
+    """Complex gradient ``gx + i gy``, (H, W), by Gaussian derivatives (:data:`GRADIENT_SIGMA`).
 
-    The magnitude, unlike the signed gradient, is unchanged when a band's contrast is inverted
-    (NIR against G over vegetation), also when only part of a window is inverted.
+    Working on gradients removes the mean level and slow illumination ramps that would otherwise
+    leak through the window edges. A band whose contrast is inverted (NIR against G over
+    vegetation) has a negated gradient: the correlation peak is then negative, and the peak
+    search uses ``|correlation|``. (Measured on the example crops, NIR-vs-G windows agree with
+    their neighbours far more often with the complex gradient than with the gradient magnitude:
+    74 % against 47 % within 0.25 px.)
     """
-    if _REPR == "magnitude":
-        return ndimage.gaussian_gradient_magnitude(image, GRADIENT_SIGMA, mode="reflect")
     gx = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(0, 1), mode="reflect")
     gy = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(1, 0), mode="reflect")
-    g = gx + 1j * gy
-    if _REPR == "complex":
-        return g
-    if _REPR == "doubled":
-        return g * g / (np.abs(g) + 1e-9)
-    if _REPR == "doubled_norm":
-        a = np.abs(g)
-        return g * g / (a + np.percentile(a, 50)) 
-
-_REPR = "magnitude"
-_CUT = 0.25
-_ALPHA = 1.0
+    return gx + 1j * gy
 
 
 def _hann(n: int) -> np.ndarray:
-    # Periodic-free symmetric Hann that is zero only outside the window (no zero samples inside).
+    # Hann window sampled at pixel centres: every sample inside the window is non-zero.
     return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2
 
 
@@ -128,17 +129,24 @@ def _apodize(stack: np.ndarray) -> np.ndarray:
 
 
 def _frequency_weights(h: int, w: int) -> np.ndarray:
-    """Weights of the cross-power spectrum: a smooth low-pass that damps the noisiest (and, in
-    L1B, most aliased) frequencies, with the Nyquist row/column removed. (h, w), FFT order."""
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.fftfreq(w)[None, :]
-    weights = np.exp(-((fx**2 + fy**2) / _CUT**2))
+    """Weights of the cross-power spectrum for peak detection, (h, w) in FFT order: 1, except 0
+    at the mean and on the Nyquist row/column (whose phase is ambiguous for subpixel shifts).
+    All other frequencies count: low-passing the detection made NIR-against-G windows less
+    reliable (see :data:`SUBPIXEL_CUTOFF` for the refinement)."""
+    weights = np.ones((h, w))
     if h % 2 == 0:
         weights[h // 2, :] = 0.0
     if w % 2 == 0:
         weights[:, w // 2] = 0.0
-    weights[0, 0] = 0.0  # the mean carries no shift information
+    weights[0, 0] = 0.0
     return weights
+
+
+def _lowpass(h: int, w: int) -> np.ndarray:
+    """Gaussian low-pass ``exp(-(f / SUBPIXEL_CUTOFF)²)``, f in cycles/px; (h, w), FFT order."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    return np.exp(-(fx**2 + fy**2) / SUBPIXEL_CUTOFF**2)
 
 
 def _upsampled_correlation(
@@ -154,7 +162,7 @@ def _upsampled_correlation(
     sx = centre_x[:, None] + offsets[None, :]
     kernel_y = np.exp(2j * np.pi * sy[:, :, None] * ky[None, None, :] / h)  # (n, a, h)
     kernel_x = np.exp(2j * np.pi * sx[:, :, None] * kx[None, None, :] / w)  # (n, b, w)
-    return kernel_y @ spectrum @ kernel_x.transpose(0, 2, 1)
+    return np.einsum("nah,nhw,nbw->nab", kernel_y, spectrum, kernel_x, optimize=True)
 
 
 def _parabolic_offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
@@ -177,30 +185,32 @@ def _refine_peak(spectrum, centre_y, centre_x, step, half):
 def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int):
     """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,)."""
     n, h, w = reference.shape
-    weights = _frequency_weights(h, w)
     cross = np.fft.fft2(_apodize(moving)) * np.conj(np.fft.fft2(_apodize(reference)))
     magnitude = np.abs(cross)
     floor = 1e-12 * magnitude.reshape(n, -1).max(axis=1)[:, None, None] + 1e-300
-    spectrum = weights * cross / np.maximum(magnitude, floor) ** _ALPHA
-    spectrum = spectrum / np.abs(spectrum).reshape(n, -1).sum(axis=1)[:, None, None]
+    phase = cross / np.maximum(magnitude, floor)
+    detection = _frequency_weights(h, w)
+    spectrum = phase * (detection / detection.sum())
 
-    # Integer peak of |correlation| (|.| also catches an inverted peak).
+    # Integer peak of |correlation| over all frequencies (|.| also catches an inverted peak).
     correlation = np.abs(np.fft.ifft2(spectrum)) * (h * w)
     flat = correlation.reshape(n, -1).argmax(axis=1)
     py, px = np.unravel_index(flat, (h, w))
     py = np.where(py > h // 2, py - h, py).astype(np.float64)
     px = np.where(px > w // 2, px - w, px).astype(np.float64)
 
-    # Subpixel: a coarse then a fine upsampled-DFT grid, then a parabola through the maximum.
     upsample = max(int(upsample), 1)
-    step, half = 1.0, 0
     if upsample > 1:
+        # Subpixel, on low-passed phases (see SUBPIXEL_CUTOFF): a coarse then a fine
+        # upsampled-DFT grid, then a parabola through the maximum.
+        lowpass = detection * _lowpass(h, w)
+        smooth = phase * (lowpass / lowpass.sum())
         stages = [_COARSE_UPSAMPLE, upsample] if upsample > _COARSE_UPSAMPLE else [upsample]
         previous_step = 1.0
         for factor in stages:
             step = 1.0 / factor
             half = int(math.ceil(previous_step / step))
-            py, px, surface, iy, ix = _refine_peak(spectrum, py, px, step, half)
+            py, px, surface, iy, ix = _refine_peak(smooth, py, px, step, half)
             previous_step = step
         rows = np.arange(n)
         iy_c = np.clip(iy, 1, 2 * half - 1)
@@ -210,9 +220,8 @@ def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int
         ox = _parabolic_offset(surface[rows, iy, ix_c - 1], peak, surface[rows, iy, ix_c + 1])
         py = py + np.where(iy == iy_c, oy, 0.0) * step
         px = px + np.where(ix == ix_c, ox, 0.0) * step
-        confidence = peak
-    else:
-        confidence = correlation[np.arange(n), *np.unravel_index(flat, (h, w))]
+    # Confidence: the all-frequency correlation at the final (sub)pixel shift.
+    confidence = np.abs(_upsampled_correlation(spectrum, py, px, 1.0, 0))[:, 0, 0]
     # The correlation peaks at the shift d with moving(p) = reference(p - d), i.e.
     # moving(p + d) = reference(p): exactly the warp convention.
     return px, py, np.clip(confidence, 0.0, 1.0)
@@ -223,11 +232,14 @@ def phase_correlation_shift(
 ) -> tuple[float, float, float]:
     """Subpixel translation between two images by phase correlation of their gradient images.
 
-    Both images go through a Gaussian-derivative gradient magnitude (robust to contrast
-    inversion, e.g. NIR against G over vegetation), a mean removal and a Hann apodisation
-    window; the normalised cross-power spectrum (low-pass weighted) is searched for its
-    integer peak, refined on upsampled-DFT grids (steps 1/8 then ``1 / upsample`` px) and
-    finished with a parabolic fit.
+    Both images go through a Gaussian-derivative complex gradient ``gx + i gy`` (sigma
+    :data:`GRADIENT_SIGMA`), a mean removal and a Hann apodisation window; the normalised
+    (unit-magnitude) cross-power spectrum is searched for the integer peak of ``|correlation|``
+    (so a contrast-inverted band, e.g. NIR against G over vegetation, still matches), refined
+    on upsampled-DFT grids (steps 1/8 then ``1 / upsample`` px, Guizar-Sicairos et al. 2008)
+    and finished with a parabolic fit; the refinement uses low-passed phases
+    (:data:`SUBPIXEL_CUTOFF`). Accuracy on synthetic subpixel shifts of the example crops:
+    about 0.01 px on whole crops, 0.02 px on 64 px windows.
 
     Args:
         reference: (H, W) array, any real dtype.
@@ -245,12 +257,15 @@ def phase_correlation_shift(
     moving = _as_image(moving, "moving")
     if reference.shape != moving.shape:
         raise ValueError(
-            f"reference and moving must have the same shape; got {reference.shape} and {moving.shape}"
+            f"reference and moving must have the same shape; "
+            f"got {reference.shape} and {moving.shape}"
         )
     if min(reference.shape) < _MIN_WINDOW:
-        raise ValueError(f"images must be at least {_MIN_WINDOW} px on each side; got {reference.shape}")
+        raise ValueError(
+            f"images must be at least {_MIN_WINDOW} px on each side; got {reference.shape}"
+        )
     dx, dy, confidence = _shifts_from_stacks(
-        _gradient_magnitude(reference)[None], _gradient_magnitude(moving)[None], upsample
+        _complex_gradient(reference)[None], _complex_gradient(moving)[None], upsample
     )
     return float(dx[0]), float(dy[0]), float(confidence[0])
 
@@ -287,7 +302,8 @@ def windowed_shifts(
     moving = _as_image(moving, "moving")
     if reference.shape != moving.shape:
         raise ValueError(
-            f"reference and moving must have the same shape; got {reference.shape} and {moving.shape}"
+            f"reference and moving must have the same shape; "
+            f"got {reference.shape} and {moving.shape}"
         )
     height, width = reference.shape
     window = min(int(window), height, width)
@@ -300,8 +316,8 @@ def windowed_shifts(
     starts_x = _window_starts(width, window, step)
 
     def windows(image):
-        view = sliding_window_view(_gradient_magnitude(image), (window, window))
-        return view[starts_y][:, starts_x].reshape(-1, window, window)
+        view = sliding_window_view(_complex_gradient(image), (window, window))
+        return view[starts_y[:, None], starts_x[None, :]].reshape(-1, window, window)
 
     dx, dy, confidence = _shifts_from_stacks(windows(reference), windows(moving), upsample)
     grid = (len(starts_y), len(starts_x))
@@ -318,10 +334,11 @@ def windowed_shifts(
 # === Dense classical flow and registration ===================================================
 
 
-def _robust_grid(dx: np.ndarray, dy: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, ...]:
+def _robust_grid(dx, dy, confidence, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Reject unconfident windows and 3 × 3-median outliers; fill and smooth the grid by a
-    confidence-weighted normalised convolution. Returns smoothed (dx, dy) on the window grid."""
-    weight = np.where(confidence >= MIN_CONFIDENCE, confidence, 0.0)
+    confidence-weighted normalised convolution. Returns smoothed (dx, dy) on the window grid
+    (zeros when no window is confident)."""
+    weight = np.where(confidence >= min_confidence, confidence, 0.0)
     good = weight > 0
     if not good.any():
         return np.zeros_like(dx), np.zeros_like(dy)
@@ -347,18 +364,28 @@ def _robust_grid(dx: np.ndarray, dy: np.ndarray, confidence: np.ndarray) -> tupl
     return grid_x, grid_y
 
 
-def classical_flow(reference, moving, *, window: int = 64, step: int = 16) -> np.ndarray:
+def classical_flow(
+    reference,
+    moving,
+    *,
+    window: int = 64,
+    step: int = 16,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> np.ndarray:
     """Dense flow registering ``moving`` onto ``reference``: "the classical pipeline".
 
     Windowed phase correlation on gradient images (:func:`windowed_shifts`); windows below
-    :data:`MIN_CONFIDENCE` or further than :data:`OUTLIER_PX` from their 3 × 3 median are
+    ``min_confidence`` or further than :data:`OUTLIER_PX` from their 3 × 3 median are
     dropped; the grid is filled and smoothed by a confidence-weighted Gaussian normalised
     convolution (sigma :data:`FLOW_SMOOTHING` grid steps), then interpolated to every pixel with
-    a cubic spline, extended as a constant beyond the outermost window centres.
+    a cubic spline, extended as a constant beyond the outermost window centres (so within
+    ``window / 2`` px of the border a strongly sloped flow is only approximated). With no
+    confident window at all the flow is zero.
 
     Args:
         reference, moving: (H, W) arrays of the same shape (e.g. G and another band).
         window, step: window side and spacing in pixels.
+        min_confidence: windows with a lower correlation peak are ignored.
 
     Returns:
         (2, H, W) float32 flow in pixels, channel 0 = dx, 1 = dy, such that
@@ -368,7 +395,7 @@ def classical_flow(reference, moving, *, window: int = 64, step: int = 16) -> np
     centers_y, centers_x, dx, dy, confidence = windowed_shifts(
         reference, moving, window=window, step=step
     )
-    grid_x, grid_y = _robust_grid(dx, dy, confidence)
+    grid_x, grid_y = _robust_grid(dx, dy, confidence, min_confidence)
     height, width = np.shape(reference)
     # Fractional grid index of every pixel (window centres are evenly spaced except possibly the
     # last, flush with the edge), clamped so the flow is constant beyond the outermost centres.
@@ -390,16 +417,24 @@ def _check_bgrn(bgrn, name: str = "bgrn") -> np.ndarray:
             f"got shape {array.shape}"
         )
     if min(array.shape[:2]) < _MIN_WINDOW:
-        raise InputError(f"{name} must be at least {_MIN_WINDOW} × {_MIN_WINDOW} px; got {array.shape[:2]}")
+        raise InputError(
+            f"{name} must be at least {_MIN_WINDOW} × {_MIN_WINDOW} px; got {array.shape[:2]}"
+        )
     return array
 
 
-def classical_register(bgrn, *, window: int = 64, step: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def classical_register(
+    bgrn,
+    *,
+    window: int = 64,
+    step: int = 16,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Register B, R and NIR onto G with :func:`classical_flow` and the project's warp.
 
     Args:
         bgrn: (H, W, 4) uint16 crop, bands B, G, R, NIR (B2, B3, B4, B8).
-        window, step: see :func:`classical_flow`.
+        window, step, min_confidence: see :func:`classical_flow`.
 
     Returns:
         ``(registered, flow)``: ``registered`` (H, W, 4) uint16 with G unchanged and B, R, NIR
@@ -412,37 +447,57 @@ def classical_register(bgrn, *, window: int = 64, step: int = 16) -> tuple[np.nd
         raise InputError(f"bgrn must be uint16 digital numbers; got dtype {bgrn.dtype}")
     reference = bgrn[..., REFERENCE_BAND]
     flow = np.stack(
-        [classical_flow(reference, bgrn[..., band], window=window, step=step) for band in MOVING_BANDS]
+        [
+            classical_flow(
+                reference, bgrn[..., band], window=window, step=step, min_confidence=min_confidence
+            )
+            for band in MOVING_BANDS
+        ]
     )
     moving = np.stack([bgrn[..., band] for band in MOVING_BANDS]).astype(np.float32)
     with torch.no_grad():
         warped = warp(torch.from_numpy(moving)[:, None], torch.from_numpy(flow))[:, 0].numpy()
     registered = bgrn.copy()
     for i, band in enumerate(MOVING_BANDS):
-        registered[..., band] = np.clip(np.rint(warped[i]), 0, np.iinfo(np.uint16).max).astype(np.uint16)
+        values = np.clip(np.rint(warped[i]), 0, np.iinfo(np.uint16).max)
+        registered[..., band] = values.astype(np.uint16)
     return registered, flow
 
 
-def misregistration(bgrn, *, window: int = 64, step: int = 32) -> dict[str, dict]:
+def misregistration(
+    bgrn,
+    *,
+    window: int = 64,
+    step: int = 32,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> dict[str, dict]:
     """Residual misregistration of B, R and NIR against G, by windowed phase correlation.
 
     Args:
         bgrn: (H, W, 4) array, bands B, G, R, NIR (any real dtype).
         window, step: see :func:`windowed_shifts`.
+        min_confidence: windows with a lower correlation peak are not counted.
 
     Returns:
         ``{"B": stats, "R": stats, "NIR": stats}`` where ``stats`` holds, over the windows whose
-        confidence is at least :data:`MIN_CONFIDENCE`: ``median_px`` and ``p90_px`` (median and
+        confidence is at least ``min_confidence``: ``median_px`` and ``p90_px`` (median and
         90th percentile of the shift magnitude ``hypot(dx, dy)``, px), ``mean_dx`` and
         ``mean_dy`` (px, convention ``band(y + dy, x + dx) ≈ G(y, x)``) and ``n_windows`` (int).
         With no confident window the four float values are NaN and ``n_windows`` is 0.
+
+    On the example crops the estimator's own floor (crops after :func:`classical_register`)
+    is a median of about 0.03–0.05 px for B and R and 0.07–0.13 px for NIR, whose windows are
+    also fewer (a third to four fifths of them pass ``min_confidence``, against all for B, R). The classical registration is tuned to
+    this same estimator, so its residual here is a lower bound, not an independent score.
     """
     bgrn = _check_bgrn(bgrn)
     reference = bgrn[..., REFERENCE_BAND]
     report: dict[str, dict] = {}
     for band in MOVING_BANDS:
-        _, _, dx, dy, confidence = windowed_shifts(reference, bgrn[..., band], window=window, step=step)
-        keep = confidence >= MIN_CONFIDENCE
+        _, _, dx, dy, confidence = windowed_shifts(
+            reference, bgrn[..., band], window=window, step=step
+        )
+        keep = confidence >= min_confidence
         magnitude = np.hypot(dx[keep], dy[keep])
         if keep.any():
             stats = {
@@ -466,7 +521,8 @@ def _pair(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
     reference = _as_image(reference, "reference")
     if estimate.shape != reference.shape:
         raise ValueError(
-            f"estimate and reference must have the same shape; got {estimate.shape} and {reference.shape}"
+            f"estimate and reference must have the same shape; "
+            f"got {estimate.shape} and {reference.shape}"
         )
     return estimate, reference
 
@@ -474,7 +530,9 @@ def _pair(estimate, reference) -> tuple[np.ndarray, np.ndarray]:
 def _data_range(reference: np.ndarray, data_range) -> float:
     value = float(np.ptp(reference)) if data_range is None else float(data_range)
     if not value > 0:
-        raise ValueError(f"data_range must be positive; got {value} (a constant reference needs an explicit one)")
+        raise ValueError(
+            f"data_range must be positive; got {value} (a constant reference needs an explicit one)"
+        )
     return value
 
 
@@ -500,7 +558,8 @@ def psnr(estimate, reference, data_range: float | None = None) -> float:
 
 def _ssim_map(estimate: np.ndarray, reference: np.ndarray, data_range: float) -> np.ndarray:
     def blur(image):
-        return ndimage.gaussian_filter(image, SSIM_SIGMA, truncate=_SSIM_RADIUS / SSIM_SIGMA, mode="reflect")
+        truncate = _SSIM_RADIUS / SSIM_SIGMA
+        return ndimage.gaussian_filter(image, SSIM_SIGMA, truncate=truncate, mode="reflect")
 
     c1 = (_SSIM_K1 * data_range) ** 2
     c2 = (_SSIM_K2 * data_range) ** 2
@@ -529,34 +588,47 @@ def ssim(estimate, reference, data_range: float | None = None) -> float:
     """
     estimate, reference = _pair(estimate, reference)
     if min(reference.shape) <= 2 * _SSIM_RADIUS:
-        raise ValueError(f"ssim needs images larger than {2 * _SSIM_RADIUS} px; got {reference.shape}")
+        raise ValueError(
+            f"ssim needs images larger than {2 * _SSIM_RADIUS} px; got {reference.shape}"
+        )
     return float(_ssim_map(estimate, reference, _data_range(reference, data_range)).mean())
 
 
-def _best_shift(estimate: np.ndarray, reference: np.ndarray, max_shift: int, border: int | None):
-    """Best integer shift of the PROBA-V cPSNR: ``(mse, (sy, sx), bias, reference_crop, estimate_crop)``.
-
-    The reference is cropped by ``border`` px on every side; the estimate's crop of the same
-    size is displaced by (sy, sx) in ±``max_shift``; bias = mean(reference − estimate) is removed.
-    """
+def _check_shift_border(shape, max_shift: int, border: int | None) -> tuple[int, int]:
     max_shift = int(max_shift)
     border = max_shift if border is None else int(border)
     if max_shift < 0 or border < max_shift:
-        raise ValueError(f"need 0 <= max_shift <= border; got max_shift {max_shift}, border {border}")
-    height, width = reference.shape
-    if height <= 2 * border or width <= 2 * border:
-        raise ValueError(f"images {reference.shape} are too small for a border of {border} px")
-    ref_crop = reference[border : height - border, border : width - border]
+        raise ValueError(
+            f"need 0 <= max_shift <= border; got max_shift {max_shift}, border {border}"
+        )
+    if min(shape) <= 2 * border:
+        raise ValueError(f"images {shape} are too small for a border of {border} px")
+    return max_shift, border
+
+
+def _best_shift(estimate, reference, max_shift: int, rows: slice, cols: slice):
+    """Best integer shift of the PROBA-V cPSNR over one region of the reference.
+
+    ``reference[rows, cols]`` is compared with the same-size region of ``estimate`` displaced
+    by (sy, sx) in ±``max_shift`` (the region must stay ``max_shift`` px inside the image),
+    after removing the bias mean(reference − estimate). Returns
+    ``(mse, (sy, sx), bias, reference_crop, estimate_crop)`` for the smallest MSE.
+    """
+    ref_crop = reference[rows, cols]
     best = None
     for sy in range(-max_shift, max_shift + 1):
         for sx in range(-max_shift, max_shift + 1):
-            est_crop = estimate[border + sy : height - border + sy, border + sx : width - border + sx]
+            est_crop = estimate[rows.start + sy : rows.stop + sy, cols.start + sx : cols.stop + sx]
             difference = ref_crop - est_crop
             bias = difference.mean()
             mse = float(np.mean((difference - bias) ** 2))
             if best is None or mse < best[0]:
                 best = (mse, (sy, sx), float(bias), ref_crop, est_crop)
     return best
+
+
+def _inner(shape, border: int) -> tuple[slice, slice]:
+    return slice(border, shape[0] - border), slice(border, shape[1] - border)
 
 
 def cpsnr(
@@ -586,7 +658,8 @@ def cpsnr(
     """
     estimate, reference = _pair(estimate, reference)
     data_range = _data_range(reference, data_range)
-    mse = _best_shift(estimate, reference, max_shift, border)[0]
+    max_shift, border = _check_shift_border(reference.shape, max_shift, border)
+    mse = _best_shift(estimate, reference, max_shift, *_inner(reference.shape, border))[0]
     return _psnr_from_mse(mse, data_range)
 
 
@@ -606,7 +679,10 @@ def cssim(
     """
     estimate, reference = _pair(estimate, reference)
     data_range = _data_range(reference, data_range)
-    _, _, bias, ref_crop, est_crop = _best_shift(estimate, reference, max_shift, border)
+    max_shift, border = _check_shift_border(reference.shape, max_shift, border)
+    _, _, bias, ref_crop, est_crop = _best_shift(
+        estimate, reference, max_shift, *_inner(reference.shape, border)
+    )
     return ssim(est_crop + bias, ref_crop, data_range)
 
 
@@ -620,12 +696,12 @@ def tilewise_cpsnr(
 ) -> float:
     """cPSNR tolerant of a shift that varies across the image: each tile gets its own best shift.
 
-    The image is split into ``tiles`` × ``tiles`` near-equal tiles; in each tile the best
-    bias-corrected MSE over integer shifts in ±``max_shift`` is found as in :func:`cpsnr`
-    (the tile is cropped by ``max_shift`` px, the estimate may be read from outside the tile
-    with its neighbouring pixels). The tile MSEs are pooled (pixel-weighted mean) and turned
-    into one PSNR: pooling MSE, not averaging per-tile PSNRs, keeps a flat tile with a tiny MSE
-    from dominating.
+    The reference, cropped by ``max_shift`` px on each side as in :func:`cpsnr`, is split into
+    ``tiles`` × ``tiles`` near-equal tiles; each tile finds its own best integer shift in
+    ±``max_shift`` and bias, as in :func:`cpsnr` (the displaced estimate may read pixels of
+    neighbouring tiles). The tiles' best MSEs are pooled (pixel-weighted mean) into one PSNR:
+    pooling MSE rather than averaging per-tile PSNRs keeps a flat tile with a tiny MSE from
+    dominating. With ``tiles=1`` this equals :func:`cpsnr`.
 
     Args:
         estimate, reference: (H, W) arrays (one band).
@@ -638,21 +714,22 @@ def tilewise_cpsnr(
     """
     estimate, reference = _pair(estimate, reference)
     data_range = _data_range(reference, data_range)
-    height, width = reference.shape
+    max_shift, border = _check_shift_border(reference.shape, max_shift, None)
     tiles = int(tiles)
-    max_shift = int(max_shift)
-    if tiles < 1 or min(height, width) // tiles <= 2 * max_shift:
-        raise ValueError(f"cannot split {reference.shape} into {tiles} × {tiles} tiles with max_shift {max_shift}")
-    edges_y = np.linspace(0, height, tiles + 1).round().astype(int)
-    edges_x = np.linspace(0, width, tiles + 1).round().astype(int)
-    # Pad the estimate so a tile at the image border can still be displaced by max_shift.
-    padded = np.pad(estimate, max_shift, mode="edge")
+    rows, cols = _inner(reference.shape, border)
+    inner_h, inner_w = rows.stop - rows.start, cols.stop - cols.start
+    if tiles < 1 or min(inner_h, inner_w) < tiles:
+        raise ValueError(
+            f"cannot split {reference.shape} (less a {border} px border) "
+            f"into {tiles} × {tiles} tiles"
+        )
+    edges_y = border + np.linspace(0, inner_h, tiles + 1).round().astype(int)
+    edges_x = border + np.linspace(0, inner_w, tiles + 1).round().astype(int)
     total, count = 0.0, 0
     for y0, y1 in zip(edges_y[:-1], edges_y[1:]):
         for x0, x1 in zip(edges_x[:-1], edges_x[1:]):
-            est_tile = padded[y0 : y1 + 2 * max_shift, x0 : x1 + 2 * max_shift]
-            ref_tile = np.pad(reference[y0:y1, x0:x1], max_shift, mode="edge")
-            mse, _, _, ref_crop, _ = _best_shift(est_tile, ref_tile, max_shift, max_shift)
+            rows, cols = slice(y0, y1), slice(x0, x1)
+            mse, _, _, ref_crop, _ = _best_shift(estimate, reference, max_shift, rows, cols)
             total += mse * ref_crop.size
             count += ref_crop.size
     return _psnr_from_mse(total / count, data_range)
@@ -672,7 +749,8 @@ def flow_epe(estimated, true, *, border: int = 0) -> float:
     true = np.asarray(true, dtype=np.float64)
     if estimated.shape != true.shape or estimated.ndim < 3 or estimated.shape[-3] != 2:
         raise ValueError(
-            f"flows must both be (..., 2, H, W) with the same shape; got {estimated.shape} and {true.shape}"
+            f"flows must both be (..., 2, H, W) with the same shape; "
+            f"got {estimated.shape} and {true.shape}"
         )
     height, width = estimated.shape[-2:]
     border = int(border)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from .bands import DN_MAX, INPUT_GSD_M, N_BANDS, SCALE_FACTOR
+from .bands import DN_MAX, INPUT_GSD_M, SCALE_FACTOR
 
 HR_PIXEL_M = INPUT_GSD_M / SCALE_FACTOR
 """Ground size of one procedural-scene pixel, in metres."""
@@ -51,6 +51,7 @@ CLASS_DN: dict[str, np.ndarray] = {
         "water":      (165, 140, 75, 45),
         "water_turbid": (185, 175, 120, 70),
         "asphalt":    (240, 245, 245, 270),
+        "paved":      (320, 330, 335, 360),
         "concrete":   (420, 440, 450, 470),
         "roof_dark":  (260, 255, 245, 275),
         "roof_red":   (280, 270, 380, 420),
@@ -233,8 +234,9 @@ def _fields(rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray, recipe: _R
     colour = _colour_field(table.astype(np.float32), field_id)
 
     # Rows: vegetation rows over soil (crops) or furrows (soil), per-field period and direction.
-    is_crop = np.isin(kind, [0, 1, 2])
-    is_soil = np.isin(kind, [4, 5])
+    names = np.asarray(_FIELD_CLASSES)[kind]
+    is_crop = np.char.startswith(names, "crop")
+    is_soil = np.char.startswith(names, "soil")
     row_amp = np.where(is_crop, rng.uniform(0.0, 0.5, _TABLE), 0.0)
     row_amp = np.where(is_soil, rng.uniform(0.0, 0.25, _TABLE), row_amp).astype(np.float32)
     row_amp *= rng.random(_TABLE) < 0.75
@@ -319,14 +321,18 @@ def _voronoi_parcels(rng, yy, xx, angle, size):
     return ident, edge.astype(np.float32), row_angle
 
 
+def _threshold(field: np.ndarray, level: float, soften: float = 0.0) -> np.ndarray:
+    """Antialiased coverage of ``field > level``: the edge is about one pixel wide (plus ``soften``)."""
+    gy, gx = np.gradient(field)
+    return _coverage((field - level) / (np.hypot(gy, gx) + 1e-3 + soften)).astype(np.float32)
+
+
 def _region(rng, height, width, cell, fraction):
     """Coverage (H, W) of blobs occupying about ``fraction`` of the scene, antialiased edges."""
     if fraction <= 0:
         return np.zeros((height, width), np.float32)
     field = _fractal(rng, height, width, cell, octaves=3)
-    threshold = np.quantile(field[::3, ::3], 1.0 - fraction)
-    gy, gx = np.gradient(field)
-    return _coverage((field - threshold) / (np.hypot(gy, gx) + 1e-3)).astype(np.float32)
+    return _threshold(field, np.quantile(field[::3, ::3], 1.0 - fraction))
 
 
 def _forest(rng, image, yy, xx, fraction):
@@ -337,9 +343,7 @@ def _forest(rng, image, yy, xx, fraction):
     crowns = ndimage.gaussian_filter(rng.standard_normal((height, width)).astype(np.float32), 1.2)
     crowns /= crowns.std() + 1e-6
     ragged = field + 0.06 * crowns
-    threshold = np.quantile(ragged[::3, ::3], 1.0 - fraction)
-    gy, gx = np.gradient(field)
-    cover = _coverage((ragged - threshold) / (np.hypot(gy, gx) + 0.02))
+    cover = _threshold(ragged, np.quantile(ragged[::3, ::3], 1.0 - fraction), soften=0.02)
     mix = np.clip(0.5 + _noise(rng, height, width, 70), 0, 1)  # deciduous vs conifer stands
     colour = CLASS_DN["forest"][:, None, None] * (1 - mix) + CLASS_DN["conifer"][:, None, None] * mix
     colour = colour * (1 + np.asarray([0.08, 0.1, 0.1, 0.2], np.float32)[:, None, None] * crowns)
@@ -361,9 +365,10 @@ def _meander(rng, height, width, wiggle, spacing=0.5):
     t = rng.uniform(0.15, 0.85)
     start = {0: (0.0, t * width), 1: (height - 1.0, t * width),
              2: (t * height, 0.0), 3: (t * height, width - 1.0)}[side]
-    target = {0: (height - 1.0, rng.uniform(0, width)), 1: (0.0, rng.uniform(0, width)),
-              2: (rng.uniform(0, height), width - 1.0), 3: (rng.uniform(0, height), 0.0)}[side]
     step, margin = 2.0, 40.0
+    beyond = 4 * margin  # the target lies outside the scene, so the curve leaves it
+    target = {0: (height + beyond, rng.uniform(0, width)), 1: (-beyond, rng.uniform(0, width)),
+              2: (rng.uniform(0, height), width + beyond), 3: (rng.uniform(0, height), -beyond)}[side]
     y, x = start
     heading = math.atan2(target[0] - y, target[1] - x)
     turn = 0.0
@@ -372,7 +377,7 @@ def _meander(rng, height, width, wiggle, spacing=0.5):
     for kick in kicks:
         goal = math.atan2(target[0] - y, target[1] - x)
         pull = math.remainder(goal - heading, 2 * math.pi)
-        turn = 0.95 * turn + wiggle * kick + 0.01 * pull
+        turn = 0.9 * turn + wiggle * kick + 0.01 * pull
         heading += turn
         y, x = y + step * math.sin(heading), x + step * math.cos(heading)
         points.append((y, x))
@@ -405,7 +410,7 @@ def _curve_distance(points, height, width, reach):
 def _river(rng, image, width_range):
     """A meandering river with varying width, sediment-tinted water and vegetated or sandy banks."""
     height, width = image.shape[1:]
-    points = _meander(rng, height, width, wiggle=0.04)
+    points = _meander(rng, height, width, wiggle=0.035)
     n = len(points)
     half = 0.5 * rng.uniform(*width_range)
     half_width = half * (1 + 0.3 * np.sin(np.linspace(0, rng.uniform(2, 8), n) + rng.uniform(0, 6)))
@@ -432,7 +437,7 @@ def _straight_road(rng, image, yy, xx):
 
 def _curved_road(rng, image):
     height, width = image.shape[1:]
-    points = _meander(rng, height, width, wiggle=0.015)
+    points = _meander(rng, height, width, wiggle=0.008)
     half = rng.uniform(0.6, 1.6)
     distance, _ = _curve_distance(points, height, width, reach=half + 2)
     colour = CLASS_DN["concrete"] if rng.random() < 0.6 else CLASS_DN["soil_bright"] * 1.2
@@ -443,21 +448,28 @@ def _urban(rng, image, yy, xx, fraction):
     """Urban blocks: a rotated street grid, lots with buildings (gabled or flat roofs), shadows."""
     height, width = yy.shape
     region = _region(rng, height, width, 120 if fraction > 0.3 else 60, fraction)
-    if not region.any():
+    if region.max() < 0.5:
         return
     angle = rng.uniform(0, np.pi / 2)
-    u = xx * np.cos(angle) + yy * np.sin(angle) + rng.uniform(0, 100)
-    v = -xx * np.sin(angle) + yy * np.cos(angle) + rng.uniform(0, 100)
+    cos, sin = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    shift_u, shift_v = rng.uniform(0, 100, 2).astype(np.float32)
+    u = xx * cos + yy * sin + shift_u
+    v = -xx * sin + yy * cos + shift_v
     city = _City(rng)
 
-    # Ground of the urban area: gardens (grass, trees) and paved yards.
-    ground = np.where(_noise(rng, height, width, 12)[None] > 0.3, CLASS_DN["forest"][:, None, None],
-                      CLASS_DN["grass"][:, None, None])
-    paved = _noise(rng, height, width, 8) > 0.2
-    ground = np.where(paved[None], CLASS_DN["roof_dark"][:, None, None], ground).astype(np.float32)
-    street = city.street_coverage(u, v)
-    _paint(ground, CLASS_DN["asphalt"] * 1.3, street)
-    cover, lot = city.buildings(u, v)
+    # Ground of the urban area: lawns, garden trees, paved yards and the street grid.
+    ground = np.repeat(CLASS_DN["grass"][:, None, None], height * width, 1).reshape(-1, height, width)
+    _paint(ground, CLASS_DN["forest"], _threshold(_noise(rng, height, width, 12), 0.3))
+    _paint(ground, CLASS_DN["paved"], _threshold(_noise(rng, height, width, 8), -0.2))
+    _paint(ground, CLASS_DN["asphalt"] * 1.3, city.street_coverage(u, v))
+    _paint(image, ground, region)
+
+    # Whole buildings, in the blocks whose centre lies in the urban region.
+    cover, lot, (centre_u, centre_v) = city.buildings(u, v)
+    centre_u, centre_v = centre_u - shift_u, centre_v - shift_v
+    cy = np.clip(np.round(centre_u * sin + centre_v * cos), 0, height - 1).astype(np.int64)
+    cx = np.clip(np.round(centre_u * cos - centre_v * sin), 0, width - 1).astype(np.int64)
+    cover *= region[cy, cx] >= 0.5
     # Shadows: each height level's buildings shifted away from the sun (towards north-west).
     towards = rng.uniform(1.1, 1.5) * np.pi  # image-frame direction of the shadows (x right, y down)
     shadow = np.zeros_like(cover)
@@ -465,13 +477,11 @@ def _urban(rng, image, yy, xx, fraction):
         offset = (length * np.sin(towards), length * np.cos(towards))  # (dy, dx)
         cast = ndimage.shift(cover * (city.level[lot] == level), offset, order=1, mode="nearest")
         shadow = np.maximum(shadow, cast)
-    _shade(ground, shadow * (1 - cover), depth=0.65)
+    _shade(image, shadow * (1 - cover), depth=0.65)
     roof = _colour_field(city.roof, lot)
-    gabled = city.gabled[lot]
     ridge = np.sign(np.sin(np.pi * city.ridge_phase(u, v)))  # sunlit / shaded roof halves
-    roof = roof * (1 + 0.12 * gabled * ridge)[None]
-    _paint(ground, roof.astype(np.float32), cover)
-    _paint(image, ground, region)
+    roof *= (1 + 0.12 * city.gabled[lot] * ridge)[None]
+    _paint(image, roof.astype(np.float32), cover)
 
 
 class _City:
@@ -486,7 +496,7 @@ class _City:
         self.present = rng.random(_TABLE) < 0.8
         self.inset = rng.uniform(0.8, 3.0, (_TABLE, 4)).astype(np.float32)
         names = ("roof_dark", "roof_red", "concrete", "roof_bright", "roof_metal")
-        kind = rng.choice(len(names), size=_TABLE, p=(0.3, 0.3, 0.25, 0.12, 0.03))
+        kind = rng.choice(len(names), size=_TABLE, p=(0.3, 0.3, 0.3, 0.08, 0.02))
         gain = rng.uniform(0.85, 1.15, (_TABLE, 1))
         self.roof = (np.stack([CLASS_DN[names[k]] for k in kind]) * gain).astype(np.float32)
         self.gabled = ((rng.random(_TABLE) < 0.5) & (kind < 2)).astype(np.float32)
@@ -510,7 +520,7 @@ class _City:
         return (fu - self.street) / lot_u * 2
 
     def buildings(self, u, v):
-        """Building coverage (H, W) and lot id (H, W) at rotated coordinates (u, v)."""
+        """Building coverage, lot id and block centre (u, v) at rotated coordinates (u, v)."""
         fu, fv, block_id = self._block(u, v)
         inner_u = self.block[0] - 2 * self.street
         inner_v = self.block[1] - 2 * self.street
@@ -525,7 +535,9 @@ class _City:
         inside = np.minimum(np.minimum(gu - inset[..., 0], lot_u - inset[..., 1] - gu),
                             np.minimum(gv - inset[..., 2], lot_v - inset[..., 3] - gv))
         cover = _coverage(inside) * self.present[lot]
-        return cover.astype(np.float32), lot
+        centre = ((np.floor(u / self.block[0]) + 0.5) * self.block[0],
+                  (np.floor(v / self.block[1]) + 0.5) * self.block[1])
+        return cover.astype(np.float32), lot, centre
 
 
 # ----------------------------------------------------------------------------------------------
@@ -537,7 +549,8 @@ def real_scene(path: str | Path) -> np.ndarray:
     """Read a real L1B crop and return it with B, R and NIR registered onto G.
 
     Args:
-        path: an interleaved (H, W, 4) uint16 BGRN TIFF (B, G, R, NIR = S2 B2, B3, B4, B8).
+        path: a BGRN TIFF (B, G, R, NIR = S2 B2, B3, B4, B8) that :func:`l1bsr_core.io.read_bgrn`
+            accepts (it raises :class:`~l1bsr_core.errors.InputError` otherwise).
 
     Returns:
         (4, H, W) float32 DN, bands aligned onto the crop's G band by
@@ -545,14 +558,10 @@ def real_scene(path: str | Path) -> np.ndarray:
         image plays the part of the high-resolution scene. A few pixels along the border may hold
         reflected content from the registration warp.
     """
-    import tifffile
+    from .io import read_bgrn_array
+    from .metrics import classical_register  # imported here: only this source needs it
 
-    from .metrics import classical_register  # lazily: metrics imports heavier helpers
-
-    bgrn = tifffile.imread(str(path))
-    if bgrn.ndim != 3 or bgrn.shape[-1] != N_BANDS:
-        raise ValueError(f"{path}: expected an (H, W, {N_BANDS}) BGRN image; got shape {bgrn.shape}")
-    registered, _ = classical_register(bgrn)
+    registered, _ = classical_register(read_bgrn_array(path))
     return np.ascontiguousarray(np.moveaxis(np.asarray(registered, dtype=np.float32), -1, 0))
 
 
@@ -565,11 +574,15 @@ class SceneSampler:
     scenes of a random landscape (:func:`make_scene`). Augmentation: random flips, 90° rotations
     (scenes are aligned, so no misregistration geometry is rotated) and a brightness gain in
     ``brightness`` applied above the path radiance. Deterministic for a given ``seed``.
+
+    With ``pool > 0``, ``pool`` procedural scenes of ``pool_size`` px are drawn once (lazily, one
+    per call until the pool is full) and crops are cut from them: much cheaper per crop than a
+    fresh scene each time, which is what training on a 2-core CPU needs.
     """
 
     def __init__(self, real_dir: str | Path | None = None, *, procedural: bool = True, crop: int = 128,
                  seed: int = 0, real_fraction: float = 0.5, brightness: tuple[float, float] = (0.8, 1.25),
-                 real_margin: int = 8):
+                 real_margin: int = 8, pool: int = 0, pool_size: int = 384):
         self.crop = int(crop)
         self.procedural = procedural
         self.brightness = brightness
@@ -588,6 +601,19 @@ class SceneSampler:
         if not procedural and not self._real:
             raise ValueError("SceneSampler needs procedural=True or a real_dir with crops")
         self.real_fraction = real_fraction if (self._real and procedural) else float(bool(self._real))
+        self._pool: list[np.ndarray] | None = [] if pool > 0 else None
+        self._pool_target, self._pool_size = int(pool), max(int(pool_size), self.crop)
+
+    def _pool_crop(self, rng: np.random.Generator) -> np.ndarray:
+        """A crop of a pooled procedural scene (the pool fills up one scene per call)."""
+        if len(self._pool) < self._pool_target:
+            self._pool.append(make_scene(self._pool_size, self._pool_size, seed=int(rng.integers(2**31))))
+            scene = self._pool[-1]
+        else:
+            scene = self._pool[int(rng.integers(len(self._pool)))]
+        y = int(rng.integers(0, scene.shape[1] - self.crop + 1))
+        x = int(rng.integers(0, scene.shape[2] - self.crop + 1))
+        return scene[:, y:y + self.crop, x:x + self.crop]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self
@@ -605,7 +631,10 @@ class SceneSampler:
             x = int(rng.integers(m, scene.shape[2] - m - self.crop + 1))
             crop = scene[:, y:y + self.crop, x:x + self.crop]
         else:
-            crop = make_scene(self.crop, self.crop, seed=int(rng.integers(2**31)))
+            if self._pool is not None:
+                crop = self._pool_crop(rng)
+            else:
+                crop = make_scene(self.crop, self.crop, seed=int(rng.integers(2**31)))
         crop = np.rot90(crop, k=int(rng.integers(4)), axes=(1, 2))
         if rng.random() < 0.5:
             crop = crop[:, :, ::-1]

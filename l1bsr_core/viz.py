@@ -116,9 +116,9 @@ class Stretch:
         image = _as_hwc(image)
         if image.shape[-1] != len(self.low):
             raise ValueError(f"stretch has {len(self.low)} bands, image has {image.shape[-1]}")
-        low = np.asarray(self.low, np.float32)
-        high = np.asarray(self.high, np.float32)
-        return np.clip((image.astype(np.float32) - low) / (high - low), 0.0, 1.0)
+        low = np.asarray(self.low, np.float64)
+        span = np.maximum(np.asarray(self.high, np.float64) - low, 1e-12)  # before rounding to float32
+        return np.clip((image.astype(np.float32) - low.astype(np.float32)) / span.astype(np.float32), 0.0, 1.0)
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -294,7 +294,7 @@ def _as_flow_stack(flow: np.ndarray) -> np.ndarray:
     return flow
 
 
-def flow_norm_scale(*flows: np.ndarray, percentile: float = 99.0) -> float:
+def flow_norm_scale(*flows: np.ndarray, percentile: float = 99.5) -> float:
     """A common ``max_norm`` for several flows: the ``percentile`` of |flow| over all of them.
 
     Returns at least 0.1 px, so a nearly zero flow stays nearly white instead of being blown up.
@@ -315,7 +315,7 @@ def flow_to_color(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray
     """Colour-code a (2, H, W) flow: hue = direction, saturation = length; uint8 (H, W, 3).
 
     Zero flow is white; a flow of length ``max_norm`` has the full colour of its direction;
-    longer flows keep their hue and are darkened (out of the legend's range). Directions on
+    longer flows keep their hue and darken gradually (to 75 % at twice ``max_norm``). Directions on
     screen (y down): right → red, down → yellow/orange, left → cyan, up → blue/violet.
 
     Args:
@@ -332,10 +332,10 @@ def flow_to_color(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray
     # Position on the wheel: right (dx > 0) at 0 = red, then clockwise on screen (y down).
     position = (np.arctan2(dy, dx) / (2 * np.pi)) % 1.0
     colour = _wheel(position)
-    inside = radius <= 1.0
     r = np.clip(radius, 0.0, 1.0)[..., None]
-    rgb = np.where(inside[..., None], 1.0 - r * (1.0 - colour), colour * _OUT_OF_RANGE_DIM)
-    return _to_uint8(rgb)
+    # Beyond max_norm: darken progressively (continuous at the circle), down to the floor at 2×.
+    dim = 1.0 - (1.0 - _OUT_OF_RANGE_DIM) * np.clip(radius - 1.0, 0.0, 1.0)[..., None]
+    return _to_uint8((1.0 - r * (1.0 - colour)) * dim)
 
 
 def _figure_to_array(fig: Figure) -> np.ndarray:

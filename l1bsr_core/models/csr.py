@@ -23,8 +23,8 @@ from torch import nn
 class CSRConfig:
     """Constructor arguments of :class:`CSRNet`; stored inside every checkpoint."""
 
-    encoder: tuple[int, ...] = (16, 32, 64, 128)
-    decoder: tuple[int, ...] = (128, 128, 64, 32)
+    encoder: tuple[int, ...] = (16, 32, 48, 64)
+    decoder: tuple[int, ...] = (64, 48, 32, 16)
     head: int = 16
     max_flow_px: float = 10.0
     leaky_slope: float = 0.2
@@ -106,6 +106,10 @@ class CSRNet(nn.Module):
             self.add_module(f"convBinl{i}", CSRBlock(a, b, c.leaky_slope, down=False))
         self.conv1 = nn.Conv2d(c.decoder[-1], c.head, 3, padding=1, padding_mode="reflect")
         self.conv2 = nn.Conv2d(c.head, 2, 3, padding=1, padding_mode="reflect")
+        # A fresh network predicts exactly zero flow: random initial flows make the photometric
+        # loss push every feature towards a constant (a collapse seen in training).
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
 
     def forward(self, pair: torch.Tensor) -> torch.Tensor:
         """(N, 2, H, W) contrast-normalised [reference, moving] → (N, 2, H, W) flow in pixels."""

@@ -24,9 +24,9 @@ class RECConfig:
     """Constructor arguments of :class:`RCAN`; stored inside every checkpoint."""
 
     n_groups: int = 2
-    n_blocks: int = 3
-    n_feats: int = 32
-    reduction: int = 8
+    n_blocks: int = 4
+    n_feats: int = 24
+    reduction: int = 4
     scale: int = SCALE_FACTOR
     n_colors: int = N_BANDS
     radiometric_scale: float = RADIOMETRIC_SCALE

@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
         p.add_argument("--lr", type=float, default=defaults.lr)
         p.add_argument("--smooth-weight", type=float, default=defaults.smooth_weight)
+        p.add_argument("--equivariance-weight", type=float, default=defaults.equivariance_weight)
         p.add_argument("--device", default="cpu")
         p.add_argument("--model-config", default="{}", help='JSON constructor arguments, e.g. \'{"n_feats": 32}\'')
         p.add_argument("--csr-weights", default=defaults.csr_weights, help="rec: frozen CSR (name or path)")
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
         val_every=args.val_every, ckpt_every=args.ckpt_every, model_config=json.loads(args.model_config),
         csr_weights=args.csr_weights, real_pairs=args.real_pairs, real_scenes=args.real_scenes,
         procedural=not args.no_procedural, smooth_weight=args.smooth_weight,
+        equivariance_weight=args.equivariance_weight,
     )
     train(cfg)
     return 0

@@ -32,6 +32,8 @@ from ..simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pa
 
 VALIDATION_SEED = 20230417
 VALIDATION_BATCHES = 3
+PROCEDURAL_POOL = 48
+"""Procedural scenes drawn once per training run; crops are cut from them (see SceneSampler)."""
 
 
 class RealPairFolder:
@@ -63,7 +65,8 @@ class RealPairFolder:
 class PairSource:
     """Yields training batches for a :class:`~l1bsr_core.train.loop.TrainConfig`."""
 
-    def __init__(self, cfg, rng: np.random.Generator, *, factor: int, seed_offset: int = 0):
+    def __init__(self, cfg, rng: np.random.Generator, *, factor: int, seed_offset: int = 0,
+                 with_truth: bool = False):
         self.cfg, self.rng, self.factor = cfg, rng, factor
         self.sim = SimulationConfig(factor=factor)
         sigma = psf_sigma_for_mtf(self.sim.mtf_nyquist, factor)
@@ -74,7 +77,9 @@ class PairSource:
         else:
             self.real = None
             self.scenes = SceneSampler(cfg.real_scenes or None, procedural=cfg.procedural,
-                                       crop=cfg.crop * factor, seed=int(rng.integers(1 << 31)) + seed_offset)
+                                       crop=cfg.crop * factor, seed=int(rng.integers(1 << 31)) + seed_offset,
+                                       pool=PROCEDURAL_POOL if with_truth is False else 0)
+        self.with_truth = with_truth
 
     def next_batch(self, device) -> dict:
         views0, views1, hrs, flows = [], [], [], []
@@ -84,11 +89,12 @@ class PairSource:
                 views0.append(a)
                 views1.append(b)
                 continue
-            pair = simulate_pair(self.scenes.sample(), self.sim, rng=self.rng)
+            pair = simulate_pair(self.scenes.sample(), self.sim, rng=self.rng, with_flows=self.with_truth)
             views0.append(pair.views[0])
             views1.append(pair.views[1])
             hrs.append(pair.hr)
-            flows.append(pair.band_flows[0])
+            if self.with_truth:
+                flows.append(pair.band_flows[0])
         batch = {
             "view0": torch.from_numpy(np.stack(views0).astype(np.float32)).to(device),
             "view1": torch.from_numpy(np.stack(views1).astype(np.float32)).to(device),
@@ -96,6 +102,7 @@ class PairSource:
         }
         if hrs:
             batch["hr"] = torch.from_numpy(np.stack(hrs).astype(np.float32)).to(device)
+        if flows:
             batch["band_flows"] = torch.from_numpy(np.stack(flows).astype(np.float32)).to(device)
         return batch
 
@@ -104,5 +111,5 @@ def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
     val_cfg = replace(cfg, real_pairs="", batch=8, crop=96)
-    source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor)
+    source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]

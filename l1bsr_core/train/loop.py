@@ -23,6 +23,8 @@ from . import losses
 from .data import PairSource, validation_batches
 
 TASKS = ("csr", "rec", "rec-supervised")
+EQUIVARIANCE_SHIFT_PX = 3.0
+"""Largest constant shift (px, per axis) applied by the shift-equivariance loss."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class TrainConfig:
     """Folder of real crops used as high-resolution scenes for the simulator (reduced scale)."""
     procedural: bool = True
     smooth_weight: float = 0.05
+    equivariance_weight: float = 0.5
+    """CSR only: weight of :func:`losses.shift_equivariance_loss` (0 = anchor consistency alone)."""
 
 
 def _log(run: Path, text: str) -> None:
@@ -164,7 +168,16 @@ def _step_loss(task, model, csr, batch, rng, cfg, factor):
         anchor_band = np.where(rng.random(n) < 0.7, REFERENCE_BAND, rng.integers(0, view0.shape[1], n))
         views = torch.stack((view0, view1))
         anchor = views[torch.from_numpy(anchor_view), torch.arange(n), torch.from_numpy(anchor_band)]
-        return losses.anchor_consistency_loss(model, view0, view1, band, anchor, smooth_weight=cfg.smooth_weight)
+        loss, parts = losses.anchor_consistency_loss(model, view0, view1, band, anchor, smooth_weight=cfg.smooth_weight)
+        if cfg.equivariance_weight > 0:
+            # reference: G of view 0; moving: any band of either view (cross-spectral and cross-view)
+            moving_band = torch.from_numpy(rng.integers(0, view0.shape[1], n))
+            moving = views[torch.from_numpy(rng.integers(0, 2, n)), torch.arange(n), moving_band]
+            shift = torch.from_numpy(rng.uniform(-EQUIVARIANCE_SHIFT_PX, EQUIVARIANCE_SHIFT_PX, (n, 2))).float()
+            equivariance = losses.shift_equivariance_loss(model, view0[:, REFERENCE_BAND], moving, shift.to(view0.device))
+            loss = loss + cfg.equivariance_weight * equivariance
+            parts["equivariance"] = equivariance.item()
+        return loss, parts
     x0 = view0 / RADIOMETRIC_SCALE
     out = model(x0)
     if task == "rec-supervised":

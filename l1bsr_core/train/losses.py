@@ -6,6 +6,8 @@ the :func:`l1bsr_core.warp.warp` convention (channel 0 dx, channel 1 dy).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -16,8 +18,19 @@ LOSS_BORDER_PX = 8
 """Pixels excluded at each border of every loss (warps sample reflected content there)."""
 
 
+SMOOTHED_RADIUS_PX = 2
+"""Radius of the box filter of the smoothed term of :func:`multiscale_l1`."""
+
+
 def interior(x: torch.Tensor, border: int = LOSS_BORDER_PX) -> torch.Tensor:
     return x[..., border:-border, border:-border] if border else x
+
+
+def multiscale_l1(a: torch.Tensor, b: torch.Tensor, radius: int = SMOOTHED_RADIUS_PX) -> torch.Tensor:
+    """L1 of the images plus L1 of their box-smoothed versions (widens the basin of a flow loss)."""
+    size = 2 * radius + 1
+    smooth = lambda x: F.avg_pool2d(x, size, stride=1, padding=radius, count_include_pad=False)  # noqa: E731
+    return interior((a - b).abs()).mean() + interior((smooth(a) - smooth(b)).abs()).mean()
 
 
 def smoothness(flow: torch.Tensor) -> torch.Tensor:
@@ -56,10 +69,29 @@ def anchor_consistency_loss(
     composed = compose_flows(flow_a, flow_b)
     pair = contrast_normalise(torch.stack((v0, v1), dim=1))
     warped = warp(pair[:, :1], composed)
-    photometric = interior((warped - pair[:, 1:]).abs()).mean()
+    photometric = multiscale_l1(warped, pair[:, 1:])
     smooth = smoothness(flow_a) + smoothness(flow_b)
     loss = photometric + smooth_weight * smooth
     return loss, {"photometric": photometric.item(), "smooth": smooth.item()}
+
+
+def shift_equivariance_loss(csr, reference: torch.Tensor, moving: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Label-free: shifting the moving band by a constant ``shift`` must change CSR's flow by ``-shift``.
+
+    With ``moved = warp(moving, s)`` (so ``moved(q) = moving(q + s)``), a correct flow satisfies
+    ``CSR([reference, moved]) = CSR([reference, moving]) - s`` exactly, whatever the two bands'
+    spectra. ``s`` is our own augmentation (N, 2) in pixels, never the scene's truth. The target
+    side is detached, so the loss teaches the network to see displacements without fixing their
+    absolute value (which the anchor-consistency loss does).
+    """
+    n, height, width = moving.shape
+    constant = shift.view(n, 2, 1, 1).expand(n, 2, height, width)
+    moved = warp(moving[:, None], constant)[:, 0]
+    flows = csr(torch.cat((csr_pair(reference, moving), csr_pair(reference, moved))))
+    base, shifted = flows[:n], flows[n:]
+    border = LOSS_BORDER_PX + int(math.ceil(shift.abs().max().item()))
+    return interior((shifted - (base.detach() - constant)).abs(), border).mean() + \
+        interior((base - (shifted.detach() + constant)).abs(), border).mean()
 
 
 def view_flows(csr, view0: torch.Tensor, view1: torch.Tensor, reference_band: int) -> torch.Tensor:

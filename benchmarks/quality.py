@@ -1,0 +1,202 @@
+"""Quality benchmark: registration and super-resolution on the real crops and on simulated pairs.
+
+Prints Markdown tables; not a test. Usage::
+
+    python benchmarks/quality.py [--crops ../shared/data/l1b-examples] [--simulated 8]
+                                 [--rec rec] [--csr csr] [--extra-rec rec-supervised ...]
+
+Protocols (see weights/MODEL_CARD.md for the discussion):
+
+1. Registration on real crops: residual misregistration of B, R, NIR against G measured by
+   windowed phase correlation on gradient images (:func:`l1bsr_core.metrics.misregistration`,
+   independent of CSR), per crop median and 90th percentile of the window shift magnitudes, then
+   averaged over crops. The classical pipeline is measured by the estimator it is built on, which
+   flatters it.
+2. Super-resolution on real crops, reduced scale: each 10 m crop is degraded to 20 m (the
+   simulator's MTF blur + 2x decimation), super-resolved back to 10 m and compared with the crop:
+   cPSNR (bias-corrected, integer shifts within +-2 px) and cSSIM over the whole crop, tile-wise
+   cPSNR (4 x 4 tiles, each with its own shift), and cPSNR on G alone, averaged over bands/crops.
+3. Simulated pairs (procedural and real-crop scenes): PSNR/SSIM of view 0's super-resolution
+   against the true high-resolution image, and flow endpoint error of B, R, NIR onto G.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from l1bsr_core import inference  # noqa: E402
+from l1bsr_core.bands import BAND_NAMES, GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
+from l1bsr_core.io import read_bgrn_array  # noqa: E402
+from l1bsr_core.metrics import (  # noqa: E402
+    classical_flow, classical_register, cpsnr, cssim, flow_epe, misregistration, psnr, ssim, tilewise_cpsnr,
+)
+from l1bsr_core.scenes import SceneSampler, make_scene, real_scene  # noqa: E402
+from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
+from l1bsr_core.warp import warp  # noqa: E402
+
+DEFAULT_CROPS = ROOT.parent / "shared" / "data" / "l1b-examples"
+BORDER = 16
+
+
+def bicubic(bgrn: np.ndarray) -> np.ndarray:
+    """(H, W, 4) → (2H, 2W, 4) float64, bicubic with the area pixel-centre convention."""
+    t = torch.from_numpy(bgrn.astype(np.float32)).permute(2, 0, 1)[None]
+    up = torch.nn.functional.interpolate(t, scale_factor=SCALE_FACTOR, mode="bicubic", align_corners=False)
+    return up[0].permute(1, 2, 0).double().numpy()
+
+
+def register_with(bgrn: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Warp B, R, NIR of (H, W, 4) by a (3, 2, H, W) flow onto G (float64)."""
+    out = bgrn.astype(np.float64).copy()
+    moving = torch.from_numpy(bgrn[..., list(MOVING_BANDS)].astype(np.float64)).permute(2, 0, 1)[:, None]
+    warped = warp(moving, torch.from_numpy(flow.astype(np.float64)))
+    out[..., list(MOVING_BANDS)] = warped[:, 0].permute(1, 2, 0).numpy()
+    return out
+
+
+def degrade_bgrn(bgrn: np.ndarray) -> np.ndarray:
+    """(H, W, 4) 10 m → (H/2, W/2, 4) 20 m with the simulator's acquisition model (float64)."""
+    sigma = psf_sigma_for_mtf(SimulationConfig().mtf_nyquist, SCALE_FACTOR)
+    t = torch.from_numpy(bgrn.astype(np.float32)).permute(2, 0, 1)[None]
+    return degrade(t, SCALE_FACTOR, sigma)[0].permute(1, 2, 0).double().numpy()
+
+
+def to_uint16(a: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(a), 0, 65535).astype(np.uint16)
+
+
+def table(title: str, header: list[str], rows: list[list]) -> None:
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+def registration_real(crops, csr: str) -> None:
+    methods = {
+        "input (none)": lambda x: x,
+        "classical (phase corr. + warp)": lambda x: classical_register(x)[0],
+        f"CSR ({csr})": lambda x: inference.register(x, weights=csr)[0],
+    }
+    rows = []
+    for name, method in methods.items():
+        stats = [misregistration(method(c)) for c in crops]
+        row = [name]
+        for band in ("B", "R", "NIR"):
+            row += [float(np.nanmean([s[band]["median_px"] for s in stats])),
+                    float(np.nanmean([s[band]["p90_px"] for s in stats]))]
+        rows.append(row)
+    table("Registration on real crops: residual misregistration vs G (px, mean over crops)",
+          ["method", "B median", "B p90", "R median", "R p90", "NIR median", "NIR p90"], rows)
+
+
+def sr_real(crops, recs: list[str], csr: str) -> None:
+    methods = {
+        "bicubic": lambda lr: bicubic(lr),
+        "classical registration + bicubic": lambda lr: bicubic(classical_register(to_uint16(lr))[0]),
+    }
+    for rec in recs:
+        methods[f"REC ({rec})"] = lambda lr, rec=rec: inference.superresolve(to_uint16(lr), weights=rec).astype(np.float64)
+    rows = []
+    for name, method in methods.items():
+        scores = {"cpsnr": [], "cssim": [], "tile": [], "g": []}
+        tick = time.perf_counter()
+        for hr in crops:
+            sr = method(degrade_bgrn(hr))
+            for b in range(hr.shape[-1]):
+                rng = float(hr[..., b].max() - hr[..., b].min())
+                s = sr[BORDER:-BORDER, BORDER:-BORDER, b]
+                r = hr[BORDER:-BORDER, BORDER:-BORDER, b]
+                scores["cpsnr"].append(cpsnr(s, r, data_range=rng))
+                scores["cssim"].append(cssim(s, r, data_range=rng))
+                scores["tile"].append(tilewise_cpsnr(s, r, data_range=rng))
+                if b == GREEN:
+                    scores["g"].append(scores["cpsnr"][-1])
+        rows.append([name] + [float(np.mean(scores[k])) for k in ("cpsnr", "cssim", "tile", "g")]
+                    + [(time.perf_counter() - tick) / len(crops)])
+    base = rows[0]
+    for row in rows:
+        row.insert(5, row[3] - base[3])
+        row.insert(6, row[4] - base[4])
+    table("Super-resolution on real crops, reduced scale (20 m → 10 m), mean over bands and crops",
+          ["method", "cPSNR dB", "cSSIM", "tile cPSNR dB", "G cPSNR dB", "Δ tile vs bicubic", "Δ G vs bicubic", "s/crop"], rows)
+
+
+def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str) -> None:
+    config = SimulationConfig()
+    rng = np.random.default_rng(7)
+    scenes = [make_scene(704, 704, seed=1000 + i) for i in range(n)]
+    if crops_dir is not None:
+        scenes += [real_scene(p) for p in sorted(crops_dir.glob("*.tif"))[:n]]
+    pairs = [simulate_pair(s, config, rng=rng) for s in scenes]
+    sr_rows, flow_rows = {}, {}
+    sr_methods = {
+        "bicubic": lambda v, p: bicubic(v),
+        "true flows + bicubic": lambda v, p: bicubic(register_with(v, p.band_flows[0])),
+    }
+    for rec in recs:
+        sr_methods[f"REC ({rec})"] = lambda v, p, rec=rec: inference.superresolve(to_uint16(v), weights=rec).astype(np.float64)
+    flow_methods = {
+        "zero flow": lambda v: np.zeros((3, 2, *v.shape[:2]), np.float32),
+        "classical": lambda v: np.stack([classical_flow(v[..., GREEN], v[..., b]) for b in MOVING_BANDS]),
+        f"CSR ({csr})": lambda v: inference.register(to_uint16(v), weights=csr)[1],
+    }
+    for pair in pairs:
+        view = pair.views[0].transpose(1, 2, 0).astype(np.float64)
+        hr = pair.hr.transpose(1, 2, 0).astype(np.float64)
+        m = 2 * max(BORDER, pair.margin)
+        for name, method in sr_methods.items():
+            sr = method(view, pair)
+            acc = sr_rows.setdefault(name, {"psnr": [], "ssim": []})
+            for b in range(4):
+                rng_b = float(hr[..., b].max() - hr[..., b].min())
+                acc["psnr"].append(psnr(sr[m:-m, m:-m, b], hr[m:-m, m:-m, b], data_range=rng_b))
+                acc["ssim"].append(ssim(sr[m:-m, m:-m, b], hr[m:-m, m:-m, b], data_range=rng_b))
+        for name, method in flow_methods.items():
+            flow = method(view)
+            acc = flow_rows.setdefault(name, [[] for _ in MOVING_BANDS])
+            for i in range(len(MOVING_BANDS)):
+                acc[i].append(flow_epe(flow[i], pair.band_flows[0][i], border=max(BORDER, pair.margin)))
+    base = float(np.mean(sr_rows["true flows + bicubic"]["psnr"]))
+    table(f"Simulated pairs ({len(pairs)} scenes): super-resolution of view 0 against the true 5 m image",
+          ["method", "PSNR dB", "SSIM", "Δ vs true flows + bicubic"],
+          [[k, float(np.mean(v["psnr"])), float(np.mean(v["ssim"])), float(np.mean(v["psnr"])) - base]
+           for k, v in sr_rows.items()])
+    table("Simulated pairs: flow endpoint error onto G (px)",
+          ["method", "B", "R", "NIR", "mean"],
+          [[k, *[float(np.mean(e)) for e in v], float(np.mean([np.mean(e) for e in v]))] for k, v in flow_rows.items()])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crops", type=Path, default=DEFAULT_CROPS)
+    parser.add_argument("--simulated", type=int, default=4, help="procedural scenes (and as many real-crop scenes)")
+    parser.add_argument("--rec", default="rec")
+    parser.add_argument("--csr", default="csr")
+    parser.add_argument("--extra-rec", nargs="*", default=[], help="more REC weights to compare (names or paths)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    recs = [args.rec, *args.extra_rec]
+    paths = sorted(args.crops.glob("*.tif"))
+    if not paths:
+        sys.exit(f"no crops in {args.crops}")
+    crops = [read_bgrn_array(p) for p in paths]
+    print(f"# L1BSR quality benchmark ({len(crops)} real crops from {args.crops.name}; REC {', '.join(recs)}; CSR {args.csr})")
+    registration_real(crops, args.csr)
+    sr_real(crops, recs, args.csr)
+    simulated(args.crops, args.simulated, recs, args.csr)
+
+
+if __name__ == "__main__":
+    main()

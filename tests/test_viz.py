@@ -1,0 +1,241 @@
+"""Pictures of crops and flows (l1bsr_core.viz): stretch, colours, legend, arrows, files."""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from l1bsr_core import viz
+from l1bsr_core.bands import BLUE, GREEN, NIR, RED
+
+
+@pytest.fixture
+def bgrn():
+    rng = np.random.default_rng(0)
+    base = rng.integers(100, 2000, size=(48, 64, 4)).astype(np.uint16)
+    base[..., NIR] += 1500  # NIR brighter, as over vegetation
+    return base
+
+
+def hue(rgb) -> float:
+    r, g, b = (np.asarray(rgb, float) / 255.0)
+    return colorsys.rgb_to_hsv(r, g, b)[0]
+
+
+# --- stretch and rendering ---------------------------------------------------------------------
+
+
+def test_stretch_is_shared_between_both_sides(bgrn):
+    stretch = viz.Stretch.from_image(bgrn)
+    darker = (bgrn * 0.5).astype(np.uint16)
+    before, after = viz.render(bgrn, "true", stretch), viz.render(darker, "true", stretch)
+    # The same stretch shows a darker output darker (not re-stretched to look the same) ...
+    assert after.mean() < before.mean() - 40
+    # ... and an identical output identically.
+    assert np.array_equal(viz.render(bgrn.copy(), "true", stretch), before)
+    # Without a shared stretch each side would be normalised on its own, hiding the difference.
+    assert abs(viz.render(darker, "true").mean() - before.mean()) < 10
+
+
+def test_stretch_percentiles_per_band_and_shared(bgrn):
+    per_band = viz.Stretch.from_image(bgrn)
+    shared = viz.Stretch.from_image(bgrn, shared=True)
+    assert len(per_band.low) == 4 and per_band.high[NIR] > per_band.high[BLUE]
+    assert len(set(shared.low)) == 1 and len(set(shared.high)) == 1
+    unit = per_band.apply(bgrn)
+    assert unit.dtype == np.float32 and unit.min() == 0.0 and unit.max() == 1.0
+    for band in range(4):  # ~1% of the pixels at black, ~1% at white
+        assert 0.003 < (unit[..., band] == 0).mean() < 0.03
+        assert 0.003 < (unit[..., band] == 1).mean() < 0.03
+
+
+def test_constant_band_does_not_divide_by_zero():
+    flat = np.full((32, 32, 4), 300, np.uint16)
+    rgb = viz.render(flat, "true")
+    assert rgb.dtype == np.uint8 and not np.isnan(rgb).any()
+
+
+@pytest.mark.parametrize(
+    "mode, bands", [("true", (RED, GREEN, BLUE)), ("false", (NIR, RED, GREEN)), ("NIR", (NIR, NIR, NIR))]
+)
+def test_display_modes_map_bands_to_channels(mode, bands):
+    image = np.zeros((32, 32, 4), np.uint16)
+    image[..., bands[0]] = np.arange(32)[None, :] * 10  # a ramp in the band shown in red
+    stretch = viz.Stretch.from_image(image)
+    rgb = viz.render(image, mode, stretch)
+    assert rgb.shape == (32, 32, 3) and rgb.dtype == np.uint8
+    assert rgb[:, -1, 0].min() == 255 and rgb[:, 0, 0].max() == 0
+    if mode == "NIR":  # one band: grey
+        assert np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+
+
+def test_render_rejects_unknown_mode_and_wrong_bands(bgrn):
+    with pytest.raises(ValueError, match="display mode"):
+        viz.render(bgrn, "infrared")
+    with pytest.raises(ValueError, match="4 bands"):
+        viz.render(bgrn[..., :3], "true")
+
+
+def test_upsample_nearest_and_bicubic(bgrn):
+    nearest = viz.upsample(bgrn, 2, "nearest")
+    bicubic = viz.upsample(bgrn, 2, "bicubic")
+    assert nearest.shape == bicubic.shape == (96, 128, 4)
+    assert np.array_equal(nearest[::2, ::2], bgrn.astype(np.float32))
+    assert np.array_equal(nearest[1::2, 1::2], bgrn.astype(np.float32))
+    # A constant image stays constant with both methods.
+    flat = np.full((16, 16, 4), 500, np.uint16)
+    assert np.allclose(viz.upsample(flat, 2, "bicubic"), 500, atol=1e-3)
+    with pytest.raises(ValueError, match="upsampling"):
+        viz.upsample(bgrn, 2, "lanczos")
+
+
+def test_zoom_crop_and_box():
+    image = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
+    z = viz.zoom(image, (5, 2, 4, 3), 3)
+    assert z.shape == (9, 12, 3)
+    assert np.array_equal(z[::3, ::3], image[2:5, 5:9])
+    with pytest.raises(ValueError, match="does not fit"):
+        viz.zoom(image, (28, 0, 4, 4), 2)
+    boxed = viz.draw_box(np.zeros((20, 30, 3), np.uint8), (5, 2, 10, 8))
+    assert boxed[2, 5:15, 0].all() and boxed[2:10, 14, 0].all() and not boxed[5, 8].any()
+
+
+def test_detail_box_finds_the_textured_part():
+    image = np.full((64, 64, 4), 200, np.uint16)
+    rng = np.random.default_rng(1)
+    image[40:56, 8:24] = rng.integers(0, 3000, size=(16, 16, 4))
+    x0, y0, w, h = viz.detail_box(image, 16)
+    assert (w, h) == (16, 16)
+    assert abs(x0 - 8) <= 2 and abs(y0 - 40) <= 2
+
+
+def test_fringe_grey_when_aligned_coloured_when_shifted():
+    yy, xx = np.mgrid[0:64, 0:64]
+    bar = (np.abs(xx - 32) < 3).astype(np.float32) * 1000 + 100
+    aligned = np.stack([bar] * 4, axis=-1).astype(np.uint16)
+    shifted = aligned.copy()
+    shifted[..., BLUE] = np.roll(aligned[..., BLUE], 2, axis=1)
+    stretch = viz.fringe_stretch(aligned)
+    grey_rgb = viz.fringe(aligned, "B", stretch)
+    grey, colour = grey_rgb.astype(int), viz.fringe(shifted, "B", stretch).astype(int)
+    assert np.abs(grey[..., 1] - grey[..., 0]).max() <= 1  # G and magenta agree: grey
+    assert np.abs(colour[..., 1] - colour[..., 0]).max() > 100  # green/magenta seams
+    assert grey_rgb.shape == (64, 64, 3) and grey_rgb.dtype == np.uint8
+
+
+# --- flows -------------------------------------------------------------------------------------
+
+
+def test_zero_flow_is_white():
+    rgb = viz.flow_to_color(np.zeros((2, 8, 8), np.float32), max_norm=1.0)
+    assert rgb.dtype == np.uint8 and (rgb == 255).all()
+    # Also without max_norm (no division by zero).
+    assert (viz.flow_to_color(np.zeros((2, 4, 4))) == 255).all()
+
+
+def test_flow_direction_maps_to_a_consistent_hue():
+    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    hues = []
+    for angle in angles:
+        colours = []
+        for length in (0.5, 1.0):  # same direction, two lengths: same hue, paler when shorter
+            flow = np.zeros((2, 2, 2), np.float32)
+            flow[0], flow[1] = length * np.cos(angle), length * np.sin(angle)
+            colours.append(viz.flow_to_color(flow, max_norm=1.0)[0, 0])
+        assert abs(hue(colours[0]) - hue(colours[1])) < 0.02 or abs(abs(hue(colours[0]) - hue(colours[1])) - 1) < 0.02
+        assert colours[0].astype(int).sum() > colours[1].astype(int).sum()  # shorter = closer to white
+        hues.append(hue(colours[1]))
+    # Hue turns one way around the wheel as the direction turns (monotonic up to wrap-around).
+    steps = np.diff(np.unwrap(np.array(hues) * 2 * np.pi))
+    assert (steps > 0).all() or (steps < 0).all()
+    # Documented anchors: right = red, left = cyan-ish (opposite side of the wheel).
+    right = viz.flow_to_color(np.array([[[1.0]], [[0.0]]]), max_norm=1.0)[0, 0]
+    assert tuple(right) == (255, 0, 0)
+
+
+def test_flow_longer_than_max_norm_keeps_hue_and_darkens():
+    flow = np.zeros((2, 1, 2), np.float32)
+    flow[0, 0] = (1.0, 3.0)
+    rgb = viz.flow_to_color(flow, max_norm=1.0)[0]
+    assert abs(hue(rgb[0]) - hue(rgb[1])) < 0.02
+    assert rgb[1].max() < 255
+
+
+def test_flow_to_color_rejects_bad_shape():
+    with pytest.raises(ValueError, match=r"\(2, H, W\)"):
+        viz.flow_to_color(np.zeros((3, 4, 4)))
+
+
+def test_legend_is_an_image_with_white_centre():
+    legend = viz.flow_legend(2.0)
+    assert legend.dtype == np.uint8 and legend.ndim == 3 and legend.shape[2] == 3
+    assert min(legend.shape[:2]) > 150
+    assert len(np.unique(legend.reshape(-1, 3), axis=0)) > 100  # a colour wheel, not a blank
+    with pytest.raises(ValueError):
+        viz.flow_legend(0.0)
+
+
+def test_flow_panel_with_and_without_truth():
+    flows = np.random.default_rng(2).normal(0, 1, (3, 2, 32, 32)).astype(np.float32)
+    one_row = viz.flow_panel(flows)
+    two_rows = viz.flow_panel(flows, true_flows=flows * 0.5)
+    assert one_row.dtype == np.uint8 and two_rows.shape[0] > one_row.shape[0]
+
+
+def test_quiver_returns_an_image():
+    image = np.full((64, 80, 3), 128, np.uint8)
+    flow = np.zeros((3, 2, 64, 80), np.float32)
+    flow[:, 0] = 1.0
+    picture = viz.quiver_figure(image, flow, step=16)
+    assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] == 3
+    # Arrows are drawn in their colour.
+    red = (picture[..., 0] > 180) & (picture[..., 1] < 80) & (picture[..., 2] < 80)
+    assert red.sum() > 50
+    single = viz.quiver_figure(image, flow[0], step=16)
+    assert single.shape[1] < picture.shape[1]
+    with pytest.raises(ValueError, match="differ in size"):
+        viz.quiver_figure(image[:32], flow)
+
+
+def test_flow_stats_rows():
+    flow = np.zeros((3, 2, 10, 10), np.float32)
+    flow[0, 0] = 3.0
+    flow[0, 1] = 4.0
+    flow[2, 1, 0, 0] = -2.0
+    rows = viz.flow_stats(flow)
+    assert [row[0] for row in rows] == ["B", "R", "NIR"]
+    assert rows[0][1:] == [3.0, 4.0, 5.0, 5.0]
+    assert rows[1][1:] == [0.0, 0.0, 0.0, 0.0]
+    assert rows[2][2] == pytest.approx(-0.02) and rows[2][4] == 2.0
+    assert len(viz.FLOW_STATS_HEADERS) == len(rows[0])
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_png_is_lossless(tmp_path):
+    image = np.random.default_rng(3).integers(0, 256, (17, 23, 3)).astype(np.uint8)
+    path = viz.save_png(tmp_path / "x.png", image)
+    assert viz.png_bytes(image).startswith(b"\x89PNG")
+    assert np.array_equal(np.asarray(Image.open(path)), image)
+    with pytest.raises(ValueError, match="uint8"):
+        viz.png_bytes(image.astype(np.float32))
+
+
+# --- "How it works" figures (l1bsr_core.explain) ------------------------------------------------
+
+
+def test_explain_sections_have_text_and_figures():
+    from l1bsr_core import explain
+
+    sections = explain.sections()
+    assert len(sections) >= 4 and all(s.title and s.text for s in sections)
+    for section in sections:
+        if section.figure is not None:
+            figure = section.figure()
+            assert figure.dtype == np.uint8 and figure.ndim == 3 and figure.shape[2] == 3
+            assert figure.shape[1] >= 600 and len(np.unique(figure.reshape(-1, 3), axis=0)) > 20
+    assert "arXiv:2304.06871" in explain.CITATION and "Facciolo" in explain.BIBTEX
