@@ -774,6 +774,18 @@ def _psnr_table(truth: np.ndarray, candidates: dict[str, np.ndarray]) -> str:
     return _markdown_table(headers, rows)
 
 
+def _checked_input(image, display, fringe_band, window_x0, window_y0, window_size, progress):
+    """Check the display choices shared by both tasks, then read the crop; returns (input, timings)."""
+    if display not in viz.DISPLAY_MODES:
+        raise InputError(f"unknown display {display!r}; expected one of {', '.join(viz.DISPLAY_MODES)}")
+    if fringe_band not in ("B", "R", "NIR"):
+        raise InputError(f"unknown fringe band {fringe_band!r}; expected B, R or NIR")
+    start = time.perf_counter()
+    progress(0.0, desc="Reading the crop")
+    loaded = load_input(image, window_x0, window_y0, window_size)
+    return loaded, {"read": time.perf_counter() - start}
+
+
 # === Super-resolution ========================================================================
 
 
@@ -797,17 +809,9 @@ def run_superresolution(
         PSNR for synthetic examples, residual misregistration); files = [super-resolved
         16-bit TIFF, PNG views].
     """
-    if display not in viz.DISPLAY_MODES:
-        raise InputError(f"unknown display {display!r}; expected one of {', '.join(viz.DISPLAY_MODES)}")
     if upsampling not in ("bicubic", "nearest"):
         raise InputError(f"unknown upsampling {upsampling!r}; expected 'bicubic' or 'nearest'")
-    if fringe_band not in ("B", "R", "NIR"):
-        raise InputError(f"unknown fringe band {fringe_band!r}; expected B, R or NIR")
-    timings = {}
-    start = time.perf_counter()
-    progress(0.0, desc="Reading the crop")
-    loaded = load_input(image, window_x0, window_y0, window_size)
-    timings["read"] = time.perf_counter() - start
+    loaded, timings = _checked_input(image, display, fringe_band, window_x0, window_y0, window_size, progress)
 
     where = device()
     start = time.perf_counter()
@@ -894,15 +898,7 @@ def run_registration(
         :data:`MISREGISTRATION_HEADERS`); fringe views of the detail before and after;
         summary Markdown; files = [registered 16-bit TIFF, flow .npy, PNG views].
     """
-    if display not in viz.DISPLAY_MODES:
-        raise InputError(f"unknown display {display!r}; expected one of {', '.join(viz.DISPLAY_MODES)}")
-    if fringe_band not in ("B", "R", "NIR"):
-        raise InputError(f"unknown fringe band {fringe_band!r}; expected B, R or NIR")
-    timings = {}
-    start = time.perf_counter()
-    progress(0.0, desc="Reading the crop")
-    loaded = load_input(image, window_x0, window_y0, window_size)
-    timings["read"] = time.perf_counter() - start
+    loaded, timings = _checked_input(image, display, fringe_band, window_x0, window_y0, window_size, progress)
 
     where = device()
     start = time.perf_counter()

@@ -27,7 +27,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .errors import WeightsError
-from .models import RCAN, CSRConfig, CSRNet, RECConfig
+from .models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
+from .models.csr_corr import CorrelationCSR
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
@@ -38,8 +39,11 @@ PUBLISHED_CSR_KEY = "state_dictCSR"
 
 _BUILDERS = {
     "rec": (RCAN, RECConfig),
-    "csr": (CSRNet, CSRConfig),
+    "csr": (build_csr, CSRConfig),
 }
+_CLASSES = {"rec": (RCAN,), "csr": (CSRNet, CorrelationCSR)}
+DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": CSRConfig.correlation()}
+"""What a new network of each kind is, when no config is given (the shipped weights' sizes)."""
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,13 @@ def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -
         raise WeightsError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
     model_cls, config_cls = _BUILDERS[kind]
     if isinstance(config, dict):
-        config = config_cls.from_dict(config)
-    return model_cls(config)
+        config = config_cls.from_dict(config) if config else None
+    return model_cls(config or DEFAULT_CONFIGS[kind])
 
 
 def kind_of(model: nn.Module) -> str:
-    for kind, (model_cls, _) in _BUILDERS.items():
-        if isinstance(model, model_cls):
+    for kind, classes in _CLASSES.items():
+        if isinstance(model, classes):
             return kind
     raise WeightsError(f"not a REC or CSR network: {type(model).__name__}")
 

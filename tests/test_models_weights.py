@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from l1bsr_core.errors import WeightsError
-from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig
+from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
 from l1bsr_core.weights import (
     PUBLISHED_CSR_KEY, build_model, load_model, read_registry, register_weights, save_checkpoint,
 )
@@ -25,7 +25,9 @@ def test_paper_configs_match_published_parameter_counts():
 
 
 REC_CONFIGS = [RECConfig(), RECConfig(n_groups=1, n_blocks=1, n_feats=8, reduction=4), RECConfig(scale=4)]
-CSR_CONFIGS = [CSRConfig(), CSRConfig(encoder=(8, 8, 8), decoder=(8, 8, 8), head=4), CSRConfig(max_flow_px=3.0)]
+CSR_CONFIGS = [CSRConfig(), CSRConfig(encoder=(8, 8, 8), decoder=(8, 8, 8), head=4), CSRConfig(max_flow_px=3.0),
+               CSRConfig.correlation(), CSRConfig(encoder=(8, 8), decoder=(8,), architecture="correlation",
+                                                   search_radius=2, corr_stride=4, max_flow_px=3.0)]
 
 
 @pytest.mark.parametrize("config", REC_CONFIGS, ids=str)
@@ -37,9 +39,11 @@ def test_rec_output_shape(config):
 @pytest.mark.parametrize("config", CSR_CONFIGS, ids=str)
 def test_csr_output_shape_and_range(config):
     m = config.size_multiple
-    out = CSRNet(config).eval()(torch.randn(3, 2, 2 * m, 3 * m))
-    assert out.shape == (3, 2, 2 * m, 3 * m)
+    net = build_csr(config).eval()
+    out = net(torch.randn(3, 2, 2 * m * 8, 3 * m * 8))
+    assert out.shape == (3, 2, 2 * m * 8, 3 * m * 8)
     assert out.abs().max() <= config.max_flow_px
+    assert build_csr(CSRConfig.from_dict(config.to_dict())).config == config  # config round-trips
 
 
 def test_csr_refuses_sizes_that_are_not_multiples():

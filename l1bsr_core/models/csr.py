@@ -19,6 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
+ENCODER_DECODER = "encoder_decoder"
+CORRELATION = "correlation"
+
+
 @dataclass(frozen=True)
 class CSRConfig:
     """Constructor arguments of :class:`CSRNet`; stored inside every checkpoint."""
@@ -28,15 +32,28 @@ class CSRConfig:
     head: int = 16
     max_flow_px: float = 10.0
     leaky_slope: float = 0.2
+    architecture: str = ENCODER_DECODER
+    """``"encoder_decoder"`` (the published CSR_Net) or ``"correlation"`` (:mod:`.csr_corr`)."""
+    search_radius: int = 4
+    """Correlation only: cost-volume half-width, in pixels at 1/``corr_stride`` resolution."""
+    corr_stride: int = 2
+    """Correlation only: resolution divisor of the features and the cost volume (1, 2 or 4)."""
 
     @classmethod
     def paper(cls) -> "CSRConfig":
         """The published network: encoder 32-64-128-256, decoder 256-256-128-64, head 32 (4.1 M params)."""
         return cls(encoder=(32, 64, 128, 256), decoder=(256, 256, 128, 64), head=32)
 
+    @classmethod
+    def correlation(cls) -> "CSRConfig":
+        """The project's default: a small correlation network, fast to train and run on a CPU."""
+        return cls(encoder=(16, 24, 32), decoder=(64, 48, 32, 32), head=0, architecture=CORRELATION)
+
     @property
     def size_multiple(self) -> int:
         """Height and width of the input must be multiples of this."""
+        if self.architecture == CORRELATION:
+            return self.corr_stride
         return 2 ** len(self.encoder)
 
     def to_dict(self) -> dict:
@@ -96,6 +113,8 @@ class CSRNet(nn.Module):
         super().__init__()
         self.config = config or CSRConfig()
         c = self.config
+        if c.architecture != ENCODER_DECODER:
+            raise ValueError(f"CSRNet is the {ENCODER_DECODER!r} architecture; use build_csr for {c.architecture!r}")
         if len(c.encoder) != len(c.decoder):
             raise ValueError("encoder and decoder must have the same number of blocks")
         widths = (self.IN_CHANNELS, *c.encoder)
@@ -125,3 +144,14 @@ class CSRNet(nn.Module):
             x = getattr(self, f"convBinl{i}")(x)
         x = F.leaky_relu(self.conv1(x), self.config.leaky_slope)
         return torch.tanh(self.conv2(x)) * self.config.max_flow_px
+
+
+def build_csr(config: CSRConfig | None = None) -> nn.Module:
+    """The CSR network for ``config``: :class:`CSRNet` or :class:`~.csr_corr.CorrelationCSR`."""
+    config = config or CSRConfig()
+    if config.architecture == CORRELATION:
+        from .csr_corr import CorrelationCSR
+        return CorrelationCSR(config)
+    if config.architecture == ENCODER_DECODER:
+        return CSRNet(config)
+    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {ENCODER_DECODER!r} or {CORRELATION!r}")

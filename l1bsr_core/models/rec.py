@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..bands import N_BANDS, RADIOMETRIC_SCALE, SCALE_FACTOR
@@ -30,11 +31,14 @@ class RECConfig:
     scale: int = SCALE_FACTOR
     n_colors: int = N_BANDS
     radiometric_scale: float = RADIOMETRIC_SCALE
+    bicubic_skip: bool = True
+    """Add the bicubic upsampling of the input to the output, so the network learns a residual
+    (and a fresh network, whose last conv starts at zero, outputs bicubic). Off in the paper."""
 
     @classmethod
     def paper(cls) -> "RECConfig":
         """The published network: 10 groups × 20 blocks × 64 features, reduction 16 (15.4 M params)."""
-        return cls(n_groups=10, n_blocks=20, n_feats=64, reduction=16)
+        return cls(n_groups=10, n_blocks=20, n_feats=64, reduction=16, bicubic_skip=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,8 +112,15 @@ class RCAN(nn.Module):
         for _ in range(c.scale.bit_length() - 1):
             upsampler += [_conv3x3(c.n_feats, 4 * c.n_feats), nn.PixelShuffle(2)]
         self.tail = nn.Sequential(nn.Sequential(*upsampler), _conv3x3(c.n_feats, c.n_colors))
+        if c.bicubic_skip:
+            nn.init.zeros_(self.tail[1].weight)
+            nn.init.zeros_(self.tail[1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 4, H, W) scaled DN → (N, 4, scale·H, scale·W) scaled DN."""
         features = self.head(x)
-        return self.tail(features + self.body(features))
+        out = self.tail(features + self.body(features))
+        if self.config.bicubic_skip:
+            # "area" pixel-centre convention, as everywhere in the project (see warp.upscale_flow)
+            out = out + F.interpolate(x, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
+        return out
