@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from l1bsr_core import inference  # noqa: E402
-from l1bsr_core.bands import BAND_NAMES, GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
+from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
 from l1bsr_core.metrics import (  # noqa: E402
     classical_flow, classical_register, cpsnr, cssim, flow_epe, misregistration, psnr, ssim, tilewise_cpsnr,
 )
-from l1bsr_core.scenes import SceneSampler, make_scene, real_scene  # noqa: E402
+from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
 from l1bsr_core.warp import warp  # noqa: E402
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bands import SCALE_FACTOR
 from .errors import L1BSRError
 from .io import atomic_output, read_bgrn, write_bgrn
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> None:
     progress = _ProgressBar(args.task)
     if args.task == "superresolution":
         result = inference.superresolve(bgrn, weights=args.weights, device=args.device, tile=args.tile, progress=progress)
-        write_bgrn(args.output, result, like=info, scale=inference.SCALE_FACTOR)
+        write_bgrn(args.output, result, like=info, scale=SCALE_FACTOR)
     else:
         registered, flow = inference.register(bgrn, weights=args.weights, device=args.device, tile=args.tile, progress=progress)
         if args.flow is not None:

@@ -12,15 +12,14 @@ size and seams do not show. Everything runs under ``torch.inference_mode()``.
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bands import DN_MAX, MOVING_BANDS, REFERENCE_BAND, SCALE_FACTOR
+from .bands import DN_MAX, MOVING_BANDS, REFERENCE_BAND
 from .io import validate_bgrn
 from .warp import warp
 from .weights import REGISTRY_FILE, load_model, weights_dir

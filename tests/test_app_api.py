@@ -8,13 +8,10 @@ the "remote" examples are served from that folder by a local http.server.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +26,7 @@ from l1bsr_core import demo, weights
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from support import SHARED_EXAMPLES, running_app, serve_folder  # noqa: E402
+from support import SHARED_EXAMPLES, free_port, running_app, serve_folder  # noqa: E402
 
 WINDOW = 128  # px; keeps every network call small
 

@@ -7,19 +7,15 @@ Skipped only when Playwright or Chromium is missing. Set ``CHROMIUM_PATH`` to us
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
-import socket
-import threading
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import pytest
 
-from l1bsr_core import demo, weights
+from l1bsr_core import demo  # noqa: F401  (imported before the app, as the app does)
 
 from support import PROJECT, SHARED_EXAMPLES, running_app, serve_folder  # noqa: E402
 SCREENSHOTS = PROJECT / "screenshots"

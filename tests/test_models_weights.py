@@ -8,7 +8,7 @@ import torch
 from l1bsr_core.errors import WeightsError
 from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
 from l1bsr_core.weights import (
-    PUBLISHED_CSR_KEY, build_model, load_model, read_registry, register_weights, save_checkpoint,
+    PUBLISHED_CSR_KEY, load_model, register_weights, save_checkpoint,
 )
 
 PUBLISHED_REC_PARAMS = 15_445_796
