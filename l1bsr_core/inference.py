@@ -181,12 +181,14 @@ def estimate_flows(model, normalised: torch.Tensor) -> torch.Tensor:
     Returns (3, 2, h, w) in pixels, for :data:`MOVING_BANDS` in order.
     """
     height, width = normalised.shape[-2:]
-    ref = normalised[0, REFERENCE_BAND].expand(len(MOVING_BANDS), -1, -1)
-    moving = normalised[0, list(MOVING_BANDS)]
-    pairs = _pad_to_multiple(torch.stack((ref, moving), dim=1), model.config.size_multiple)
-    if normalised.device.type == "cpu":
-        pairs = pairs.contiguous(memory_format=torch.channels_last)
-    return model(pairs)[..., :height, :width].float()
+    flows = []
+    for band in MOVING_BANDS:  # one pair at a time: a third of the activation memory
+        pair = torch.stack((normalised[:, REFERENCE_BAND], normalised[:, band]), dim=1)
+        pair = _pad_to_multiple(pair, model.config.size_multiple)
+        if normalised.device.type == "cpu":
+            pair = pair.contiguous(memory_format=torch.channels_last)
+        flows.append(model(pair)[..., :height, :width].float())
+    return torch.cat(flows)
 
 
 def register(
