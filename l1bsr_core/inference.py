@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .bands import DN_MAX, MOVING_BANDS, REFERENCE_BAND
 from .io import validate_bgrn
+from .models.csr import CORRELATION
 from .warp import warp
 from .weights import REGISTRY_FILE, load_model, weights_dir
 
@@ -33,7 +34,18 @@ REC_MARGIN = 32
 """Context added around each REC tile, input pixels (RCAN's receptive field is ~2·blocks·groups)."""
 
 CSR_MARGIN = 96
-"""Context added around each CSR tile, input pixels (covers the encoder's receptive field)."""
+"""Context added around each CSR tile, input pixels (covers the published encoder's receptive field)."""
+
+CORRELATION_CSR_MARGIN = 48
+"""Context for the correlation CSR, whose receptive field is ~32 px (features 4, cost volume 8,
+dilated decoder 16, head and upsampling 4)."""
+
+CSR_TILE = 256
+"""Default registration tile: the float32 flow output (24 bytes a pixel) already takes most of the
+memory of a large image, so tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
+
+STATS_ROWS = 512
+"""Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +83,10 @@ def plan_tiles(height: int, width: int, tile: int, margin: int, align: int = 1) 
     return tiles
 
 
-def _resolve_tile(tile: int | None, height: int, width: int) -> int:
-    """``None`` → whole image when it fits in one default tile, else :data:`DEFAULT_TILE`; 0 → whole."""
+def _resolve_tile(tile: int | None, height: int, width: int, default: int = DEFAULT_TILE) -> int:
+    """``None`` → whole image when it fits in one ``default`` tile, else ``default``; 0 → whole."""
     if tile is None:
-        return 0 if max(height, width) <= DEFAULT_TILE else DEFAULT_TILE
+        return 0 if max(height, width) <= default else default
     if tile < 0:
         raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
     return tile
@@ -165,6 +177,20 @@ def superresolve(
     return out
 
 
+def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation (ddof 1) of an (H, W, C) image, in chunks of rows."""
+    total = np.zeros(bgrn.shape[-1])
+    squares = np.zeros(bgrn.shape[-1])
+    for start in range(0, bgrn.shape[0], STATS_ROWS):
+        rows = bgrn[start:start + STATS_ROWS].reshape(-1, bgrn.shape[-1]).astype(np.float64)
+        total += rows.sum(axis=0)
+        squares += (rows * rows).sum(axis=0)
+    count = bgrn.shape[0] * bgrn.shape[1]
+    mean = total / count
+    variance = np.maximum(squares - count * mean**2, 0.0) / max(count - 1, 1)
+    return mean, np.sqrt(variance)
+
+
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Reflect-pad the bottom/right of (N, C, h, w) so h and w are multiples of ``multiple``."""
     pad_y = -x.shape[-2] % multiple
@@ -213,13 +239,13 @@ def register(
     model, _ = get_model("csr", weights, device)
     height, width, _ = bgrn.shape
     # Contrast normalisation uses statistics of the whole image, so tiles see what an untiled run sees.
-    band_stats = [(bgrn[..., b].mean(dtype=np.float64), bgrn[..., b].std(dtype=np.float64, ddof=1))
-                  for b in range(bgrn.shape[-1])]
-    mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in zip(*band_stats))
+    mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in band_statistics(bgrn))
     registered = bgrn.copy()
     flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
     multiple = model.config.size_multiple
-    tiles = plan_tiles(height, width, _resolve_tile(tile, height, width), CSR_MARGIN, align=multiple)
+    margin = CORRELATION_CSR_MARGIN if model.config.architecture == CORRELATION else CSR_MARGIN
+    margin += -margin % multiple
+    tiles = plan_tiles(height, width, _resolve_tile(tile, height, width, CSR_TILE), margin, align=multiple)
     moving = list(MOVING_BANDS)
     with torch.inference_mode():
         for done, t in enumerate(tiles, start=1):
