@@ -98,3 +98,21 @@ def test_training_run_logs_checkpoints_and_resumes(tmp_path, task):
     from l1bsr_core.weights import load_model
     model, info = load_model("csr" if task == "csr" else "rec", tmp_path / task / "last.pt")
     assert info["parameters"] > 0
+
+
+def test_real_pair_folder_cuts_the_same_window_from_both_views(tmp_path, real_crops):
+    """The documented folder format for real overlap pairs: <name>_0.tif / <name>_1.tif."""
+    import tifffile
+    from l1bsr_core.train.data import RealPairFolder
+    view0 = tifffile.imread(real_crops[0])
+    view1 = np.roll(view0, 1, axis=1)  # a stand-in second view, made in the test
+    tifffile.imwrite(tmp_path / "scene_0.tif", view0)
+    tifffile.imwrite(tmp_path / "scene_1.tif", view1)
+    tifffile.imwrite(tmp_path / "lonely_0.tif", view0)  # no partner: ignored
+    folder = RealPairFolder(tmp_path, crop=48, rng=np.random.default_rng(0))
+    assert len(folder.pairs) == 1
+    a, b = folder.sample()
+    assert a.shape == b.shape == (4, 48, 48)
+    np.testing.assert_array_equal(a[:, :, :-1], b[:, :, 1:])  # same window, second view shifted by 1
+    with pytest.raises(ValueError, match="no pairs"):
+        RealPairFolder(tmp_path / "scene_0.tif", crop=48, rng=np.random.default_rng(0))
