@@ -41,26 +41,21 @@ from l1bsr_core.metrics import (  # noqa: E402
 )
 from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
-from l1bsr_core.warp import warp  # noqa: E402
+from l1bsr_core.viz import upsample  # noqa: E402
+from l1bsr_core.warp import warp_bands  # noqa: E402
 
 DEFAULT_CROPS = ROOT.parent / "shared" / "data" / "l1b-examples"
 BORDER = 16
 
 
 def bicubic(bgrn: np.ndarray) -> np.ndarray:
-    """(H, W, 4) → (2H, 2W, 4) float64, bicubic with the area pixel-centre convention."""
-    t = torch.from_numpy(bgrn.astype(np.float32)).permute(2, 0, 1)[None]
-    up = torch.nn.functional.interpolate(t, scale_factor=SCALE_FACTOR, mode="bicubic", align_corners=False)
-    return up[0].permute(1, 2, 0).double().numpy()
+    """(H, W, 4) → (2H, 2W, 4) float64, the project's bicubic baseline."""
+    return upsample(bgrn, SCALE_FACTOR, "bicubic").astype(np.float64)
 
 
 def register_with(bgrn: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Warp B, R, NIR of (H, W, 4) by a (3, 2, H, W) flow onto G (float64)."""
-    out = bgrn.astype(np.float64).copy()
-    moving = torch.from_numpy(bgrn[..., list(MOVING_BANDS)].astype(np.float64)).permute(2, 0, 1)[:, None]
-    warped = warp(moving, torch.from_numpy(flow.astype(np.float64)))
-    out[..., list(MOVING_BANDS)] = warped[:, 0].permute(1, 2, 0).numpy()
-    return out
+    return warp_bands(bgrn, flow, MOVING_BANDS)
 
 
 def degrade_bgrn(bgrn: np.ndarray) -> np.ndarray:

@@ -255,7 +255,6 @@ def synthetic_examples(folder: Path | None = None) -> list[Example]:
     return examples
 
 
-_sha256 = sha256_of  # one hashing helper for weights and example files
 
 
 def _real_example(name: str, path: Path) -> Example:
@@ -369,7 +368,7 @@ class RealExamples:
         for name, expected in sorted(self.hashes.items()):
             cached = self.cache_dir / f"{name}.tif"
             reason = None
-            if cached.is_file() and _sha256(cached) == expected:
+            if cached.is_file() and sha256_of(cached) == expected:
                 pass
             elif offline:
                 reason = "server unreachable"
@@ -522,14 +521,14 @@ def _synthetic_hash(path: Path) -> str:
     stat = path.stat()
     key = (str(path), stat.st_mtime, stat.st_size)
     if key not in _SYNTHETIC_HASHES:
-        _SYNTHETIC_HASHES[key] = _sha256(path)
+        _SYNTHETIC_HASHES[key] = sha256_of(path)
     return _SYNTHETIC_HASHES[key]
 
 
 def identify_example(path: str | Path) -> Example | None:
     """The example whose input file has the same content as ``path``, if any (by SHA-256)."""
     path = Path(path)
-    digest = _sha256(path)
+    digest = sha256_of(path)
     for name, expected in REAL_EXAMPLE_SHA256.items():
         if digest == expected:
             return _real_example(name, path)

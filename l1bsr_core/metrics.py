@@ -27,13 +27,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, REFERENCE_BAND
 from .errors import InputError
-from .warp import warp
+from .warp import warp_bands
 
 __all__ = [
     "phase_correlation_shift",
@@ -454,13 +453,8 @@ def classical_register(
             for band in MOVING_BANDS
         ]
     )
-    moving = np.stack([bgrn[..., band] for band in MOVING_BANDS]).astype(np.float32)
-    with torch.no_grad():
-        warped = warp(torch.from_numpy(moving)[:, None], torch.from_numpy(flow))[:, 0].numpy()
-    registered = bgrn.copy()
-    for i, band in enumerate(MOVING_BANDS):
-        values = np.clip(np.rint(warped[i]), 0, np.iinfo(np.uint16).max)
-        registered[..., band] = values.astype(np.uint16)
+    warped = warp_bands(bgrn, flow, MOVING_BANDS)
+    registered = np.clip(np.rint(warped), 0, np.iinfo(np.uint16).max).astype(np.uint16)
     return registered, flow
 
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 from scipy import ndimage
 
 from .bands import BAND_NAMES, BLUE, GREEN, MOVING_BANDS, N_BANDS, NIR, RED
+from .warp import upsample_bicubic
 
 DISPLAY_MODES: dict[str, tuple[int, ...]] = {
     "true": (RED, GREEN, BLUE),
@@ -171,7 +171,7 @@ def upsample(image: np.ndarray, factor: int = 2, method: str = "bicubic") -> np.
         raise ValueError(f"unknown upsampling {method!r}; expected 'nearest' or 'bicubic'")
     tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
     with torch.inference_mode():
-        big = F.interpolate(tensor, scale_factor=factor, mode="bicubic", align_corners=False)
+        big = upsample_bicubic(tensor, factor)
     return big[0].permute(1, 2, 0).numpy().copy()
 
 

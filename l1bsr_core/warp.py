@@ -12,6 +12,7 @@ at integer shifts; at sub-pixel shifts it is off by at most ~0.025 px on a linea
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -79,3 +80,31 @@ def upscale_flow(flow: torch.Tensor, factor: int) -> torch.Tensor:
     affine flows; values are multiplied by ``factor`` to be in fine pixels.
     """
     return factor * F.interpolate(flow, scale_factor=factor, mode="bilinear", align_corners=False)
+
+
+def upsample_bicubic(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """Bicubic ×``factor`` enlargement of (N, C, H, W), with the "area" pixel-centre convention.
+
+    Fine pixel ``i`` sits at coarse coordinate ``(i + 0.5) / factor - 0.5`` (as in
+    :func:`upscale_flow` and a pixel-shuffle network): the baseline every comparison uses.
+    """
+    return F.interpolate(image, scale_factor=factor, mode="bicubic", align_corners=False)
+
+
+def warp_bands(bgrn: np.ndarray, flow: np.ndarray, bands) -> np.ndarray:
+    """Warp the given bands of an (H, W, C) numpy image by their flows; other bands unchanged.
+
+    Args:
+        bgrn: (H, W, C) array (any real dtype).
+        flow: (len(bands), 2, H, W) flows in pixels, in :func:`warp`'s convention.
+        bands: band indices, in the order of ``flow``'s first axis.
+
+    Returns:
+        (H, W, C) float64, unrounded (callers decide on rounding and clipping).
+    """
+    out = np.asarray(bgrn, dtype=np.float64).copy()
+    moving = torch.from_numpy(np.ascontiguousarray(out[..., list(bands)].transpose(2, 0, 1)))[:, None]
+    with torch.no_grad():
+        warped = warp(moving, torch.from_numpy(np.asarray(flow, dtype=np.float64)))
+    out[..., list(bands)] = warped[:, 0].permute(1, 2, 0).numpy()
+    return out

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..bands import N_BANDS, RADIOMETRIC_SCALE, SCALE_FACTOR
+from ..warp import upsample_bicubic
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,5 @@ class RCAN(nn.Module):
         features = self.head(x)
         out = self.tail(features + self.body(features))
         if self.config.bicubic_skip:
-            # "area" pixel-centre convention, as everywhere in the project (see warp.upscale_flow)
-            out = out + F.interpolate(x, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
+            out = out + upsample_bicubic(x, self.config.scale)
         return out

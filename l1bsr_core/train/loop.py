@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..bands import RADIOMETRIC_SCALE, REFERENCE_BAND
+from ..warp import upsample_bicubic
 from ..weights import build_model, load_model
 from . import losses
 from .data import PairSource, validation_batches
@@ -204,7 +205,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     for batch in batches:
         hr = batch["hr"]
         sr = model(batch["view0"] / RADIOMETRIC_SCALE) * RADIOMETRIC_SCALE
-        bic = losses.bicubic_upsample(batch["view0"], factor)
+        bic = upsample_bicubic(batch["view0"], factor)
         peak = hr.amax(dim=(1, 2, 3), keepdim=True)
         for est, acc in ((sr, psnr_model), (bic, psnr_bicubic)):
             mse = ((est - hr)[..., 16:-16, 16:-16] ** 2).mean(dim=(1, 2, 3), keepdim=True)

@@ -126,8 +126,3 @@ def rec_self_supervised_loss(
 def rec_supervised_loss(rec_output: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """The reference upper bound: L1 against the true high-resolution image (simulated data only)."""
     return interior((rec_output - truth).abs(), 2 * LOSS_BORDER_PX).mean()
-
-
-def bicubic_upsample(lr: torch.Tensor, factor: int) -> torch.Tensor:
-    """Bicubic ×factor upsampling with the area pixel-centre convention (the project's baseline)."""
-    return F.interpolate(lr, scale_factor=factor, mode="bicubic", align_corners=False)
