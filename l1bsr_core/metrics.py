@@ -600,13 +600,15 @@ def _check_shift_border(shape, max_shift: int, border: int | None) -> tuple[int,
     return max_shift, border
 
 
-def _best_shift(estimate, reference, max_shift: int, rows: slice, cols: slice):
-    """Best integer shift of the PROBA-V cPSNR over one region of the reference.
+def _best_shift(estimate, reference, max_shift: int, rows: slice, cols: slice, subpixel: int = 1):
+    """Best shift of the PROBA-V cPSNR over one region of the reference.
 
     ``reference[rows, cols]`` is compared with the same-size region of ``estimate`` displaced
     by (sy, sx) in ±``max_shift`` (the region must stay ``max_shift`` px inside the image),
-    after removing the bias mean(reference − estimate). Returns
-    ``(mse, (sy, sx), bias, reference_crop, estimate_crop)`` for the smallest MSE.
+    after removing the bias mean(reference − estimate). With ``subpixel`` > 1 the best integer
+    shift is then refined on a grid of step ``1 / subpixel`` px within ±0.5 px of it (the
+    estimate resampled by cubic splines; the region must then stay ``max_shift + 1`` px inside).
+    Returns ``(mse, (sy, sx), bias, reference_crop, estimate_crop)`` for the smallest MSE.
     """
     ref_crop = reference[rows, cols]
     best = None
@@ -618,6 +620,24 @@ def _best_shift(estimate, reference, max_shift: int, rows: slice, cols: slice):
             mse = float(np.mean((difference - bias) ** 2))
             if best is None or mse < best[0]:
                 best = (mse, (sy, sx), float(bias), ref_crop, est_crop)
+    if subpixel <= 1:
+        return best
+    sy, sx = best[1]
+    pad = 2  # spline context around the region, px
+    window = estimate[rows.start + sy - pad : rows.stop + sy + pad, cols.start + sx - pad : cols.stop + sx + pad]
+    fractions = np.arange(-subpixel // 2, subpixel // 2 + 1) / subpixel
+    coefficients = ndimage.spline_filter(window, order=3, mode="nearest")
+    for fy in fractions:
+        for fx in fractions:
+            if fy == 0 and fx == 0:
+                continue
+            moved = ndimage.shift(coefficients, (-fy, -fx), order=3, mode="nearest", prefilter=False)
+            est_crop = moved[pad:-pad, pad:-pad]
+            difference = ref_crop - est_crop
+            bias = difference.mean()
+            mse = float(np.mean((difference - bias) ** 2))
+            if mse < best[0]:
+                best = (mse, (sy + fy, sx + fx), float(bias), ref_crop, est_crop)
     return best
 
 
@@ -687,6 +707,7 @@ def tilewise_cpsnr(
     tiles: int = 4,
     max_shift: int = 2,
     data_range: float | None = None,
+    subpixel: int = 1,
 ) -> float:
     """cPSNR tolerant of a shift that varies across the image: each tile gets its own best shift.
 
@@ -702,6 +723,8 @@ def tilewise_cpsnr(
         tiles: tiles per side.
         max_shift: largest integer shift per tile, in pixels.
         data_range: as in :func:`cpsnr`, taken from the whole reference by default.
+        subpixel: 1 = integer shifts only (PROBA-V); n > 1 refines each tile's shift to 1/n px
+            (the reference's own sub-pixel band misregistration then stops counting as error).
 
     Returns:
         PSNR of the pooled MSE, in dB.
@@ -709,6 +732,8 @@ def tilewise_cpsnr(
     estimate, reference = _pair(estimate, reference)
     data_range = _data_range(reference, data_range)
     max_shift, border = _check_shift_border(reference.shape, max_shift, None)
+    if subpixel > 1:  # room for the refinement's half pixel and the spline's context
+        max_shift, border = _check_shift_border(reference.shape, max_shift, max_shift + 3)
     tiles = int(tiles)
     rows, cols = _inner(reference.shape, border)
     inner_h, inner_w = rows.stop - rows.start, cols.stop - cols.start
@@ -723,7 +748,7 @@ def tilewise_cpsnr(
     for y0, y1 in zip(edges_y[:-1], edges_y[1:]):
         for x0, x1 in zip(edges_x[:-1], edges_x[1:]):
             rows, cols = slice(y0, y1), slice(x0, x1)
-            mse, _, _, ref_crop, _ = _best_shift(estimate, reference, max_shift, rows, cols)
+            mse, _, _, ref_crop, _ = _best_shift(estimate, reference, max_shift, rows, cols, subpixel)
             total += mse * ref_crop.size
             count += ref_crop.size
     return _psnr_from_mse(total / count, data_range)

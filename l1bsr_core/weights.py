@@ -28,7 +28,7 @@ from torch import nn
 
 from .errors import WeightsError
 from .models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
-from .models.csr_corr import CorrelationCSR
+from .models.csr_lk import LucasKanadeCSR
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
@@ -41,8 +41,8 @@ _BUILDERS = {
     "rec": (RCAN, RECConfig),
     "csr": (build_csr, CSRConfig),
 }
-_CLASSES = {"rec": (RCAN,), "csr": (CSRNet, CorrelationCSR)}
-DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": CSRConfig.correlation()}
+_CLASSES = {"rec": (RCAN,), "csr": (CSRNet, LucasKanadeCSR)}
+DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": CSRConfig.lucas_kanade()}
 """What a new network of each kind is, when no config is given (the shipped weights' sizes)."""
 
 

@@ -223,6 +223,19 @@ def test_tilewise_cpsnr(pair):
     assert tilewise <= metrics.tilewise_cpsnr(estimate, reference, tiles=2) + 1e-9
 
 
+def test_subpixel_tilewise_cpsnr_forgives_a_half_pixel_shift(real_crop):
+    """A real band and its copy shifted by half a pixel: integer shifts cannot match them, 1/4 px shifts can."""
+    from scipy import ndimage
+    reference = real_crop[..., 1].astype(np.float64)
+    shifted = ndimage.shift(reference, (0.5, -0.5), order=3, mode="nearest")
+    integer = metrics.tilewise_cpsnr(shifted, reference)
+    subpixel = metrics.tilewise_cpsnr(shifted, reference, subpixel=4)
+    assert subpixel > integer + 10.0, (integer, subpixel)
+    # never worse than the integer search on an unshifted, noisy estimate
+    noisy = reference + np.random.default_rng(0).normal(0, 5, reference.shape)
+    assert metrics.tilewise_cpsnr(noisy, reference, subpixel=4) >= metrics.tilewise_cpsnr(noisy, reference) - 0.05
+
+
 def test_flow_epe():
     flow = np.random.default_rng(3).normal(size=(3, 2, 16, 16))
     assert metrics.flow_epe(flow, flow) == 0.0

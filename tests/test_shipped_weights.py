@@ -76,13 +76,16 @@ def test_shipped_rec_output_is_faithful_to_each_band(real_crop):
 
 
 def test_shipped_csr_tiled_equals_untiled(real_crops):
-    """Seams do not show with the shipped CSR either (704 x 704 mosaic of four real crops)."""
+    """Seams do not show with the shipped CSR either (704 x 704 mosaic of four real crops): the
+    flows agree to 0.02 px, so registered values differ by a few DN at most, on the sharpest edges."""
     import tifffile
     a, b, c, d = (tifffile.imread(p) for p in real_crops[:4])
     mosaic = np.concatenate([np.concatenate([a, b], 1), np.concatenate([c, d], 1)], 0)
-    whole, _ = inference.register(mosaic, tile=0)
-    tiled, _ = inference.register(mosaic, tile=256)
-    assert np.abs(whole.astype(np.int32) - tiled).max() <= 2
+    whole, whole_flow = inference.register(mosaic, tile=0)
+    tiled, tiled_flow = inference.register(mosaic, tile=256)
+    assert np.abs(whole_flow - tiled_flow).max() < 0.02
+    difference = np.abs(whole.astype(np.int32) - tiled)
+    assert difference.max() <= 5 and np.percentile(difference, 99.9) <= 1
 
 
 def test_band_statistics_match_numpy(real_crop):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig
+from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
 from l1bsr_core.train import losses
@@ -14,6 +14,7 @@ from l1bsr_core.train.loop import TrainConfig, train
 
 TINY_REC = {"n_groups": 1, "n_blocks": 1, "n_feats": 8, "reduction": 4}
 TINY_CSR = {"encoder": [8, 8, 16, 16], "decoder": [16, 16, 8, 8], "head": 8}
+TINY_LK_CSR = {"encoder": [8, 8, 8], "architecture": "lucas_kanade", "grid_px": 8}
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,11 @@ def fit(model, loss_fn, steps, lr):
     return before, after
 
 
-def test_csr_anchor_consistency_loss_decreases(pairs):
+@pytest.mark.parametrize("config", [TINY_CSR, TINY_LK_CSR], ids=["encoder_decoder", "lucas_kanade"])
+def test_csr_anchor_consistency_loss_decreases(pairs, config):
     torch.manual_seed(0)
     v0, v1, _ = pairs
-    csr = CSRNet(CSRConfig.from_dict(TINY_CSR))
+    csr = build_csr(CSRConfig.from_dict(config))
     band = torch.tensor([0, 1, 2, 3])
     anchor = v0[:, 1]
     before, after = fit(csr, lambda: losses.anchor_consistency_loss(csr, v0, v1, band, anchor)[0], 40, 2e-3)
@@ -98,6 +100,26 @@ def test_training_run_logs_checkpoints_and_resumes(tmp_path, task):
     from l1bsr_core.weights import load_model
     model, info = load_model("csr" if task == "csr" else "rec", tmp_path / task / "last.pt")
     assert info["parameters"] > 0
+
+
+def test_export_registers_the_run_with_a_solver_override(tmp_path):
+    """``export`` writes safetensors + registry; ``--override`` may change a solver setting, not parameters."""
+    from l1bsr_core.train.__main__ import main
+    from l1bsr_core.weights import load_model, read_registry
+    run = tmp_path / "csr"
+    train(TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=2, val_every=2,
+                      ckpt_every=2, model_config=TINY_LK_CSR, threads=1))
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    assert main(["export", str(run), "--name", "tiny", "--weights-dir", str(weights),
+                 "--override", '{"lk_robust": 0.3}']) == 0
+    entry = read_registry(weights)["tiny"]
+    assert entry.config["lk_robust"] == 0.3
+    model, _ = load_model("csr", weights / entry.file)
+    assert model.config.lk_robust == 0.3
+    with pytest.raises(RuntimeError):  # wider features do not fit the trained parameters
+        main(["export", str(run), "--name", "bad", "--weights-dir", str(weights),
+              "--override", '{"encoder": [8, 8, 16]}'])
 
 
 def test_real_pair_folder_cuts_the_same_window_from_both_views(tmp_path, real_crops):

@@ -20,7 +20,7 @@ from torch import nn
 
 
 ENCODER_DECODER = "encoder_decoder"
-CORRELATION = "correlation"
+LUCAS_KANADE = "lucas_kanade"
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,17 @@ class CSRConfig:
     max_flow_px: float = 10.0
     leaky_slope: float = 0.2
     architecture: str = ENCODER_DECODER
-    """``"encoder_decoder"`` (the published CSR_Net) or ``"correlation"`` (:mod:`.csr_corr`)."""
-    search_radius: int = 4
-    """Correlation only: cost-volume half-width, in pixels at 1/``corr_stride`` resolution."""
-    corr_stride: int = 2
-    """Correlation only: resolution divisor of the features and the cost volume (1, 2 or 4)."""
+    """``"encoder_decoder"`` (the published CSR_Net) or ``"lucas_kanade"`` (:mod:`.csr_lk`)."""
+    grid_px: int = 32
+    """Lucas–Kanade only: spacing of the control grid on which the flow is estimated, px (each
+    node's solver step pools the 2·grid_px × 2·grid_px pixels its bilinear hat covers). A
+    multiple of 8."""
+    coarse_iterations: int = 3
+    """Lucas–Kanade only: solver steps on the 1/4-resolution features."""
+    fine_iterations: int = 2
+    """Lucas–Kanade only: solver steps on the 1/2-resolution features."""
+    lk_robust: float = 0.0
+    """Lucas–Kanade only: 0 = least squares, else the scale of the solver's robust reweighting."""
 
     @classmethod
     def paper(cls) -> "CSRConfig":
@@ -45,15 +51,15 @@ class CSRConfig:
         return cls(encoder=(32, 64, 128, 256), decoder=(256, 256, 128, 64), head=32)
 
     @classmethod
-    def correlation(cls) -> "CSRConfig":
-        """The project's default: a small correlation network, fast to train and run on a CPU."""
-        return cls(encoder=(16, 24, 32), decoder=(64, 48, 32, 32), head=0, architecture=CORRELATION)
+    def lucas_kanade(cls) -> "CSRConfig":
+        """The project's default: learned features + Lucas–Kanade solver, fast to train and run on a CPU."""
+        return cls(encoder=(16, 24, 32), decoder=(), head=0, architecture=LUCAS_KANADE)
 
     @property
     def size_multiple(self) -> int:
         """Height and width of the input must be multiples of this."""
-        if self.architecture == CORRELATION:
-            return self.corr_stride
+        if self.architecture == LUCAS_KANADE:
+            return self.grid_px
         return 2 ** len(self.encoder)
 
     def to_dict(self) -> dict:
@@ -147,11 +153,11 @@ class CSRNet(nn.Module):
 
 
 def build_csr(config: CSRConfig | None = None) -> nn.Module:
-    """The CSR network for ``config``: :class:`CSRNet` or :class:`~.csr_corr.CorrelationCSR`."""
+    """The CSR network for ``config``: :class:`CSRNet` or :class:`~.csr_lk.LucasKanadeCSR`."""
     config = config or CSRConfig()
-    if config.architecture == CORRELATION:
-        from .csr_corr import CorrelationCSR
-        return CorrelationCSR(config)
+    if config.architecture == LUCAS_KANADE:
+        from .csr_lk import LucasKanadeCSR
+        return LucasKanadeCSR(config)
     if config.architecture == ENCODER_DECODER:
         return CSRNet(config)
-    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {ENCODER_DECODER!r} or {CORRELATION!r}")
+    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {ENCODER_DECODER!r} or {LUCAS_KANADE!r}")

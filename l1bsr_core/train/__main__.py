@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--description", default="")
     p.add_argument("--weights-dir", type=Path, default=None)
+    p.add_argument("--override", default="{}",
+                   help='JSON config fields that do not change the parameters, set on the exported model, '
+                        'e.g. \'{"lk_robust": 0.3}\' (a CSR solver setting)')
     return parser
 
 
@@ -45,6 +48,12 @@ def main(argv=None) -> int:
         import torch
         state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
         model, _ = load_model(state["kind"], args.run / "last.pt")
+        override = json.loads(args.override)
+        if override:
+            from ..weights import build_model
+            trained = model
+            model = build_model(state["kind"], {**trained.config.to_dict(), **override})
+            model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
         path = folder / f"{args.name}.safetensors"
         save_checkpoint(model, path, version=state["version"])
         entry = register_weights(args.name, path, description=args.description, folder=folder)
