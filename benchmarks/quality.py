@@ -83,11 +83,18 @@ def table(title: str, header: list[str], rows: list[list]) -> None:
         print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
 
 
-def registration_real(crops, csr: str) -> None:
+def area_downsample(image: np.ndarray, factor: int = SCALE_FACTOR) -> np.ndarray:
+    """(f·H, f·W, C) → (H, W, C) by averaging f × f blocks (the area convention of the simulator)."""
+    h, w, c = image.shape
+    return image.astype(np.float64).reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
+
+
+def registration_real(crops, csr: str, rec: str) -> None:
     methods = {
         "input (none)": lambda x: x,
         "classical (phase corr. + warp)": lambda x: classical_register(x)[0],
         f"CSR ({csr})": lambda x: inference.register(x, weights=csr)[0],
+        f"REC ({rec}) output, averaged back to 10 m": lambda x: area_downsample(inference.superresolve(x, weights=rec)),
     }
     rows = []
     for name, method in methods.items():
@@ -134,7 +141,8 @@ def sr_real(crops, recs: list[str], csr: str) -> None:
            "Δ tile", "Δ tile ¼ px", "Δ G", "s/crop"], rows)
 
 
-def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str, *, sr: bool = True, flows: bool = True) -> None:
+def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str, *, with_sr: bool = True,
+              with_flows: bool = True) -> None:
     config = SimulationConfig()
     rng = np.random.default_rng(7)
     scenes = [make_scene(704, 704, seed=1000 + i) for i in range(n)]
@@ -145,14 +153,14 @@ def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str, *, sr: 
     sr_methods = {
         "bicubic": lambda v, p: bicubic(v),
         "true flows + bicubic": lambda v, p: bicubic(register_with(v, p.band_flows[0])),
-    } if sr else {}
-    for rec in recs if sr else []:
+    } if with_sr else {}
+    for rec in recs if with_sr else []:
         sr_methods[f"REC ({rec})"] = lambda v, p, rec=rec: inference.superresolve(to_uint16(v), weights=rec).astype(np.float64)
     flow_methods = {
         "zero flow": lambda v: np.zeros((3, 2, *v.shape[:2]), np.float32),
         "classical": lambda v: np.stack([classical_flow(v[..., GREEN], v[..., b]) for b in MOVING_BANDS]),
         f"CSR ({csr})": lambda v: inference.register(to_uint16(v), weights=csr)[1],
-    } if flows else {}
+    } if with_flows else {}
     for pair in pairs:
         view = pair.views[0].transpose(1, 2, 0).astype(np.float64)
         hr = pair.hr.transpose(1, 2, 0).astype(np.float64)
@@ -169,13 +177,13 @@ def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str, *, sr: 
             acc = flow_rows.setdefault(name, [[] for _ in MOVING_BANDS])
             for i in range(len(MOVING_BANDS)):
                 acc[i].append(flow_epe(flow[i], pair.band_flows[0][i], border=max(BORDER, pair.margin)))
-    if sr:
+    if with_sr:
         base = float(np.mean(sr_rows["true flows + bicubic"]["psnr"]))
         table(f"Simulated pairs ({len(pairs)} scenes): super-resolution of view 0 against the true 5 m image",
               ["method", "PSNR dB", "SSIM", "Δ vs true flows + bicubic"],
               [[k, float(np.mean(v["psnr"])), float(np.mean(v["ssim"])), float(np.mean(v["psnr"])) - base]
                for k, v in sr_rows.items()])
-    if flows:
+    if with_flows:
         table("Simulated pairs: flow endpoint error onto G (px)",
               ["method", "B", "R", "NIR", "mean"],
               [[k, *[float(np.mean(e)) for e in v], float(np.mean([np.mean(e) for e in v]))]
@@ -201,12 +209,12 @@ def main() -> None:
     crops = [read_bgrn_array(p) for p in paths]
     print(f"# L1BSR quality benchmark ({len(crops)} real crops from {args.crops.name}; REC {', '.join(recs)}; CSR {args.csr})")
     if "registration" in args.parts:
-        registration_real(crops, args.csr)
+        registration_real(crops, args.csr, args.rec)
     if "sr-real" in args.parts:
         sr_real(crops, recs, args.csr)
     if "simulated-sr" in args.parts or "simulated-flow" in args.parts:
         simulated(args.crops, args.simulated, recs, args.csr,
-                  sr="simulated-sr" in args.parts, flows="simulated-flow" in args.parts)
+                  with_sr="simulated-sr" in args.parts, with_flows="simulated-flow" in args.parts)
 
 
 if __name__ == "__main__":

@@ -260,8 +260,10 @@ def sections() -> list[Section]:
         ),
         Section(
             "About this demo",
-            "The networks here follow the published architectures and were trained by this "
-            "project with the self-supervised recipe above; their names and versions are shown "
+            "The networks here are CPU-sized versions of the published ones, trained by this "
+            "project with the self-supervised recipe above: REC is a small RCAN, CSR learns "
+            "features in which every band looks alike and aligns them with a classical "
+            "Lucas–Kanade solver (weights/MODEL_CARD.md). Their names and versions are shown "
             "with every result. Synthetic examples come with the true 5 m image and the true "
             "flows, so the demo reports PSNR and flow errors for them; real L1B crops (from the "
             "authors' repository) have no ground truth — judge them by eye, with the fringe views "

@@ -146,7 +146,8 @@ class LucasKanadeCSR(nn.Module):
         first, fine, coarse = c.encoder
         self.fine_features = nn.Sequential(nn.PixelUnshuffle(FINE_STRIDE), EdgeMagnitude(FINE_STRIDE ** 2, first),
                                            conv(first, fine), act(), conv(fine, fine))
-        self.coarse_features = nn.Sequential(act(), conv(fine, coarse, COARSE_STRIDE // FINE_STRIDE), act(),
+        # (index 0 is a placeholder: the activation of the fine features is applied in forward)
+        self.coarse_features = nn.Sequential(nn.Identity(), conv(fine, coarse, COARSE_STRIDE // FINE_STRIDE), act(),
                                              conv(coarse, coarse))
 
     def forward(self, pair: torch.Tensor) -> torch.Tensor:
@@ -157,7 +158,8 @@ class LucasKanadeCSR(nn.Module):
                 f"CSR expects (N, 2, H, W) with H, W multiples of {multiple}; got {tuple(pair.shape)}"
             )
         n, _, height, width = pair.shape
-        fine = self.fine_features(torch.cat((pair[:, :1], pair[:, 1:]), dim=0))  # shared extractor
+        both = torch.cat((pair[:, :1], pair[:, 1:]), dim=0)  # one extractor for both bands
+        fine = F.leaky_relu(self.fine_features(both), c.leaky_slope)
         coarse = self.coarse_features(fine)
         grid_flow = pair.new_zeros(n, 2, height // c.grid_px, width // c.grid_px)
         for features, stride, steps in ((coarse, COARSE_STRIDE, c.coarse_iterations),
