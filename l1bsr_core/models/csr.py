@@ -25,11 +25,14 @@ LUCAS_KANADE = "lucas_kanade"
 
 @dataclass(frozen=True)
 class CSRConfig:
-    """Constructor arguments of :class:`CSRNet`; stored inside every checkpoint."""
+    """Constructor arguments of a CSR network (:func:`build_csr`); stored inside every checkpoint."""
 
     encoder: tuple[int, ...] = (16, 32, 48, 64)
+    """Encoder–decoder: widths of the max-pool blocks. Lucas–Kanade: (first, fine, coarse) feature widths."""
     decoder: tuple[int, ...] = (64, 48, 32, 16)
+    """Encoder–decoder only: widths of the upsampling blocks."""
     head: int = 16
+    """Encoder–decoder only: width of the conv before the 2-channel flow."""
     max_flow_px: float = 10.0
     leaky_slope: float = 0.2
     architecture: str = ENCODER_DECODER
@@ -52,7 +55,9 @@ class CSRConfig:
 
     @classmethod
     def lucas_kanade(cls) -> "CSRConfig":
-        """The project's default: learned features + Lucas–Kanade solver, fast to train and run on a CPU."""
+        """The project's default: learned features + Lucas–Kanade solver, fast to train and run on a CPU.
+
+        (The shipped ``csr`` weights also set ``lk_robust=0.3`` at export.)"""
         return cls(encoder=(16, 24, 32), decoder=(), head=0, architecture=LUCAS_KANADE)
 
     @property
