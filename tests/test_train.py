@@ -122,6 +122,26 @@ def test_export_registers_the_run_with_a_solver_override(tmp_path):
               "--override", '{"encoder": [8, 8, 16]}'])
 
 
+def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_training(tmp_path):
+    from l1bsr_core.train.data import PairSource
+    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=2, batch=2, crop=32, log_every=2,
+                       val_every=2, ckpt_every=2, model_config=TINY_LK_CSR, threads=1)
+    train(base)
+    tuned = TrainConfig(task="csr", out=str(tmp_path / "tuned"), steps=2, batch=2, crop=32, log_every=2,
+                        val_every=2, ckpt_every=2, threads=1, init=str(tmp_path / "base" / "last.pt"),
+                        simulation={"band_view_jitter_px": 0.6})
+    before = torch.load(tmp_path / "base" / "last.pt", weights_only=True)
+    train(tuned)
+    after = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)
+    assert after["config"] == before["config"]  # the init weights' architecture, not the default one
+    assert "initialised from" in (tmp_path / "tuned" / "train.log").read_text()
+    assert any((after["model"][k] != before["model"][k]).any() for k in before["model"])  # it trained on
+    source = PairSource(tuned, np.random.default_rng(0), factor=2)
+    assert source.sim.band_view_jitter_px == 0.6
+    default_jitter = PairSource(base, np.random.default_rng(0), factor=2).sim.band_view_jitter_px
+    assert default_jitter != 0.6
+
+
 def test_real_pair_folder_cuts_the_same_window_from_both_views(tmp_path, real_crops):
     """The documented folder format for real overlap pairs: <name>_0.tif / <name>_1.tif."""
     import tifffile

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--real-pairs", default="", help="folder of real overlap pairs <name>_0.tif/<name>_1.tif")
         p.add_argument("--real-scenes", default="", help="folder of real crops used as HR scenes for the simulator")
         p.add_argument("--no-procedural", action="store_true", help="do not use procedural scenes")
+        p.add_argument("--init", default="", help="start a new run from these weights (name or path): fine-tuning")
+        p.add_argument("--simulation", default="{}",
+                       help='JSON SimulationConfig overrides for training pairs, e.g. \'{"band_view_jitter_px": 0.5}\'')
     p = sub.add_parser("export", help="write a run's model to weights/ as safetensors and register it")
     p.add_argument("run", type=Path)
     p.add_argument("--name", required=True)
@@ -66,7 +69,7 @@ def main(argv=None) -> int:
         val_every=args.val_every, ckpt_every=args.ckpt_every, model_config=json.loads(args.model_config),
         csr_weights=args.csr_weights, real_pairs=args.real_pairs, real_scenes=args.real_scenes,
         procedural=not args.no_procedural, smooth_weight=args.smooth_weight,
-        equivariance_weight=args.equivariance_weight,
+        equivariance_weight=args.equivariance_weight, init=args.init, simulation=json.loads(args.simulation),
     )
     train(cfg)
     return 0

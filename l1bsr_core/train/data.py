@@ -68,7 +68,7 @@ class PairSource:
     def __init__(self, cfg, rng: np.random.Generator, *, factor: int, seed_offset: int = 0,
                  with_truth: bool = False):
         self.cfg, self.rng, self.factor = cfg, rng, factor
-        self.sim = SimulationConfig(factor=factor)
+        self.sim = SimulationConfig(factor=factor, **getattr(cfg, "simulation", {}))
         sigma = psf_sigma_for_mtf(self.sim.mtf_nyquist, factor)
         self.degrade = functools.partial(degrade, factor=factor, sigma=sigma)
         if cfg.real_pairs:
@@ -110,6 +110,6 @@ class PairSource:
 def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
-    val_cfg = replace(cfg, real_pairs="", batch=8, crop=96)
+    val_cfg = replace(cfg, real_pairs="", batch=8, crop=96, simulation={})
     source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]

@@ -53,6 +53,12 @@ class TrainConfig:
     smooth_weight: float = 0.05
     equivariance_weight: float = 0.5
     """CSR only: weight of :func:`losses.shift_equivariance_loss` (0 = anchor consistency alone)."""
+    init: str = ""
+    """Weights (registered name or checkpoint path) a new run starts from, e.g. to fine-tune the
+    shipped networks on your own pairs; their config replaces ``model_config``. Ignored on resume."""
+    simulation: dict = field(default_factory=dict)
+    """:class:`~l1bsr_core.simulate.SimulationConfig` overrides for the training pairs (validation
+    always uses the defaults)."""
 
 
 def _log(run: Path, text: str) -> None:
@@ -97,7 +103,11 @@ def train(cfg: TrainConfig) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     kind = "csr" if cfg.task == "csr" else "rec"
     device = torch.device(cfg.device)
-    model = build_model(kind, cfg.model_config).to(device)
+    if cfg.init:
+        model, _ = load_model(kind, cfg.init, device)
+        model.train()
+    else:
+        model = build_model(kind, cfg.model_config).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -115,6 +125,8 @@ def train(cfg: TrainConfig) -> Path:
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
+        if cfg.init:
+            _log(run, f"initialised from {cfg.init}")
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
