@@ -40,7 +40,8 @@ from l1bsr_core import inference  # noqa: E402
 from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
 from l1bsr_core.metrics import (  # noqa: E402
-    classical_flow, classical_register, cpsnr, cssim, flow_epe, misregistration, psnr, ssim, tilewise_cpsnr,
+    block_mean, classical_flow, classical_register, cpsnr, cssim, flow_epe, misregistration, psnr, ssim,
+    tilewise_cpsnr,
 )
 from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
@@ -83,18 +84,13 @@ def table(title: str, header: list[str], rows: list[list]) -> None:
         print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
 
 
-def area_downsample(image: np.ndarray, factor: int = SCALE_FACTOR) -> np.ndarray:
-    """(f·H, f·W, C) → (H, W, C) by averaging f × f blocks (the area convention of the simulator)."""
-    h, w, c = image.shape
-    return image.astype(np.float64).reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
-
-
 def registration_real(crops, csr: str, rec: str) -> None:
     methods = {
         "input (none)": lambda x: x,
         "classical (phase corr. + warp)": lambda x: classical_register(x)[0],
         f"CSR ({csr})": lambda x: inference.register(x, weights=csr)[0],
-        f"REC ({rec}) output, averaged back to 10 m": lambda x: area_downsample(inference.superresolve(x, weights=rec)),
+        f"REC ({rec}) output, averaged back to 10 m":
+            lambda x: block_mean(inference.superresolve(x, weights=rec), SCALE_FACTOR),
     }
     rows = []
     for name, method in methods.items():

@@ -715,13 +715,6 @@ def _misregistration(image: np.ndarray, step: int = 32) -> dict[str, dict] | Non
     return _MISREGISTRATION_CACHE[key]
 
 
-def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
-    """(fH, fW, C) → (H, W, C) float32, the mean of each factor × factor block."""
-    h, w, c = image.shape[0] // factor, image.shape[1] // factor, image.shape[2]
-    blocks = image[: h * factor, : w * factor].astype(np.float32).reshape(h, factor, w, factor, c)
-    return blocks.mean(axis=(1, 3))
-
-
 def _misregistration_rows(before: dict | None, after: dict | None) -> list[list]:
     """Rows of :data:`MISREGISTRATION_HEADERS` from two :func:`metrics.misregistration` reports."""
     rows = []
@@ -839,7 +832,7 @@ def run_superresolution(
     start = time.perf_counter()
     progress(0.93, desc="Measuring residual misregistration")
     # Measured at 10 m (the output averaged over s × s blocks), where the input needs no resampling.
-    misregistration = _misregistration_rows(_misregistration(loaded.array), _misregistration(_block_mean(sr, s)))
+    misregistration = _misregistration_rows(_misregistration(loaded.array), _misregistration(metrics.block_mean(sr, s)))
     truth, _ = _truth_window(loaded.example, loaded)
     timings["measurements"] = time.perf_counter() - start
 

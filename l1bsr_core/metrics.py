@@ -458,6 +458,19 @@ def classical_register(
     return registered, flow
 
 
+def block_mean(image, factor: int) -> np.ndarray:
+    """(f·H, f·W, C) → (H, W, C) float32, the mean of each ``factor`` × ``factor`` block.
+
+    The area convention of the simulator and of :func:`l1bsr_core.warp.upsample_bicubic`: it brings
+    a super-resolved image back to the input's grid, e.g. to measure its band alignment with
+    :func:`misregistration`. Rows and columns beyond a whole block are dropped.
+    """
+    image = np.asarray(image)
+    h, w, c = image.shape[0] // factor, image.shape[1] // factor, image.shape[2]
+    blocks = image[: h * factor, : w * factor].astype(np.float32).reshape(h, factor, w, factor, c)
+    return blocks.mean(axis=(1, 3))
+
+
 def misregistration(
     bgrn,
     *,

@@ -223,6 +223,15 @@ def test_tilewise_cpsnr(pair):
     assert tilewise <= metrics.tilewise_cpsnr(estimate, reference, tiles=2) + 1e-9
 
 
+def test_block_mean_averages_each_block_and_drops_partial_ones():
+    image = np.arange(5 * 6 * 2, dtype=np.uint16).reshape(5, 6, 2)
+    out = metrics.block_mean(image, 2)
+    assert out.shape == (2, 3, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out[1, 2, 1], image[2:4, 4:6, 1].mean())
+    # the super-resolution round trip: a 2x nearest upsampling averages back to the original
+    np.testing.assert_array_equal(metrics.block_mean(image.repeat(2, 0).repeat(2, 1), 2), image)
+
+
 def test_subpixel_tilewise_cpsnr_forgives_a_half_pixel_shift(real_crop):
     """A real band and its copy shifted by half a pixel: integer shifts cannot match them, 1/4 px shifts can."""
     from scipy import ndimage

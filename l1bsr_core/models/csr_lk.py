@@ -60,8 +60,6 @@ def _pool_to_grid(maps: torch.Tensor, spacing: int) -> torch.Tensor:
     (N, C, h / spacing, w / spacing); node ``i`` is centred at ``(i + 0.5)·spacing − 0.5``, the
     convention of ``F.interpolate(..., align_corners=False)``. Pixels beyond the image get no weight.
     """
-    if spacing == 1:
-        return maps
     hat = _hat_weights(spacing, maps.device, maps.dtype)
     kernel = (hat[:, None] * hat[None, :])[None, None]
     channels = maps.shape[1]

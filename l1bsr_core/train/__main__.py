@@ -46,14 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "export":
-        from ..weights import load_model, register_weights, save_checkpoint, weights_dir
+        from ..weights import build_model, load_model, register_weights, save_checkpoint, weights_dir
         folder = args.weights_dir or weights_dir()
         import torch
         state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
         model, _ = load_model(state["kind"], args.run / "last.pt")
         override = json.loads(args.override)
         if override:
-            from ..weights import build_model
             trained = model
             model = build_model(state["kind"], {**trained.config.to_dict(), **override})
             model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters

@@ -68,7 +68,7 @@ class PairSource:
     def __init__(self, cfg, rng: np.random.Generator, *, factor: int, seed_offset: int = 0,
                  with_truth: bool = False):
         self.cfg, self.rng, self.factor = cfg, rng, factor
-        self.sim = SimulationConfig(factor=factor, **getattr(cfg, "simulation", {}))
+        self.sim = SimulationConfig(factor=factor, **cfg.simulation)
         sigma = psf_sigma_for_mtf(self.sim.mtf_nyquist, factor)
         self.degrade = functools.partial(degrade, factor=factor, sigma=sigma)
         if cfg.real_pairs:
