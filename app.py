@@ -1,7 +1,8 @@
 """L1BSR studio web demo: page layout and event wiring only.
 
-Everything the page computes lives in :mod:`l1bsr_core.demo` (examples, pipelines, messages),
-:mod:`l1bsr_core.viz` (pictures) and :mod:`l1bsr_core.explain` (the "How it works" page).
+Everything the page computes lives in :mod:`l1bsr_demo` (examples, pipelines, pictures, the "How
+it works" page); :mod:`l1bsr_demo.events` turns it into what the page shows. The import graph
+reads top-down: ``app.py`` → :mod:`l1bsr_demo` → :mod:`l1bsr_core`.
 
 Run ``python app.py`` (CPU by default, CUDA when available or with ``L1BSR_DEVICE``); Gradio
 reads ``GRADIO_SERVER_NAME`` and ``GRADIO_SERVER_PORT``. API endpoints (gradio_client):
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from l1bsr_core import demo as logic
-from l1bsr_core import explain, viz
+from l1bsr_demo import events, explain, gallery, summaries
+from l1bsr_demo.inputs import DEMO_MAX_SIDE, TIFF_SUFFIXES
+from l1bsr_demo.pipelines import DEFAULT_FRINGE_BAND, FRINGE_CHOICES, MODE_CHOICES, UPSAMPLING_CHOICES
 
 TITLE = "L1BSR studio"
 
@@ -39,7 +41,7 @@ remaining misalignment with an independent method, before and after.
 """
 
 WINDOW_HELP = f"""\
-For images larger than {logic.DEMO_MAX_SIDE} × {logic.DEMO_MAX_SIDE} px, or to go faster,
+For images larger than {DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px, or to go faster,
 process a square window: top-left corner (x0, y0) and side, in input pixels. Size 0 processes
 the whole image.
 """
@@ -51,9 +53,21 @@ LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft()}
 """Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port)."""
 
 
+def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
+                 progress=gr.Progress()):
+    """``/superresolve``: :func:`l1bsr_demo.events.superresolve`, with the page's progress bar."""
+    yield from events.superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
+                                   progress)
+
+
+def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=gr.Progress()):
+    """``/register``: :func:`l1bsr_demo.events.register`, with the page's progress bar."""
+    yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress)
+
+
 def build_demo() -> gr.Blocks:
     """The whole page, with its queue configured; call ``.launch(**LAUNCH_OPTIONS)`` on it."""
-    items, keys, note = logic.initial_gallery()
+    items, keys, note = gallery.initial_gallery()
     with gr.Blocks(title=TITLE, delete_cache=(3600, 7200), analytics_enabled=False) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         banner = gr.Markdown(elem_id="status")
@@ -61,9 +75,8 @@ def build_demo() -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 gr.Markdown("#### 1. Choose an example (click it) or upload a crop\n"
-                            "Synthetic scenes come with their true 5 m image and flows, so results are "
-                            "scored; *L1B 00…09* are real Sentinel-2 L1B crops from the authors' repository.")
-                gallery = gr.Gallery(
+                            "Synthetic scenes come with their true 5 m image and flows, so results are scored.")
+                gallery_view = gr.Gallery(
                     value=items, label="Examples", show_label=False, columns=6, height=300,
                     allow_preview=False, object_fit="cover", format="png", interactive=False,
                     elem_id="examples",
@@ -73,7 +86,7 @@ def build_demo() -> gr.Blocks:
             with gr.Column(scale=2):
                 image = gr.File(
                     label="Input crop (BGRN TIFF)",
-                    file_types=[".tif", ".tiff"], type="filepath", height=120, elem_id="input-file",
+                    file_types=list(TIFF_SUFFIXES), type="filepath", height=120, elem_id="input-file",
                 )
                 about = gr.Markdown(elem_id="input-about")
                 preview = gr.Image(label="Input (true colour)", interactive=False, format="png", height=220,
@@ -84,15 +97,15 @@ def build_demo() -> gr.Blocks:
                         window_x0 = gr.Number(0, label="x0 (px)", precision=0, minimum=0)
                         window_y0 = gr.Number(0, label="y0 (px)", precision=0, minimum=0)
                         window_size = gr.Number(0, label="size (px, 0 = whole)", precision=0, minimum=0,
-                                                maximum=logic.DEMO_MAX_SIDE)
+                                                maximum=DEMO_MAX_SIDE)
 
         with gr.Tabs():
             with gr.Tab("Super-resolution", id="sr"):
                 gr.Markdown("#### 2. Options, then run")
                 with gr.Row():
-                    sr_display = gr.Dropdown(logic.MODE_CHOICES, value="true", label="Display")
-                    sr_upsampling = gr.Radio(logic.UPSAMPLING_CHOICES, value="bicubic", label="Input enlarged by")
-                    sr_fringe = gr.Dropdown(logic.FRINGE_CHOICES, value=logic.DEFAULT_FRINGE_BAND,
+                    sr_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display")
+                    sr_upsampling = gr.Radio(UPSAMPLING_CHOICES, value="bicubic", label="Input enlarged by")
+                    sr_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
                                             label="Fringe view: band compared with G")
                 sr_run = gr.Button("Run super-resolution (REC)", variant="primary", elem_id="run-sr")
                 gr.Markdown(SR_HELP)
@@ -111,8 +124,8 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Registration", id="registration"):
                 gr.Markdown("#### 2. Options, then run")
                 with gr.Row():
-                    reg_display = gr.Dropdown(logic.MODE_CHOICES, value="true", label="Display")
-                    reg_fringe = gr.Dropdown(logic.FRINGE_CHOICES, value=logic.DEFAULT_FRINGE_BAND,
+                    reg_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display")
+                    reg_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
                                              label="Fringe view: band compared with G")
                 reg_run = gr.Button("Run registration (CSR)", variant="primary", elem_id="run-reg")
                 gr.Markdown(REG_HELP)
@@ -125,9 +138,9 @@ def build_demo() -> gr.Blocks:
                 reg_flows = gr.Image(label="Flows of B, R, NIR onto G", show_label=False, format="png",
                                      interactive=False, elem_id="reg-flows")
                 with gr.Row():
-                    reg_stats = gr.Dataframe(headers=list(viz.FLOW_STATS_HEADERS), label="Flow statistics (px)",
+                    reg_stats = gr.Dataframe(headers=list(summaries.FLOW_STATS_HEADERS), label="Flow statistics (px)",
                                              interactive=False)
-                    reg_misreg = gr.Dataframe(headers=list(logic.MISREGISTRATION_HEADERS),
+                    reg_misreg = gr.Dataframe(headers=list(summaries.MISREGISTRATION_HEADERS),
                                               label="Residual misregistration vs G, before and after (px, "
                                                     "independent phase-correlation estimate)",
                                               interactive=False)
@@ -148,23 +161,23 @@ def build_demo() -> gr.Blocks:
                 gr.Markdown(f"### Citation\n{explain.CITATION}\n\n```bibtex\n{explain.BIBTEX}\n```")
 
         # --- wiring ---------------------------------------------------------------------------
-        app.load(logic.gallery, outputs=[gallery, keys_state, examples_note], api_name="examples",
+        app.load(events.show_gallery, outputs=[gallery_view, keys_state, examples_note], api_name="examples",
                  concurrency_limit=4)
-        app.load(logic.status_banner, outputs=banner, api_name="status", concurrency_limit=4)
-        gallery.select(logic.select_example, inputs=keys_state, outputs=image, api_name="select_example",
-                       concurrency_limit=4)
-        image.change(logic.describe_input, inputs=image, outputs=[preview, about], api_name="describe_input",
+        app.load(events.status, outputs=banner, api_name="status", concurrency_limit=4)
+        gallery_view.select(events.select_example, inputs=keys_state, outputs=image, api_name="select_example",
+                            concurrency_limit=4)
+        image.change(events.describe_input, inputs=image, outputs=[preview, about], api_name="describe_input",
                      concurrency_limit=4)
         window = [window_x0, window_y0, window_size]
         sr_run.click(
-            logic.run_superresolution,
+            superresolve,
             inputs=[image, sr_display, sr_upsampling, sr_fringe, *window],
             outputs=[sr_slider, sr_zoom_before, sr_zoom_after, sr_fringe_before, sr_fringe_after, sr_summary,
                      sr_files],
             api_name="superresolve", concurrency_limit=1, concurrency_id="networks",
         )
         reg_run.click(
-            logic.run_registration,
+            register,
             inputs=[image, reg_display, reg_fringe, *window],
             outputs=[reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before, reg_fringe_after,
                      reg_summary, reg_files],

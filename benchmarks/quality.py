@@ -9,7 +9,7 @@ Prints Markdown tables; not a test. Usage::
 Protocols (see weights/MODEL_CARD.md for the discussion):
 
 1. Registration on real crops: residual misregistration of B, R, NIR against G measured by
-   windowed phase correlation on gradient images (:func:`l1bsr_core.metrics.misregistration`,
+   windowed phase correlation on gradient images (:func:`l1bsr_core.registration.misregistration`,
    independent of CSR), per crop median and 90th percentile of the window shift magnitudes, then
    averaged over crops. The classical pipeline is measured by the estimator it is built on, which
    flatters it.
@@ -39,13 +39,11 @@ sys.path.insert(0, str(ROOT))
 from l1bsr_core import inference  # noqa: E402
 from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
-from l1bsr_core.metrics import (  # noqa: E402
-    block_mean, classical_flow, classical_register, cpsnr, cssim, flow_epe, misregistration, psnr, ssim,
-    tilewise_cpsnr,
-)
+from l1bsr_core.metrics import cpsnr, cssim, flow_epe, psnr, ssim, tilewise_cpsnr  # noqa: E402
+from l1bsr_core.registration import classical_flow, classical_register, misregistration  # noqa: E402
+from l1bsr_core.resample import block_mean, upsample  # noqa: E402
 from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
-from l1bsr_core.viz import upsample  # noqa: E402
 from l1bsr_core.warp import warp_bands  # noqa: E402
 
 DEFAULT_CROPS = ROOT.parent / "shared" / "data" / "l1b-examples"

@@ -25,6 +25,9 @@ REFERENCE_BAND = GREEN
 MOVING_BANDS: tuple[int, ...] = (BLUE, RED, NIR)
 """The bands registered onto :data:`REFERENCE_BAND`, in the order of a flow's first axis."""
 
+MOVING_BAND_NAMES: tuple[str, ...] = tuple(BAND_NAMES[band] for band in MOVING_BANDS)
+"""Short names of :data:`MOVING_BANDS` ("B", "R", "NIR"), in the same order."""
+
 RADIOMETRIC_SCALE = 400.0
 """Digital numbers are divided by this before entering REC and multiplied after (published value)."""
 
@@ -37,6 +40,10 @@ INPUT_GSD_M = 10.0
 DN_MAX = 65535
 """Largest value a uint16 output can hold."""
 
+NO_DATA = 0
+"""Digital number of a pixel without a measurement (outside the swath, lost data): it is never
+a radiance, so it stays no-data in every output and is left out of band statistics."""
+
 
 def band_index(name: str) -> int:
     """Return the band-axis index of a band given by short name ("NIR") or S2 name ("B8")."""
@@ -48,3 +55,27 @@ def band_index(name: str) -> int:
         f"unknown band {name!r}: expected one of {', '.join(BAND_NAMES)} "
         f"or {', '.join(SENTINEL2_BANDS)}"
     )
+
+
+def band_pairs(image, axis: int = -1):
+    """The (band, reference, moving) triples of registration: G and each of B, R, NIR in turn.
+
+    Args:
+        image: a numpy array or torch tensor with a band axis of :data:`N_BANDS` bands in order
+            B, G, R, NIR (e.g. (H, W, 4) numpy, or (N, 4, H, W) torch with ``axis=1``).
+        axis: the band axis.
+
+    Yields:
+        ``(band, reference, moving)`` for ``band`` in :data:`MOVING_BANDS` (the order of a flow's
+        first axis): ``reference`` is ``image``'s :data:`REFERENCE_BAND` slice along ``axis``,
+        ``moving`` the ``band`` slice (views, the band axis removed).
+    """
+    index = [slice(None)] * image.ndim
+
+    def take(band: int):
+        index[axis] = band
+        return image[tuple(index)]
+
+    reference = take(REFERENCE_BAND)
+    for band in MOVING_BANDS:
+        yield band, reference, take(band)

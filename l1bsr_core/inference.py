@@ -4,30 +4,30 @@ Arrays are (H, W, 4) uint16 in band order B, G, R, NIR (see :mod:`l1bsr_core.ban
 Flows are (3, 2, H, W) float32 for B, R, NIR onto G, in pixels, channel 0 = dx, channel 1 = dy,
 in the :func:`l1bsr_core.warp.warp` convention ``registered(y, x) = band(y + dy, x + dx)``.
 
-Large inputs are cut into overlapping tiles: each tile is processed with a margin of context
-on every side, and only its centre is written to the output, so memory is bounded by the tile
-size and seams do not show. Everything runs under ``torch.inference_mode()``.
+Large inputs are cut into overlapping tiles (:mod:`l1bsr_core.tiling`) with margins sized to each
+network's receptive field, so memory is bounded by the tile size and seams do not show.
+Everything runs under ``torch.inference_mode()``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bands import DN_MAX, MOVING_BANDS, REFERENCE_BAND
+from .arrays import to_uint16
+from .bands import MOVING_BANDS, NO_DATA, band_pairs
+from .errors import ArgumentError
 from .io import validate_bgrn
+from .tensors import image_to_tensor, tensor_to_image
+from .tiling import plan_tiles, resolve_tile
 from .warp import warp
 from .weights import REGISTRY_FILE, load_model, weights_dir
 
 Progress = Callable[[int, int], None]
-
-DEFAULT_TILE = 512
-"""Tile side in input pixels used when ``tile`` is not given and the image is larger than this."""
 
 REC_MARGIN = 32
 """Context added around each REC tile, input pixels (RCAN's receptive field is ~2·blocks·groups)."""
@@ -40,64 +40,49 @@ influence spreads a little further each step. With 128 px, tiled flows stay with
 an untiled run (tested)."""
 
 CSR_TILE = 256
-"""Registration tile for images larger than :data:`DEFAULT_TILE` (smaller ones run untiled): the
+"""Registration tile for images larger than :data:`~l1bsr_core.tiling.DEFAULT_TILE` (smaller ones run untiled): the
 float32 flow output (24 bytes a pixel) already takes most of the memory of a large image, so
 tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
 
 STATS_ROWS = 512
 """Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
 
+DEVICE_TYPES = ("cpu", "cuda")
+"""Kinds of torch device the networks run on."""
 
-@dataclass(frozen=True)
-class Tile:
-    """One tile: the padded window read from the input and the core written to the output."""
+NORMALISATION_EPS = 1e-6
+"""Added to a band's standard deviation before dividing by it (a flat band stays finite)."""
 
-    read_y: slice
-    read_x: slice
-    core_y: slice  # output rows, input pixel units
-    core_x: slice
-    inner_y: slice  # the core's position inside the read window
-    inner_x: slice
-
-
-def plan_tiles(height: int, width: int, tile: int, margin: int, align: int = 1) -> list[Tile]:
-    """Cover an image with tiles of ``tile`` px plus ``margin`` px of context (clipped at borders).
-
-    Read windows start at multiples of ``align`` so that pooling grids line up with an untiled run.
-    """
-    if tile <= 0 or tile >= max(height, width):
-        return [Tile(slice(0, height), slice(0, width), slice(0, height), slice(0, width),
-                     slice(0, height), slice(0, width))]
-    if tile % align or margin % align:
-        raise ValueError(f"tile ({tile}) and margin ({margin}) must be multiples of {align}")
-    tiles = []
-    for y0 in range(0, height, tile):
-        for x0 in range(0, width, tile):
-            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
-            ry0, rx0 = max(y0 - margin, 0), max(x0 - margin, 0)
-            ry1, rx1 = min(y1 + margin, height), min(x1 + margin, width)
-            tiles.append(Tile(
-                slice(ry0, ry1), slice(rx0, rx1), slice(y0, y1), slice(x0, x1),
-                slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0),
-            ))
-    return tiles
-
-
-def _resolve_tile(tile: int | None, height: int, width: int, size: int = DEFAULT_TILE) -> int:
-    """``None`` → whole image when it fits in one :data:`DEFAULT_TILE`, else tiles of ``size``; 0 → whole."""
-    if tile is None:
-        return 0 if max(height, width) <= DEFAULT_TILE else size
-    if tile < 0:
-        raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
-    return tile
+VALID_WARP_TOLERANCE = 1e-3
+"""A registered pixel is kept only where its warped validity mask is within this of 1: its
+bicubic footprint then holds no no-data sample (whose 0 would be blended in, with positive or
+negative weight). Elsewhere the pixel is no-data."""
 
 
 def _device(device: str | torch.device) -> torch.device:
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        from .errors import L1BSRError
-        raise L1BSRError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    return device
+    """The torch device named by ``device``: the CPU, or a CUDA GPU that this machine has.
+
+    Raises:
+        ArgumentError: for a name torch does not know, another kind of device, or a GPU
+            that is not there.
+    """
+    accepted = "expected 'cpu', 'cuda' or 'cuda:N'"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ArgumentError(f"device {str(device)!r} is not a device name; {accepted}") from error
+    if resolved.type not in DEVICE_TYPES:
+        raise ArgumentError(f"device {str(resolved)!r} is not supported; {accepted}")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ArgumentError(f"device {str(resolved)!r} was asked for but no CUDA GPU is available; use 'cpu'")
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ArgumentError(
+                f"device {str(resolved)!r} does not exist: this machine has {count} CUDA GPU(s), "
+                f"cuda:0 to cuda:{count - 1}"
+            )
+    return resolved
 
 
 @functools.lru_cache(maxsize=8)
@@ -121,14 +106,9 @@ def model_info(kind: str, weights: str | None = None) -> dict:
     return dict(get_model(kind, weights, "cpu")[1])
 
 
-def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(h, w, C) numeric → (1, C, h, w) float32."""
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device).permute(2, 0, 1)[None].float()
-
-
 def _to_dn(tensor: torch.Tensor) -> np.ndarray:
     """(1, C, h, w) float DN → (h, w, C) uint16, rounded and clipped (never wrapped)."""
-    return tensor[0].permute(1, 2, 0).round().clamp(0, DN_MAX).to(torch.int32).cpu().numpy().astype(np.uint16)
+    return to_uint16(tensor_to_image(tensor))
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -155,6 +135,11 @@ def superresolve(
 
     Returns:
         (2H, 2W, 4) uint16, all bands in the input G band's geometry.
+
+    Raises:
+        InputError: for an array that is not a BGRN crop.
+        ArgumentError: for a ``tile`` under :data:`~l1bsr_core.tiling.MIN_TILE` (other than 0) or an unusable ``device``.
+        WeightsError: for weights that cannot be loaded.
     """
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
@@ -163,11 +148,11 @@ def superresolve(
     factor = model.config.scale
     height, width, bands = bgrn.shape
     out = np.empty((height * factor, width * factor, bands), np.uint16)
-    tiles = plan_tiles(height, width, _resolve_tile(tile, height, width), REC_MARGIN)
+    tiles = plan_tiles(height, width, resolve_tile(tile, height, width), REC_MARGIN)
     memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
     with torch.inference_mode():
         for done, t in enumerate(tiles, start=1):
-            x = _to_tensor(bgrn[t.read_y, t.read_x], device) / scale
+            x = image_to_tensor(bgrn[t.read_y, t.read_x], device) / scale
             y = model(x.contiguous(memory_format=memory_format)) * scale
             core = y[..., t.inner_y.start * factor:t.inner_y.stop * factor,
                      t.inner_x.start * factor:t.inner_x.stop * factor]
@@ -178,17 +163,42 @@ def superresolve(
 
 
 def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation (ddof 1) of an (H, W, C) image, in chunks of rows."""
+    """Per-band mean and standard deviation (ddof 1) of the valid pixels of an (H, W, C) image.
+
+    No-data pixels (:data:`NO_DATA`) are left out, so a wide no-data border neither pulls the
+    mean down nor inflates the spread; a band without valid pixels gets mean 0 and std 0.
+    Computed in chunks of :data:`STATS_ROWS` rows.
+    """
     total = np.zeros(bgrn.shape[-1])
     squares = np.zeros(bgrn.shape[-1])
+    count = np.zeros(bgrn.shape[-1])
     for start in range(0, bgrn.shape[0], STATS_ROWS):
         rows = bgrn[start:start + STATS_ROWS].reshape(-1, bgrn.shape[-1]).astype(np.float64)
-        total += rows.sum(axis=0)
+        count += (rows != NO_DATA).sum(axis=0)
+        total += rows.sum(axis=0)  # no-data is 0: it adds nothing to the sums
         squares += (rows * rows).sum(axis=0)
-    count = bgrn.shape[0] * bgrn.shape[1]
-    mean = total / count
-    variance = np.maximum(squares - count * mean**2, 0.0) / max(count - 1, 1)
+    mean = total / np.maximum(count, 1)
+    variance = np.maximum(squares - count * mean**2, 0.0) / np.maximum(count - 1, 1)
     return mean, np.sqrt(variance)
+
+
+def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Contrast-normalise (1, C, h, w) DN per band; no-data pixels become 0, the bands' mean."""
+    return torch.where(x == NO_DATA, 0.0, (x - mean) / (std + NORMALISATION_EPS))
+
+
+def _warp_valid_only(moving: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Warp (3, 1, h, w) moving bands by their (3, 2, h, w) flows, keeping no-data out.
+
+    An output pixel is no-data (0) where the band is no-data at that pixel (in the reference
+    band's geometry) or where the warp's footprint samples no-data: a validity mask warped with
+    the same flow must be within :data:`VALID_WARP_TOLERANCE` of 1. Valid pixels are never
+    blended with no-data.
+    """
+    valid = (moving != NO_DATA).to(moving.dtype)
+    warped, warped_valid = warp(torch.cat((moving, valid), dim=1), flow).split(1, dim=1)
+    keep = (valid > 0) & ((warped_valid - 1).abs() <= VALID_WARP_TOLERANCE)
+    return torch.where(keep, warped, float(NO_DATA))
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -208,8 +218,8 @@ def estimate_flows(model, normalised: torch.Tensor) -> torch.Tensor:
     """
     height, width = normalised.shape[-2:]
     flows = []
-    for band in MOVING_BANDS:  # one pair at a time: a third of the activation memory
-        pair = torch.stack((normalised[:, REFERENCE_BAND], normalised[:, band]), dim=1)
+    for _, reference, moving in band_pairs(normalised, axis=1):  # one pair at a time: a third of the memory
+        pair = torch.stack((reference, moving), dim=1)
         pair = _pad_to_multiple(pair, model.config.size_multiple)
         if normalised.device.type == "cpu":
             pair = pair.contiguous(memory_format=torch.channels_last)
@@ -232,7 +242,16 @@ def register(
     Returns:
         ``(registered, flow)``: registered (H, W, 4) uint16 with G unchanged, and flow
         (3, 2, H, W) float32 for B, R, NIR (channel 0 dx, 1 dy, px) such that
-        ``registered[..., b] = warp(bgrn[..., b], flow[i])``.
+        ``registered[..., b] = warp(bgrn[..., b], flow[i])`` on valid pixels. No-data (0)
+        pixels stay 0 and are not blended into valid ones: a registered pixel is 0 where the
+        band is 0 there or where the warp would sample a 0 (see :func:`_warp_valid_only`).
+        Band statistics for the flow network leave no-data out.
+
+    Raises:
+        InputError: for an array that is not a BGRN crop.
+        ArgumentError: for a ``tile`` that is not 0 or a multiple of the network's block size,
+            or an unusable ``device``.
+        WeightsError: for weights that cannot be loaded.
     """
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
@@ -244,13 +263,13 @@ def register(
     flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
     multiple = model.config.size_multiple
     margin = CSR_MARGIN + -CSR_MARGIN % multiple
-    tiles = plan_tiles(height, width, _resolve_tile(tile, height, width, CSR_TILE), margin, align=multiple)
+    tiles = plan_tiles(height, width, resolve_tile(tile, height, width, CSR_TILE, multiple), margin, align=multiple)
     moving = list(MOVING_BANDS)
     with torch.inference_mode():
         for done, t in enumerate(tiles, start=1):
-            x = _to_tensor(bgrn[t.read_y, t.read_x], device)
-            tile_flow = estimate_flows(model, (x - mean) / (std + 1e-6))
-            warped = warp(x[0, moving][:, None], tile_flow)  # (3, 1, h, w)
+            x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
+            tile_flow = estimate_flows(model, _normalise(x, mean, std))
+            warped = _warp_valid_only(x[0, moving][:, None], tile_flow)  # (3, 1, h, w)
             core = (slice(None), slice(None), t.inner_y, t.inner_x)
             flow[:, :, t.core_y, t.core_x] = tile_flow[core].cpu().numpy()
             registered[t.core_y, t.core_x][..., moving] = _to_dn(warped[core].permute(1, 0, 2, 3))

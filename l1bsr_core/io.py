@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
+import re
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,8 +32,11 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from .arrays import to_uint16
 from .bands import BAND_NAMES, DN_MAX, N_BANDS, SENTINEL2_BANDS
-from .errors import InputError
+from .errors import ArgumentError, InputError, one_line
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "INTERLEAVED",
@@ -43,6 +49,9 @@ __all__ = [
     "validate_bgrn",
     "write_bgrn",
     "atomic_output",
+    "TIFF_SUFFIXES",
+    "check_output_path",
+    "same_file",
 ]
 
 INTERLEAVED = "interleaved"
@@ -54,10 +63,8 @@ PLANAR = "planar"
 LAYOUTS = (INTERLEAVED, PLANAR)
 
 MIN_SIZE_PX = 32
-"""Smallest height and width accepted: the flow network pads images to multiples of 16 pixels."""
-
-FLOW_NET_MULTIPLE = 16
-"""The flow network works on images whose sides are multiples of this (after padding)."""
+"""Smallest height and width accepted, in pixels (the registration network pads smaller sides up
+to its block size, 32 px for the shipped CSR)."""
 
 MAX_PIXELS = 100_000_000
 """Largest image accepted, in pixels (H × W); checked from the header before reading pixels."""
@@ -145,6 +152,12 @@ OTHER_FORMATS = (
     (b"\x89HDF\r\n\x1a\n", "an HDF5/NetCDF file"),
 )
 SNIFF_BYTES = 16
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+"""Output names :func:`write_bgrn` accepts (in any case): it writes TIFF, so the name says so."""
+
+TIFFFILE_LOGGER = "tifffile"
+"""The logger tifffile reports the damage it works around on (bad offsets, unreadable tags)."""
 
 
 @dataclass(frozen=True)
@@ -243,8 +256,7 @@ def _check_size(height: int, width: int, source: str) -> None:
     if height < MIN_SIZE_PX or width < MIN_SIZE_PX:
         raise InputError(
             f"{source} is {height}x{width} pixels (H x W); expected at least "
-            f"{MIN_SIZE_PX}x{MIN_SIZE_PX} (the flow network pads images to multiples of "
-            f"{FLOW_NET_MULTIPLE} pixels)"
+            f"{MIN_SIZE_PX}x{MIN_SIZE_PX}"
         )
     if height * width > MAX_PIXELS:
         raise InputError(
@@ -429,11 +441,27 @@ def read_bgrn(path) -> tuple[np.ndarray, TiffInfo]:
     Raises:
         InputError: one line, for a missing path, a folder, an empty file, another format
             renamed .tif, a truncated or corrupt file, a wrong shape, band count or dtype, an
-            image under :data:`MIN_SIZE_PX` or over :data:`MAX_PIXELS`.
+            image under :data:`MIN_SIZE_PX` or over :data:`MAX_PIXELS`. What tifffile logs
+            about a damaged file is folded into that line (it never reaches stderr by itself);
+            for a file that is read, it goes to this module's logger at debug level.
     """
     source = os.fspath(path)
     path = Path(source)
     file_size = _check_is_tiff_file(path, source)
+    with _tifffile_messages() as complaints:
+        try:
+            array, info = _read_tiff(path, file_size, source)
+        except InputError as error:
+            if not complaints:
+                raise
+            raise InputError(f"{error} ({_summarise_complaints(complaints)})") from error
+    if complaints:
+        log.debug("%s read despite tifffile's complaints: %s", source, "; ".join(complaints))
+    return validate_bgrn(array, source=source), info
+
+
+def _read_tiff(path: Path, file_size: int, source: str) -> tuple[np.ndarray, TiffInfo]:
+    """The pixels (as stored) and :class:`TiffInfo` of the one image of a TIFF file, header checked first."""
     try:
         with tifffile.TiffFile(path) as tif:
             series = _main_series(tif, source)
@@ -444,11 +472,51 @@ def read_bgrn(path) -> tuple[np.ndarray, TiffInfo]:
     except InputError:
         raise
     except Exception as error:  # tifffile raises many types on corrupt input; none may escape
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise InputError(f"{source} is not a readable TIFF file ({reason}); expected a BGRN TIFF file") from error
+        raise InputError(
+            f"{source} is not a readable TIFF file ({one_line(error)}); expected a BGRN TIFF file"
+        ) from error
     if tuple(array.shape) != tuple(series.shape):
         raise InputError(f"{source} is corrupt: read shape {array.shape}, header says {tuple(series.shape)}")
-    return validate_bgrn(array, source=source), info
+    return array, info
+
+
+class _ThreadLog(logging.Handler):
+    """Collects the messages logged by the thread that created it (the app reads files in many)."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(one_line(record.getMessage()))
+
+
+@contextlib.contextmanager
+def _tifffile_messages() -> Iterator[list[str]]:
+    """Collect what tifffile logs in this thread meanwhile, instead of it reaching stderr.
+
+    tifffile logs each problem it works around in a damaged file; with no handler of its own
+    configured, Python would print every one of them on stderr. While this handler is attached,
+    none is printed by that last-resort route.
+    """
+    handler = _ThreadLog()
+    logger = logging.getLogger(TIFFFILE_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _summarise_complaints(messages: list[str]) -> str:
+    """'tifffile: FIRST PROBLEM (and N more)', without tifffile's ``<object @offset>`` prefixes."""
+    first = re.sub(r"<[^<>]*>\s*", "", messages[0])
+    raised = re.fullmatch(r"raised \w+\('(.*)'\)", first)
+    first = raised.group(1) if raised else first
+    more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+    return f"tifffile: {first}{more}"
 
 
 def read_bgrn_array(path) -> np.ndarray:
@@ -482,10 +550,7 @@ def atomic_output(path, suffix: str | None = None) -> Iterator[Path]:
     source = os.fspath(path)
     path = Path(source)
     suffix = path.suffix if suffix is None else suffix
-    if path.is_dir():
-        raise InputError(f"cannot write {source}: it is a folder; expected a file path")
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {source}: the folder {path.parent} does not exist")
+    _check_file_location(path, source)
     temp = _create_temp_file(path, suffix, source)
     try:
         yield temp
@@ -499,6 +564,61 @@ def atomic_output(path, suffix: str | None = None) -> Iterator[Path]:
         raise
 
 
+def _check_file_location(path: Path, source: str) -> None:
+    """InputError unless ``path`` is a file name (not a folder) in a folder that exists."""
+    if path.is_dir():
+        raise InputError(f"cannot write {source}: it is a folder; expected a file path")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {source}: the folder {path.parent} does not exist")
+
+
+def _check_suffix(path, suffixes: tuple[str, ...]) -> None:
+    """ArgumentError unless the name of ``path`` ends in one of ``suffixes`` (any case)."""
+    source = os.fspath(path)
+    suffix = Path(source).suffix
+    if suffix.lower() not in suffixes:
+        found = f"ends in {suffix!r}" if suffix else "has no extension"
+        raise ArgumentError(
+            f"the output name {source} {found}; expected a name ending in {' or '.join(suffixes)} "
+            f"(the format that is written)"
+        )
+
+
+def same_file(first, second) -> bool:
+    """True when two paths name one file, however spelled (relative, symbolic or hard links)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return Path(first).resolve() == Path(second).resolve()
+
+
+def check_output_path(path, suffixes: tuple[str, ...] = TIFF_SUFFIXES, *, keep=()) -> None:
+    """Refuse, before any work is done, an output path that is misnamed, unwritable or precious.
+
+    Args:
+        path: the file to be written.
+        suffixes: the name endings accepted (compared in lower case): the format written.
+        keep: files that must not be overwritten (the inputs), compared with :func:`same_file`.
+
+    Raises:
+        ArgumentError: for a name that does not end in one of ``suffixes``, or a path that is one
+            of ``keep``.
+        InputError: for a folder, a missing folder, or a folder this process cannot write in.
+    """
+    source = os.fspath(path)
+    path = Path(source)
+    _check_suffix(path, suffixes)
+    for other in keep:
+        if same_file(path, other):
+            raise ArgumentError(
+                f"the output {source} is the input file {os.fspath(other)}: writing it would destroy "
+                f"the input; expected another output name"
+            )
+    _check_file_location(path, source)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {source}: no permission to create files in {path.parent}")
+
+
 def _create_temp_file(path: Path, suffix: str, source: str) -> Path:
     """Create an empty, uniquely named file beside ``path`` (mode 0o666 less the umask)."""
     while True:
@@ -510,22 +630,6 @@ def _create_temp_file(path: Path, suffix: str, source: str) -> Path:
             continue
         except OSError as error:
             raise InputError(f"cannot write {source}: {error.strerror or error}") from error
-
-
-def _to_uint16(array: np.ndarray) -> np.ndarray:
-    """Round (half to even) and clip to [0, :data:`DN_MAX`], then cast; never wraps around."""
-    kind = array.dtype.kind
-    if kind == "b":
-        return array.astype(np.uint16)
-    if kind == "u":
-        return np.minimum(array, DN_MAX).astype(np.uint16)
-    if kind == "i":
-        return np.clip(array.astype(np.int64), 0, DN_MAX).astype(np.uint16)
-    if kind == "f":
-        if np.isnan(array).any():
-            raise InputError("the array to write holds NaN values; expected numbers (they become uint16)")
-        return np.clip(np.rint(array), 0, DN_MAX).astype(np.uint16)
-    raise InputError(f"the array to write is {array.dtype.name}; expected real numbers (they become uint16)")
 
 
 def _rescaled_extratags(info: TiffInfo, scale: float) -> tuple:
@@ -588,9 +692,11 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
     samples (GDAL's convention for 4-band data), BigTIFF when over 4 GB.
 
     Raises:
+        ArgumentError: for a ``path`` whose name does not end in one of :data:`TIFF_SUFFIXES`.
         InputError: one line, for an array of the wrong shape or type, a bad ``scale``, or a
             file that cannot be written. No file and no temporary file is left behind.
     """
+    _check_suffix(path, TIFF_SUFFIXES)
     info = TiffInfo() if like is None else like
     array = np.asarray(array)
     if array.ndim != 3 or array.shape[-1] != N_BANDS or array.size == 0:
@@ -600,7 +706,7 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
         )
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
         raise InputError(f"scale is {scale!r}; expected a positive number of output pixels per input pixel")
-    data = _to_uint16(array)
+    data = to_uint16(array)
     if info.layout == PLANAR:
         data = np.ascontiguousarray(np.moveaxis(data, -1, 0))
     source = os.fspath(path)
@@ -617,5 +723,4 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
                 **_rescaled_resolution(info, scale),
             )
         except (OSError, ValueError) as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise InputError(f"cannot write {source}: {reason}") from error
+            raise InputError(f"cannot write {source}: {one_line(error)}") from error

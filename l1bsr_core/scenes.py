@@ -3,7 +3,7 @@
 A scene is a (4, H, W) float32 array, bands B, G, R, NIR (Sentinel-2 B2, B3, B4, B8), in L1B-like
 top-of-atmosphere digital numbers (DN), with all four bands in one geometry (no misregistration).
 
-Three sources:
+Two sources:
 
 * :func:`make_scene` draws a procedural landscape (fields with crop rows, hedges, forest, rivers,
   lakes, roads, urban blocks with shadows, bare soil). One scene pixel stands for
@@ -11,9 +11,10 @@ Three sources:
   L1B-like crop. Class levels are set so that the degraded scenes have the statistics of the real
   example crops (band means ~130–470 DN, NIR highest, maxima of a few thousand on bright roofs).
 * :func:`real_scene` reads a real L1B crop and removes its band misregistration with the classical
-  registration of :mod:`l1bsr_core.metrics` (the reduced-scale protocol: a real 10 m crop is the
-  "high-resolution" truth of a simulated 20 m acquisition).
-* :class:`SceneSampler` yields random augmented crops mixing both, for training.
+  registration of :mod:`l1bsr_core.registration` (the reduced-scale protocol: a real 10 m crop is
+  the "high-resolution" truth of a simulated 20 m acquisition).
+
+:class:`l1bsr_core.train.sampler.SceneSampler` mixes both into random augmented training crops.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
@@ -541,7 +541,7 @@ class _City:
 
 
 # ----------------------------------------------------------------------------------------------
-# Real scenes and the training sampler
+# Real scenes
 # ----------------------------------------------------------------------------------------------
 
 
@@ -554,91 +554,12 @@ def real_scene(path: str | Path) -> np.ndarray:
 
     Returns:
         (4, H, W) float32 DN, bands aligned onto the crop's G band by
-        :func:`l1bsr_core.metrics.classical_register`. For the reduced-scale protocol this 10 m
+        :func:`l1bsr_core.registration.classical_register`. For the reduced-scale protocol this 10 m
         image plays the part of the high-resolution scene. A few pixels along the border may hold
         reflected content from the registration warp.
     """
     from .io import read_bgrn_array
-    from .metrics import classical_register  # imported here: only this source needs it
+    from .registration import classical_register  # imported here: only this source needs it
 
     registered, _ = classical_register(read_bgrn_array(path))
     return np.ascontiguousarray(np.moveaxis(np.asarray(registered, dtype=np.float32), -1, 0))
-
-
-class SceneSampler:
-    """Endless random high-resolution training crops, procedural and real, augmented.
-
-    Each crop is (4, crop, crop) float32 DN, bands B, G, R, NIR, aligned. With ``real_dir`` given,
-    a fraction ``real_fraction`` of the crops are cut from its ``*.tif`` crops after band
-    registration (:func:`real_scene`, computed once and cached in memory); the rest are procedural
-    scenes of a random landscape (:func:`make_scene`). Augmentation: random flips, 90° rotations
-    (scenes are aligned, so no misregistration geometry is rotated) and a brightness gain in
-    ``brightness`` applied above the path radiance. Deterministic for a given ``seed``.
-
-    With ``pool > 0``, ``pool`` procedural scenes of ``pool_size`` px are drawn once (lazily, one
-    per call until the pool is full) and crops are cut from them: much cheaper per crop than a
-    fresh scene each time, which is what training on a 2-core CPU needs.
-    """
-
-    def __init__(self, real_dir: str | Path | None = None, *, procedural: bool = True, crop: int = 128,
-                 seed: int = 0, real_fraction: float = 0.5, brightness: tuple[float, float] = (0.8, 1.25),
-                 real_margin: int = 8, pool: int = 0, pool_size: int = 384):
-        self.crop = int(crop)
-        self.procedural = procedural
-        self.brightness = brightness
-        self.real_margin = real_margin
-        self._rng = np.random.default_rng(seed)
-        self._real: list[np.ndarray] = []
-        if real_dir is not None:
-            paths = sorted(Path(real_dir).glob("*.tif"))
-            if not paths:
-                raise FileNotFoundError(f"no *.tif crops in {real_dir}")
-            self._real = [real_scene(p) for p in paths]
-            small = [a.shape for a in self._real if min(a.shape[1:]) - 2 * real_margin < self.crop]
-            if small:
-                raise ValueError(f"crop {self.crop} does not fit the real crops {small} minus a "
-                                 f"{real_margin} px margin")
-        if not procedural and not self._real:
-            raise ValueError("SceneSampler needs procedural=True or a real_dir with crops")
-        self.real_fraction = real_fraction if (self._real and procedural) else float(bool(self._real))
-        self._pool: list[np.ndarray] | None = [] if pool > 0 else None
-        self._pool_target, self._pool_size = int(pool), max(int(pool_size), self.crop)
-
-    def _pool_crop(self, rng: np.random.Generator) -> np.ndarray:
-        """A crop of a pooled procedural scene (the pool fills up one scene per call)."""
-        if len(self._pool) < self._pool_target:
-            self._pool.append(make_scene(self._pool_size, self._pool_size, seed=int(rng.integers(2**31))))
-            scene = self._pool[-1]
-        else:
-            scene = self._pool[int(rng.integers(len(self._pool)))]
-        y = int(rng.integers(0, scene.shape[1] - self.crop + 1))
-        x = int(rng.integers(0, scene.shape[2] - self.crop + 1))
-        return scene[:, y:y + self.crop, x:x + self.crop]
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return self
-
-    def __next__(self) -> np.ndarray:
-        return self.sample()
-
-    def sample(self) -> np.ndarray:
-        """One augmented crop, (4, crop, crop) float32."""
-        rng = self._rng
-        if rng.random() < self.real_fraction:
-            scene = self._real[int(rng.integers(len(self._real)))]
-            m = self.real_margin
-            y = int(rng.integers(m, scene.shape[1] - m - self.crop + 1))
-            x = int(rng.integers(m, scene.shape[2] - m - self.crop + 1))
-            crop = scene[:, y:y + self.crop, x:x + self.crop]
-        else:
-            if self._pool is not None:
-                crop = self._pool_crop(rng)
-            else:
-                crop = make_scene(self.crop, self.crop, seed=int(rng.integers(2**31)))
-        crop = np.rot90(crop, k=int(rng.integers(4)), axes=(1, 2))
-        if rng.random() < 0.5:
-            crop = crop[:, :, ::-1]
-        gain = rng.uniform(*self.brightness)
-        path = PATH_DN[:, None, None]
-        crop = path + gain * (crop - path)
-        return np.ascontiguousarray(np.clip(crop, 0.0, DN_MAX), dtype=np.float32)

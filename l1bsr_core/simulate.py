@@ -26,17 +26,31 @@ averages f × f blocks. For a smooth displacement this reads: LR sample ``p`` of
 band ``b`` sees the (blurred) scene at reference location ``p + D_vb(p)``, i.e.
 ``clean[v, b] ≈ warp(reference[b], displacements[v, b])``.
 
-Displacement model, ``D_vb = O_v + P_b + J_vb`` (each from :func:`random_smooth_flow`: a constant
-shift, an affine part about the image centre and low-frequency waves):
+Displacement model (band geometry of L1B, see ``BAND_LINE_OFFSETS``)::
+
+    D_vb(p) = O_v(p) + s_v · τ_b · (V(p) + W_v) + R_b(p)
 
 * ``O_v``: detector offset; ``O_0 = 0``; ``O_1`` has a constant part of at most
   ``detector_shift_px`` plus ``detector_affine`` and ``detector_lowfreq_px`` variation.
   It applies to all bands of view 1 (view-angle / sampling-grid difference).
-* ``P_b``: band parallax against G (``P_G = 0``), shared by both views: constant part up to
-  ``band_shift_px``, affine ``band_affine`` per px, low-frequency ``band_lowfreq_px``.
-* ``J_vb``: the parallax difference between detectors (bands are acquired at slightly different
-  times and angles by each detector): a constant shift of at most ``band_view_jitter_px``
-  for B, R, NIR of view 1; ``J_0b = 0`` and ``J_vG = 0``.
+* ``τ_b``: band b's acquisition time relative to G, as a fraction of B's
+  (:data:`BAND_TIME_RATIOS`: B −1, G 0, R +0.91, NIR −0.50, from the line offsets of a real
+  S2A datastrip). Bands see a ground point one after another; whatever moves in between (relief
+  parallax, attitude motion) displaces each band in proportion to its time lag.
+* ``s_v = ±1``: the detector's parity. Odd and even detectors acquire the bands in opposite
+  order, so in an overlap pair ``s_1 = −s_0`` (``s_0`` drawn at random): the inter-band
+  displacements of the two views are opposite, which is what lets the anchor-consistency loss
+  see a band's error (with equal displacements it cancels in the composition).
+* ``V``: the displacement rate shared by all bands (px of B's lag), from
+  :func:`random_smooth_flow` or :func:`random_relief_flow` (``flow_family``): a constant part up
+  to ``band_shift_px``, an affine part ``band_affine`` per px, and a smooth part
+  ``band_lowfreq_px``.
+* ``W_v``: what differs between the two acquisitions (attitude): a constant of at most
+  ``band_view_jitter_px``, drawn per view.
+* ``R_b``: a band's own static part (focal-plane geometry, not time-ordered, the same in both
+  views; ``R_G = 0``): constant up to ``band_residual_px`` plus a smooth part
+  ``band_residual_lowfreq_px``. It keeps the three band fields correlated, not proportional,
+  as measured on the example crops.
 
 Ground-truth flows (solved from the displacements by fixed-point iteration to < 1e-6 px, so
 they are exact up to the bilinear interpolation of the displacement fields, which is also how
@@ -75,7 +89,21 @@ from .warp import upscale_flow, warp
 
 _WAVES = 3  # low-frequency plane waves per flow component
 _WAVELENGTH_LR_PX = (120.0, 500.0)  # their wavelengths (LR px): smooth over a 352 px crop
+_RELIEF_HILLS = 12  # Gaussian hills of the relief flow family
+_RELIEF_WIDTH_LR_PX = (25.0, 110.0)  # their standard deviations (LR px)
+_RELIEF_ACROSS_TRACK = 0.3  # largest across-track (dx) share of the relief parallax direction
 _SOLVER_ITERATIONS = 50
+
+FLOW_WAVES = "waves"
+FLOW_RELIEF = "relief"
+FLOW_FAMILIES = (FLOW_WAVES, FLOW_RELIEF)
+
+BAND_LINE_OFFSETS = (-341.0, 0.0, 311.0, -171.0)
+"""Reference-line offset of B, G, R, NIR relative to G on an odd detector, in lines (1.5659 ms
+each), from a real S2A L1B datastrip (Sen2VM test resources); even detectors have the opposite
+signs (+337 / −312 / +169 on detector 2)."""
+BAND_TIME_RATIOS = tuple(offset / -BAND_LINE_OFFSETS[0] for offset in BAND_LINE_OFFSETS)
+"""τ_b: each band's time lag behind G as a fraction of B's lag (B −1, G 0, R +0.91, NIR −0.50)."""
 _SOLVER_TOLERANCE_PX = 1e-6
 
 
@@ -92,13 +120,24 @@ class SimulationConfig:
     detector_lowfreq_px: float = 0.3
     """Amplitude of the smooth variation of the view offset."""
     band_shift_px: float = 2.0
-    """Largest constant parallax of B, R, NIR against G."""
+    """Largest constant part of the shared displacement rate ``V`` (px at B's time lag)."""
     band_affine: float = 0.003
-    """Affine magnitude of the band parallax, per pixel from the centre."""
+    """Affine magnitude of ``V``, per pixel from the centre."""
     band_lowfreq_px: float = 0.4
-    """Amplitude of the smooth variation of the band parallax."""
+    """Amplitude of the smooth part of ``V``."""
     band_view_jitter_px: float = 0.1
-    """Largest difference of a band's constant parallax between the two views."""
+    """Largest constant difference ``W_v`` of the displacement rate between the two acquisitions."""
+    band_residual_px: float = 0.3
+    """Largest constant part of each band's static, not time-ordered, offset ``R_b``."""
+    band_residual_lowfreq_px: float = 0.15
+    """Amplitude of the smooth part of ``R_b``."""
+    flow_family: str = FLOW_WAVES
+    """Shape of the smooth part of ``V``: ``"waves"`` (plane waves, :func:`random_smooth_flow`) or
+    ``"relief"`` (Gaussian hills along one parallax direction, :func:`random_relief_flow`)."""
+    psf_phase_px: float = 0.0
+    """Offset of the PSF centre from the pixel centre, HR px, along both axes (the same for every
+    band and view). ``reference`` is acquired through the same PSF, so the flows are unchanged;
+    the truth ``hr`` is not shifted."""
     mtf_nyquist: float = 0.28
     """Gaussian PSF's MTF at the LR Nyquist frequency (0.5 cycles / LR px); 1 = no blur. The
     f × f area integration multiplies it by a further sinc factor (2/π at Nyquist for f = 2), so
@@ -120,6 +159,20 @@ class SimulationConfig:
             raise ValueError(f"mtf_nyquist must be in (0, 1]; got {self.mtf_nyquist}")
         if self.noise_a < 0 or self.noise_b < 0:
             raise ValueError(f"noise_a and noise_b must be >= 0; got {self.noise_a}, {self.noise_b}")
+        if self.flow_family not in FLOW_FAMILIES:
+            raise ValueError(f"flow_family must be one of {', '.join(FLOW_FAMILIES)}; got {self.flow_family!r}")
+
+    @classmethod
+    def held_out(cls) -> "SimulationConfig":
+        """A configuration that no training run uses, to show overfitting to our own simulator.
+
+        Another flow family (relief hills instead of plane waves), stronger band-specific parts,
+        another noise (σ ≈ 1.7–2 DN, flatter in the signal), a softer PSF whose centre is off the
+        pixel centre by a quarter of an LR pixel.
+        """
+        return cls(flow_family=FLOW_RELIEF, band_shift_px=1.8, band_affine=0.002, band_lowfreq_px=0.6,
+                   band_residual_px=0.4, band_residual_lowfreq_px=0.2, band_view_jitter_px=0.15,
+                   mtf_nyquist=0.24, noise_a=0.005, noise_b=1.6, psf_phase_px=0.5)
 
 
 @dataclass
@@ -229,8 +282,7 @@ def random_smooth_flow(height: int, width: int, *, shift: float, affine: float, 
     """
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     coords = np.stack((xs - (width - 1) / 2, ys - (height - 1) / 2))
-    radius, angle = shift * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
-    constant = np.asarray([radius * math.cos(angle), radius * math.sin(angle)])
+    constant = _constant_in_disc(shift, rng)
     matrix = rng.uniform(-affine, affine, (2, 2))
     flow = constant[:, None, None] + np.einsum("ij,jhw->ihw", matrix, coords)
     for component in range(2):
@@ -266,21 +318,52 @@ def invert_flow(flow: torch.Tensor) -> torch.Tensor:
     return solve_flow(torch.zeros_like(flow), flow)
 
 
+def random_relief_flow(height: int, width: int, *, shift: float, affine: float, lowfreq: float,
+                       rng: np.random.Generator) -> np.ndarray:
+    """A random relief-parallax field, (2, h, w) float32 in pixels (channel 0 dx, 1 dy).
+
+    A constant and an affine part as in :func:`random_smooth_flow`, plus a terrain-height map
+    (12 Gaussian hills and valleys, standard deviations 25–110 px, scaled so that its largest
+    magnitude is ``lowfreq``) times one parallax direction, mostly along track (dy; the dx share is
+    at most 0.3): the displacement of a band seen at another time over relief.
+    """
+    base = random_smooth_flow(height, width, shift=shift, affine=affine, lowfreq=0.0, rng=rng).astype(np.float64)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    relief = np.zeros((height, width))
+    for _ in range(_RELIEF_HILLS):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        spread = rng.uniform(*_RELIEF_WIDTH_LR_PX)
+        relief += rng.uniform(-1, 1) * np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * spread**2))
+    relief *= lowfreq / max(np.abs(relief).max(), 1e-9)
+    across = rng.uniform(-_RELIEF_ACROSS_TRACK, _RELIEF_ACROSS_TRACK)
+    direction = np.asarray([across, math.sqrt(1 - across**2)])
+    return (base + direction[:, None, None] * relief).astype(np.float32)
+
+
+_FLOW_GENERATORS = {FLOW_WAVES: random_smooth_flow, FLOW_RELIEF: random_relief_flow}
+
+
+def _constant_in_disc(radius: float, rng: np.random.Generator) -> np.ndarray:
+    """A (2,) vector uniform in the disc of ``radius``."""
+    length, angle = radius * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+    return np.asarray([length * math.cos(angle), length * math.sin(angle)])
+
+
 def _displacements(height: int, width: int, config: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
-    """(2, 4, 2, h, w) displacements D_vb = O_v + P_b + J_vb of the module docstring."""
-    shape = (2, N_BANDS, 2, height, width)
-    disp = np.zeros(shape, np.float64)
-    offset = random_smooth_flow(height, width, shift=config.detector_shift_px, affine=config.detector_affine,
-                                lowfreq=config.detector_lowfreq_px, rng=rng)
-    disp[1] += offset[None]
+    """(2, 4, 2, h, w) displacements ``D_vb = O_v + s_v·τ_b·(V + W_v) + R_b`` of the module docstring."""
+    disp = np.zeros((2, N_BANDS, 2, height, width), np.float64)
+    disp[1] += random_smooth_flow(height, width, shift=config.detector_shift_px, affine=config.detector_affine,
+                                  lowfreq=config.detector_lowfreq_px, rng=rng)[None]
+    rate = _FLOW_GENERATORS[config.flow_family](height, width, shift=config.band_shift_px,
+                                                affine=config.band_affine, lowfreq=config.band_lowfreq_px, rng=rng)
+    parity = 1.0 if rng.random() < 0.5 else -1.0  # view 0's detector; view 1 is the neighbour
+    for view, sign in enumerate((parity, -parity)):
+        view_rate = rate + _constant_in_disc(config.band_view_jitter_px, rng)[:, None, None]
+        for band in MOVING_BANDS:
+            disp[view, band] += sign * BAND_TIME_RATIOS[band] * view_rate
     for band in MOVING_BANDS:
-        parallax = random_smooth_flow(height, width, shift=config.band_shift_px, affine=config.band_affine,
-                                      lowfreq=config.band_lowfreq_px, rng=rng)
-        disp[:, band] += parallax[None]
-        radius = config.band_view_jitter_px * math.sqrt(rng.random())
-        angle = rng.uniform(0, 2 * math.pi)
-        disp[1, band, 0] += radius * math.cos(angle)
-        disp[1, band, 1] += radius * math.sin(angle)
+        disp[:, band] += random_smooth_flow(height, width, shift=config.band_residual_px, affine=0.0,
+                                            lowfreq=config.band_residual_lowfreq_px, rng=rng)[None]
     return disp
 
 
@@ -314,11 +397,13 @@ def simulate_pair(hr: np.ndarray, config: SimulationConfig | None = None, *,
 
     with torch.no_grad():
         scene = torch.from_numpy(hr)[:, None]  # bands as a batch: (4, 1, H, W)
-        reference = degrade(scene, f, sigma)[:, 0]
-        clean = torch.stack([
-            degrade(warp(scene, upscale_flow(torch.from_numpy(disp[v]).float(), f)), f, sigma)[:, 0]
-            for v in range(2)
-        ])
+        phase = config.psf_phase_px  # an off-centre PSF samples the scene this far off (HR px)
+
+        def acquire(hr_flow: torch.Tensor) -> torch.Tensor:
+            return degrade(warp(scene, hr_flow + phase) if phase or hr_flow.abs().max() > 0 else scene, f, sigma)[:, 0]
+
+        reference = acquire(torch.zeros(N_BANDS, 2, *hr.shape[1:]))
+        clean = torch.stack([acquire(upscale_flow(torch.from_numpy(disp[v]).float(), f)) for v in range(2)])
         flows = band_flows = inter_view = None
         if with_flows:
             d = torch.from_numpy(disp)  # float64 for the flow solver

@@ -76,19 +76,37 @@ def upscale_flow(flow: torch.Tensor, factor: int) -> torch.Tensor:
     """Resample a flow given on a grid to a grid ``factor`` times finer, in fine pixels.
 
     Pixel centres follow the "area" convention: fine pixel ``i`` sits at coarse coordinate
-    ``(i + 0.5) / factor - 0.5``, so ``interpolate(..., align_corners=False)`` is exact for
-    affine flows; values are multiplied by ``factor`` to be in fine pixels.
+    ``(i + 0.5) / factor - 0.5`` (as in :mod:`l1bsr_core.resample`), so
+    ``interpolate(..., align_corners=False)`` is exact for affine flows; values are multiplied by
+    ``factor`` to be in fine pixels.
     """
     return factor * F.interpolate(flow, scale_factor=factor, mode="bilinear", align_corners=False)
 
 
-def upsample_bicubic(image: torch.Tensor, factor: int) -> torch.Tensor:
-    """Bicubic ×``factor`` enlargement of (N, C, H, W), with the "area" pixel-centre convention.
+BICUBIC_REACH_PX = 2
+"""Bicubic interpolation reads input pixels up to this far from the sample point."""
 
-    Fine pixel ``i`` sits at coarse coordinate ``(i + 0.5) / factor - 0.5`` (as in
-    :func:`upscale_flow` and a pixel-shuffle network): the baseline every comparison uses.
+
+def align_to_reference(bands: torch.Tensor, flows: torch.Tensor, moving, no_data: float = 0.0) -> torch.Tensor:
+    """Warp the ``moving`` bands of (N, C, H, W) ``bands`` by their (N, len(moving), 2, H, W) flows; others unchanged.
+
+    Pixels equal to ``no_data`` are no-data: a warped pixel whose bicubic support reaches one
+    is set to ``no_data``, so no-data is never blended into valid pixels (no dark halos) and
+    stays no-data. Typically ``moving`` = B, R, NIR and the flows come from a CSR, aligning them to G.
     """
-    return F.interpolate(image, scale_factor=factor, mode="bicubic", align_corners=False)
+    n, _, height, width = bands.shape
+    moving = list(moving)
+    flat_flows = flows.reshape(n * len(moving), 2, height, width)
+    planes = bands[:, moving].reshape(n * len(moving), 1, height, width)
+    invalid = (planes == no_data).to(planes.dtype)
+    size = 2 * BICUBIC_REACH_PX + 1
+    reach = F.max_pool2d(invalid, size, stride=1, padding=BICUBIC_REACH_PX)
+    touched = warp(reach, flat_flows, mode="bilinear") > 0
+    warped = warp(planes, flat_flows)
+    aligned = torch.where(touched, torch.full_like(warped, no_data), warped)
+    out = bands.clone()
+    out[:, moving] = aligned.reshape(n, len(moving), height, width)
+    return out
 
 
 def warp_bands(bgrn: np.ndarray, flow: np.ndarray, bands) -> np.ndarray:

@@ -15,10 +15,12 @@ with ``torch.load(weights_only=True)``, which never executes pickled code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,8 +28,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from .errors import WeightsError
-from .models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
+from .errors import WeightsError, one_line
+from .models import (RCAN, CSRConfig, CSRNet, FaithfulREC, JointCSR, JointCSRConfig, RECConfig, build_csr, build_rec,
+                     csr_config_from_dict)
 from .models.csr_lk import LucasKanadeCSR
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -38,11 +41,11 @@ DEFAULT_NAMES = {"rec": "rec", "csr": "csr"}
 PUBLISHED_CSR_KEY = "state_dictCSR"
 
 _BUILDERS = {
-    "rec": (RCAN, RECConfig),
-    "csr": (build_csr, CSRConfig),
+    "rec": (build_rec, RECConfig.from_dict),
+    "csr": (build_csr, csr_config_from_dict),
 }
-_CLASSES = {"rec": (RCAN,), "csr": (CSRNet, LucasKanadeCSR)}
-DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": CSRConfig.lucas_kanade()}
+_CLASSES = {"rec": (RCAN, FaithfulREC), "csr": (JointCSR, CSRNet, LucasKanadeCSR)}
+DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": JointCSRConfig()}
 """What a new network of each kind is, when no config is given (the shipped weights' sizes)."""
 
 
@@ -57,7 +60,6 @@ class WeightsEntry:
     config: dict
     version: str = ""
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def weights_dir() -> Path:
@@ -72,13 +74,18 @@ def read_registry(folder: Path | None = None) -> dict[str, WeightsEntry]:
         return {}
     try:
         raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise WeightsError(f"cannot read the weights registry {path}: {error}") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightsError(f"cannot read the weights registry {path}: {one_line(error)}") from error
     entries = {}
-    for name, item in raw.items():
-        known = {k: item[k] for k in ("kind", "file", "sha256", "config", "version", "description") if k in item}
-        extra = {k: v for k, v in item.items() if k not in known}
-        entries[name] = WeightsEntry(name=name, extra=extra, **known)
+    try:
+        for name, item in raw.items():
+            known = {k: item[k] for k in ("kind", "file", "sha256", "config", "version", "description") if k in item}
+            entries[name] = WeightsEntry(name=name, **known)
+    except (AttributeError, TypeError) as error:  # not an object of objects, or a field missing
+        raise WeightsError(
+            f"the weights registry {path} is malformed ({one_line(error)}); expected "
+            f'{{"NAME": {{"kind": …, "file": …, "sha256": …, "config": {{…}}}}, …}}'
+        ) from error
     return entries
 
 
@@ -103,9 +110,9 @@ def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -
     """A randomly initialised network of ``kind`` ("rec" or "csr") with the given config."""
     if kind not in _BUILDERS:
         raise WeightsError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
-    model_cls, config_cls = _BUILDERS[kind]
+    model_cls, config_from_dict = _BUILDERS[kind]
     if isinstance(config, dict):
-        config = config_cls.from_dict(config) if config else None
+        config = config_from_dict(config) if config else None
     return model_cls(config or DEFAULT_CONFIGS[kind])
 
 
@@ -162,11 +169,47 @@ def _load_safetensors(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:
             meta = handle.metadata() or {}
             state = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as error:  # safetensors raises several exception types for bad files
-        raise WeightsError(f"{path} is not a readable safetensors checkpoint ({error})") from error
+        raise WeightsError(f"{path} is not a readable safetensors checkpoint ({one_line(error)})") from error
     if meta.get("kind") != kind:
         raise WeightsError(f"{path} holds a {meta.get('kind', 'unknown')!r} network; expected {kind!r}")
-    model = build_model(kind, json.loads(meta.get("config", "{}")))
+    model = _build_described(kind, meta.get("config", "{}"), path)
     return model, state, meta
+
+
+def _build_described(kind: str, config: dict | str, path: Path) -> nn.Module:
+    """The network a checkpoint at ``path`` describes by ``config`` (a dict, or its JSON text).
+
+    Raises:
+        WeightsError: when it describes none (unreadable JSON, unknown or unusable sizes).
+    """
+    try:
+        return build_model(kind, json.loads(config) if isinstance(config, str) else config)
+    except WeightsError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+        raise WeightsError(f"{path} describes no usable {kind.upper()} network ({one_line(error)})") from error
+
+
+UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+UNPICKLER_ERROR = re.compile(r"WeightsUnpickler error:\s*(.+?)\s*(?:\n\s*\n|$)", re.DOTALL)
+TORCH_FILE_MAGICS = (b"PK\x03\x04", b"\x80")
+"""How torch files start: a zip archive (torch.save since 1.6) or a pickle (older files)."""
+
+
+def _torch_load_reason(error: Exception, path: Path) -> str:
+    """A few words on why ``torch.load(weights_only=True)`` refused a file (its own text is a page)."""
+    text = str(error)
+    unsafe = UNSAFE_GLOBAL.search(text)
+    if unsafe:
+        return f"it holds a pickled Python object, {unsafe.group(1)}, which is never run"
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        head = handle.read(8)
+        if not head.startswith(TORCH_FILE_MAGICS):
+            return f"not a torch file: it starts with {head!r}"
+    unpickler = UNPICKLER_ERROR.search(text)
+    if unpickler:
+        return f"not a pickle of tensors: {' '.join(unpickler.group(1).split())}"
+    return f"{type(error).__name__}: {one_line(error)}" if text else type(error).__name__
 
 
 def _load_torch(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:
@@ -174,18 +217,39 @@ def _load_torch(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # unpickling refusals and corrupt files
-        raise WeightsError(f"{path} is not a loadable weights-only torch checkpoint ({error})") from error
+        raise WeightsError(
+            f"{path} is not a weights-only torch checkpoint ({_torch_load_reason(error, path)}); expected a "
+            f".safetensors file, a training checkpoint or a published {kind.upper()} state dict"
+        ) from error
     if not isinstance(obj, dict):
         raise WeightsError(f"{path} holds a {type(obj).__name__}; expected a state dict")
     if "model" in obj and "config" in obj:  # our training checkpoint
         if obj.get("kind") != kind:
             raise WeightsError(f"{path} holds a {obj.get('kind')!r} network; expected {kind!r}")
-        return build_model(kind, obj["config"]), obj["model"], {"version": obj.get("version", "training")}
+        model = _build_described(kind, obj["config"], path)
+        return model, obj["model"], {"version": obj.get("version", "training")}
     if kind == "csr":
         if PUBLISHED_CSR_KEY not in obj:
             raise WeightsError(f"{path} has no key {PUBLISHED_CSR_KEY!r}; expected the published CSR layout")
         return CSRNet(CSRConfig.paper()), obj[PUBLISHED_CSR_KEY], {"version": "published"}
     return RCAN(RECConfig.paper()), obj, {"version": "published"}
+
+
+def _state_mismatch(model: nn.Module, state) -> str:
+    """What keeps ``state`` from loading into ``model``, in a few words (torch's own text is a page)."""
+    if not isinstance(state, dict):
+        return f"a {type(state).__name__} instead of a dict of tensors"
+    expected = model.state_dict()
+    groups = (
+        ("missing keys", [key for key in expected if key not in state]),
+        ("unexpected keys", [key for key in state if key not in expected]),
+        ("keys of another shape or type", [
+            key for key in expected
+            if key in state and getattr(state[key], "shape", None) != expected[key].shape
+        ]),
+    )
+    parts = [f"{label}: {len(keys)}, e.g. {keys[0]!r}" for label, keys in groups if keys]
+    return "; ".join(parts) or "values torch refused"
 
 
 def load_model(kind: str, name_or_path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
@@ -221,7 +285,7 @@ def load_model(kind: str, name_or_path: str | Path | None = None, device: str | 
             if name_or_path == DEFAULT_NAMES[kind] and not valid:
                 raise WeightsError(
                     f"no trained {kind.upper()} weights in {folder}: train them with "
-                    f"'python -m l1bsr_core.train {kind}' or pass --weights PATH"
+                    f"'python -m l1bsr_core.train {kind}' or give a checkpoint path"
                 )
             raise WeightsError(
                 f"unknown {kind.upper()} weights {name_or_path!r}: expected a checkpoint path or one of "
@@ -232,9 +296,10 @@ def load_model(kind: str, name_or_path: str | Path | None = None, device: str | 
         label = path.name
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        first = str(error).splitlines()[0] if str(error) else "mismatch"
-        raise WeightsError(f"{label}: state dict does not fit the {kind.upper()} network ({first})") from error
+    except (RuntimeError, TypeError, AttributeError) as error:  # wrong keys, shapes or value types
+        raise WeightsError(
+            f"{label}: state dict does not fit the {kind.upper()} network ({_state_mismatch(model, state)})"
+        ) from error
     model.eval().to(device)
     info = {
         "name": label,

@@ -31,11 +31,12 @@ import tifffile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from l1bsr_core.bands import BAND_NAMES, DN_MAX, MOVING_BANDS  # noqa: E402
+from l1bsr_core.arrays import to_uint16  # noqa: E402
+from l1bsr_core.bands import MOVING_BAND_NAMES  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
 from l1bsr_core.scenes import HR_PIXEL_M, make_scene  # noqa: E402
 from l1bsr_core.simulate import SimulationConfig, simulate_pair  # noqa: E402
-from l1bsr_core.viz import render, save_png  # noqa: E402
+from l1bsr_demo.viz import render, save_png  # noqa: E402
 
 DEFAULT_OUT = ROOT / "assets" / "examples"
 DEFAULT_SIZE = 192
@@ -68,10 +69,6 @@ TIFF_OPTIONS = {"photometric": "minisblack", "compression": "zlib", "predictor":
                 "compressionargs": {"level": 9}, "metadata": None}
 
 
-def to_uint16(array: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(array), 0, DN_MAX).astype(np.uint16)
-
-
 def make_example(example: Example, out: Path, size: int, config: SimulationConfig) -> dict:
     """Simulate one example, write its files into ``out`` and return its examples.json entry."""
     hr_size = size * config.factor
@@ -92,7 +89,6 @@ def make_example(example: Example, out: Path, size: int, config: SimulationConfi
         raise RuntimeError(f"{files['input']} does not read back identically")
 
     norms = np.hypot(pair.band_flows[0][:, 0], pair.band_flows[0][:, 1])
-    moving = [BAND_NAMES[b] for b in MOVING_BANDS]
     return {
         "name": example.name,
         "title": example.title,
@@ -102,8 +98,8 @@ def make_example(example: Example, out: Path, size: int, config: SimulationConfi
         "size": [size, size],
         "truth_size": [hr_size, hr_size],
         "truth_pixel_m": HR_PIXEL_M,
-        "mean_misregistration_px": {band: round(float(norms[i].mean()), 3) for i, band in enumerate(moving)},
-        "max_misregistration_px": {band: round(float(norms[i].max()), 3) for i, band in enumerate(moving)},
+        "mean_misregistration_px": {band: round(float(norms[i].mean()), 3) for i, band in enumerate(MOVING_BAND_NAMES)},
+        "max_misregistration_px": {band: round(float(norms[i].max()), 3) for i, band in enumerate(MOVING_BAND_NAMES)},
         "scene_seed": example.scene_seed,
         "simulation_seed": example.simulation_seed,
     }

@@ -1,4 +1,9 @@
-"""Shared fixtures: the real L1B crops beside the project, and small randomly initialised weights."""
+"""Shared fixtures: the project's own L1B-like crops, the real crops when present, small random weights.
+
+Tests that only need a realistic crop use ``example_crop`` / ``example_crops`` (made by the
+project's simulator, always there). Tests that are about real Sentinel-2 L1B data use
+``real_crop`` / ``real_crops``, which skip with a reason when ``../shared`` is absent.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,9 @@ import pytest
 import tifffile
 import torch
 
-SHARED_CROPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "l1b-examples"
+from support import example_crop_paths, real_crop_paths
 
 torch.set_num_threads(2)
-
-
-def real_crop_paths() -> list[Path]:
-    paths = sorted(SHARED_CROPS.glob("*.tif"))
-    if not paths:
-        pytest.skip(f"the shared real crops are not at {SHARED_CROPS}")
-    return paths
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +28,18 @@ def real_crops() -> list[Path]:
 def real_crop(real_crops) -> np.ndarray:
     """(352, 352, 4) uint16 real L1B crop, bands B, G, R, NIR."""
     return tifffile.imread(real_crops[0])
+
+
+@pytest.fixture(scope="session")
+def example_crops() -> list[Path]:
+    """Paths of the project's four L1B-like crops (192 × 192, BGRN uint16, bands misregistered)."""
+    return example_crop_paths()
+
+
+@pytest.fixture(scope="session")
+def example_crop(example_crops) -> np.ndarray:
+    """(192, 192, 4) uint16 L1B-like crop made by the simulator, bands B, G, R, NIR."""
+    return tifffile.imread(example_crops[0])
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,10 @@
-"""Helpers shared by the app tests (API and browser): weights, a local mirror, an in-process app."""
+"""Helpers shared by the tests: where the data is, crops the project makes, weights, an in-process app.
+
+Data: the project's own L1B-like crops (``assets/examples``, made by the simulator) are always
+there; the real L1B crops of ``../shared/data/l1b-examples`` are there on CI and on a developer's
+machine, not on a fresh clone. Set ``L1BSR_SHARED_DIR`` to another folder (e.g. an empty one) to
+run the tests as a fresh clone would.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,65 @@ import contextlib
 import functools
 import http.server
 import os
+import shutil
 import socket
 import threading
 from pathlib import Path
 
-from l1bsr_core import demo, weights
+import numpy as np
+import pytest
+import tifffile
+
+from l1bsr_core import weights
 
 PROJECT = Path(__file__).resolve().parents[1]
-SHARED_EXAMPLES = PROJECT.parent / "shared" / "data" / "l1b-examples"
+
+SHARED_DIR_ENV = "L1BSR_SHARED_DIR"
+SHARED_DIR = Path(os.environ.get(SHARED_DIR_ENV) or PROJECT.parent / "shared")
+"""The shared folder beside the project (``../shared``), or the one named by ``L1BSR_SHARED_DIR``."""
+
+SHARED_CROPS = SHARED_DIR / "data" / "l1b-examples"
+"""The real Sentinel-2 L1B crops ``00.tif`` … ``06.tif`` (352 × 352, BGRN uint16), when present."""
+
+EXAMPLES_DIR = PROJECT / "assets" / "examples"
+"""The project's synthetic examples: simulated L1B-like crops (192 × 192, BGRN uint16) with truth."""
+
+
+def real_crop_paths() -> list[Path]:
+    """The shared real crops, or a skip saying where they were looked for."""
+    paths = sorted(SHARED_CROPS.glob("*.tif"))
+    if not paths:
+        pytest.skip(f"needs the real L1B crops, not found at {SHARED_CROPS} (set {SHARED_DIR_ENV})")
+    return paths
+
+
+def example_crop_paths() -> list[Path]:
+    """The project's own L1B-like crops (inputs of the synthetic examples), always in the project."""
+    paths = sorted(path for path in EXAMPLES_DIR.glob("synthetic_*.tif") if not path.stem.endswith("_truth"))
+    if not paths:
+        raise FileNotFoundError(f"no synthetic examples in {EXAMPLES_DIR}: run scripts/make_examples.py")
+    return paths
+
+
+def mosaic(crops: list[np.ndarray]) -> np.ndarray:
+    """A (2h, 2w, 4) image from four (h, w, 4) crops, side by side: a large input made in memory."""
+    a, b, c, d = crops[:4]
+    return np.concatenate([np.concatenate([a, b], 1), np.concatenate([c, d], 1)], 0)
+
+
+def write_mirror(folder: Path, count: int = 2) -> dict[str, str]:
+    """Write a stand-in for the authors' examples folder: ``00.tif`` … from the project's crops.
+
+    Each file is an example crop turned upside down (so it is neither a synthetic example nor a
+    real one). Returns name → SHA-256, what :class:`l1bsr_demo.fetch.RealExamples` checks.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for index, source in enumerate(example_crop_paths()[:count]):
+        name = f"{index:02d}"
+        tifffile.imwrite(folder / f"{name}.tif", np.ascontiguousarray(tifffile.imread(source)[::-1]))
+        hashes[name] = weights.sha256_of(folder / f"{name}.tif")
+    return hashes
 
 
 def free_port() -> int:
@@ -54,26 +111,37 @@ def ensure_weights(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_app(root: Path, examples_url: str):
-    """Launch ``app.build_demo()`` in-process on a free port; yields its URL; restores the environment."""
-    saved_env = {k: os.environ.get(k) for k in (weights.WEIGHTS_DIR_ENV, demo.EXAMPLES_URL_ENV, demo.CACHE_ENV)}
-    ensure_weights(root)
-    os.environ[demo.EXAMPLES_URL_ENV] = examples_url
-    os.environ[demo.CACHE_ENV] = str(root / "cache")
-    demo.reset_real_examples()
-    import app
+def running_app(root: Path):
+    """Launch ``app.build_demo()`` in-process on a free port, yield its URL, restore the environment.
 
-    blocks = app.build_demo()
-    port = free_port()
-    blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                  **app.LAUNCH_OPTIONS)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        blocks.close()
-        demo.reset_real_examples()
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    The "authors' examples" are :func:`write_mirror`'s two crops plus one name (``02``) that the
+    mirror lacks, served over HTTP; the demo's files go under ``root``.
+    """
+    from l1bsr_demo import fetch, paths
+
+    saved_env = {k: os.environ.get(k) for k in (weights.WEIGHTS_DIR_ENV,)}
+    saved_temp = paths.TEMP_ROOT
+    ensure_weights(root)
+    hashes = write_mirror(root / "mirror")
+    hashes["02"] = "0" * 64  # listed, never served: "not available"
+    paths.TEMP_ROOT = root / "temp"
+    with serve_folder(root / "mirror") as mirror_url:
+        fetch.reset_real_examples(fetch.RealExamples(mirror_url, root / "cache", hashes=hashes))
+        import app
+
+        blocks = app.build_demo()
+        port = free_port()
+        blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                      **app.LAUNCH_OPTIONS)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            blocks.close()
+            fetch.reset_real_examples()
+            paths.TEMP_ROOT = saved_temp
+            shutil.rmtree(root / "temp", ignore_errors=True)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

@@ -52,16 +52,29 @@ def test_tiled_run_shows_progress(random_weights_dir, real_crops, tmp_path):
     assert "9/9 tiles" in result.stderr
 
 
-def test_no_trained_weights_is_said_not_faked(real_crops, tmp_path):
+MADE_SIDE = 64
+"""Side of the crops these tests write themselves (no shared data needed)."""
+
+
+@pytest.fixture
+def made_crop(tmp_path) -> Path:
+    """A valid (64, 64, 4) uint16 BGRN TIFF with GeoTIFF-free content, written by the test."""
+    y, x = np.mgrid[:MADE_SIDE, :MADE_SIDE]
+    path = tmp_path / "crop.tif"
+    tifffile.imwrite(path, np.stack([1000 + 7 * x + 3 * y + 50 * b for b in range(4)], -1).astype(np.uint16))
+    return path
+
+
+def test_no_trained_weights_is_said_not_faked(made_crop, tmp_path):
     empty = tmp_path / "empty-weights"
     empty.mkdir()
     out = tmp_path / "out.tif"
-    assert_one_line_error(cli(real_crops[0], out, weights_dir=empty), "no trained REC weights")
+    assert_one_line_error(cli(made_crop, out, weights_dir=empty), "no trained REC weights")
     assert not out.exists()
 
 
-def test_unknown_weights_name_lists_valid_ones(random_weights_dir, real_crops, tmp_path):
-    result = cli(real_crops[0], tmp_path / "o.tif", "--weights", "nope", weights_dir=random_weights_dir)
+def test_unknown_weights_name_lists_valid_ones(random_weights_dir, made_crop, tmp_path):
+    result = cli(made_crop, tmp_path / "o.tif", "--weights", "nope", weights_dir=random_weights_dir)
     assert_one_line_error(result, "unknown REC weights 'nope'", "rec")
 
 
@@ -99,6 +112,108 @@ def test_missing_input(random_weights_dir, tmp_path):
     assert_one_line_error(cli(tmp_path / "nope.tif", tmp_path / "o.tif", weights_dir=random_weights_dir))
 
 
-def test_flow_only_for_registration(random_weights_dir, real_crops, tmp_path):
-    result = cli(real_crops[0], tmp_path / "o.tif", "--flow", tmp_path / "f.npy", weights_dir=random_weights_dir)
+def test_flow_only_for_registration(random_weights_dir, made_crop, tmp_path):
+    result = cli(made_crop, tmp_path / "o.tif", "--flow", tmp_path / "f.npy", weights_dir=random_weights_dir)
     assert_one_line_error(result, "--flow")
+
+
+# --- every refused argument: one line, status 2, nothing written, the input intact -------------
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (links followed) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def text_file(folder: Path) -> Path:
+    (folder / "notes.pt").write_text("not weights\n")
+    return folder / "notes.pt"
+
+
+def pickled_object(folder: Path) -> Path:
+    import datetime
+
+    import torch
+    torch.save({"when": datetime.datetime(2024, 1, 1)}, folder / "pickled.pt")  # loading would run code
+    return folder / "pickled.pt"
+
+
+def other_state_dict(folder: Path) -> Path:
+    import torch
+    torch.save({"conv.weight": torch.zeros(3)}, folder / "other.pt")
+    return folder / "other.pt"
+
+
+def garbage_safetensors(folder: Path) -> Path:
+    (folder / "bad.safetensors").write_bytes(b"\xff" * 64)
+    return folder / "bad.safetensors"
+
+
+def symlink_to(crop: Path) -> Path:
+    (crop.parent / "link.tif").symlink_to(crop)
+    return crop.parent / "link.tif"
+
+
+def detour_to(crop: Path) -> Path:
+    (crop.parent / "sub").mkdir()
+    return crop.parent / "sub" / ".." / crop.name
+
+
+def damage_then_name_output(crop: Path) -> Path:
+    """Point the crop's first IFD past the end of the file (tifffile logs its own complaint about
+    it); return an output name beside it."""
+    data = bytearray(crop.read_bytes())
+    data[4:8] = (10**9).to_bytes(4, "little")
+    crop.write_bytes(bytes(data))
+    return crop.parent / "o.tif"
+
+
+REG = ("--task", "registration")
+REFUSED = {  # name: (arguments after INPUT, built from the crop path; fragments of the one line)
+    "negative tile": (lambda c: [c.parent / "o.tif", "--tile", "-1"], ("tile size is -1", "expected 0")),
+    "tiny tile": (lambda c: [c.parent / "o.tif", "--tile", "5"], ("tile size is 5", "at least 32")),
+    "tile off the CSR block": (lambda c: [c.parent / "o.tif", *REG, "--tile", "100"], ("not a multiple of 16",)),
+    "tile not a number": (lambda c: [c.parent / "o.tif", "--tile", "abc"], ("--tile", "invalid int")),
+    "unknown device": (lambda c: [c.parent / "o.tif", "--device", "foo"], ("not a device name", "'cpu'")),
+    "output is the input": (lambda c: [c], ("is the input file",)),
+    "output links to the input": (lambda c: [symlink_to(c)], ("is the input file",)),
+    "output spells the input": (lambda c: [detour_to(c)], ("is the input file",)),
+    "output png": (lambda c: [c.parent / "out.png"], ("'.png'", ".tif or .tiff")),
+    "output without extension": (lambda c: [c.parent / "out"], ("no extension", ".tif or .tiff")),
+    "flow not npy": (lambda c: [c.parent / "o.tif", *REG, "--flow", c.parent / "f.txt"], ("'.txt'", ".npy")),
+    "output folder missing": (lambda c: [c.parent / "no" / "o.tif"], ("does not exist",)),
+    "weights a text file": (lambda c: [c.parent / "o.tif", "--weights", text_file(c.parent)], ("not a torch file",)),
+    "weights a pickle": (lambda c: [c.parent / "o.tif", "--weights", pickled_object(c.parent)],
+                         ("pickled Python object",)),
+    "weights a tiff": (lambda c: [c.parent / "o.tif", *REG, "--weights", c], ("not a torch file",)),
+    "weights of another net": (lambda c: [c.parent / "o.tif", "--weights", other_state_dict(c.parent)],
+                               ("does not fit the REC network", "missing keys")),
+    "weights bad safetensors": (lambda c: [c.parent / "o.tif", "--weights", garbage_safetensors(c.parent)],
+                                ("not a readable safetensors",)),
+    "damaged input": (lambda c: [damage_then_name_output(c)], ("holds no image", "tifffile: invalid offset")),
+    "output missing": (lambda c: [], ("required: output",)),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_refused_arguments_get_one_line_and_change_nothing(random_weights_dir, made_crop, case):
+    arguments, fragments = REFUSED[case]
+    rest = arguments(made_crop)
+    folder = made_crop.parent
+    before = snapshot(folder)
+    result = cli(made_crop, *rest, weights_dir=random_weights_dir)
+    assert_one_line_error(result, *fragments)
+    assert result.stdout == ""
+    assert snapshot(folder) == before  # no output, no temporary file, the input byte for byte
+
+
+def test_registration_on_a_made_crop_writes_image_and_flow(random_weights_dir, made_crop, tmp_path):
+    out, flow = tmp_path / "registered.TIFF", tmp_path / "flow.npy"
+    original = made_crop.read_bytes()
+    result = cli(made_crop, out, *REG, "--flow", flow, weights_dir=random_weights_dir)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    registered = tifffile.imread(out)
+    np.testing.assert_array_equal(registered[..., 1], tifffile.imread(made_crop)[..., 1])
+    assert np.load(flow).shape == (3, 2, MADE_SIDE, MADE_SIDE)
+    assert made_crop.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crop.tif", "flow.npy", "registered.TIFF"]

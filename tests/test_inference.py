@@ -4,63 +4,55 @@ import numpy as np
 import pytest
 
 from l1bsr_core import inference
-from l1bsr_core.errors import InputError, L1BSRError
-from l1bsr_core.inference import plan_tiles
+from l1bsr_core.errors import ArgumentError, InputError, L1BSRError, WeightsError
+from support import mosaic
 
 
 @pytest.fixture(scope="module")
-def mosaic(real_crops):
-    """704 x 704 x 4 uint16 built from four real crops (made in memory, never saved)."""
+def large(example_crops):
+    """384 x 384 x 4 uint16 built from the project's four example crops (made in memory)."""
     import tifffile
-    a, b, c, d = (tifffile.imread(p) for p in real_crops[:4])
-    return np.concatenate([np.concatenate([a, b], 1), np.concatenate([c, d], 1)], 0)
+    return mosaic([tifffile.imread(p) for p in example_crops])
 
 
-def test_superresolve_shape_dtype(use_random_weights, real_crop):
-    out = inference.superresolve(real_crop)
-    assert out.shape == (704, 704, 4) and out.dtype == np.uint16
+def test_superresolve_shape_dtype(use_random_weights, example_crop):
+    out = inference.superresolve(example_crop)
+    height, width, _ = example_crop.shape
+    assert out.shape == (2 * height, 2 * width, 4) and out.dtype == np.uint16
 
 
-def test_register_keeps_green_and_returns_flow(use_random_weights, real_crop):
-    registered, flow = inference.register(real_crop)
-    assert registered.shape == real_crop.shape and registered.dtype == np.uint16
-    assert flow.shape == (3, 2, 352, 352) and flow.dtype == np.float32
-    np.testing.assert_array_equal(registered[..., 1], real_crop[..., 1])
+def test_register_keeps_green_and_returns_flow(use_random_weights, example_crop):
+    registered, flow = inference.register(example_crop)
+    assert registered.shape == example_crop.shape and registered.dtype == np.uint16
+    assert flow.shape == (3, 2, *example_crop.shape[:2]) and flow.dtype == np.float32
+    np.testing.assert_array_equal(registered[..., 1], example_crop[..., 1])
 
 
-def test_register_output_is_the_warp_of_the_input_by_the_flow(use_random_weights, real_crop):
+def test_register_output_is_the_warp_of_the_input_by_the_flow(use_random_weights, example_crop):
     import torch
     from l1bsr_core.warp import warp
-    registered, flow = inference.register(real_crop)
-    band = torch.from_numpy(real_crop[..., 3].astype(np.float32))[None, None]
+    registered, flow = inference.register(example_crop)
+    band = torch.from_numpy(example_crop[..., 3].astype(np.float32))[None, None]
     expected = warp(band, torch.from_numpy(flow[2:3]))[0, 0].round().clamp(0, 65535).numpy()
     assert np.abs(expected - registered[..., 3]).max() <= 1
 
 
-def test_planar_input_is_accepted(use_random_weights, real_crop):
-    planar = np.ascontiguousarray(real_crop.transpose(2, 0, 1))
-    np.testing.assert_array_equal(inference.superresolve(planar), inference.superresolve(real_crop))
+def test_planar_input_is_accepted(use_random_weights, example_crop):
+    planar = np.ascontiguousarray(example_crop.transpose(2, 0, 1))
+    np.testing.assert_array_equal(inference.superresolve(planar), inference.superresolve(example_crop))
 
 
 @pytest.mark.parametrize("task", ["superresolve", "register"])
-def test_tiled_equals_untiled(use_random_weights, mosaic, task):
-    """Seams do not show: a tiled run equals the untiled run within 2 DN on a 704 x 704 input."""
+def test_tiled_equals_untiled(use_random_weights, large, task):
+    """Seams do not show: a tiled run (3 x 3 tiles) equals the untiled run within 2 DN."""
     run = getattr(inference, task)
-    whole = run(mosaic, tile=0)
+    whole = run(large, tile=0)
     calls = []
-    tiled = run(mosaic, tile=256, progress=lambda done, total: calls.append((done, total)))
+    tiled = run(large, tile=128, progress=lambda done, total: calls.append((done, total)))
     whole = whole[0] if task == "register" else whole
     tiled = tiled[0] if task == "register" else tiled
     assert np.abs(whole.astype(np.int32) - tiled).max() <= 2
     assert calls[-1] == (9, 9) and len(calls) == 9
-
-
-def test_plan_tiles_cover_the_image_once():
-    cover = np.zeros((300, 517), int)
-    for t in plan_tiles(300, 517, tile=128, margin=32, align=16):
-        cover[t.core_y, t.core_x] += 1
-        assert t.read_y.start % 16 == 0 and t.read_x.start % 16 == 0
-    assert (cover == 1).all()
 
 
 def test_bad_arrays_get_one_line_errors(use_random_weights):
@@ -70,9 +62,119 @@ def test_bad_arrays_get_one_line_errors(use_random_weights):
         assert "\n" not in str(info.value)
 
 
-def test_cuda_request_without_gpu_is_a_clear_error(use_random_weights, real_crop):
+def test_cuda_request_without_gpu_is_a_clear_error(use_random_weights, example_crop):
     import torch
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     with pytest.raises(L1BSRError, match="no CUDA GPU"):
-        inference.register(real_crop, device="cuda")
+        inference.register(example_crop, device="cuda")
+
+
+# --- refused arguments and no-data (on crops made here: no shared data needed) ----------------
+
+
+def made_crop(side: int = 64) -> np.ndarray:
+    """(side, side, 4) uint16 smooth, textured crop with distinct bands and no zero."""
+    y, x = np.mgrid[:side, :side].astype(np.float64)
+    bands = [1000 + 300 * np.sin(x / (3 + b)) * np.cos(y / (4 + b)) + 5 * x + 100 * b for b in range(4)]
+    return np.stack(bands, axis=-1).round().astype(np.uint16)
+
+
+def assert_library_message(error: pytest.ExceptionInfo, *fragments: str) -> None:
+    """One line, saying what was expected, naming no command-line flag."""
+    message = str(error.value)
+    assert "\n" not in message and "--" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("task, tile, fragment", [
+    ("superresolve", -1, "expected 0 (no tiling)"),
+    ("superresolve", 5, "at least 32"),
+    ("superresolve", 64.5, "whole number"),
+    ("register", 100, "not a multiple of 16"),  # the test CSR's block size
+    ("register", -32, "expected 0 (no tiling)"),
+])
+def test_bad_tile_is_an_argument_error(use_random_weights, task, tile, fragment):
+    with pytest.raises(ArgumentError) as error:
+        getattr(inference, task)(made_crop(), tile=tile)
+    assert_library_message(error, f"tile size {tile}" if "multiple" in fragment else f"tile size is {tile}", fragment)
+
+
+@pytest.mark.parametrize("device, fragment", [("foo", "not a device name"), ("mps", "not supported")])
+def test_bad_device_is_an_argument_error(use_random_weights, device, fragment):
+    with pytest.raises(ArgumentError) as error:
+        inference.superresolve(made_crop(), device=device)
+    assert_library_message(error, fragment, "'cpu'")
+
+
+def test_weights_that_are_not_a_checkpoint_are_a_weights_error(use_random_weights, tmp_path):
+    import datetime
+
+    import torch
+    text, pickled = tmp_path / "notes.pt", tmp_path / "pickled.pt"
+    text.write_text("not weights\n")
+    torch.save({"when": datetime.datetime(2024, 1, 1)}, pickled)  # loading it would run pickled code
+    for path, fragment in ((text, "not a torch file"), (pickled, "pickled Python object")):
+        with pytest.raises(WeightsError) as error:
+            inference.model_info("rec", weights=str(path))
+        assert_library_message(error, str(path), fragment, "expected")
+
+
+def test_missing_default_weights_message_names_no_flag(tmp_path, monkeypatch):
+    monkeypatch.setenv("L1BSR_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsError) as error:
+        inference.model_info("csr")
+    assert_library_message(error, "no trained CSR weights", "checkpoint path")
+
+
+def test_band_statistics_leave_no_data_out():
+    crop = made_crop()
+    with_border = crop.copy()
+    with_border[:, :20] = 0
+    mean, std = inference.band_statistics(with_border)
+    valid = crop[:, 20:].reshape(-1, 4).astype(np.float64)
+    np.testing.assert_allclose(mean, valid.mean(axis=0))
+    np.testing.assert_allclose(std, valid.std(axis=0, ddof=1))
+
+
+HALF_PIXEL = 0.5
+NO_DATA_COLUMNS = 20
+
+
+def test_no_data_stays_zero_and_is_not_blended(use_random_weights, monkeypatch):
+    """With a known half-pixel flow, no-data pixels stay 0, pixels whose bicubic footprint touches
+    no-data become 0, and the others do not depend on what the no-data pixels hold."""
+    import torch
+    seen = []
+
+    def half_pixel_flows(model, normalised):
+        seen.append(normalised.clone())
+        flow = torch.zeros(3, 2, *normalised.shape[-2:])
+        flow[:, 0] = HALF_PIXEL
+        return flow
+
+    monkeypatch.setattr(inference, "estimate_flows", half_pixel_flows)
+    crop = made_crop()
+    crop[:, :NO_DATA_COLUMNS] = 0  # a no-data border in every band
+    crop[40:50, 40:50, 2] = 0  # and a hole in R only
+    registered, flow = inference.register(crop, tile=0)
+    np.testing.assert_array_equal(registered[..., 1], crop[..., 1])
+    for band in (0, 2, 3):
+        assert (registered[..., band][crop[..., band] == 0] == 0).all()
+    # out(y, x) = band(y, x + 0.5) samples columns x - 1 … x + 2: column 20 touches no-data, 21 not
+    assert (registered[:, NO_DATA_COLUMNS, [0, 2, 3]] == 0).all()
+    assert (registered[:, NO_DATA_COLUMNS + 1, [0, 2, 3]] > 0).all()
+    # no blending: the kept pixels are the same whatever value the no-data pixels would hold
+    from l1bsr_core.warp import warp_bands
+    filled = crop.astype(np.float64)
+    filled[crop == 0] = 60000
+    plain = warp_bands(filled, flow, (0, 2, 3))
+    kept = registered > 0
+    assert np.abs(registered[kept] - plain[kept]).max() <= 1
+    # the flow network saw no-data as 0, and valid pixels normalised with valid-only statistics
+    normalised = seen[0][0].permute(1, 2, 0).numpy()
+    assert (normalised[crop == 0] == 0).all()
+    for band in range(4):
+        valid = normalised[..., band][crop[..., band] > 0]
+        assert abs(valid.mean()) < 1e-3 and abs(valid.std(ddof=1) - 1) < 1e-3

@@ -11,14 +11,16 @@ import pytest
 import tifffile
 
 from l1bsr_core import io
-from l1bsr_core.errors import InputError
+from l1bsr_core.errors import ArgumentError, InputError
 from l1bsr_core.io import (
     MAX_PIXELS,
     MIN_SIZE_PX,
     TiffInfo,
     atomic_output,
+    check_output_path,
     read_bgrn,
     read_bgrn_array,
+    same_file,
     validate_bgrn,
     write_bgrn,
 )
@@ -355,3 +357,109 @@ def test_write_to_missing_folder(tmp_path, small_crop):
     with pytest.raises(InputError) as error:
         write_bgrn(tmp_path / "no" / "out.tif", small_crop)
     assert "does not exist" in str(error.value)
+
+
+# --- damaged files: what tifffile says about them -------------------------------------------
+
+DOCUMENT_NAME = 269
+FIRST_IFD_OFFSET_AT = 4
+"""Byte position of the first IFD's offset in a classic TIFF header."""
+TAG_VALUE_OFFSET_AT = 8
+"""Position of the value (or its offset) inside a classic TIFF tag entry (code, type, count)."""
+FAR_AWAY = 10**9
+
+
+def patch_uint32(path: Path, position: int, value: int) -> None:
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, position, value)
+    path.write_bytes(bytes(data))
+
+
+def write_with_unreadable_tag(path: Path, array: np.ndarray) -> None:
+    """A valid crop whose DocumentName tag points past the end of the file (tifffile logs it)."""
+    tifffile.imwrite(path, array, photometric="minisblack", metadata=None,
+                     extratags=[(DOCUMENT_NAME, ASCII, 0, "a name too long to fit in its tag entry", True)])
+    with tifffile.TiffFile(path) as tif:
+        entry = tif.pages[0].tags[DOCUMENT_NAME].offset
+    patch_uint32(path, entry + TAG_VALUE_OFFSET_AT, FAR_AWAY)
+
+
+def test_what_tifffile_logs_is_folded_into_the_one_line(tmp_path, small_crop):
+    path = tmp_path / "x.tif"
+    write_interleaved(path, small_crop)
+    patch_uint32(path, FIRST_IFD_OFFSET_AT, FAR_AWAY)
+    with pytest.raises(InputError) as error:
+        read_bgrn(path)
+    assert_one_line_error(error, str(path), "holds no image", f"tifffile: invalid offset to first page {FAR_AWAY}")
+
+
+def test_damaged_but_readable_file_reads_and_prints_nothing(tmp_path, small_crop):
+    """In a fresh interpreter (pytest's own log handlers would hide Python's stderr fallback)."""
+    import subprocess
+    import sys
+    path = tmp_path / "x.tif"
+    write_with_unreadable_tag(path, small_crop)
+    code = ("import sys; from l1bsr_core.io import read_bgrn; a, info = read_bgrn(sys.argv[1]); "
+            f"print(a.sum(), info.tag_value({DOCUMENT_NAME}))")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], check=False, capture_output=True,
+                            text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.split() == [str(small_crop.sum()), "None"]  # pixels kept, the bad tag dropped
+
+
+# --- output names and paths -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.jpg", "out", "out.tif.npy"])
+def test_write_refuses_names_of_formats_it_does_not_write(tmp_path, small_crop, name):
+    with pytest.raises(ArgumentError) as error:
+        write_bgrn(tmp_path / name, small_crop)
+    assert_one_line_error(error, name, ".tif or .tiff")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["out.tif", "out.TIFF"])
+def test_write_accepts_tiff_names_in_any_case(tmp_path, small_crop, name):
+    write_bgrn(tmp_path / name, small_crop)
+    np.testing.assert_array_equal(read_bgrn_array(tmp_path / name), small_crop)
+
+
+SPELLINGS = ("same path", "relative detour", "symbolic link", "hard link")
+
+
+def spell(crop: Path, spelling: str) -> Path:
+    """Another name of the file ``crop``, as a user might type it."""
+    if spelling == "same path":
+        return crop
+    if spelling == "relative detour":
+        (crop.parent / "sub").mkdir()
+        return crop.parent / "sub" / ".." / crop.name
+    other = crop.parent / "other_name.tif"
+    if spelling == "symbolic link":
+        other.symlink_to(crop)
+    else:
+        other.hardlink_to(crop)
+    return other
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_output_that_is_the_input_is_refused(tmp_path, small_crop, spelling):
+    crop = tmp_path / "crop.tif"
+    write_bgrn(crop, small_crop)
+    output = spell(crop, spelling)
+    with pytest.raises(ArgumentError) as error:
+        check_output_path(output, keep=(crop,))
+    assert_one_line_error(error, "is the input file", "another output name")
+    check_output_path(tmp_path / "other.tif", keep=(crop,))  # another file is fine
+    assert same_file(output, crop) and not same_file(tmp_path / "other.tif", crop)
+
+
+def test_check_output_path_refuses_folders_and_missing_folders(tmp_path):
+    (tmp_path / "dir.tif").mkdir()
+    with pytest.raises(InputError, match="is a folder"):
+        check_output_path(tmp_path / "dir.tif")
+    with pytest.raises(InputError, match="does not exist"):
+        check_output_path(tmp_path / "no" / "out.tif")
+    with pytest.raises(ArgumentError, match=r"\.npy"):
+        check_output_path(tmp_path / "flow.txt", (".npy",))

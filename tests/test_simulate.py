@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from l1bsr_core.bands import BLUE, DN_MAX, GREEN, MOVING_BANDS, NIR, RED
 from l1bsr_core.io import read_bgrn_array
-from l1bsr_core.scenes import CLASS_DN, LANDSCAPES, SceneSampler, make_scene, real_scene
+from l1bsr_core.scenes import CLASS_DN, LANDSCAPES, make_scene, real_scene
+from l1bsr_core.train.sampler import SceneSampler
 from l1bsr_core.simulate import (
     SimulationConfig,
     blur,
@@ -20,6 +21,9 @@ from l1bsr_core.simulate import (
     gaussian_kernel,
     invert_flow,
     psf_sigma_for_mtf,
+    BAND_TIME_RATIOS,
+    FLOW_FAMILIES,
+    random_relief_flow,
     random_smooth_flow,
     simulate_pair,
 )
@@ -29,7 +33,8 @@ torch.set_num_threads(1)
 
 NOISELESS = SimulationConfig(noise_a=0.0, noise_b=0.0, quantise=False)
 STILL = replace(NOISELESS, detector_shift_px=0.0, detector_affine=0.0, detector_lowfreq_px=0.0, band_shift_px=0.0,
-                band_affine=0.0, band_lowfreq_px=0.0, band_view_jitter_px=0.0)
+                band_affine=0.0, band_lowfreq_px=0.0, band_view_jitter_px=0.0, band_residual_px=0.0,
+                band_residual_lowfreq_px=0.0)
 RESIDUAL_PX = 0.06
 """Misregistration left after warping with a true flow: warp's bicubic kernel (a = -0.75) alone
 misplaces sub-pixel samples by up to 0.047 px, the HR warp inside the simulator by 0.023 LR px."""
@@ -183,10 +188,53 @@ def test_views_differ_by_the_stated_offsets(pair):
     for band in range(4):
         registered = warped(pair.views[1, band], pair.inter_view_flows[band])
         assert np.abs(residual_shift(registered, pair.views[0, band], margin)).max() < RESIDUAL_PX
-    # Band parallax is shared by the views up to the jitter.
-    for band in MOVING_BANDS:
-        parallax = pair.displacements[:, band] - pair.displacements[:, GREEN]
-        assert np.abs(parallax[1] - parallax[0]).max() <= NOISELESS.band_view_jitter_px + 1e-5
+
+
+def test_band_order_flips_between_the_views(scene):
+    """Time-ordered bands: one displacement field, scaled by each band's time lag, opposite in the two views."""
+    config = replace(NOISELESS, band_residual_px=0.0, band_residual_lowfreq_px=0.0)
+    pair = simulate_pair(scene, config, rng=5, with_flows=False)
+    parallax = pair.displacements[:, list(MOVING_BANDS)] - pair.displacements[:, GREEN][:, None]  # (2, 3, 2, h, w)
+    ratios = np.asarray(BAND_TIME_RATIOS)[list(MOVING_BANDS)]
+    rates = parallax / ratios[None, :, None, None, None]
+    # within a view, B, R and NIR are the same field scaled by their time lags ...
+    assert np.abs(rates[:, 1:] - rates[:, :1]).max() < 1e-4
+    # ... and the neighbour detector sees it with the opposite sign, up to the attitude difference
+    assert np.abs(rates[0, 0] + rates[1, 0]).max() <= 2 * config.band_view_jitter_px + 1e-4
+    assert np.abs(rates[0, 0]).mean() > 4 * config.band_view_jitter_px  # so the flip is visible
+
+
+def test_band_residual_is_static_and_not_time_ordered(scene):
+    config = replace(NOISELESS, band_shift_px=0.0, band_affine=0.0, band_lowfreq_px=0.0, band_view_jitter_px=0.0)
+    pair = simulate_pair(scene, config, rng=6, with_flows=False)
+    parallax = pair.displacements[:, list(MOVING_BANDS)] - pair.displacements[:, GREEN][:, None]
+    np.testing.assert_allclose(parallax[0], parallax[1], atol=1e-5)  # the same in both views
+    assert np.abs(parallax[0, 0] - parallax[0, 1]).max() > 0.01  # band-specific
+    assert np.abs(parallax).max() <= config.band_residual_px + config.band_residual_lowfreq_px + 1e-5
+
+
+@pytest.mark.parametrize("family", FLOW_FAMILIES)
+def test_flow_families_are_smooth_and_bounded(family):
+    generator = {"waves": random_smooth_flow, "relief": random_relief_flow}[family]
+    flow = generator(160, 160, shift=1.0, affine=0.0, lowfreq=0.5, rng=np.random.default_rng(2))
+    assert np.hypot(*flow).max() <= 1.0 + 0.5 + 1e-5
+    assert np.abs(np.diff(flow, axis=-1)).max() < 0.05  # smooth: well below a px per px
+
+
+def test_held_out_configuration_differs_from_the_default():
+    held_out, default = SimulationConfig.held_out(), SimulationConfig()
+    for name in ("flow_family", "mtf_nyquist", "noise_b", "psf_phase_px"):
+        assert getattr(held_out, name) != getattr(default, name)
+
+
+def test_psf_phase_shifts_views_and_reference_together(scene):
+    config = replace(STILL, psf_phase_px=0.4)
+    pair = simulate_pair(scene, config, rng=0, with_flows=False)
+    centred = simulate_pair(scene, STILL, rng=0, with_flows=False)
+    np.testing.assert_allclose(pair.views[0], pair.reference, atol=1e-3)  # flows unchanged
+    shift = residual_shift(pair.reference[GREEN], centred.reference[GREEN], 12)
+    # 0.4 HR px = 0.2 LR px (the linearised estimate is only good to ~0.07 px at this size)
+    assert np.all((shift > 0.15) & (shift < 0.3)), shift
 
 
 # ---- noise and quantisation --------------------------------------------------------------------

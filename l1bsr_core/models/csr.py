@@ -157,12 +157,27 @@ class CSRNet(nn.Module):
         return torch.tanh(self.conv2(x)) * self.config.max_flow_px
 
 
-def build_csr(config: CSRConfig | None = None) -> nn.Module:
-    """The CSR network for ``config``: :class:`CSRNet` or :class:`~.csr_lk.LucasKanadeCSR`."""
-    config = config or CSRConfig()
+def csr_config_from_dict(values: dict):
+    """The config a checkpoint's ``values`` describe: a :class:`~.csr_joint.JointCSRConfig` or a :class:`CSRConfig`."""
+    from .csr_joint import JOINT, JointCSRConfig
+    if values.get("architecture") == JOINT:
+        return JointCSRConfig.from_dict(values)
+    return CSRConfig.from_dict(values)
+
+
+def build_csr(config=None) -> nn.Module:
+    """The CSR network for ``config`` (a config object or its dict; default the joint CSR):
+    :class:`~.csr_joint.JointCSR`, :class:`CSRNet` or :class:`~.csr_lk.LucasKanadeCSR`."""
+    from .csr_joint import JOINT, JointCSR, JointCSRConfig
+    if isinstance(config, dict):
+        config = csr_config_from_dict(config)
+    config = config or JointCSRConfig()
+    if config.architecture == JOINT:
+        return JointCSR(config)
     if config.architecture == LUCAS_KANADE:
         from .csr_lk import LucasKanadeCSR
         return LucasKanadeCSR(config)
     if config.architecture == ENCODER_DECODER:
         return CSRNet(config)
-    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {ENCODER_DECODER!r} or {LUCAS_KANADE!r}")
+    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {JOINT!r}, "
+                     f"{ENCODER_DECODER!r} or {LUCAS_KANADE!r}")

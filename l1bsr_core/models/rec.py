@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..bands import N_BANDS, RADIOMETRIC_SCALE, SCALE_FACTOR
-from ..warp import upsample_bicubic
+from ..resample import upsample_bicubic
 
 
 UPSAMPLER_RCAN = "rcan"
@@ -38,6 +38,10 @@ class RECConfig:
     bicubic_skip: bool = True
     """Add the bicubic upsampling of the input to the output, so the network learns a residual
     (and a fresh network, whose last conv starts at zero, outputs bicubic). Off in the paper."""
+    faithful: bool = False
+    """Wrap the network in the radiometric layers of :class:`~.rec_faithful.FaithfulREC` (gain
+    equivariance, low frequencies of the input, no phase pattern, no-data kept); its input is
+    then G-aligned DN."""
     upsampler: str = UPSAMPLER_DIRECT
     """``"rcan"`` (published: conv to 4·n_feats, pixel shuffle, conv to colours at high resolution)
     or ``"direct"`` (one conv to colours·scale², pixel shuffle: ~5x cheaper, nothing at high resolution)."""
@@ -136,3 +140,14 @@ class RCAN(nn.Module):
         if self.config.bicubic_skip:
             out = out + upsample_bicubic(x, self.config.scale)
         return out
+
+
+def build_rec(config: RECConfig | dict | None = None) -> nn.Module:
+    """The REC network for ``config`` (or its dict): :class:`RCAN`, or :class:`~.rec_faithful.FaithfulREC` when ``faithful``."""
+    if isinstance(config, dict):
+        config = RECConfig.from_dict(config)
+    config = config or RECConfig()
+    if config.faithful:
+        from .rec_faithful import FaithfulREC
+        return FaithfulREC(config)
+    return RCAN(config)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..io import read_bgrn_array
-from ..scenes import SceneSampler
+from .sampler import SceneSampler
 from ..simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
 
 VALIDATION_SEED = 20230417
@@ -110,6 +110,6 @@ class PairSource:
 def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
-    val_cfg = replace(cfg, real_pairs="", batch=8, crop=96, simulation={})
+    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={})
     source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bands import RADIOMETRIC_SCALE, REFERENCE_BAND
-from ..warp import upsample_bicubic
+from ..bands import MOVING_BANDS, RADIOMETRIC_SCALE, REFERENCE_BAND
+from ..resample import upsample_bicubic
+from ..warp import align_to_reference
 from ..weights import build_model, load_model
 from . import losses
 from .data import PairSource, validation_batches
@@ -130,7 +131,7 @@ def train(cfg: TrainConfig) -> Path:
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
-    if cfg.task == "rec":
+    if cfg.task == "rec" or getattr(model, "takes_digital_numbers", False):
         csr, csr_info = load_model("csr", cfg.csr_weights, device)
         csr.requires_grad_(False)
         _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
@@ -172,6 +173,8 @@ def train(cfg: TrainConfig) -> Path:
 
 def _step_loss(task, model, csr, batch, rng, cfg, factor):
     view0, view1 = batch["view0"], batch["view1"]
+    if task == "csr" and hasattr(model, "green_flow"):  # the joint CSR: all bands of a view at once
+        return losses.two_view_consistency_loss(model, view0, view1)
     if task == "csr":
         n = view0.shape[0]
         band = torch.from_numpy(rng.integers(0, view0.shape[1], n)).to(view0.device)
@@ -190,8 +193,7 @@ def _step_loss(task, model, csr, batch, rng, cfg, factor):
             loss = loss + cfg.equivariance_weight * equivariance
             parts["equivariance"] = equivariance.item()
         return loss, parts
-    x0 = view0 / RADIOMETRIC_SCALE
-    out = model(x0)
+    out = rec_output(model, csr, view0)
     if task == "rec-supervised":
         loss = losses.rec_supervised_loss(out, batch["hr"] / RADIOMETRIC_SCALE)
         return loss, {}
@@ -201,6 +203,19 @@ def _step_loss(task, model, csr, batch, rng, cfg, factor):
     return loss, {}
 
 
+def rec_output(model, csr, view: torch.Tensor) -> torch.Tensor:
+    """REC's output for (N, 4, h, w) DN ``view``, in DN / RADIOMETRIC_SCALE, as at inference.
+
+    A faithful REC gets the view with B, R, NIR aligned to G by the frozen CSR's flows (computed
+    without gradient); a plain RCAN gets the view itself.
+    """
+    if not getattr(model, "takes_digital_numbers", False):
+        return model(view / RADIOMETRIC_SCALE)
+    with torch.no_grad():
+        aligned = align_to_reference(view, csr_band_flows(csr, view), MOVING_BANDS)
+    return model(aligned) / RADIOMETRIC_SCALE
+
+
 @torch.no_grad()
 def validate(task, model, csr, batches, factor) -> dict:
     """Scores against the simulator's ground truth (never used for training)."""
@@ -208,7 +223,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     if task == "csr":
         errors = []
         for batch in batches:
-            est = _csr_band_flows(model, batch["view0"])
+            est = csr_band_flows(model, batch["view0"])
             errors.append((est - batch["band_flows"]).norm(dim=2)[..., 8:-8, 8:-8].mean(dim=(0, 2, 3)))
         per_band = torch.stack(errors).mean(0)
         return {"epe_B": per_band[0].item(), "epe_R": per_band[1].item(), "epe_NIR": per_band[2].item(),
@@ -216,7 +231,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     psnr_model, psnr_bicubic = [], []
     for batch in batches:
         hr = batch["hr"]
-        sr = model(batch["view0"] / RADIOMETRIC_SCALE) * RADIOMETRIC_SCALE
+        sr = rec_output(model, csr, batch["view0"]) * RADIOMETRIC_SCALE
         bic = upsample_bicubic(batch["view0"], factor)
         peak = hr.amax(dim=(1, 2, 3), keepdim=True)
         for est, acc in ((sr, psnr_model), (bic, psnr_bicubic)):
@@ -226,9 +241,10 @@ def validate(task, model, csr, batches, factor) -> dict:
             "gain_db": float(np.mean(psnr_model) - np.mean(psnr_bicubic))}
 
 
-def _csr_band_flows(model, view: torch.Tensor) -> torch.Tensor:
+def csr_band_flows(model, view: torch.Tensor) -> torch.Tensor:
     """(N, 4, h, w) view → (N, 3, 2, h, w) CSR flows of B, R, NIR onto G, as at inference."""
-    from ..bands import MOVING_BANDS
+    if hasattr(model, "green_flow"):
+        return model(view)
     n = view.shape[0]
     ref = view[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, len(MOVING_BANDS), -1, -1)
     mov = view[:, list(MOVING_BANDS)]

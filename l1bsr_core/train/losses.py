@@ -11,7 +11,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..bands import MOVING_BANDS, REFERENCE_BAND
 from ..models.csr import contrast_normalise
+from ..simulate import invert_flow
 from ..warp import compose_flows, upscale_flow, warp
 
 LOSS_BORDER_PX = 8
@@ -75,6 +77,37 @@ def anchor_consistency_loss(
     return loss, {"photometric": photometric.item(), "smooth": smooth.item()}
 
 
+def two_view_consistency_loss(csr, view0: torch.Tensor, view1: torch.Tensor, *, border: int = 2 * LOSS_BORDER_PX):
+    """The joint CSR's self-supervised loss: each band, registered onto G in both views, must agree.
+
+    With ``F_v = csr(view_v)`` (N, 3, 2, h, w), the flows of B, R, NIR onto G within view v, and
+    ``H`` the flow of view 0's G onto view 1's G (``warp(G_0, H) ≈ G_1``, same band, measured by
+    :meth:`~l1bsr_core.models.csr_joint.JointCSR.green_flow` without gradient)::
+
+        warp(view1_i, F_1i)  ≈  warp(view0_i, compose(H, F_0i))     (both in view 1's G geometry)
+
+    Same band on both sides (photometric, contrast-normalised): no cross-spectral similarity is
+    assumed and no ground truth enters. Odd and even detectors acquire the bands in opposite
+    order, so ``F_0i`` and ``F_1i`` differ and an error that scales with the flow shows.
+    Returns ``(loss, parts)``.
+    """
+    flows0, flows1 = csr(view0), csr(view1)
+    with torch.no_grad():
+        green = csr.green_flow(view1[:, REFERENCE_BAND], view0[:, REFERENCE_BAND])
+    n, height, width = view0.shape[0], view0.shape[-2], view0.shape[-1]
+    moving = list(MOVING_BANDS)
+    bands0 = contrast_normalise(view0[:, moving]).reshape(n * len(moving), 1, height, width)
+    bands1 = contrast_normalise(view1[:, moving]).reshape(n * len(moving), 1, height, width)
+    flows0 = flows0.reshape(n * len(moving), 2, height, width)
+    flows1 = flows1.reshape(n * len(moving), 2, height, width)
+    green = green.repeat_interleave(len(moving), dim=0)
+    registered1 = warp(bands1, flows1)
+    registered0 = warp(bands0, compose_flows(green, flows0))
+    extra = border - LOSS_BORDER_PX  # multiscale_l1 drops LOSS_BORDER_PX itself
+    photometric = multiscale_l1(interior(registered0, extra), interior(registered1, extra))
+    return photometric, {"photometric": photometric.item()}
+
+
 def shift_equivariance_loss(csr, reference: torch.Tensor, moving: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Label-free: shifting the moving band by a constant ``shift`` must change CSR's flow by ``-shift``.
 
@@ -100,6 +133,14 @@ def view_flows(csr, view0: torch.Tensor, view1: torch.Tensor, reference_band: in
     ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_ref(p + flow(p))`` (geometrically).
     """
     n, bands = view1.shape[:2]
+    if hasattr(csr, "green_flow"):  # joint CSR: view 0's G → view 1's G, then G → each band of view 1
+        green = csr.green_flow(view1[:, reference_band], view0[:, reference_band])
+        to_green = invert_flow(csr(view1).flatten(0, 1)).reshape(n, bands - 1, 2, *view1.shape[-2:])
+        flows = green[:, None].repeat(1, bands, 1, 1, 1)
+        moving = [b for b in range(bands) if b != reference_band]
+        flows[:, moving] = compose_flows(to_green.flatten(0, 1), green.repeat_interleave(bands - 1, 0)).reshape(
+            n, bands - 1, 2, *view1.shape[-2:])
+        return flows
     ref = view0[:, reference_band:reference_band + 1].expand(-1, bands, -1, -1)
     pairs = csr_pair(view1.reshape(n * bands, *view1.shape[-2:]), ref.reshape(n * bands, *ref.shape[-2:]))
     return csr(pairs).reshape(n, bands, 2, *view1.shape[-2:])

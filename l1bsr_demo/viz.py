@@ -7,8 +7,8 @@ flows is (3, 2, H, W) for B, R, NIR onto G.
 
 Comparisons are honest when both sides go through the same :class:`Stretch`: compute it once on
 the input and apply it to the input and to the output, so a brightness difference on screen is
-a difference in the data. Figures are drawn with matplotlib's object API (no pyplot state), so
-they are safe to draw from several threads.
+a difference in the data. Figures with axes and legends (matplotlib) are in
+:mod:`l1bsr_demo.figures`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from PIL import Image
 from scipy import ndimage
 
-from .bands import BAND_NAMES, BLUE, GREEN, MOVING_BANDS, N_BANDS, NIR, RED
-from .warp import upsample_bicubic
+from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, N_BANDS, NIR, RED, band_index
 
 DISPLAY_MODES: dict[str, tuple[int, ...]] = {
     "true": (RED, GREEN, BLUE),
@@ -49,8 +45,6 @@ MODE_LABELS: dict[str, str] = {
 
 DEFAULT_PERCENTILES = (1.0, 99.0)
 
-FLOW_STATS_HEADERS = ("band", "mean dx (px)", "mean dy (px)", "mean |flow| (px)", "max |flow| (px)")
-
 # Colour wheel anchors (hue position in [0, 1) → RGB in [0, 1]). The arc lengths between anchors
 # follow the Middlebury flow wheel's proportions (red→yellow 15, yellow→green 6, green→cyan 4,
 # cyan→blue 11, blue→magenta 13, magenta→red 6), which spreads the hues evenly to the eye.
@@ -60,8 +54,6 @@ _WHEEL_COLOURS = np.array(
 )
 _WHEEL_POSITIONS = np.concatenate(([0.0], np.cumsum(_WHEEL_STEPS) / sum(_WHEEL_STEPS)))
 _OUT_OF_RANGE_DIM = 0.75
-
-ARROW_COLOUR = "#d7191c"
 
 FRINGE_SIGMA = 2.0
 """Gaussian blur (px) removed from each band to keep only the detail shown by :func:`fringe`."""
@@ -154,25 +146,7 @@ def render(bgrn: np.ndarray, mode: str = "true", stretch: Stretch | None = None)
     return _to_uint8(unit)
 
 
-# === Resampling and crops ====================================================================
-
-
-def upsample(image: np.ndarray, factor: int = 2, method: str = "bicubic") -> np.ndarray:
-    """Enlarge an (H, W, C) image by an integer factor: "nearest" or "bicubic".
-
-    Returns float32 (factor·H, factor·W, C). Pixel centres follow the half-pixel convention of a
-    pixel-shuffle network, so output pixel (2i, 2j)…(2i+1, 2j+1) covers input pixel (i, j).
-    Bicubic overshoot is kept (not clipped): the stretch clips it on display.
-    """
-    image = _as_hwc(image)
-    if method == "nearest":
-        return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1).astype(np.float32)
-    if method != "bicubic":
-        raise ValueError(f"unknown upsampling {method!r}; expected 'nearest' or 'bicubic'")
-    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
-    with torch.inference_mode():
-        big = upsample_bicubic(tensor, factor)
-    return big[0].permute(1, 2, 0).numpy().copy()
+# === Crops and boxes =========================================================================
 
 
 def _check_box(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -266,7 +240,7 @@ def fringe(bgrn: np.ndarray, band: int | str, stretch: Stretch | None = None, si
         stretch: a :func:`fringe_stretch` of the "before" image, shared with the "after" image.
     """
     bgrn = _as_hwc(bgrn)
-    index = BAND_NAMES.index(band) if isinstance(band, str) else int(band)
+    index = band_index(band) if isinstance(band, str) else int(band)
     stretch = stretch or fringe_stretch(bgrn, sigma)
     unit = stretch.apply(details(bgrn, sigma))
     other, reference = unit[..., index], unit[..., GREEN]
@@ -285,7 +259,8 @@ def _as_flow(flow: np.ndarray) -> np.ndarray:
     return flow
 
 
-def _as_flow_stack(flow: np.ndarray) -> np.ndarray:
+def as_flow_stack(flow: np.ndarray) -> np.ndarray:
+    """A (2, H, W) flow or a (K, 2, H, W) stack of flows as a float32 (K, 2, H, W) stack."""
     flow = np.asarray(flow, dtype=np.float32)
     if flow.ndim == 3:
         flow = flow[None]
@@ -299,7 +274,7 @@ def flow_norm_scale(*flows: np.ndarray, percentile: float = 99.5) -> float:
 
     Returns at least 0.1 px, so a nearly zero flow stays nearly white instead of being blown up.
     """
-    norms = [np.hypot(*_as_flow_stack(f).transpose(1, 0, 2, 3)).ravel() for f in flows]
+    norms = [np.hypot(*as_flow_stack(f).transpose(1, 0, 2, 3)).ravel() for f in flows]
     value = float(np.percentile(np.concatenate(norms), percentile)) if norms else 0.0
     return max(value, 0.1)
 
@@ -311,7 +286,7 @@ def _wheel(angle_position: np.ndarray) -> np.ndarray:
     )
 
 
-def flow_to_color(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray:
+def flow_to_colour(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray:
     """Colour-code a (2, H, W) flow: hue = direction, saturation = length; uint8 (H, W, 3).
 
     Zero flow is white; a flow of length ``max_norm`` has the full colour of its direction;
@@ -336,154 +311,6 @@ def flow_to_color(flow: np.ndarray, max_norm: float | None = None) -> np.ndarray
     # Beyond max_norm: darken progressively (continuous at the circle), down to the floor at 2×.
     dim = 1.0 - (1.0 - _OUT_OF_RANGE_DIM) * np.clip(radius - 1.0, 0.0, 1.0)[..., None]
     return _to_uint8((1.0 - r * (1.0 - colour)) * dim)
-
-
-def _figure_to_array(fig: Figure) -> np.ndarray:
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
-def _draw_legend(ax, max_norm: float, samples: int = 201) -> None:
-    extent = max_norm * 1.15
-    axis = np.linspace(-extent, extent, samples)
-    grid_x, grid_y = np.meshgrid(axis, axis)
-    wheel = flow_to_color(np.stack((grid_x, grid_y)), max_norm=max_norm)
-    outside = np.hypot(grid_x, grid_y) > max_norm
-    wheel[outside] = 255
-    # Rows go downwards like image rows: dy > 0 is drawn below the centre, as on the image.
-    ax.imshow(wheel, extent=(-extent, extent, extent, -extent), interpolation="bilinear")
-    ax.add_patch(_circle(max_norm))
-    ax.axhline(0, color="0.4", lw=0.6)
-    ax.axvline(0, color="0.4", lw=0.6)
-    ax.set_xlabel("dx (px)")
-    ax.set_ylabel("dy (px)")
-    ax.set_title(f"flow colours (circle = {max_norm:.2g} px)", fontsize=9)
-    ax.tick_params(labelsize=7)
-
-
-def _circle(radius: float):
-    from matplotlib.patches import Circle
-
-    return Circle((0, 0), radius, fill=False, color="0.3", lw=0.8)
-
-
-def flow_legend(max_norm: float, *, size_in: float = 2.6, dpi: int = 100) -> np.ndarray:
-    """The colour wheel of :func:`flow_to_color` with dx, dy axes in pixels; uint8 RGB image."""
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive; got {max_norm}")
-    fig = Figure(figsize=(size_in, size_in), dpi=dpi, layout="constrained")
-    _draw_legend(fig.add_subplot(), float(max_norm))
-    return _figure_to_array(fig)
-
-
-def flow_panel(
-    flows: np.ndarray,
-    *,
-    true_flows: np.ndarray | None = None,
-    max_norm: float | None = None,
-    names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS),
-    dpi: int = 100,
-) -> np.ndarray:
-    """Colour-coded flows of each band (and the true flows, if known) with the legend; uint8 RGB.
-
-    Args:
-        flows: (K, 2, H, W) estimated flows, one per band in ``names``.
-        true_flows: optional (K, 2, H, W) true flows, drawn in a second row with the same colours.
-        max_norm: saturation length; default :func:`flow_norm_scale` of all flows shown.
-    """
-    flows = _as_flow_stack(flows)
-    rows = [("estimated", flows)]
-    if true_flows is not None:
-        rows.append(("true", _as_flow_stack(true_flows)))
-    max_norm = max_norm or flow_norm_scale(*(f for _, f in rows))
-    n_cols = len(flows) + 1
-    fig = Figure(figsize=(2.6 * n_cols, 2.7 * len(rows)), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(len(rows), n_cols)
-    for r, (label, stack) in enumerate(rows):
-        for c, (name, flow) in enumerate(zip(names, stack)):
-            ax = fig.add_subplot(grid[r, c])
-            ax.imshow(flow_to_color(flow, max_norm), interpolation="nearest")
-            ax.set_title(f"{name} → G, {label}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-    _draw_legend(fig.add_subplot(grid[:, -1]), max_norm)
-    return _figure_to_array(fig)
-
-
-def quiver_figure(
-    image_rgb: np.ndarray,
-    flow: np.ndarray,
-    step: int = 32,
-    *,
-    names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS),
-    dpi: int = 100,
-) -> np.ndarray:
-    """Arrows of the flow over a dimmed image, one panel per band; uint8 RGB image.
-
-    Each arrow starts at a pixel of G and points to where that content sits in the band
-    (``band(y + dy, x + dx) ≈ G(y, x)``). Arrows are the flow averaged over ``step`` × ``step``
-    cells, lengthened by a common factor written in the title (misregistration is ~1 px, too
-    short to see at true length); the factor makes typical arrows about half a cell long.
-
-    Args:
-        image_rgb: (H, W, 3) uint8 image drawn underneath.
-        flow: (2, H, W) or (K, 2, H, W) flows, one per name in ``names``.
-        step: arrow spacing in pixels.
-    """
-    stack = _as_flow_stack(flow)
-    height, width = stack.shape[-2:]
-    if np.shape(image_rgb)[:2] != (height, width):
-        raise ValueError(f"image {np.shape(image_rgb)[:2]} and flow {(height, width)} differ in size")
-    step = int(max(4, min(step, height, width)))
-    cells_y, cells_x = height // step, width // step
-    cell = stack[:, :, : cells_y * step, : cells_x * step].reshape(len(stack), 2, cells_y, step, cells_x, step)
-    mean = cell.mean(axis=(3, 5))  # (K, 2, cy, cx)
-    centres_y = (np.arange(cells_y) + 0.5) * step - 0.5
-    centres_x = (np.arange(cells_x) + 0.5) * step - 0.5
-    lengths = np.hypot(mean[:, 0], mean[:, 1])
-    typical = float(np.percentile(lengths, 90)) if lengths.size else 0.0
-    gain = float(_nice(0.6 * step / typical)) if typical > 0 else 1.0
-    dimmed = (np.asarray(image_rgb, np.float32) * 0.6 + 255 * 0.4).astype(np.uint8)
-    fig = Figure(figsize=(4.0 * len(stack), 4.2), dpi=dpi, layout="constrained")
-    for k, name in enumerate(names[: len(stack)]):
-        ax = fig.add_subplot(1, len(stack), k + 1)
-        ax.imshow(dimmed, interpolation="nearest")
-        gx, gy = np.meshgrid(centres_x, centres_y)
-        ax.quiver(
-            gx, gy, mean[k, 0] * gain, mean[k, 1] * gain, color=ARROW_COLOUR,
-            angles="xy", scale_units="xy", scale=1.0, width=0.005, headwidth=3.5, headlength=4,
-        )
-        ax.set_xlim(-0.5, width - 0.5)
-        ax.set_ylim(height - 0.5, -0.5)
-        ax.set_title(f"{name} → G (arrows × {gain:g})", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return _figure_to_array(fig)
-
-
-def _nice(value: float) -> float:
-    """The nearest (in ratio) of 1, 2, 5 × a power of ten (a readable arrow gain)."""
-    if value <= 0:
-        return 1.0
-    exponent = np.floor(np.log10(value))
-    candidates = np.array([1, 2, 5, 10]) * 10**exponent
-    return float(candidates[np.argmin(np.abs(np.log(candidates / value)))])
-
-
-def flow_stats(
-    flow: np.ndarray, names: tuple[str, ...] = tuple(BAND_NAMES[b] for b in MOVING_BANDS)
-) -> list[list]:
-    """One row per band: [name, mean dx, mean dy, mean |f|, max |f|] in pixels (3 decimals).
-
-    Columns are :data:`FLOW_STATS_HEADERS`; ``flow`` is (K, 2, H, W) (or one (2, H, W) flow).
-    """
-    stack = _as_flow_stack(flow).astype(np.float64)
-    rows = []
-    for name, f in zip(names, stack):
-        norm = np.hypot(f[0], f[1])
-        rows.append([name, *(round(float(v), 3) for v in (f[0].mean(), f[1].mean(), norm.mean(), norm.max()))])
-    return rows
 
 
 # === Files ===================================================================================

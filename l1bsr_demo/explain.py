@@ -1,7 +1,7 @@
 """The "How it works" page: plain-words sections and the diagrams that go with them.
 
 Every figure is drawn here with matplotlib's object API (no pyplot state) and returned as a
-uint8 RGB array, computed once per process. The text is Markdown. :func:`sections` is what the
+uint8 RGB array (:func:`l1bsr_demo.figures.figure_to_array`), computed once per process. The text is Markdown. :func:`sections` is what the
 demo shows, in order; :data:`CITATION` and :data:`BIBTEX` credit the method.
 """
 
@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
+
+from .figures import figure_to_array
 
 # Colours of the bands in diagrams (B, G, R, NIR) and of the two detectors of an overlap.
 BAND_COLOURS = {"B": "#2c7bb6", "G": "#1a9641", "R": "#d7191c", "NIR": "#7b3294"}
@@ -39,12 +40,6 @@ BIBTEX = """@inproceedings{nguyen2023l1bsr,
 }"""
 
 
-def _to_array(fig: Figure) -> np.ndarray:
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
 def _box(ax, x, y, w, h, text, colour=BOX_COLOUR, fontsize=9, **kwargs):
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 fc=colour, ec="0.3", lw=1.0, **kwargs))
@@ -65,7 +60,7 @@ def _blank(ax, xlim, ylim):
     ax.axis("off")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detector_overlap_figure() -> np.ndarray:
     """Staggered detectors on the focal plane (left) and their overlapping ground strips (right)."""
     fig = Figure(figsize=(10, 3.8), dpi=100, layout="constrained")
@@ -109,10 +104,10 @@ def detector_overlap_figure() -> np.ndarray:
                fontsize=8, ha="left", va="top")
     right.text(2.3, 3.25, "ground footprints of six detectors (L1B keeps them separate)", ha="center", fontsize=9)
     _blank(right, (-0.3, 6.8), (-1.6, 3.6))
-    return _to_array(fig)
+    return figure_to_array(fig)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def band_parallax_figure() -> np.ndarray:
     """Side view: bands look at the ground at different times, so relief shifts them apart."""
     fig = Figure(figsize=(10, 3.8), dpi=100, layout="constrained")
@@ -143,10 +138,10 @@ def band_parallax_figure() -> np.ndarray:
     ax.text(9.3, 1.0, "flat ground:\nall bands agree", ha="center", fontsize=8, color="0.3")
     ax.text(-1.0, 3.0, "side view along the orbit\n(not to scale)", ha="left", fontsize=8, color="0.4")
     _blank(ax, (-1.2, 11.2), (-1.5, 6.0))
-    return _to_array(fig)
+    return figure_to_array(fig)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rec_training_figure() -> np.ndarray:
     """How REC learns from an overlap pair without ground truth (and where CSR comes in)."""
     fig = Figure(figsize=(10, 3.6), dpi=100, layout="constrained")
@@ -168,10 +163,10 @@ def rec_training_figure() -> np.ndarray:
     ax.text(4.75, -0.3, "At use: only the left half — one L1B image in, a 5 m image with registered bands out.",
             ha="center", fontsize=8.5, color="0.25")
     _blank(ax, (-0.2, 9.7), (-0.6, 3.8))
-    return _to_array(fig)
+    return figure_to_array(fig)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def csr_figure() -> np.ndarray:
     """CSR: a flow per band onto G, used to warp the band; trained through a same-band loss."""
     fig = Figure(figsize=(10, 3.6), dpi=100, layout="constrained")
@@ -192,7 +187,7 @@ def csr_figure() -> np.ndarray:
             "comparing a band with itself.",
             ha="center", va="center", fontsize=8.5, color="0.25")
     _blank(ax, (-0.2, 9.6), (0.0, 3.7))
-    return _to_array(fig)
+    return figure_to_array(fig)
 
 
 @dataclass(frozen=True)
@@ -265,8 +260,8 @@ def sections() -> list[Section]:
             "features in which every band looks alike and aligns them with a classical "
             "Lucas–Kanade solver (weights/MODEL_CARD.md). Their names and versions are shown "
             "with every result. Synthetic examples come with the true 5 m image and the true "
-            "flows, so the demo reports PSNR and flow errors for them; real L1B crops (from the "
-            "authors' repository) have no ground truth — judge them by eye, with the fringe views "
-            "and the residual misregistration table.",
+            "flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
+            "ground truth — judge it by eye, with the fringe views and the residual "
+            "misregistration table.",
         ),
     ]

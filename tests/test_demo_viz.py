@@ -1,4 +1,4 @@
-"""Pictures of crops and flows (l1bsr_core.viz): stretch, colours, legend, arrows, files."""
+"""Tests of l1bsr_demo.viz: contrast stretch, display modes, crops and boxes, fringe views, flow colours, PNG."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from l1bsr_core import viz
 from l1bsr_core.bands import BLUE, GREEN, NIR, RED
+from l1bsr_demo import viz
 
 
 @pytest.fixture
@@ -79,19 +79,6 @@ def test_render_rejects_unknown_mode_and_wrong_bands(bgrn):
         viz.render(bgrn[..., :3], "true")
 
 
-def test_upsample_nearest_and_bicubic(bgrn):
-    nearest = viz.upsample(bgrn, 2, "nearest")
-    bicubic = viz.upsample(bgrn, 2, "bicubic")
-    assert nearest.shape == bicubic.shape == (96, 128, 4)
-    assert np.array_equal(nearest[::2, ::2], bgrn.astype(np.float32))
-    assert np.array_equal(nearest[1::2, 1::2], bgrn.astype(np.float32))
-    # A constant image stays constant with both methods.
-    flat = np.full((16, 16, 4), 500, np.uint16)
-    assert np.allclose(viz.upsample(flat, 2, "bicubic"), 500, atol=1e-3)
-    with pytest.raises(ValueError, match="upsampling"):
-        viz.upsample(bgrn, 2, "lanczos")
-
-
 def test_zoom_crop_and_box():
     image = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
     z = viz.zoom(image, (5, 2, 4, 3), 3)
@@ -130,10 +117,10 @@ def test_fringe_grey_when_aligned_coloured_when_shifted():
 
 
 def test_zero_flow_is_white():
-    rgb = viz.flow_to_color(np.zeros((2, 8, 8), np.float32), max_norm=1.0)
+    rgb = viz.flow_to_colour(np.zeros((2, 8, 8), np.float32), max_norm=1.0)
     assert rgb.dtype == np.uint8 and (rgb == 255).all()
     # Also without max_norm (no division by zero).
-    assert (viz.flow_to_color(np.zeros((2, 4, 4))) == 255).all()
+    assert (viz.flow_to_colour(np.zeros((2, 4, 4))) == 255).all()
 
 
 def test_flow_direction_maps_to_a_consistent_hue():
@@ -144,7 +131,7 @@ def test_flow_direction_maps_to_a_consistent_hue():
         for length in (0.5, 1.0):  # same direction, two lengths: same hue, paler when shorter
             flow = np.zeros((2, 2, 2), np.float32)
             flow[0], flow[1] = length * np.cos(angle), length * np.sin(angle)
-            colours.append(viz.flow_to_color(flow, max_norm=1.0)[0, 0])
+            colours.append(viz.flow_to_colour(flow, max_norm=1.0)[0, 0])
         assert abs(hue(colours[0]) - hue(colours[1])) < 0.02 or abs(abs(hue(colours[0]) - hue(colours[1])) - 1) < 0.02
         assert colours[0].astype(int).sum() > colours[1].astype(int).sum()  # shorter = closer to white
         hues.append(hue(colours[1]))
@@ -152,65 +139,21 @@ def test_flow_direction_maps_to_a_consistent_hue():
     steps = np.diff(np.unwrap(np.array(hues) * 2 * np.pi))
     assert (steps > 0).all() or (steps < 0).all()
     # Documented anchors: right = red, left = cyan-ish (opposite side of the wheel).
-    right = viz.flow_to_color(np.array([[[1.0]], [[0.0]]]), max_norm=1.0)[0, 0]
+    right = viz.flow_to_colour(np.array([[[1.0]], [[0.0]]]), max_norm=1.0)[0, 0]
     assert tuple(right) == (255, 0, 0)
 
 
 def test_flow_longer_than_max_norm_keeps_hue_and_darkens():
     flow = np.zeros((2, 1, 2), np.float32)
     flow[0, 0] = (1.0, 3.0)
-    rgb = viz.flow_to_color(flow, max_norm=1.0)[0]
+    rgb = viz.flow_to_colour(flow, max_norm=1.0)[0]
     assert abs(hue(rgb[0]) - hue(rgb[1])) < 0.02
     assert rgb[1].max() < 255
 
 
-def test_flow_to_color_rejects_bad_shape():
+def test_flow_to_colour_rejects_bad_shape():
     with pytest.raises(ValueError, match=r"\(2, H, W\)"):
-        viz.flow_to_color(np.zeros((3, 4, 4)))
-
-
-def test_legend_is_an_image_with_white_centre():
-    legend = viz.flow_legend(2.0)
-    assert legend.dtype == np.uint8 and legend.ndim == 3 and legend.shape[2] == 3
-    assert min(legend.shape[:2]) > 150
-    assert len(np.unique(legend.reshape(-1, 3), axis=0)) > 100  # a colour wheel, not a blank
-    with pytest.raises(ValueError):
-        viz.flow_legend(0.0)
-
-
-def test_flow_panel_with_and_without_truth():
-    flows = np.random.default_rng(2).normal(0, 1, (3, 2, 32, 32)).astype(np.float32)
-    one_row = viz.flow_panel(flows)
-    two_rows = viz.flow_panel(flows, true_flows=flows * 0.5)
-    assert one_row.dtype == np.uint8 and two_rows.shape[0] > one_row.shape[0]
-
-
-def test_quiver_returns_an_image():
-    image = np.full((64, 80, 3), 128, np.uint8)
-    flow = np.zeros((3, 2, 64, 80), np.float32)
-    flow[:, 0] = 1.0
-    picture = viz.quiver_figure(image, flow, step=16)
-    assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.shape[2] == 3
-    # Arrows are drawn in their colour.
-    red = (picture[..., 0] > 180) & (picture[..., 1] < 80) & (picture[..., 2] < 80)
-    assert red.sum() > 50
-    single = viz.quiver_figure(image, flow[0], step=16)
-    assert single.shape[1] < picture.shape[1]
-    with pytest.raises(ValueError, match="differ in size"):
-        viz.quiver_figure(image[:32], flow)
-
-
-def test_flow_stats_rows():
-    flow = np.zeros((3, 2, 10, 10), np.float32)
-    flow[0, 0] = 3.0
-    flow[0, 1] = 4.0
-    flow[2, 1, 0, 0] = -2.0
-    rows = viz.flow_stats(flow)
-    assert [row[0] for row in rows] == ["B", "R", "NIR"]
-    assert rows[0][1:] == [3.0, 4.0, 5.0, 5.0]
-    assert rows[1][1:] == [0.0, 0.0, 0.0, 0.0]
-    assert rows[2][2] == pytest.approx(-0.02) and rows[2][4] == 2.0
-    assert len(viz.FLOW_STATS_HEADERS) == len(rows[0])
+        viz.flow_to_colour(np.zeros((3, 4, 4)))
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -223,19 +166,3 @@ def test_png_is_lossless(tmp_path):
     assert np.array_equal(np.asarray(Image.open(path)), image)
     with pytest.raises(ValueError, match="uint8"):
         viz.png_bytes(image.astype(np.float32))
-
-
-# --- "How it works" figures (l1bsr_core.explain) ------------------------------------------------
-
-
-def test_explain_sections_have_text_and_figures():
-    from l1bsr_core import explain
-
-    sections = explain.sections()
-    assert len(sections) >= 4 and all(s.title and s.text for s in sections)
-    for section in sections:
-        if section.figure is not None:
-            figure = section.figure()
-            assert figure.dtype == np.uint8 and figure.ndim == 3 and figure.shape[2] == 3
-            assert figure.shape[1] >= 600 and len(np.unique(figure.reshape(-1, 3), axis=0)) > 20
-    assert "arXiv:2304.06871" in explain.CITATION and "Facciolo" in explain.BIBTEX

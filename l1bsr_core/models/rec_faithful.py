@@ -1,0 +1,130 @@
+"""Faithful REC: an RCAN residual wrapped in layers that keep radiometry by construction.
+
+Input: (N, 4, h, w) float digital numbers, bands B, G, R, NIR, **already aligned to G** (the
+pipeline warps B, R, NIR with CSR flows first; see :func:`l1bsr_core.inference.superresolve`),
+0 = no-data. Output: (N, 4, f·h, f·w) float DN, f = ``config.scale``, in the same geometry.
+
+What holds whatever the weights (each is a layer below, each is tested):
+
+* **Gain equivariance.** The network sees each band divided by a per-band scale (the mean of
+  its valid pixels over the whole image, given by the caller so that tiles agree); the output is
+  multiplied back. Every other layer is positively homogeneous, so ``REC(g·x) = g·REC(x)``.
+* **Low frequencies are the input's** (:func:`low_frequency_constraint`): the output, averaged
+  back to the input grid and low-passed, equals the low-passed input. Band means, brightness
+  and each band's own large-scale content cannot drift, and no band can become G.
+* **No 2 × 2 phase pattern** (:func:`remove_phase_pattern`): the four sub-pixel phases of the
+  network's residual have the same local mean.
+* **No-data stays no-data**: pixels whose input pixel is 0 are 0; before the network sees the
+  image, no-data is filled from nearby valid pixels (:func:`fill_no_data`), so valid pixels near
+  it are not pulled towards 0.
+* **No clipping of valid pixels**: before the constraint, the output is kept above half the
+  darkest input pixel of its 3 × 3 neighbourhood (an overshoot guard), and after it above a
+  quarter, so it stays positive where the input is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..bands import NO_DATA
+from ..resample import upsample_bicubic
+from .rec import RCAN
+
+CONSTRAINT_SIGMA_PX = 1.0
+"""Gaussian low-pass (input px) of the constraint: frequencies it passes are the input's."""
+PHASE_RADIUS_PX = 4
+"""Half-side (input px) of the window over which the four sub-pixel phases are equalised."""
+FILL_RADIUS_PX = 7
+"""Half-side (input px) of the window whose valid pixels fill a no-data pixel."""
+OVERSHOOT_FLOOR = 0.5
+"""The output stays above this fraction of the darkest input pixel of its 3 × 3 neighbourhood."""
+
+
+def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(int(3 * sigma + 0.5), 1)
+    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    taps = taps / taps.sum()
+    c = image.shape[1]
+    mode = "reflect" if min(image.shape[-2:]) > radius else "replicate"
+    out = F.conv2d(F.pad(image, (0, 0, radius, radius), mode=mode), taps.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode=mode), taps.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+
+
+def _box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2·radius + 1)² window, counting only pixels inside the image."""
+    return F.avg_pool2d(image, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+
+
+def _nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """Each input pixel repeated over its f × f fine pixels."""
+    return image.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+
+
+def fill_no_data(x: torch.Tensor, valid: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """No-data pixels of (N, C, h, w) ``x`` replaced by the mean of the valid pixels near them
+    (within :data:`FILL_RADIUS_PX`), or by the band's ``scale`` (N, C, 1, 1) when none is near."""
+    weight = valid.to(x.dtype)
+    near = _box_mean(weight, FILL_RADIUS_PX)
+    local = _box_mean(x * weight, FILL_RADIUS_PX) / near.clamp_min(1e-6)
+    filler = torch.where(near > 0, local, scale.expand_as(x))
+    return torch.where(valid, x, filler)
+
+
+def remove_phase_pattern(residual: torch.Tensor, factor: int, radius: int = PHASE_RADIUS_PX) -> torch.Tensor:
+    """Equalise the local means of the ``factor²`` sub-pixel phases of (N, C, f·h, f·w) ``residual``.
+
+    Phase ``(a, b)`` is the set of fine pixels ``(f·i + a, f·j + b)``. Each phase's mean over a
+    (2·radius + 1)² window of coarse pixels is moved to the mean of all phases there: the periodic
+    f × f pattern a pixel-shuffle network tends to leave is removed, other detail is kept.
+    """
+    n, c, height, width = residual.shape
+    h, w = height // factor, width // factor
+    phases = residual.reshape(n, c, h, factor, w, factor).permute(0, 1, 3, 5, 2, 4).reshape(n, c * factor**2, h, w)
+    local = _box_mean(phases, radius).reshape(n, c, factor**2, h, w)
+    pattern = local - local.mean(dim=2, keepdim=True)
+    phases = phases.reshape(n, c, factor**2, h, w) - pattern
+    return phases.reshape(n, c, factor, factor, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, height, width)
+
+
+def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
+                             sigma: float = CONSTRAINT_SIGMA_PX) -> torch.Tensor:
+    """``y`` (N, C, f·h, f·w) corrected so that its f × f block means match ``x`` (N, C, h, w) at low frequencies.
+
+    ``y + bicubic(lowpass(x − blockmean(y)))``: the correction only carries what the Gaussian
+    low-pass (``sigma`` input px) passes, so the detail of ``y`` is kept.
+    """
+    error = x - F.avg_pool2d(y, factor)
+    return y + upsample_bicubic(_gaussian_blur(error, sigma), factor)
+
+
+class FaithfulREC(nn.Module):
+    """RCAN residual + radiometric layers (module docstring); sized by a :class:`~.rec.RECConfig` with ``faithful=True``."""
+
+    takes_digital_numbers = True
+    """Input and output are DN (the caller gives the per-band scale), not DN / radiometric_scale."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.network = RCAN(replace(config, faithful=False, bicubic_skip=True, radiometric_scale=1.0))
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, 4, h, w) aligned DN → (N, 4, f·h, f·w) DN; ``scale`` (N, 4, 1, 1) per-band, default this input's valid mean."""
+        factor = self.config.scale
+        valid = x != NO_DATA
+        if scale is None:
+            scale = (x * valid).sum(dim=(2, 3), keepdim=True) / valid.sum(dim=(2, 3), keepdim=True).clamp_min(1)
+        scale = scale.clamp_min(1.0)
+        z = fill_no_data(x, valid, scale) / scale
+        base = upsample_bicubic(z, factor)
+        floor = OVERSHOOT_FLOOR * _nearest(-F.max_pool2d(-z, 3, stride=1, padding=1), factor)
+        y = base + remove_phase_pattern(torch.maximum(self.network(z), floor) - base, factor)
+        y = low_frequency_constraint(y, z, factor)
+        y = torch.maximum(y, OVERSHOOT_FLOOR * floor) * scale
+        valid_fine = _nearest(valid, factor)
+        return torch.where(valid_fine, y, torch.zeros_like(y))

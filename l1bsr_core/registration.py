@@ -1,0 +1,460 @@
+"""Classical registration of bands, independent of any neural network.
+
+Subpixel phase correlation on gradient images (:func:`phase_correlation_shift`), measured on a
+grid of windows (:func:`windowed_shifts`), turned into a dense flow (:func:`classical_flow`) and
+applied with the project's one warp (:func:`classical_register`). :func:`misregistration`
+summarises the residual band-to-band misregistration of a BGRN crop; it is the estimator used to
+report registration quality before and after any registration method (the demo, the benchmarks
+and the tests use it; the CSR network never sees it).
+
+Every function takes numpy arrays (any real dtype) and computes in float64. BGRN crops are
+(H, W, 4) in band order B, G, R, NIR (Sentinel-2 B2, B3, B4, B8); G is the reference.
+
+Shift and flow convention (the one of :func:`l1bsr_core.warp.warp`): a shift or flow
+``(dx, dy)`` between a ``reference`` and a ``moving`` image, in pixels, means::
+
+    moving(y + dy, x + dx) ≈ reference(y, x)
+
+so warping ``moving`` with that flow aligns it onto ``reference``. ``dx`` counts columns (to the
+right), ``dy`` rows (downwards); a flow array has channel 0 = dx, channel 1 = dy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
+
+from .arrays import as_band_pair, to_uint16
+from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, band_pairs
+from .errors import InputError
+from .warp import warp_bands
+
+__all__ = [
+    "phase_correlation_shift",
+    "windowed_shifts",
+    "classical_flow",
+    "classical_register",
+    "misregistration",
+]
+
+MIN_CONFIDENCE = 0.15
+"""Windows whose phase-correlation peak is below this are ignored. The peak of the normalised
+(unit-magnitude) cross-power spectrum is 1 for identical content; for 64 × 64 windows of
+unrelated noise it stays below ~0.13. Calibrated on NIR against G of the example crops
+(64 px windows): 0.15 keeps 90 % of the windows that agree with their neighbours and 10 % of
+those that do not. Smaller windows have a higher noise floor."""
+
+GRADIENT_SIGMA = 1.0
+"""Standard deviation, in pixels, of the Gaussian derivative filters giving the gradient images."""
+
+FLOW_SMOOTHING = 1.0
+"""Standard deviation, in grid steps, of the normalised convolution that fills and smooths the
+window grid in :func:`classical_flow`."""
+
+OUTLIER_PX = 0.5
+"""A window whose shift differs from the 3 × 3 median of its neighbours by more than this (in
+pixels) is treated as an outlier in :func:`classical_flow`."""
+
+SUBPIXEL_CUTOFF = 0.2
+"""Frequency scale (cycles/px) of the Gaussian low-pass applied to the cross-power spectrum for
+the subpixel refinement only. Near Nyquist the phase of a shifted image is not a clean ramp
+(aliasing in L1B; interpolation in resampled images), which biases an unweighted estimate by up
+to 0.12 px; the integer peak and the confidence still use all frequencies, which is what makes
+NIR-against-G windows reliable."""
+
+_MIN_WINDOW = 16
+_COARSE_UPSAMPLE = 8
+
+
+# === Phase correlation =======================================================================
+
+
+def _complex_gradient(image: np.ndarray) -> np.ndarray:
+    """Complex gradient ``gx + i gy``, (H, W), by Gaussian derivatives (:data:`GRADIENT_SIGMA`).
+
+    Working on gradients removes the mean level and slow illumination ramps that would otherwise
+    leak through the window edges. A band whose contrast is inverted (NIR against G over
+    vegetation) has a negated gradient: the correlation peak is then negative, and the peak
+    search uses ``|correlation|``. (Measured on the example crops, NIR-vs-G windows agree with
+    their neighbours far more often with the complex gradient than with the gradient magnitude:
+    74 % against 47 % within 0.25 px.)
+    """
+    gx = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(0, 1), mode="reflect")
+    gy = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(1, 0), mode="reflect")
+    return gx + 1j * gy
+
+
+def _hann(n: int) -> np.ndarray:
+    # Hann window sampled at pixel centres: every sample inside the window is non-zero.
+    return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2
+
+
+def _apodize(stack: np.ndarray) -> np.ndarray:
+    """Remove each window's weighted mean and multiply by a 2D Hann window; (n, h, w)."""
+    h, w = stack.shape[-2:]
+    window = np.outer(_hann(h), _hann(w))
+    mean = np.einsum("nhw,hw->n", stack, window) / window.sum()
+    return (stack - mean[:, None, None]) * window
+
+
+def _frequency_weights(h: int, w: int) -> np.ndarray:
+    """Weights of the cross-power spectrum for peak detection, (h, w) in FFT order: 1, except 0
+    at the mean and on the Nyquist row/column (whose phase is ambiguous for subpixel shifts).
+    All other frequencies count: low-passing the detection made NIR-against-G windows less
+    reliable (see :data:`SUBPIXEL_CUTOFF` for the refinement)."""
+    weights = np.ones((h, w))
+    if h % 2 == 0:
+        weights[h // 2, :] = 0.0
+    if w % 2 == 0:
+        weights[:, w // 2] = 0.0
+    weights[0, 0] = 0.0
+    return weights
+
+
+def _lowpass(h: int, w: int) -> np.ndarray:
+    """Gaussian low-pass ``exp(-(f / SUBPIXEL_CUTOFF)²)``, f in cycles/px; (h, w), FFT order."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    return np.exp(-(fx**2 + fy**2) / SUBPIXEL_CUTOFF**2)
+
+
+def _upsampled_correlation(
+    spectrum: np.ndarray, centre_y: np.ndarray, centre_x: np.ndarray, step: float, half: int
+) -> np.ndarray:
+    """Correlation surface sampled at ``centre + k * step`` for k in [-half, half], by a
+    matrix-multiply DFT (Guizar-Sicairos et al. 2008). (n, 2 half + 1, 2 half + 1), complex."""
+    n, h, w = spectrum.shape
+    offsets = np.arange(-half, half + 1) * step
+    ky = np.fft.fftfreq(h) * h
+    kx = np.fft.fftfreq(w) * w
+    sy = centre_y[:, None] + offsets[None, :]  # (n, a)
+    sx = centre_x[:, None] + offsets[None, :]
+    kernel_y = np.exp(2j * np.pi * sy[:, :, None] * ky[None, None, :] / h)  # (n, a, h)
+    kernel_x = np.exp(2j * np.pi * sx[:, :, None] * kx[None, None, :] / w)  # (n, b, w)
+    return np.einsum("nah,nhw,nbw->nab", kernel_y, spectrum, kernel_x, optimize=True)
+
+
+def _parabolic_offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
+    """Vertex of the parabola through three equally spaced samples, in sample units [-0.5, 0.5]."""
+    curvature = minus - 2.0 * centre + plus
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(curvature < 0, 0.5 * (minus - plus) / curvature, 0.0)
+    return np.clip(offset, -0.5, 0.5)
+
+
+def _refine_peak(spectrum, centre_y, centre_x, step, half):
+    """One refinement stage: sample the correlation around the centres, move to the maximum."""
+    surface = np.abs(_upsampled_correlation(spectrum, centre_y, centre_x, step, half))
+    n, size, _ = surface.shape
+    flat = surface.reshape(n, -1).argmax(axis=1)
+    iy, ix = np.unravel_index(flat, (size, size))
+    return centre_y + (iy - half) * step, centre_x + (ix - half) * step, surface, iy, ix
+
+
+def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int):
+    """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,)."""
+    n, h, w = reference.shape
+    cross = np.fft.fft2(_apodize(moving)) * np.conj(np.fft.fft2(_apodize(reference)))
+    magnitude = np.abs(cross)
+    floor = 1e-12 * magnitude.reshape(n, -1).max(axis=1)[:, None, None] + 1e-300
+    phase = cross / np.maximum(magnitude, floor)
+    detection = _frequency_weights(h, w)
+    spectrum = phase * (detection / detection.sum())
+
+    # Integer peak of |correlation| over all frequencies (|.| also catches an inverted peak).
+    correlation = np.abs(np.fft.ifft2(spectrum)) * (h * w)
+    flat = correlation.reshape(n, -1).argmax(axis=1)
+    py, px = np.unravel_index(flat, (h, w))
+    py = np.where(py > h // 2, py - h, py).astype(np.float64)
+    px = np.where(px > w // 2, px - w, px).astype(np.float64)
+
+    upsample = max(int(upsample), 1)
+    if upsample > 1:
+        # Subpixel, on low-passed phases (see SUBPIXEL_CUTOFF): a coarse then a fine
+        # upsampled-DFT grid, then a parabola through the maximum.
+        lowpass = detection * _lowpass(h, w)
+        smooth = phase * (lowpass / lowpass.sum())
+        stages = [_COARSE_UPSAMPLE, upsample] if upsample > _COARSE_UPSAMPLE else [upsample]
+        previous_step = 1.0
+        for factor in stages:
+            step = 1.0 / factor
+            half = int(math.ceil(previous_step / step))
+            py, px, surface, iy, ix = _refine_peak(smooth, py, px, step, half)
+            previous_step = step
+        rows = np.arange(n)
+        iy_c = np.clip(iy, 1, 2 * half - 1)
+        ix_c = np.clip(ix, 1, 2 * half - 1)
+        peak = surface[rows, iy, ix]
+        oy = _parabolic_offset(surface[rows, iy_c - 1, ix], peak, surface[rows, iy_c + 1, ix])
+        ox = _parabolic_offset(surface[rows, iy, ix_c - 1], peak, surface[rows, iy, ix_c + 1])
+        py = py + np.where(iy == iy_c, oy, 0.0) * step
+        px = px + np.where(ix == ix_c, ox, 0.0) * step
+    # Confidence: the all-frequency correlation at the final (sub)pixel shift.
+    confidence = np.abs(_upsampled_correlation(spectrum, py, px, 1.0, 0))[:, 0, 0]
+    # The correlation peaks at the shift d with moving(p) = reference(p - d), i.e.
+    # moving(p + d) = reference(p): exactly the warp convention.
+    return px, py, np.clip(confidence, 0.0, 1.0)
+
+
+def phase_correlation_shift(
+    reference, moving, *, upsample: int = 64
+) -> tuple[float, float, float]:
+    """Subpixel translation between two images by phase correlation of their gradient images.
+
+    Both images go through a Gaussian-derivative complex gradient ``gx + i gy`` (sigma
+    :data:`GRADIENT_SIGMA`), a mean removal and a Hann apodisation window; the normalised
+    (unit-magnitude) cross-power spectrum is searched for the integer peak of ``|correlation|``
+    (so a contrast-inverted band, e.g. NIR against G over vegetation, still matches), refined
+    on upsampled-DFT grids (steps 1/8 then ``1 / upsample`` px, Guizar-Sicairos et al. 2008)
+    and finished with a parabolic fit; the refinement uses low-passed phases
+    (:data:`SUBPIXEL_CUTOFF`). Accuracy on synthetic subpixel shifts of the example crops:
+    about 0.01 px on whole crops, 0.02 px on 64 px windows.
+
+    Args:
+        reference: (H, W) array, any real dtype.
+        moving: (H, W) array of the same shape.
+        upsample: final refinement grid is ``1 / upsample`` px (1 = integer shifts only).
+
+    Returns:
+        ``(dx, dy, confidence)``: the shift in pixels such that
+        ``moving(y + dy, x + dx) ≈ reference(y, x)`` (warping ``moving`` with the constant flow
+        ``(dx, dy)`` aligns it onto ``reference``), and the correlation peak height in [0, 1]
+        (1 = identical gradient content; below :data:`MIN_CONFIDENCE` the shift is unreliable).
+        Shifts are found within ±H/2, ±W/2.
+    """
+    reference, moving = as_band_pair(reference, moving, ("reference", "moving"))
+    if min(reference.shape) < _MIN_WINDOW:
+        raise ValueError(
+            f"images must be at least {_MIN_WINDOW} px on each side; got {reference.shape}"
+        )
+    dx, dy, confidence = _shifts_from_stacks(
+        _complex_gradient(reference)[None], _complex_gradient(moving)[None], upsample
+    )
+    return float(dx[0]), float(dy[0]), float(confidence[0])
+
+
+def _window_starts(length: int, window: int, step: int) -> np.ndarray:
+    """Start indices of windows of ``window`` px every ``step`` px, the last flush with the end."""
+    starts = list(range(0, length - window + 1, step))
+    if starts[-1] != length - window:
+        starts.append(length - window)
+    return np.asarray(starts)
+
+
+def windowed_shifts(
+    reference, moving, *, window: int = 64, step: int = 32, upsample: int = 64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Phase-correlation shifts (see :func:`phase_correlation_shift`) on a grid of windows.
+
+    Windows are ``window`` × ``window`` px, every ``step`` px, the last row/column of windows
+    flush with the image's bottom/right edge; a ``window`` larger than the image is reduced to
+    the image's smaller side. Gradients are computed once on the whole image, then windowed.
+
+    Args:
+        reference, moving: (H, W) arrays of the same shape.
+        window, step: window side and spacing in pixels.
+        upsample: subpixel refinement factor (final grid step ``1 / upsample`` px).
+
+    Returns:
+        ``(centers_y, centers_x, dx, dy, confidence)``: ``centers_y`` (gy,) and ``centers_x``
+        (gx,) are the window centres in pixel coordinates (a window starting at ``s`` has centre
+        ``s + (window - 1) / 2``); ``dx``, ``dy``, ``confidence`` are (gy, gx) arrays in the
+        :func:`phase_correlation_shift` convention, ``moving(y + dy, x + dx) ≈ reference(y, x)``.
+    """
+    reference, moving = as_band_pair(reference, moving, ("reference", "moving"))
+    height, width = reference.shape
+    window = min(int(window), height, width)
+    if window < _MIN_WINDOW or step < 1:
+        raise ValueError(
+            f"need window >= {_MIN_WINDOW} px (image {reference.shape}) and step >= 1; "
+            f"got window {window}, step {step}"
+        )
+    starts_y = _window_starts(height, window, step)
+    starts_x = _window_starts(width, window, step)
+
+    def windows(image):
+        view = sliding_window_view(_complex_gradient(image), (window, window))
+        return view[starts_y[:, None], starts_x[None, :]].reshape(-1, window, window)
+
+    dx, dy, confidence = _shifts_from_stacks(windows(reference), windows(moving), upsample)
+    grid = (len(starts_y), len(starts_x))
+    centre = (window - 1) / 2.0
+    return (
+        starts_y + centre,
+        starts_x + centre,
+        dx.reshape(grid),
+        dy.reshape(grid),
+        confidence.reshape(grid),
+    )
+
+
+# === Dense classical flow and registration ===================================================
+
+
+def _robust_grid(dx, dy, confidence, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Reject unconfident windows and 3 × 3-median outliers; fill and smooth the grid by a
+    confidence-weighted normalised convolution. Returns smoothed (dx, dy) on the window grid
+    (zeros when no window is confident)."""
+    weight = np.where(confidence >= min_confidence, confidence, 0.0)
+    good = weight > 0
+    if not good.any():
+        return np.zeros_like(dx), np.zeros_like(dy)
+    # Median of confident neighbours: fill rejected windows with the global median first.
+    fill_x = np.where(good, dx, np.median(dx[good]))
+    fill_y = np.where(good, dy, np.median(dy[good]))
+    median_x = ndimage.median_filter(fill_x, size=3, mode="nearest")
+    median_y = ndimage.median_filter(fill_y, size=3, mode="nearest")
+    outlier = np.hypot(dx - median_x, dy - median_y) > OUTLIER_PX
+    weight = np.where(outlier, 0.0, weight)
+    if not (weight > 0).any():
+        return median_x, median_y
+
+    def smooth(values):
+        return ndimage.gaussian_filter(values, FLOW_SMOOTHING, mode="nearest")
+
+    norm = smooth(weight)
+    global_x = np.average(dx, weights=weight + 1e-300)
+    global_y = np.average(dy, weights=weight + 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid_x = np.where(norm > 1e-6, smooth(weight * dx) / norm, global_x)
+        grid_y = np.where(norm > 1e-6, smooth(weight * dy) / norm, global_y)
+    return grid_x, grid_y
+
+
+def classical_flow(
+    reference,
+    moving,
+    *,
+    window: int = 64,
+    step: int = 16,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> np.ndarray:
+    """Dense flow registering ``moving`` onto ``reference``: "the classical pipeline".
+
+    Windowed phase correlation on gradient images (:func:`windowed_shifts`); windows below
+    ``min_confidence`` or further than :data:`OUTLIER_PX` from their 3 × 3 median are
+    dropped; the grid is filled and smoothed by a confidence-weighted Gaussian normalised
+    convolution (sigma :data:`FLOW_SMOOTHING` grid steps), then interpolated to every pixel with
+    a cubic spline, extended as a constant beyond the outermost window centres (so within
+    ``window / 2`` px of the border a strongly sloped flow is only approximated). With no
+    confident window at all the flow is zero.
+
+    Args:
+        reference, moving: (H, W) arrays of the same shape (e.g. G and another band).
+        window, step: window side and spacing in pixels.
+        min_confidence: windows with a lower correlation peak are ignored.
+
+    Returns:
+        (2, H, W) float32 flow in pixels, channel 0 = dx, 1 = dy, such that
+        ``moving(y + dy, x + dx) ≈ reference(y, x)``: pass it to :func:`l1bsr_core.warp.warp`
+        with ``moving`` to align it onto ``reference``.
+    """
+    centers_y, centers_x, dx, dy, confidence = windowed_shifts(
+        reference, moving, window=window, step=step
+    )
+    grid_x, grid_y = _robust_grid(dx, dy, confidence, min_confidence)
+    height, width = np.shape(reference)
+    # Fractional grid index of every pixel (window centres are evenly spaced except possibly the
+    # last, flush with the edge), clamped so the flow is constant beyond the outermost centres.
+    index_y = np.interp(np.arange(height), centers_y, np.arange(len(centers_y)))
+    index_x = np.interp(np.arange(width), centers_x, np.arange(len(centers_x)))
+    coords = np.stack(np.meshgrid(index_y, index_x, indexing="ij"))
+    order = 3 if min(grid_x.shape) >= 4 else 1
+    flow = np.stack(
+        [ndimage.map_coordinates(g, coords, order=order, mode="nearest") for g in (grid_x, grid_y)]
+    )
+    return flow.astype(np.float32)
+
+
+def _check_bgrn(bgrn, name: str = "bgrn") -> np.ndarray:
+    array = np.asarray(bgrn)
+    if array.ndim != 3 or array.shape[-1] != N_BANDS:
+        raise InputError(
+            f"{name} must be an (H, W, {N_BANDS}) array with bands {', '.join(BAND_NAMES)}; "
+            f"got shape {array.shape}"
+        )
+    if min(array.shape[:2]) < _MIN_WINDOW:
+        raise InputError(
+            f"{name} must be at least {_MIN_WINDOW} × {_MIN_WINDOW} px; got {array.shape[:2]}"
+        )
+    return array
+
+
+def classical_register(
+    bgrn,
+    *,
+    window: int = 64,
+    step: int = 16,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Register B, R and NIR onto G with :func:`classical_flow` and the project's warp.
+
+    Args:
+        bgrn: (H, W, 4) uint16 crop, bands B, G, R, NIR (B2, B3, B4, B8).
+        window, step, min_confidence: see :func:`classical_flow`.
+
+    Returns:
+        ``(registered, flow)``: ``registered`` (H, W, 4) uint16 with G unchanged and B, R, NIR
+        warped into G's geometry (bicubic, reflected borders, rounded and clipped to uint16);
+        ``flow`` (3, 2, H, W) float32, one flow per band of :data:`~l1bsr_core.bands.MOVING_BANDS`
+        (B, R, NIR), channel 0 = dx, 1 = dy, with ``band(y + dy, x + dx) ≈ G(y, x)``.
+    """
+    bgrn = _check_bgrn(bgrn)
+    if bgrn.dtype != np.uint16:
+        raise InputError(f"bgrn must be uint16 digital numbers; got dtype {bgrn.dtype}")
+    flow = np.stack([
+        classical_flow(reference, moving, window=window, step=step, min_confidence=min_confidence)
+        for _, reference, moving in band_pairs(bgrn)
+    ])
+    return to_uint16(warp_bands(bgrn, flow, MOVING_BANDS)), flow
+
+
+def misregistration(
+    bgrn,
+    *,
+    window: int = 64,
+    step: int = 32,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> dict[str, dict]:
+    """Residual misregistration of B, R and NIR against G, by windowed phase correlation.
+
+    Args:
+        bgrn: (H, W, 4) array, bands B, G, R, NIR (any real dtype).
+        window, step: see :func:`windowed_shifts`.
+        min_confidence: windows with a lower correlation peak are not counted.
+
+    Returns:
+        ``{"B": stats, "R": stats, "NIR": stats}`` where ``stats`` holds, over the windows whose
+        confidence is at least ``min_confidence``: ``median_px`` and ``p90_px`` (median and
+        90th percentile of the shift magnitude ``hypot(dx, dy)``, px), ``mean_dx`` and
+        ``mean_dy`` (px, convention ``band(y + dy, x + dx) ≈ G(y, x)``) and ``n_windows`` (int).
+        With no confident window the four float values are NaN and ``n_windows`` is 0.
+
+    On the example crops the estimator's own floor (crops after :func:`classical_register`)
+    is a median of about 0.03–0.05 px for B and R and 0.07–0.13 px for NIR, whose windows are
+    also fewer (a third to four fifths of them pass ``min_confidence``, against all for B, R). The classical registration is tuned to
+    this same estimator, so its residual here is a lower bound, not an independent score.
+    """
+    bgrn = _check_bgrn(bgrn)
+    report: dict[str, dict] = {}
+    for band, reference, moving in band_pairs(bgrn):
+        _, _, dx, dy, confidence = windowed_shifts(reference, moving, window=window, step=step)
+        keep = confidence >= min_confidence
+        magnitude = np.hypot(dx[keep], dy[keep])
+        if keep.any():
+            stats = {
+                "median_px": float(np.median(magnitude)),
+                "p90_px": float(np.percentile(magnitude, 90)),
+                "mean_dx": float(dx[keep].mean()),
+                "mean_dy": float(dy[keep].mean()),
+            }
+        else:
+            stats = dict.fromkeys(("median_px", "p90_px", "mean_dx", "mean_dy"), math.nan)
+        stats["n_windows"] = int(keep.sum())
+        report[BAND_NAMES[band]] = stats
+    return report
+
+

@@ -1,0 +1,114 @@
+"""The page's event handlers: the one module of the demo that speaks gradio.
+
+Each handler calls the gradio-free logic (:mod:`~l1bsr_demo.pipelines`,
+:mod:`~l1bsr_demo.inputs`, :mod:`~l1bsr_demo.gallery`) and turns its outcome into what the page
+shows:
+
+* a run that fails first shows its outputs cleared, with the one-line reason in place of the
+  summary (so nothing of the previous run stays on screen, and each failure replaces the last
+  message instead of adding a pop-up), then raises :class:`gradio.Error` so that API clients get
+  the same line as an error;
+* problems the user can fix (:class:`~l1bsr_core.errors.L1BSRError`: a bad file, missing weights)
+  are shown as their message; anything else is logged and reported as an internal error, never as
+  a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+
+import gradio as gr
+
+from l1bsr_core.errors import L1BSRError
+
+from . import gallery, inputs, pipelines
+
+log = logging.getLogger(__name__)
+
+FAILURE_MARK = "⚠️"
+"""Starts the summary line of a failed run."""
+
+
+def user_message(error: Exception, where: str) -> str:
+    """The one line a visitor sees for ``error`` (raised in ``where``); unexpected ones are logged."""
+    if isinstance(error, L1BSRError):
+        return str(error)
+    log.error("demo: unexpected error in %s", where, exc_info=error)
+    return f"internal error ({type(error).__name__}); the server log has the details"
+
+
+def _page_error(message: str) -> gr.Error:
+    """A :class:`gradio.Error` for API clients; the page shows the message itself, so no pop-up."""
+    return gr.Error(message, visible=False, print_exception=False)
+
+
+def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress) -> Iterator[tuple]:
+    """Run ``task``; yield its outputs, or cleared outputs and the reason, then raise."""
+    try:
+        result = task(*args, progress=progress)
+    except Exception as error:
+        message = user_message(error, task.__name__)
+        yield result_type.failed(f"{FAILURE_MARK} **{message}**")
+        raise _page_error(message) from None
+    yield result.outputs()
+
+
+def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None):
+    """The super-resolution button: :func:`l1bsr_demo.pipelines.run_superresolution` for the page."""
+    yield from _run(pipelines.run_superresolution, pipelines.SuperResolutionResult,
+                    image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress)
+
+
+def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None):
+    """The registration button: :func:`l1bsr_demo.pipelines.run_registration` for the page."""
+    yield from _run(pipelines.run_registration, pipelines.RegistrationResult,
+                    image, display, fringe_band, window_x0, window_y0, window_size, progress=progress)
+
+
+def _popup(error: Exception, where: str) -> gr.Error:
+    """A one-line :class:`gradio.Error` pop-up for ``error`` (the small events' way to say it)."""
+    if isinstance(error, gr.Error):
+        return error
+    return gr.Error(user_message(error, where), print_exception=False)
+
+
+def _shown_as_error(fn: Callable) -> Callable:
+    """Show any error of ``fn`` as a one-line pop-up (:func:`_popup`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            raise _popup(error, fn.__name__) from None
+
+    return wrapper
+
+
+@_shown_as_error
+def describe_input(image):
+    """A new file in the input: its preview and a line about it (a bad file: the reason, inline)."""
+    return inputs.describe(image)
+
+
+@_shown_as_error
+def select_example(keys: list[str], evt: gr.SelectData) -> str:
+    """Gallery click → path of a copy of that example, for the file input."""
+    try:
+        key = keys[evt.index]
+    except (IndexError, TypeError):
+        raise gr.Error("that example is no longer in the gallery; reload the page", print_exception=False) from None
+    return str(gallery.copy_for_input(key))
+
+
+@_shown_as_error
+def show_gallery():
+    """Page load: the gallery with the real examples fetched so far, their keys and the note."""
+    return gallery.gallery()
+
+
+def status():
+    """Page load: the networks in use (or why they are unavailable) and the device."""
+    return pipelines.status_banner()
