@@ -49,7 +49,17 @@ the whole image.
 QUEUE_SIZE = 16
 """Requests waiting at most; further visitors are told the queue is full."""
 
-LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft()}
+SLIDER_HEIGHT = 720
+"""Display height of the before/after sliders, screen pixels."""
+
+SLIDER_CSS = f"""
+.before-after .slider-wrap > .wrap {{ width: fit-content; max-width: 100%; margin-inline: auto; }}
+.before-after .slider-wrap img {{ width: auto; max-width: 100%; height: {SLIDER_HEIGHT}px; object-fit: contain; }}
+"""
+"""Before/after sliders as wide as their picture: Gradio's handle moves over the whole component
+width, so a picture narrower than the page would let it leave the picture."""
+
+LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": SLIDER_CSS}
 """Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port)."""
 
 
@@ -88,6 +98,8 @@ def build_demo() -> gr.Blocks:
                     label="Input crop (BGRN TIFF)",
                     file_types=list(TIFF_SUFFIXES), type="filepath", height=120, elem_id="input-file",
                 )
+                upload = gr.UploadButton("Upload another crop", file_types=list(TIFF_SUFFIXES), type="filepath",
+                                         size="sm", variant="secondary", elem_id="upload-another")
                 about = gr.Markdown(elem_id="input-about")
                 preview = gr.Image(label="Input (true colour)", interactive=False, format="png", height=220,
                                    elem_id="input-preview")
@@ -110,7 +122,8 @@ def build_demo() -> gr.Blocks:
                 sr_run = gr.Button("Run super-resolution (REC)", variant="primary", elem_id="run-sr")
                 gr.Markdown(SR_HELP)
                 sr_slider = gr.ImageSlider(label="Input ×2 (left) | REC output at 5 m (right)", format="png",
-                                           type="numpy", interactive=False, max_height=720, elem_id="sr-slider")
+                                           type="numpy", interactive=False, max_height=SLIDER_HEIGHT, elem_id="sr-slider",
+                                           elem_classes="before-after")
                 with gr.Row():
                     sr_zoom_before = gr.Image(label="Detail: input ×2", format="png", interactive=False)
                     sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False)
@@ -147,7 +160,8 @@ def build_demo() -> gr.Blocks:
                 reg_quiver = gr.Image(label="Flows as arrows", show_label=False, format="png", interactive=False,
                                       elem_id="reg-quiver")
                 reg_slider = gr.ImageSlider(label="Input (left) | registered (right)", format="png", type="numpy",
-                                            interactive=False, max_height=720, elem_id="reg-slider")
+                                            interactive=False, max_height=SLIDER_HEIGHT, elem_id="reg-slider",
+                                            elem_classes="before-after")
                 reg_summary = gr.Markdown(elem_id="reg-summary")
                 reg_files = gr.File(label="Downloads: registered TIFF, flows (.npy), PNG views",
                                     file_count="multiple", interactive=False, elem_id="reg-files")
@@ -166,6 +180,7 @@ def build_demo() -> gr.Blocks:
         app.load(events.status, outputs=banner, api_name="status", concurrency_limit=4)
         gallery_view.select(events.select_example, inputs=keys_state, outputs=image, api_name="select_example",
                             concurrency_limit=4)
+        upload.upload(lambda path: path, inputs=upload, outputs=image, queue=False, api_visibility="private")
         image.change(events.describe_input, inputs=image, outputs=[preview, about], api_name="describe_input",
                      concurrency_limit=4)
         window = [window_x0, window_y0, window_size]

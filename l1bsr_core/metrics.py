@@ -3,7 +3,9 @@
 :func:`psnr`, :func:`ssim`, and the shift-tolerant, bias-corrected :func:`cpsnr` /
 :func:`cssim` / :func:`tilewise_cpsnr` of the PROBA-V challenge compare one band (H, W) of an
 estimate with a reference; :func:`flow_epe` compares flows ((..., 2, H, W), channel 0 = dx,
-1 = dy, pixels). Every function takes numpy arrays (any real dtype) and computes in float64.
+1 = dy, pixels); :func:`ncc` and :func:`bandpass_energy` check that a processed band is still
+itself (its texture, its detail). Every function takes numpy arrays (any real dtype) and computes
+in float64.
 Registration algorithms are in :mod:`l1bsr_core.registration`.
 """
 
@@ -14,15 +16,21 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from .arrays import as_band_pair
+from .arrays import as_band, as_band_pair
 
-__all__ = ["psnr", "ssim", "cpsnr", "cssim", "tilewise_cpsnr", "flow_epe"]
+__all__ = ["psnr", "ssim", "cpsnr", "cssim", "tilewise_cpsnr", "flow_epe", "ncc", "bandpass_energy"]
 
 SSIM_SIGMA = 1.5
 """Gaussian window of SSIM (Wang et al. 2004): sigma 1.5 px, truncated to 11 × 11."""
 
 _SSIM_RADIUS = 5
 _SSIM_K1, _SSIM_K2 = 0.01, 0.03
+
+BANDPASS_SIGMAS_PX = (0.7, 2.0)
+"""Fine and coarse Gaussian standard deviations (px) of :func:`bandpass_energy`'s difference of
+Gaussians. Its response peaks at a period of about 6 px and is at least half the peak for periods
+of about 3 to 13 px (the detail a blur removes first); at Nyquist it is 0.14 of the peak (mostly
+noise and aliasing there), and it removes the mean level and slow ramps."""
 
 
 def _data_range(reference: np.ndarray, data_range) -> float:
@@ -285,3 +293,49 @@ def flow_epe(estimated, true, *, border: int = 0) -> float:
     difference = (estimated - true)[..., border : height - border, border : width - border]
     return float(np.hypot(difference[..., 0, :, :], difference[..., 1, :, :]).mean())
 
+
+def ncc(first, second) -> float:
+    """Normalised cross-correlation (Pearson correlation) of two bands, in [-1, 1].
+
+    Args:
+        first, second: (H, W) arrays of the same shape (crop borders first if they should not
+            count).
+
+    Returns:
+        ``mean((a - mean a)(b - mean b)) / (std a · std b)``; 1 for images equal up to a
+        positive gain and an offset.
+
+    Raises:
+        ValueError: for a constant image (its correlation is undefined).
+    """
+    first, second = as_band_pair(first, second, ("first", "second"))
+    a, b = first - first.mean(), second - second.mean()
+    norm = math.sqrt(float(np.sum(a * a)) * float(np.sum(b * b)))
+    if norm == 0:
+        raise ValueError("ncc is undefined for a constant image")
+    return float(np.sum(a * b)) / norm
+
+
+def bandpass_energy(image, *, sigmas: tuple[float, float] = BANDPASS_SIGMAS_PX, border: int = 0) -> float:
+    """Mean squared band-pass response of one band: how much mid-frequency detail it holds.
+
+    The band-pass is a difference of Gaussians, ``G(sigmas[0]) * image - G(sigmas[1]) * image``
+    (reflected borders), computed on the whole image; its square is then averaged over pixels at
+    least ``border`` px from the edges. The unit is the image's squared unit (DN²). Compare two
+    versions of the same band by their ratio (e.g. registered / input).
+
+    Args:
+        image: (H, W) array.
+        sigmas: (fine, coarse) Gaussian standard deviations in px, fine < coarse.
+        border: pixels left out on each side.
+    """
+    image = as_band(image, "image")
+    fine, coarse = (float(s) for s in sigmas)
+    if not 0 < fine < coarse:
+        raise ValueError(f"need 0 < fine < coarse sigma; got {sigmas}")
+    border = int(border)
+    if border < 0 or 2 * border >= min(image.shape):
+        raise ValueError(f"border {border} does not fit an image of size {image.shape}")
+    response = ndimage.gaussian_filter(image, fine, mode="reflect") - ndimage.gaussian_filter(image, coarse, mode="reflect")
+    inner = response[border : image.shape[0] - border, border : image.shape[1] - border]
+    return float(np.mean(inner * inner))

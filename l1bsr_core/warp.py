@@ -83,27 +83,28 @@ def upscale_flow(flow: torch.Tensor, factor: int) -> torch.Tensor:
     return factor * F.interpolate(flow, scale_factor=factor, mode="bilinear", align_corners=False)
 
 
-BICUBIC_REACH_PX = 2
-"""Bicubic interpolation reads input pixels up to this far from the sample point."""
+VALID_WARP_TOLERANCE = 1e-3
+"""A warped pixel is kept only where its warped validity mask is within this of 1: its bicubic
+footprint then holds no no-data sample (whose 0 would be blended in, with a positive or, in the
+kernel's negative lobes, a negative weight). Elsewhere the pixel is no-data."""
 
 
 def align_to_reference(bands: torch.Tensor, flows: torch.Tensor, moving, no_data: float = 0.0) -> torch.Tensor:
     """Warp the ``moving`` bands of (N, C, H, W) ``bands`` by their (N, len(moving), 2, H, W) flows; others unchanged.
 
-    Pixels equal to ``no_data`` are no-data: a warped pixel whose bicubic support reaches one
-    is set to ``no_data``, so no-data is never blended into valid pixels (no dark halos) and
-    stays no-data. Typically ``moving`` = B, R, NIR and the flows come from a CSR, aligning them to G.
+    Pixels equal to ``no_data`` are no-data: a warped pixel whose bicubic footprint reaches one is
+    set to ``no_data`` (:data:`VALID_WARP_TOLERANCE`), so no-data is never blended into valid
+    pixels (no dark halos) and stays no-data. Typically ``moving`` = B, R, NIR and the flows come
+    from a CSR, aligning them to G.
     """
     n, _, height, width = bands.shape
     moving = list(moving)
-    flat_flows = flows.reshape(n * len(moving), 2, height, width)
+    flat_flows = flows.reshape(n * len(moving), 2, height, width).to(bands.dtype)
     planes = bands[:, moving].reshape(n * len(moving), 1, height, width)
-    invalid = (planes == no_data).to(planes.dtype)
-    size = 2 * BICUBIC_REACH_PX + 1
-    reach = F.max_pool2d(invalid, size, stride=1, padding=BICUBIC_REACH_PX)
-    touched = warp(reach, flat_flows, mode="bilinear") > 0
-    warped = warp(planes, flat_flows)
-    aligned = torch.where(touched, torch.full_like(warped, no_data), warped)
+    valid = (planes != no_data).to(planes.dtype)
+    warped, warped_valid = warp(torch.cat((planes * valid, valid), dim=1), flat_flows).split(1, dim=1)
+    keep = (warped_valid - 1).abs() <= VALID_WARP_TOLERANCE
+    aligned = torch.where(keep, warped, torch.full_like(warped, no_data))
     out = bands.clone()
     out[:, moving] = aligned.reshape(n, len(moving), height, width)
     return out

@@ -48,13 +48,15 @@ def random_weights_dir(tmp_path_factory) -> Path:
 
     For exercising the plumbing only: these are not a model and nothing presents them as one.
     """
-    from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig
+    from l1bsr_core.models import JointCSR, JointCSRConfig, RECConfig, build_rec
     from l1bsr_core.weights import register_weights, save_checkpoint
 
     folder = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
-    rec = RCAN(RECConfig(n_groups=1, n_blocks=2, n_feats=16, reduction=4))
-    csr = CSRNet(CSRConfig(encoder=(8, 16, 16, 16), decoder=(16, 16, 16, 8), head=8))
+    # the shipped architectures, small and random (their output layers start at zero: the
+    # faithful REC then is bicubic of the aligned input and the CSR the classical fusion)
+    rec = build_rec(RECConfig(n_groups=1, n_blocks=2, n_feats=16, reduction=4, faithful=True))
+    csr = JointCSR(JointCSRConfig(width=8, depth=2))
     for name, model in (("rec", rec), ("csr", csr)):
         save_checkpoint(model, folder / f"{name}.safetensors", version="random-test")
         register_weights(name, folder / f"{name}.safetensors", description="random, for tests", folder=folder)

@@ -1,4 +1,6 @@
-"""Helpers shared by the tests: where the data is, crops the project makes, weights, an in-process app.
+"""Helpers shared by the tests: where the data is, crops the project makes, weights, an in-process app,
+and the synthetic inputs of the property tests (textured bands, simulated views, constant flows,
+randomised networks).
 
 Data: the project's own L1B-like crops (``assets/examples``, made by the simulator) are always
 there; the real L1B crops of ``../shared/data/l1b-examples`` are there on CI and on a developer's
@@ -145,3 +147,52 @@ def running_app(root: Path):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+# === Synthetic inputs of the property tests ====================================================
+
+
+def ten_metre_bands(height: int, width: int, *, seed: int) -> "torch.Tensor":
+    """(4, height, width) float64 aligned bands B, G, R, NIR in DN: a procedural scene block-averaged 2 × 2.
+
+    Textured at every scale (fields, roads, tree crowns), no noise, no misregistration.
+    """
+    import torch
+
+    from l1bsr_core.scenes import make_scene
+
+    scene = torch.from_numpy(make_scene(2 * height, 2 * width, seed=seed)).double()
+    return torch.nn.functional.avg_pool2d(scene[None], 2)[0]
+
+
+def simulated_view(height: int, width: int, *, seed: int) -> np.ndarray:
+    """(4, height, width) uint16 simulated L1B view (view 0 of :func:`l1bsr_core.simulate.simulate_pair`).
+
+    Bands B, G, R, NIR with the simulator's band misregistration, MTF, noise and quantisation.
+    """
+    from l1bsr_core.scenes import make_scene
+    from l1bsr_core.simulate import simulate_pair
+
+    scene = make_scene(2 * height, 2 * width, seed=seed)
+    return simulate_pair(scene, rng=seed, with_flows=False).views[0]
+
+
+def constant_flow(dx: float, dy: float, height: int, width: int, dtype=None) -> "torch.Tensor":
+    """(1, 2, height, width) flow equal to (dx, dy) everywhere (channel 0 dx, 1 dy, px)."""
+    import torch
+
+    flow = torch.zeros(1, 2, height, width, dtype=dtype)
+    flow[:, 0], flow[:, 1] = dx, dy
+    return flow
+
+
+def randomise_parameters(model, std: float, seed: int = 0):
+    """Every parameter of ``model`` drawn from N(0, std²) (seeded): a network that is neither
+    trained nor at its identity-like initialisation, for properties that must hold for any weights."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * std)
+    return model.eval()

@@ -1,79 +1,52 @@
-"""The web demo through its API (gradio_client), and the fetching of the real examples.
+"""The web demo through its API (gradio_client), against the in-process app.
 
-The app runs in-process on 127.0.0.1. Networks: the shipped weights when ``weights/`` has them,
-otherwise small randomly initialised ones written to a temporary folder (these tests check the
-wiring, files and messages, not image quality). Real crops come from ``../shared/data/l1b-examples``;
-the "remote" examples are served from that folder by a local http.server.
+Networks: the shipped weights when ``weights/`` has them, otherwise small randomly initialised
+ones written to a temporary folder (these tests check the wiring, files and messages, not image
+quality). Inputs are the project's synthetic examples and crops the tests write; the "authors'
+examples" are two such crops served by a local http.server (see ``support.running_app``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import numpy as np
-import pytest
-import tifffile
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tifffile  # noqa: E402
 
-from l1bsr_core import demo, weights
+from l1bsr_core import weights  # noqa: E402
+from l1bsr_demo import examples  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from support import SHARED_EXAMPLES, free_port, running_app, serve_folder  # noqa: E402
+from support import running_app  # noqa: E402
 
 WINDOW = 128  # px; keeps every network call small
 
 
 @pytest.fixture(scope="module")
-def http_mirror():
-    """A local HTTP server whose root holds the seven shared crops (00–06), like the authors' folder."""
-    if not SHARED_EXAMPLES.is_dir():
-        pytest.skip(f"shared example crops not found at {SHARED_EXAMPLES}")
-    with serve_folder(SHARED_EXAMPLES) as url:
-        yield url
-
-
-def make_synthetic_examples(folder: Path) -> Path:
-    """The shipped synthetic examples if any, else a stand-in built from a real crop (known truth)."""
-    if demo.synthetic_examples():
-        return demo.ASSETS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    lr = tifffile.imread(SHARED_EXAMPLES / "01.tif")
-    truth = np.repeat(np.repeat(lr, 2, axis=0), 2, axis=1)
-    flow = np.zeros((3, 2, *lr.shape[:2]), np.float32)
-    flow[:, 0] = 0.5
-    tifffile.imwrite(folder / "synthetic_1.tif", lr)
-    tifffile.imwrite(folder / "synthetic_1_truth.tif", truth)
-    np.save(folder / "synthetic_1_flow.npy", flow)
-    (folder / "examples.json").write_text(json.dumps([{
-        "name": "synthetic_1", "title": "Synthetic fields", "description": "A test scene.",
-        "files": ["synthetic_1.tif", "synthetic_1_truth.tif", "synthetic_1_flow.npy"],
-    }]))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory, http_mirror):
-    saved_assets = demo.ASSETS_DIR
+def app(tmp_path_factory):
+    """(URL, root folder) of the running app; the fetched examples are under root / "mirror"."""
     root = tmp_path_factory.mktemp("app")
-    demo.ASSETS_DIR = make_synthetic_examples(root / "assets")
-    try:
-        with running_app(root, http_mirror) as url:
-            yield url
-    finally:
-        demo.ASSETS_DIR = saved_assets
+    with running_app(root) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
-def client(app_url, tmp_path_factory):
-    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")),
+def client(app, tmp_path_factory):
+    return Client(app[0], verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")),
                   analytics_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def fetched(app) -> Path:
+    """A copy of the first fetched "authors' example" (what a visitor would upload)."""
+    return app[1] / "mirror" / "00.tif"
 
 
 def by_suffix(files, suffix: str) -> Path:
@@ -85,26 +58,27 @@ def by_suffix(files, suffix: str) -> Path:
 # --- the two endpoints ---------------------------------------------------------------------------
 
 
-def test_superresolve_real_crop(client):
-    result = client.predict(handle_file(SHARED_EXAMPLES / "03.tif"), window_x0=40, window_y0=60,
-                            window_size=WINDOW, api_name="/superresolve")
+def test_superresolve_a_fetched_example(client, fetched):
+    result = client.predict(handle_file(fetched), window_x0=40, window_y0=60, window_size=WINDOW,
+                            api_name="/superresolve")
     slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files = result
     sr = tifffile.imread(by_suffix(files, ".tif"))
     assert sr.shape == (2 * WINDOW, 2 * WINDOW, 4) and sr.dtype == np.uint16
     assert len(slider) == 2 and all(str(p).endswith(".png") for p in slider)
     assert all(Path(p).is_file() for p in (zoom_before, zoom_after, fringe_before, fringe_after))
     assert "REC super-resolution" in summary and "window 128 × 128 px at (40, 60)" in summary
-    assert "L1B 03" in summary  # recognised as the authors' example by its hash
+    assert "L1B 00 (real)" in summary  # recognised as one of the fetched examples by its hash
+    assert "no ground truth" in summary
 
 
-def test_register_real_crop(client):
-    result = client.predict(handle_file(SHARED_EXAMPLES / "05.tif"), window_size=WINDOW, api_name="/register")
+def test_register_a_fetched_example(client, fetched):
+    result = client.predict(handle_file(fetched), window_size=WINDOW, api_name="/register")
     slider, flows, quiver, stats, misregistration, fringe_before, fringe_after, summary, files = result
     registered = tifffile.imread(by_suffix(files, "_registered.tif"))
     flow = np.load(by_suffix(files, ".npy"))
     assert registered.shape == (WINDOW, WINDOW, 4) and registered.dtype == np.uint16
     assert flow.shape == (3, 2, WINDOW, WINDOW) and flow.dtype == np.float32
-    original = tifffile.imread(SHARED_EXAMPLES / "05.tif")[:WINDOW, :WINDOW]
+    original = tifffile.imread(fetched)[:WINDOW, :WINDOW]
     assert np.array_equal(registered[..., 1], original[..., 1])  # G is the reference, unchanged
     assert [row[0] for row in stats["data"]] == ["B", "R", "NIR"]
     assert [row[0] for row in misregistration["data"]] == ["B", "R", "NIR"]
@@ -113,7 +87,7 @@ def test_register_real_crop(client):
 
 
 def test_synthetic_example_reports_truth(client):
-    example = demo.synthetic_examples()[0]
+    example = examples.synthetic_examples()[0]
     sr = client.predict(handle_file(example.path), window_size=WINDOW, api_name="/superresolve")
     assert tifffile.imread(by_suffix(sr[-1], ".tif")).shape == (2 * WINDOW, 2 * WINDOW, 4)
     assert "PSNR vs true 5 m" in sr[5] and example.title in sr[5]
@@ -125,9 +99,9 @@ def test_synthetic_example_reports_truth(client):
 # --- messages ------------------------------------------------------------------------------------
 
 
-def assert_one_line_error(client, path: Path, api_name: str, *expected: str) -> str:
+def assert_one_line_error(client, path: Path, api_name: str, *expected: str, **options) -> str:
     with pytest.raises(Exception) as caught:
-        client.predict(handle_file(path), api_name=api_name)
+        client.predict(handle_file(path), api_name=api_name, **options)
     message = str(caught.value)
     assert "Traceback" not in message and "\n" not in message.strip(), message
     for text in expected:
@@ -149,20 +123,26 @@ def test_three_band_tiff_is_refused_with_one_line(client, tmp_path):
     assert_one_line_error(client, bad, "/superresolve", "3 bands", "B, G, R, NIR")
 
 
-def test_wrong_extension_and_big_window(client, tmp_path):
+def test_wrong_extension_and_window_outside(client, tmp_path, fetched):
     other = tmp_path / "crop.png"
-    shutil.copyfile(SHARED_EXAMPLES / "00.tif", other)
+    shutil.copyfile(fetched, other)
     assert_one_line_error(client, other, "/register", ".tif")  # Gradio refuses it from file_types
-    with pytest.raises(Exception, match="outside"):
-        client.predict(handle_file(SHARED_EXAMPLES / "00.tif"), window_x0=400, window_size=64, api_name="/register")
+    assert_one_line_error(client, fetched, "/register", "outside", window_x0=400, window_size=64)
 
 
-def test_missing_weights_message_is_shown(client, tmp_path):
+def test_a_failed_call_does_not_spoil_the_next(client, tmp_path, fetched):
+    bad = tmp_path / "empty.tif"
+    bad.write_bytes(b"")
+    assert_one_line_error(client, bad, "/superresolve", "empty.tif is empty")
+    result = client.predict(handle_file(fetched), window_size=64, api_name="/superresolve")
+    assert "REC super-resolution" in result[5]
+
+
+def test_missing_weights_message_is_shown(client, tmp_path, fetched):
     saved = os.environ.get(weights.WEIGHTS_DIR_ENV)
     os.environ[weights.WEIGHTS_DIR_ENV] = str(tmp_path)  # an empty folder: no registry, no weights
     try:
-        with pytest.raises(Exception, match=r"(?i)no trained.*REC.*weights"):
-            client.predict(handle_file(SHARED_EXAMPLES / "00.tif"), window_size=64, api_name="/superresolve")
+        assert_one_line_error(client, fetched, "/superresolve", "no trained REC weights", window_size=64)
         status = client.predict(api_name="/status")
         assert "unavailable" in status and "no trained" in status.lower()
     finally:
@@ -175,82 +155,14 @@ def test_missing_weights_message_is_shown(client, tmp_path):
 def test_examples_endpoint_lists_synthetic_and_fetched(client):
     items, note = client.predict(api_name="/examples")
     captions = [item["caption"] for item in items]
-    assert captions[0] == demo.synthetic_examples()[0].caption
-    assert [c for c in captions if c.startswith("L1B ")] == [f"L1B {i:02d}" for i in range(7)]
-    assert "not available: 07, 08, 09" in note
+    assert captions == [e.caption for e in examples.synthetic_examples()] + ["L1B 00", "L1B 01"]
+    assert "*L1B 00 … 01* are real Sentinel-2 L1B crops" in note and "not available: 02" in note
 
 
-# --- fetching the real examples (no app) ---------------------------------------------------------
-
-
-def test_fetch_verifies_hashes_and_caches(http_mirror, tmp_path):
-    fetcher = demo.RealExamples(http_mirror, tmp_path / "cache")
-    report = fetcher.fetch()
-    assert report.done and not report.offline
-    assert [e.key for e in report.examples] == [f"real-{i:02d}" for i in range(7)]
-    assert set(report.missing) == {"07", "08", "09"} and "not available" in report.missing["07"]
-    for example in report.examples:
-        assert weights.sha256_of(example.path) == demo.REAL_EXAMPLE_SHA256[example.key[-2:]]
-    # A second run uses the verified cache and needs no server at all.
-    again = demo.RealExamples("http://127.0.0.1:9", tmp_path / "cache").fetch()
-    assert len(again.examples) == 7 and again.offline
-
-
-def test_fetch_discards_a_file_whose_hash_does_not_match(tmp_path):
-    """Runs on crops the test writes itself (no ../shared needed), with their own hashes."""
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    crops = {name: tmp_path / f"made_{name}.tif" for name in ("00", "01", "02")}
-    for value, path in enumerate(crops.values(), start=1):
-        tifffile.imwrite(path, np.full((64, 64, 4), value, np.uint16))
-    hashes = {name: weights.sha256_of(path) for name, path in crops.items()}
-    shutil.copyfile(crops["01"], mirror / "00.tif")  # wrong content under 00
-    shutil.copyfile(crops["01"], mirror / "01.tif")  # 02 is not on the mirror at all
-    report = demo.RealExamples(mirror.as_uri(), tmp_path / "cache", hashes=hashes).fetch()  # a file:// mirror
-    assert [e.key for e in report.examples] == ["real-01"]
-    assert "mismatch" in report.missing["00"]
-    assert not (tmp_path / "cache" / "00.tif").exists()
-    assert report.missing["02"] == "not available" and not report.offline
-
-
-def test_unreachable_server_falls_back_quickly(tmp_path):
-    silent = socket.socket()  # accepts connections but never answers: a hanging server
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    try:
-        fetcher = demo.RealExamples(f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path / "cache", timeout=0.5)
-        report = fetcher.fetch()
-    finally:
-        silent.close()
-    assert report.offline and not report.examples
-    assert set(report.missing.values()) == {"server unreachable"}  # one timeout, then the rest skipped
-    assert "could not be fetched" in report.note
-
-
-def test_gallery_offline_shows_synthetic_only_with_a_note(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "ASSETS_DIR", make_synthetic_examples(tmp_path / "assets"))
-    monkeypatch.setattr(demo, "TEMP_ROOT", tmp_path / "temp")
-    demo.reset_real_examples(demo.RealExamples(f"http://127.0.0.1:{free_port()}", tmp_path / "cache"))
-    try:
-        items, keys, note = demo.gallery(wait=5.0)
-    finally:
-        demo.reset_real_examples()
-    assert keys and all(key.startswith("synthetic-") for key in keys)
-    assert len(items) == len(keys) and Path(items[0][0]).is_file()
-    assert "could not be fetched" in note and "synthetic examples only" in note
-
-
-def test_initial_gallery_does_not_wait(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "TEMP_ROOT", tmp_path / "temp")
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    demo.reset_real_examples(demo.RealExamples(f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path / "cache",
-                                               timeout=2.0))
-    try:
-        _, _, note = demo.initial_gallery()
-        assert "Fetching" in note
-    finally:
-        demo.real_examples().wait(5.0)
-        demo.reset_real_examples()
-        silent.close()
+def test_describe_input_endpoint(client, fetched, tmp_path):
+    preview, about = client.predict(handle_file(fetched), api_name="/describe_input")
+    assert Path(preview).is_file() and about.startswith("**L1B 00**")
+    bad = tmp_path / "rgb.tif"
+    tifffile.imwrite(bad, np.zeros((64, 64, 3), np.uint16))
+    preview, about = client.predict(handle_file(bad), api_name="/describe_input")
+    assert preview is None and about.startswith("⚠️ **rgb.tif has 3 bands")

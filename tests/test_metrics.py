@@ -1,9 +1,10 @@
-"""Tests of l1bsr_core.metrics: PSNR, SSIM, cPSNR, cSSIM, tile-wise cPSNR, flow endpoint error."""
+"""Tests of l1bsr_core.metrics: PSNR, SSIM, cPSNR, cSSIM, tile-wise cPSNR, flow endpoint error, NCC, band-pass energy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from l1bsr_core import metrics
 from l1bsr_core.bands import GREEN
@@ -92,3 +93,25 @@ def test_flow_epe():
     assert metrics.flow_epe(offset, flow, border=2) == pytest.approx(5.0)
     with pytest.raises(ValueError, match="2, H, W"):
         metrics.flow_epe(flow, flow[:, :1])
+
+
+# --- band identity: correlation and detail -------------------------------------------------------
+
+
+def test_ncc_is_gain_and_offset_invariant(pair):
+    estimate, reference = pair
+    assert metrics.ncc(reference, 3.0 * reference + 40.0) == pytest.approx(1.0)
+    assert metrics.ncc(reference, -reference) == pytest.approx(-1.0)
+    assert 0.9 < metrics.ncc(estimate, reference) < 1.0
+    with pytest.raises(ValueError, match="constant"):
+        metrics.ncc(reference, np.ones_like(reference))
+
+
+def test_bandpass_energy_scales_and_drops_with_blur(pair):
+    _, reference = pair
+    energy = metrics.bandpass_energy(reference, border=8)
+    assert metrics.bandpass_energy(2.0 * reference + 100.0, border=8) == pytest.approx(4.0 * energy)
+    blurred = ndimage.gaussian_filter(reference, 1.5)
+    assert metrics.bandpass_energy(blurred, border=8) < 0.5 * energy
+    with pytest.raises(ValueError, match="border"):
+        metrics.bandpass_energy(reference, border=48)

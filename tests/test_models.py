@@ -54,17 +54,17 @@ def test_edge_magnitude_ignores_contrast_polarity_and_offset():
 
 
 @pytest.mark.parametrize("shift", [(0.4, -0.3), (1.7, 1.2), (-2.0, 1.5)])
-def test_untrained_lucas_kanade_csr_recovers_a_constant_shift(example_crops, shift):
-    """The solver works before any training: a shifted copy of a G band (384 x 384, the four
-    example crops side by side) is registered."""
-    import tifffile
-    from support import mosaic
+def test_untrained_lucas_kanade_csr_recovers_a_constant_shift(real_crop, shift):
+    """The solver works before any training: a shifted copy of a real G band is registered.
+
+    On real texture: on the simulated scenes (smoother, with wide flat fields) the untrained
+    features do not carry the 2 px shifts, so this needs the real crops.
+    """
     from l1bsr_core.train.losses import csr_pair
     from l1bsr_core.warp import warp
     torch.manual_seed(0)
     net = build_csr(CSRConfig.lucas_kanade()).eval()
-    large = mosaic([tifffile.imread(p) for p in example_crops])
-    green = torch.from_numpy(large[..., 1].astype("float32"))[None, None]
+    green = torch.from_numpy(real_crop[..., 1].astype("float32"))[None, None]
     constant = torch.tensor(shift).view(1, 2, 1, 1).expand(1, 2, *green.shape[-2:])
     moved = warp(green, constant)  # moved(p) = green(p + shift): the flow back is -shift
     with torch.no_grad():

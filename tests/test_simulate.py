@@ -305,25 +305,24 @@ def test_scene_refuses_unknown_landscape():
 
 @pytest.fixture(scope="module")
 def small_real_dir(tmp_path_factory):
-    """A folder with one 128 x 128 window of a shared real crop (written to a temporary folder)."""
-    from conftest import real_crop_paths
+    """A folder with an L1B-like crop (192 x 192, the project's first example), as a real crop would be."""
+    from support import example_crop_paths
 
     folder = tmp_path_factory.mktemp("real")
-    tifffile.imwrite(folder / "crop.tif", tifffile.imread(real_crop_paths()[0])[96:224, 96:224])
+    tifffile.imwrite(folder / "crop.tif", tifffile.imread(example_crop_paths()[0]))
     return folder
 
 
 @pytest.fixture(scope="module")
 def aligned_real(small_real_dir) -> np.ndarray:
-    pytest.importorskip("l1bsr_core.metrics")
     return real_scene(small_real_dir / "crop.tif")
 
 
 def test_real_scene_reduces_misregistration(small_real_dir, aligned_real):
-    from l1bsr_core.metrics import misregistration
+    from l1bsr_core.registration import misregistration
 
     raw = tifffile.imread(small_real_dir / "crop.tif")
-    assert aligned_real.shape == (4, 128, 128) and aligned_real.dtype == np.float32
+    assert aligned_real.shape == (4, *raw.shape[:2]) and aligned_real.dtype == np.float32
     np.testing.assert_array_equal(aligned_real[GREEN], raw[..., GREEN])
     before = misregistration(raw)
     after = misregistration(np.rint(np.moveaxis(aligned_real, 0, -1)).astype(np.uint16))

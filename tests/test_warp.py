@@ -16,9 +16,9 @@ def constant_flow(dx: float, dy: float, height: int, width: int) -> torch.Tensor
 
 
 @pytest.fixture
-def band(real_crop) -> torch.Tensor:
-    """Green band of a real crop as (1, 1, H, W) float64 (float64 keeps interpolation error tiny)."""
-    return torch.from_numpy(real_crop[..., 1].astype(np.float64))[None, None]
+def band(example_crop) -> torch.Tensor:
+    """Green band of an L1B-like crop as (1, 1, H, W) float64 (float64 keeps interpolation error tiny)."""
+    return torch.from_numpy(example_crop[..., 1].astype(np.float64))[None, None]
 
 
 def test_zero_flow_is_identity(band):

@@ -2,6 +2,7 @@
 the published layouts, and refusals."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -39,8 +40,7 @@ def test_every_registered_network_loads_with_its_hash_and_config(project_weights
     assert info["name"] == name and info["kind"] == entry.kind
     assert build_model(entry.kind, entry.config).config == model.config  # the registry's config is the model's
     with safe_open(str(path), framework="pt") as handle:  # counted from the file, not from the model
-        stored = sum(handle.get_slice(key).get_shape().numel() if hasattr(handle.get_slice(key).get_shape(), "numel")
-                     else int(torch.Size(handle.get_slice(key).get_shape()).numel()) for key in handle.keys())
+        stored = sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())
         assert json.loads(handle.metadata()["config"]) == entry.config
     buffers = sum(b.numel() for b in model.buffers())
     assert info["parameters"] + buffers == stored

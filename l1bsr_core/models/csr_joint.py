@@ -157,12 +157,21 @@ class JointCSR(nn.Module):
             raise ValueError(f"the joint CSR needs images of at least 16 × 16 px; got {height} × {width}")
         return side - side % 2
 
-    def measure(self, bgrn: torch.Tensor, window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, 4, H, W) DN → shifts (N, 3, 2, gy, gx) and confidences (N, 3, gy, gx) of B, R, NIR onto G."""
+    def measure(self, bgrn: torch.Tensor, window: int | None = None,
+                context: tuple[int, int] = (0, 0)) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 4, H, W) DN → shifts (N, 3, 2, gy, gx) and confidences (N, 3, gy, gx) of B, R, NIR onto G.
+
+        ``context``: rows (top, bottom) of a slab that only feed the gradient filters (see
+        :func:`.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
+        row by row gives the windows of the whole image.
+        """
         window = window or self.window_size(*bgrn.shape[-2:])
         step = self.config.step
         moving = bgrn[:, list(MOVING_BANDS)]
-        shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step)
+        shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
+                                                       context=context)
+        top, bottom = context
+        bgrn = bgrn[..., top:bgrn.shape[-2] - bottom, :]
         no_data = (bgrn == NO_DATA).any(dim=1, keepdim=True).float()
         touched = F.max_pool2d(no_data, window, step)[:, :, :confidence.shape[-2], :confidence.shape[-1]]
         confidence = confidence * (1 - touched)

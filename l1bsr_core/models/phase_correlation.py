@@ -37,8 +37,13 @@ samples ±1 px every ¼ px around the integer peak, the second ±¼ px every 1/1
 first's maximum, then a parabola through the maximum gives the final shift."""
 
 
+def gradient_reach(sigma: float = GRADIENT_SIGMA_PX) -> int:
+    """How far (px) the gradient filters read: the rows of context a slab needs."""
+    return max(int(math.ceil(4 * sigma)), 1)
+
+
 def _gaussian_taps(sigma: float, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
-    radius = max(int(math.ceil(4 * sigma)), 1)
+    radius = gradient_reach(sigma)
     x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
     smooth = torch.exp(-0.5 * (x / sigma) ** 2)
     smooth = smooth / smooth.sum()
@@ -129,13 +134,17 @@ def _refine(spectrum: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, half: in
     return cx + (ix - half + ox) * step, cy + (iy - half + oy) * step
 
 
-def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *, window: int, step: int):
+def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *, window: int, step: int,
+                               context: tuple[int, int] = (0, 0)):
     """Shifts and confidences of a grid of window pairs, for several moving bands at once.
 
     Args:
         reference: (N, H, W) real tensor (any units; the phase ignores contrast).
         moving: (N, K, H, W) real tensor: K bands, each registered onto ``reference``.
         window, step: window side and spacing, px; windows start at 0, step, 2·step, …
+        context: rows (top, bottom) that only serve the gradient filters (a slab cut from a larger
+            image with this much context gives exactly the windows of the larger image); windows
+            start below the top context.
 
     Returns:
         ``(shift, confidence)``: shift (N, K, 2, gy, gx) float32 (channel 0 dx, 1 dy, px, in the
@@ -144,8 +153,12 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
         64 px windows).
     """
     n, k = moving.shape[:2]
-    ref = torch.fft.fft2(_windows(complex_gradient(reference[:, None].float())[:, 0], window, step))
-    mov = torch.fft.fft2(_windows(complex_gradient(moving.float()), window, step))
+    top, bottom = context
+    window_grid(reference.shape[-2] - top - bottom, window, step)  # raises when a side is smaller than the window
+    window_grid(reference.shape[-1], window, step)
+    rows = slice(top, reference.shape[-2] - bottom)
+    ref = torch.fft.fft2(_windows(complex_gradient(reference[:, None].float())[:, 0, rows], window, step))
+    mov = torch.fft.fft2(_windows(complex_gradient(moving.float())[:, :, rows], window, step))
     gy, gx = ref.shape[1:3]
     cross = mov * ref[:, None].conj()
     power = cross.real.square() + cross.imag.square()

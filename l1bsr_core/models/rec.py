@@ -42,6 +42,9 @@ class RECConfig:
     """Wrap the network in the radiometric layers of :class:`~.rec_faithful.FaithfulREC` (gain
     equivariance, low frequencies of the input, no phase pattern, no-data kept); its input is
     then G-aligned DN."""
+    align_with: str = "csr"
+    """Faithful only: the joint CSR weights (registered name or path) whose flows align the input
+    at inference."""
     upsampler: str = UPSAMPLER_DIRECT
     """``"rcan"`` (published: conv to 4·n_feats, pixel shuffle, conv to colours at high resolution)
     or ``"direct"`` (one conv to colours·scale², pixel shuffle: ~5x cheaper, nothing at high resolution)."""

@@ -1,0 +1,172 @@
+"""Properties of the joint CSR (:mod:`l1bsr_core.models.csr_joint`) that hold for any weights.
+
+Flows of B, R, NIR onto G follow ``warp(band, flow) ≈ G``: if a band is replaced by
+``warp(band, s)`` (a constant shift s), its flow becomes ``flow − s``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from l1bsr_core.bands import MOVING_BANDS, NIR, NO_DATA
+from l1bsr_core.models import JointCSR
+from l1bsr_core.models.csr_joint import robust_fusion
+from l1bsr_core.warp import warp
+from support import constant_flow, randomise_parameters, simulated_view
+
+torch.set_num_threads(1)
+
+SIZE = 128
+"""Side of the network's input: a 5 × 5 grid of the default 64 px windows every 16 px."""
+MARGIN = 8
+"""Extra rows and columns simulated around the input, so a shifted band brings in real content."""
+RANDOM_STD = 0.05
+"""Standard deviation of randomised weights: a fusion network far from its zero start."""
+
+SHIFTED_BAND_TOLERANCE_PX = 0.05
+"""The shifted band's flow moves by −s up to the measurement: the Hann-window bias (~1.5 % of
+the band's shift to G) and bicubic resampling of the shifted band."""
+OTHER_BANDS_TOLERANCE_PX = 0.01
+"""The other bands' flows only see the shifted band's confidences (equal up to resampling)."""
+NUMERIC_PX = 1e-5
+"""Float32 rounding, where two computations should be the same."""
+EXACT_PX = 1e-9
+"""Float64 rounding, where two computations are equal in exact arithmetic."""
+LEARNED_CORRECTION_PX = 0.02
+"""The randomised network must move the fusion at least this much, or it tests nothing."""
+
+
+@pytest.fixture(scope="module")
+def view() -> torch.Tensor:
+    """(1, 4, SIZE + 2·MARGIN, SIZE + 2·MARGIN) float32 simulated L1B view, bands misregistered."""
+    return torch.from_numpy(simulated_view(SIZE + 2 * MARGIN, SIZE + 2 * MARGIN, seed=5).astype(np.float32))[None]
+
+
+@pytest.fixture(scope="module")
+def bgrn(view) -> torch.Tensor:
+    """The network's (1, 4, SIZE, SIZE) input: the view without its margin."""
+    return view[..., MARGIN:-MARGIN, MARGIN:-MARGIN].contiguous()
+
+
+@pytest.fixture(scope="module")
+def random_csr() -> JointCSR:
+    return randomise_parameters(JointCSR(), RANDOM_STD)
+
+
+def robust_fusions(model: JointCSR, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+    """(N, 3, 2, gy, gx): :func:`robust_fusion` of each band on its own."""
+    return torch.stack([robust_fusion(shift[:, i], confidence[:, i], model.config)[0]
+                        for i in range(len(MOVING_BANDS))], dim=1)
+
+
+@torch.no_grad()
+def test_an_untrained_network_is_the_classical_robust_fusion(bgrn):
+    model = JointCSR().eval()
+    shift, confidence = model.measure(bgrn)
+    expected = robust_fusions(model, shift, confidence)
+    assert torch.allclose(model.fuse(shift, confidence), expected, atol=NUMERIC_PX)
+    window = model.window_size(SIZE, SIZE)
+    assert torch.allclose(model(bgrn), model.to_pixels(expected, SIZE, SIZE, window), atol=NUMERIC_PX)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("std", [RANDOM_STD, 10 * RANDOM_STD])
+@pytest.mark.parametrize("moved", range(len(MOVING_BANDS)))
+def test_fusion_is_shift_equivariant_by_construction_for_any_weights(bgrn, moved, std):
+    """Adding s to one band's window shifts adds s to that band's fused grid, the others unchanged.
+
+    In float64: with large weights the network amplifies float32 rounding of the shifted inputs.
+    """
+    model = randomise_parameters(JointCSR(), std, seed=moved).double()
+    shift, confidence = (values.double() for values in model.measure(bgrn))
+    fused = model.fuse(shift, confidence)
+    learned = (fused - robust_fusions(model, shift, confidence)).abs().max()
+    assert learned > LEARNED_CORRECTION_PX
+    offset = torch.zeros_like(shift)
+    offset[:, moved, 0], offset[:, moved, 1] = 0.8, -1.7
+    assert torch.allclose(model.fuse(shift + offset, confidence), fused + offset[..., :1, :1], atol=EXACT_PX)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("moved", [0, 1])  # B, R: strong peaks against G (NIR: see the docstring)
+@pytest.mark.parametrize("dx, dy", [(1.0, 0.0), (0.4, -0.7), (-2.0, 1.0)])
+def test_shifting_one_band_moves_its_flow_by_minus_the_shift(view, bgrn, random_csr, moved, dx, dy):
+    """End to end, measurement included: warp one band of the input by a constant s.
+
+    Not NIR: its weak windows (confidence near the fusion's threshold) can cross the threshold or
+    jump to another peak when the band moves, a change of the classical measurement (the
+    untrained network shows it too), not of the learned fusion, whose equivariance is exact
+    (:func:`test_fusion_is_shift_equivariant_by_construction_for_any_weights`).
+    """
+    band = MOVING_BANDS[moved]
+    base = random_csr(bgrn)
+    shifted = view.clone()
+    shifted[:, band] = warp(view[:, band:band + 1], constant_flow(dx, dy, *view.shape[-2:]))[:, 0]
+    change = random_csr(shifted[..., MARGIN:-MARGIN, MARGIN:-MARGIN]) - base
+    expected = torch.zeros_like(change)
+    expected[:, moved, 0], expected[:, moved, 1] = -dx, -dy
+    error = (change - expected).abs()
+    assert error[:, moved].max() < SHIFTED_BAND_TOLERANCE_PX
+    others = [i for i in range(len(MOVING_BANDS)) if i != moved]
+    assert error[:, others].max() < OTHER_BANDS_TOLERANCE_PX
+
+
+def window_touches(first: int, last: int, count: int, window: int, step: int) -> torch.Tensor:
+    """(count,) bool: which windows (k·step … k·step + window − 1) overlap pixels first … last − 1."""
+    starts = torch.arange(count) * step
+    return (starts < last) & (starts + window > first)
+
+
+@torch.no_grad()
+def test_windows_touching_no_data_get_zero_confidence(bgrn):
+    """A hole in one band silences every band's windows that touch it, and only those."""
+    model = JointCSR()
+    _, confidence = model.measure(bgrn)
+    rows, cols = (72, 78), (20, 28)  # > gradient_reach() px from every window that does not overlap it
+    holed = bgrn.clone()
+    holed[:, NIR, rows[0]:rows[1], cols[0]:cols[1]] = NO_DATA
+    shift, holed_confidence = model.measure(holed)
+    window, step = model.window_size(SIZE, SIZE), model.config.step
+    gy, gx = confidence.shape[-2:]
+    touched = window_touches(*rows, gy, window, step)[:, None] & window_touches(*cols, gx, window, step)[None, :]
+    assert 0 < touched.sum() < touched.numel()
+    assert (holed_confidence[..., touched] == 0).all()
+    assert torch.allclose(holed_confidence[..., ~touched], confidence[..., ~touched], atol=NUMERIC_PX)
+    assert (confidence[..., ~touched] > 0).all()
+    assert torch.isfinite(model(holed)).all()
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("height, width", [(16, 16), (17, 23), (31, 64), (64, 41), (48, 48), (64, 64)])
+def test_output_shape_for_odd_and_small_sizes(bgrn, random_csr, height, width):
+    x = bgrn[..., :height, :width].expand(2, -1, -1, -1)
+    out = random_csr(x)
+    assert out.shape == (2, len(MOVING_BANDS), 2, height, width)
+    assert out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("height, width", [(15, 40), (40, 15), (8, 8)])
+def test_an_image_under_16_px_is_refused(random_csr, height, width):
+    with pytest.raises(ValueError, match="at least 16"):
+        random_csr(torch.ones(1, 4, height, width))
+
+
+def test_bands_other_than_bgrn_are_refused(random_csr):
+    with pytest.raises(ValueError, match="B, G, R, NIR"):
+        random_csr(torch.ones(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("gy, gx", [(1, 1), (1, 5), (2, 3), (5, 6)])
+def test_to_pixels_of_a_constant_grid_is_constant(gy, gx):
+    """Whatever the interpolation (copy, bilinear, bicubic) and the pixel window asked for."""
+    model, window = JointCSR(), 64
+    values = torch.tensor([[0.5, -1.25], [2.0, 0.0], [-0.3, 0.7]])  # (band, dx/dy)
+    grid = values[None, :, :, None, None].expand(1, -1, -1, gy, gx)
+    height, width = (gy - 1) * model.config.step + window, (gx - 1) * model.config.step + window + 5
+    for box in ({}, {"top": 7, "left": 30, "rows": 11, "cols": 4}):
+        dense = model.to_pixels(grid, height, width, window, **box)
+        assert dense.shape[-2:] == (box.get("rows", height), box.get("cols", width))
+        assert torch.allclose(dense, values[None, :, :, None, None].expand_as(dense), atol=NUMERIC_PX)

@@ -1,0 +1,68 @@
+"""Tests of l1bsr_demo.inputs: reading a chosen or uploaded crop, its window, the line about it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from l1bsr_core.errors import InputError
+from l1bsr_core.io import MIN_SIZE_PX
+from l1bsr_demo import inputs
+
+from support import EXAMPLES_DIR
+
+
+def test_whole_file_and_window(example_crops):
+    whole = inputs.load_input(str(example_crops[0]))
+    assert whole.is_whole and whole.window == (0, 0, 192, 192) and whole.example.key == "synthetic-synthetic_1"
+    window = inputs.load_input(example_crops[0], 150, 10.0, "64")  # numbers as the page sends them
+    assert window.window == (150, 10, 42, 64) and not window.is_whole  # cut at the right edge
+    np.testing.assert_array_equal(window.array, whole.array[10:74, 150:192])
+
+
+@pytest.mark.parametrize("x0, y0, size, fragment", [
+    (0, 0, inputs.DEMO_MAX_SIDE + 1, "larger than the demo's limit"),
+    (192, 0, 64, "outside"),
+    (192 - MIN_SIZE_PX + 1, 0, 64, f"expected at least {MIN_SIZE_PX}"),
+    (-1, 0, 64, "x0 must be a whole number of pixels >= 0"),
+    ("abc", 0, 64, "x0 must be a whole number"),
+])
+def test_bad_windows_are_refused_in_one_line(example_crops, x0, y0, size, fragment):
+    with pytest.raises(InputError, match=fragment) as error:
+        inputs.load_input(example_crops[0], x0, y0, size)
+    assert "\n" not in str(error.value)
+
+
+def test_a_whole_image_over_the_limit_needs_a_window(tmp_path, monkeypatch):
+    monkeypatch.setattr(inputs, "DEMO_MAX_SIDE", 100)
+    with pytest.raises(InputError, match="set a window"):
+        inputs.load_input(EXAMPLES_DIR / "synthetic_1.tif")
+    preview, text = inputs.describe(EXAMPLES_DIR / "synthetic_1.tif")
+    assert preview.shape == (100, 100, 3) and "set a window below" in text
+
+
+def test_messages_name_the_file_not_its_folder(tmp_path):
+    bad = tmp_path / "deep" / "folder" / "photo.tif"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    with pytest.raises(InputError) as error:
+        inputs.load_input(bad)
+    assert str(error.value).startswith("photo.tif is not a TIFF file") and str(tmp_path) not in str(error.value)
+    with pytest.raises(InputError, match=r"crop.png is not a .tif/.tiff file"):
+        inputs.input_path(tmp_path / "crop.png")
+    with pytest.raises(InputError, match="no input"):
+        inputs.input_path(None)
+
+
+def test_describe(tmp_path, example_crops):
+    assert inputs.describe(None) == (None, "")
+    preview, text = inputs.describe(example_crops[0])
+    assert preview.shape == (192, 192, 3) and preview.dtype == np.uint8
+    assert text.startswith("**Synthetic farmland**") and "true 5 m image" in text
+    other = tmp_path / "mine.tif"
+    tifffile.imwrite(other, tifffile.imread(example_crops[0])[:64, :80])
+    assert inputs.describe(other)[1] == "`mine.tif`: 80 × 64 px, 4 bands (B, G, R, NIR), uint16."
+    tifffile.imwrite(tmp_path / "three.tif", np.zeros((64, 64, 3), np.uint16))
+    preview, text = inputs.describe(tmp_path / "three.tif")
+    assert preview is None and text.startswith("⚠️ **three.tif has 3 bands")
