@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from l1bsr_core.outputs import TIFF_SUFFIXES
 from l1bsr_demo import events, explain, gallery, summaries
-from l1bsr_demo.inputs import DEMO_MAX_SIDE, TIFF_SUFFIXES
+from l1bsr_demo.inputs import DEMO_MAX_SIDE
 from l1bsr_demo.pipelines import DEFAULT_FRINGE_BAND, FRINGE_CHOICES, MODE_CHOICES, UPSAMPLING_CHOICES
 
 TITLE = "L1BSR studio"
@@ -122,8 +123,8 @@ def build_demo() -> gr.Blocks:
                 sr_run = gr.Button("Run super-resolution (REC)", variant="primary", elem_id="run-sr")
                 gr.Markdown(SR_HELP)
                 sr_slider = gr.ImageSlider(label="Input ×2 (left) | REC output at 5 m (right)", format="png",
-                                           type="numpy", interactive=False, max_height=SLIDER_HEIGHT, elem_id="sr-slider",
-                                           elem_classes="before-after")
+                                           type="numpy", interactive=False, max_height=SLIDER_HEIGHT,
+                                           elem_id="sr-slider", elem_classes="before-after")
                 with gr.Row():
                     sr_zoom_before = gr.Image(label="Detail: input ×2", format="png", interactive=False)
                     sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False)
@@ -152,11 +153,11 @@ def build_demo() -> gr.Blocks:
                                      interactive=False, elem_id="reg-flows")
                 with gr.Row():
                     reg_stats = gr.Dataframe(headers=list(summaries.FLOW_STATS_HEADERS), label="Flow statistics (px)",
-                                             interactive=False)
+                                             interactive=False, elem_id="reg-stats")
                     reg_misreg = gr.Dataframe(headers=list(summaries.MISREGISTRATION_HEADERS),
                                               label="Residual misregistration vs G, before and after (px, "
                                                     "independent phase-correlation estimate)",
-                                              interactive=False)
+                                              interactive=False, elem_id="reg-misregistration")
                 reg_quiver = gr.Image(label="Flows as arrows", show_label=False, format="png", interactive=False,
                                       elem_id="reg-quiver")
                 reg_slider = gr.ImageSlider(label="Input (left) | registered (right)", format="png", type="numpy",
@@ -189,14 +190,14 @@ def build_demo() -> gr.Blocks:
             inputs=[image, sr_display, sr_upsampling, sr_fringe, *window],
             outputs=[sr_slider, sr_zoom_before, sr_zoom_after, sr_fringe_before, sr_fringe_after, sr_summary,
                      sr_files],
-            api_name="superresolve", concurrency_limit=1, concurrency_id="networks",
+            api_name="superresolve", concurrency_limit=1, concurrency_id="networks", show_progress_on=sr_slider,
         )
         reg_run.click(
             register,
             inputs=[image, reg_display, reg_fringe, *window],
             outputs=[reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before, reg_fringe_after,
                      reg_summary, reg_files],
-            api_name="register", concurrency_limit=1, concurrency_id="networks",
+            api_name="register", concurrency_limit=1, concurrency_id="networks", show_progress_on=reg_flows,
         )
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return app

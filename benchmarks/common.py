@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from l1bsr_core import inference  # noqa: E402
 from l1bsr_core.arrays import to_uint16  # noqa: E402
-from l1bsr_core.bands import BAND_NAMES, GREEN, MOVING_BANDS, N_BANDS, NO_DATA, SCALE_FACTOR  # noqa: E402
+from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
 from l1bsr_core.metrics import bandpass_energy, cpsnr, cssim, flow_epe, ncc, psnr, ssim, tilewise_cpsnr  # noqa: E402
 from l1bsr_core.registration import classical_flow, classical_register  # noqa: E402
@@ -66,6 +67,24 @@ DETAIL_MIN = 0.85
 
 
 # === Command line, header, tables ============================================================
+
+
+def parse_and_start(doc: str, kind: str, *, simulated: int, title: str) -> tuple[argparse.Namespace, list[str], list[Path]]:
+    """The command line of a benchmark of ``kind`` ("rec" or "csr") networks, then its header.
+
+    Flags: ``--rec``/``--csr NAME_OR_PATH`` (repeatable; default the registered name ``kind``)
+    and those of :func:`add_common_arguments`. Prints the title, command line, date and one line
+    per network. Returns ``(args, weights, crop_paths)``.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(f"--{kind}", action="append", dest="weights", metavar="NAME_OR_PATH",
+                        help=f"{kind.upper()} weights to benchmark (repeatable; default: the registered `{kind}`)")
+    add_common_arguments(parser, simulated=simulated)
+    args = parser.parse_args()
+    weights = args.weights or [kind]
+    paths = start(args, title)
+    describe_weights(kind, weights)
+    return args, weights, paths
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, simulated: int) -> None:
@@ -118,6 +137,19 @@ def table(title: str, header: list[str], rows: list[list], note: str = "") -> No
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+
+
+def misregistration_table(title: str, reports: dict[str, list[dict]], note: str) -> None:
+    """One row per method: the mean over crops of each crop's median and p90 (px), B, R, NIR.
+
+    ``reports`` maps a method's label to its :func:`~l1bsr_core.registration.misregistration`
+    reports, one per crop.
+    """
+    stats = ("median_px", "p90_px")
+    rows = [[label, *[float(np.nanmean([r[band][stat] for r in per_crop])) for band in MOVING_BAND_NAMES for stat in stats]]
+            for label, per_crop in reports.items()]
+    header = ["method"] + [f"{band} {stat}" for band in MOVING_BAND_NAMES for stat in ("median", "p90")]
+    table(title, header, rows, note)
 
 
 def signed(value: float, digits: int = 2) -> str:

@@ -36,15 +36,14 @@ flows, then bicubic) and "classical registration + bicubic".
 
 from __future__ import annotations
 
-import argparse
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-import common
-from common import inference
+import common  # first: it puts the project root on sys.path
+from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
-from l1bsr_core.bands import BAND_NAMES, DN_MAX, GREEN, MOVING_BAND_NAMES, N_BANDS, NO_DATA, SCALE_FACTOR
+from l1bsr_core.bands import BAND_NAMES, DN_MAX, GREEN, N_BANDS, NO_DATA, SCALE_FACTOR
 from l1bsr_core.registration import misregistration
 from l1bsr_core.resample import block_mean
 
@@ -164,16 +163,10 @@ def product_checks(crops: list[np.ndarray], methods: dict[str, SuperResolve]) ->
         "(PSF blur + decimation, `PSF:` columns). NCC own: against the input band warped onto it by the classical "
         f"flow between them; interior ({common.BORDER_PX} px left out). Worst crop shown; PASS when every crop passes.")
 
-    rows = []
-    for label, reports in alignment.items():
-        row = [label]
-        for band in MOVING_BAND_NAMES:
-            row += [float(np.nanmean([r[band][stat] for r in reports])) for stat in ("median_px", "p90_px")]
-        rows.append(row)
-    common.table(f"Output alignment on {len(crops)} real crops: misregistration against G, averaged back to 10 m (px)",
-                 ["method"] + [f"{band} {stat}" for band in MOVING_BAND_NAMES for stat in ("median", "p90")], rows,
-                 "Mean over crops of each crop's median and 90th percentile (target: ≤ 0.08 / ≤ 0.25 px). "
-                 "Bicubic keeps the input's misregistration.")
+    common.misregistration_table(
+        f"Output alignment on {len(crops)} real crops: misregistration against G, averaged back to 10 m (px)",
+        alignment, "Mean over crops of each crop's median and 90th percentile (target: ≤ 0.08 / ≤ 0.25 px). "
+                   "Bicubic keeps the input's misregistration.")
 
 
 def detail(crops: list[np.ndarray], methods: dict[str, SuperResolve]) -> None:
@@ -216,14 +209,8 @@ def simulated(paths, n: int, methods: dict[str, SuperResolve]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rec", action="append", metavar="NAME_OR_PATH",
-                        help="REC weights to benchmark (repeatable; default: the registered `rec`)")
-    common.add_common_arguments(parser, simulated=DEFAULT_SIMULATED)
-    args = parser.parse_args()
-    recs = args.rec or ["rec"]
-    paths = common.start(args, "L1BSR super-resolution fidelity benchmark (issue #9)")
-    common.describe_weights("rec", recs)
+    args, recs, paths = common.parse_and_start(__doc__, "rec", simulated=DEFAULT_SIMULATED,
+                                               title="L1BSR super-resolution fidelity benchmark (issue #9)")
     methods = sr_methods(recs, args.device)
     crops = common.load_crops(paths)
     product_checks(crops, methods)

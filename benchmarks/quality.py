@@ -33,53 +33,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import common  # first: it puts the project root on sys.path
+from common import bicubic, register_with, table
+from l1bsr_core import inference
+from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR
+from l1bsr_core.io import read_bgrn_array
+from l1bsr_core.registration import classical_flow, classical_register, misregistration
+from l1bsr_core.resample import block_mean
+from l1bsr_core.simulate import SimulationConfig
 
-from l1bsr_core import inference  # noqa: E402
-from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR  # noqa: E402
-from l1bsr_core.io import read_bgrn_array  # noqa: E402
-from l1bsr_core.metrics import cpsnr, cssim, flow_epe, psnr, ssim, tilewise_cpsnr  # noqa: E402
-from l1bsr_core.registration import classical_flow, classical_register, misregistration  # noqa: E402
-from l1bsr_core.resample import block_mean, upsample  # noqa: E402
-from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
-from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
-from l1bsr_core.warp import warp_bands  # noqa: E402
-
-DEFAULT_CROPS = ROOT.parent / "shared" / "data" / "l1b-examples"
-BORDER = 16
-SUBPIXEL = 4
-"""Tile-wise cPSNR is also reported with shifts refined to 1/SUBPIXEL px (see metrics.tilewise_cpsnr)."""
+DEFAULT_CROPS = common.DEFAULT_CROPS
 PARTS = ("registration", "sr-real", "simulated-sr", "simulated-flow")
-
-
-def bicubic(bgrn: np.ndarray) -> np.ndarray:
-    """(H, W, 4) → (2H, 2W, 4) float64, the project's bicubic baseline."""
-    return upsample(bgrn, SCALE_FACTOR, "bicubic").astype(np.float64)
-
-
-def register_with(bgrn: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Warp B, R, NIR of (H, W, 4) by a (3, 2, H, W) flow onto G (float64)."""
-    return warp_bands(bgrn, flow, MOVING_BANDS)
-
-
-def degrade_bgrn(bgrn: np.ndarray) -> np.ndarray:
-    """(H, W, 4) 10 m → (H/2, W/2, 4) 20 m with the simulator's acquisition model (float64)."""
-    sigma = psf_sigma_for_mtf(SimulationConfig().mtf_nyquist, SCALE_FACTOR)
-    t = torch.from_numpy(bgrn.astype(np.float32)).permute(2, 0, 1)[None]
-    return degrade(t, SCALE_FACTOR, sigma)[0].permute(1, 2, 0).double().numpy()
-
-
-def to_uint16(a: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(a), 0, 65535).astype(np.uint16)
-
-
-def table(title: str, header: list[str], rows: list[list]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
 
 
 def registration_real(crops, csr: str, rec: str) -> None:
@@ -104,28 +68,16 @@ def registration_real(crops, csr: str, rec: str) -> None:
 
 def sr_real(crops, recs: list[str], csr: str) -> None:
     methods = {
-        "bicubic": lambda lr: bicubic(lr),
-        "classical registration + bicubic": lambda lr: bicubic(classical_register(to_uint16(lr))[0]),
+        "bicubic": bicubic,
+        "classical registration + bicubic": common.classical_bicubic,
     }
     for rec in recs:
-        methods[f"REC ({rec})"] = lambda lr, rec=rec: inference.superresolve(to_uint16(lr), weights=rec).astype(np.float64)
+        methods[f"REC ({rec})"] = lambda lr, rec=rec: inference.superresolve(lr, weights=rec)
     rows = []
     for name, method in methods.items():
-        scores = {"cpsnr": [], "cssim": [], "tile": [], "tile_sub": [], "g": []}
         tick = time.perf_counter()
-        for hr in crops:
-            sr = method(degrade_bgrn(hr))
-            for b in range(hr.shape[-1]):
-                rng = float(hr[..., b].max() - hr[..., b].min())
-                s = sr[BORDER:-BORDER, BORDER:-BORDER, b]
-                r = hr[BORDER:-BORDER, BORDER:-BORDER, b]
-                scores["cpsnr"].append(cpsnr(s, r, data_range=rng))
-                scores["cssim"].append(cssim(s, r, data_range=rng))
-                scores["tile"].append(tilewise_cpsnr(s, r, data_range=rng))
-                scores["tile_sub"].append(tilewise_cpsnr(s, r, data_range=rng, subpixel=SUBPIXEL))
-                if b == GREEN:
-                    scores["g"].append(scores["cpsnr"][-1])
-        rows.append([name] + [float(np.mean(scores[k])) for k in ("cpsnr", "cssim", "tile", "tile_sub", "g")]
+        scores = common.reduced_scale_scores(method, crops)
+        rows.append([name] + [scores[k] for k in ("cpsnr", "cssim", "tile", "tile_sub", "g")]
                     + [(time.perf_counter() - tick) / len(crops)])
     base = rows[0]
     for row in rows:
@@ -137,40 +89,32 @@ def sr_real(crops, recs: list[str], csr: str) -> None:
 
 def simulated(crops_dir: Path | None, n: int, recs: list[str], csr: str, *, with_sr: bool = True,
               with_flows: bool = True) -> None:
-    config = SimulationConfig()
-    rng = np.random.default_rng(7)
-    scenes = [make_scene(704, 704, seed=1000 + i) for i in range(n)]
-    if crops_dir is not None:
-        scenes += [real_scene(p) for p in sorted(crops_dir.glob("*.tif"))[:n]]
-    pairs = [simulate_pair(s, config, rng=rng) for s in scenes]
+    paths = sorted(crops_dir.glob("*.tif")) if crops_dir is not None else []
+    pairs = common.simulated_pairs(SimulationConfig(), paths, n)
     sr_rows, flow_rows = {}, {}
     sr_methods = {
         "bicubic": lambda v, p: bicubic(v),
         "true flows + bicubic": lambda v, p: bicubic(register_with(v, p.band_flows[0])),
     } if with_sr else {}
     for rec in recs if with_sr else []:
-        sr_methods[f"REC ({rec})"] = lambda v, p, rec=rec: inference.superresolve(to_uint16(v), weights=rec).astype(np.float64)
+        sr_methods[f"REC ({rec})"] = lambda v, p, rec=rec: inference.superresolve(v, weights=rec)
     flow_methods = {
         "zero flow": lambda v: np.zeros((3, 2, *v.shape[:2]), np.float32),
         "classical": lambda v: np.stack([classical_flow(v[..., GREEN], v[..., b]) for b in MOVING_BANDS]),
-        f"CSR ({csr})": lambda v: inference.register(to_uint16(v), weights=csr)[1],
+        f"CSR ({csr})": lambda v: inference.register(v, weights=csr)[1],
     } if with_flows else {}
     for pair in pairs:
-        view = pair.views[0].transpose(1, 2, 0).astype(np.float64)
-        hr = pair.hr.transpose(1, 2, 0).astype(np.float64)
-        m = 2 * max(BORDER, pair.margin)
+        view = common.view0(pair)
         for name, method in sr_methods.items():
-            sr = method(view, pair)
+            psnr_db, ssim_value = common.truth_scores(method(view, pair), pair)
             acc = sr_rows.setdefault(name, {"psnr": [], "ssim": []})
-            for b in range(4):
-                rng_b = float(hr[..., b].max() - hr[..., b].min())
-                acc["psnr"].append(psnr(sr[m:-m, m:-m, b], hr[m:-m, m:-m, b], data_range=rng_b))
-                acc["ssim"].append(ssim(sr[m:-m, m:-m, b], hr[m:-m, m:-m, b], data_range=rng_b))
+            acc["psnr"].append(psnr_db)
+            acc["ssim"].append(ssim_value)
         for name, method in flow_methods.items():
-            flow = method(view)
+            errors = common.band_epes(method(view), pair)
             acc = flow_rows.setdefault(name, [[] for _ in MOVING_BANDS])
-            for i in range(len(MOVING_BANDS)):
-                acc[i].append(flow_epe(flow[i], pair.band_flows[0][i], border=max(BORDER, pair.margin)))
+            for i, error in enumerate(errors):
+                acc[i].append(error)
     if with_sr:
         base = float(np.mean(sr_rows["true flows + bicubic"]["psnr"]))
         table(f"Simulated pairs ({len(pairs)} scenes): super-resolution of view 0 against the true 5 m image",

@@ -23,13 +23,13 @@ Bands are B, G, R, NIR (Sentinel-2 B2, B3, B4, B8); B, R and NIR are registered 
 
 from __future__ import annotations
 
-import argparse
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-import common
-from common import BandIdentity, inference
+import common  # first: it puts the project root on sys.path
+from common import BandIdentity
+from l1bsr_core import inference
 from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS
 from l1bsr_core.registration import classical_register, misregistration
 
@@ -71,16 +71,10 @@ def real_crops(crops: list[np.ndarray], methods: dict[str, Register]) -> None:
             if label in guards:
                 guards[label].append(guard_scores(crop, registered))
 
-    rows = []
-    for label, reports in residuals.items():
-        row = [label]
-        for band in MOVING_BAND_NAMES:
-            row += [float(np.nanmean([r[band][stat] for r in reports])) for stat in ("median_px", "p90_px")]
-        rows.append(row)
-    header = ["method"] + [f"{band} {stat}" for band in MOVING_BAND_NAMES for stat in ("median", "p90")]
-    common.table(f"Residual misregistration against G on {len(crops)} real crops (px)", header, rows,
-                 "Mean over crops of each crop's median and 90th percentile, by the project's estimator "
-                 "(`misregistration`). It is the classical pipeline's own estimator: that row is a floor.")
+    common.misregistration_table(
+        f"Residual misregistration against G on {len(crops)} real crops (px)", residuals,
+        "Mean over crops of each crop's median and 90th percentile, by the project's estimator "
+        "(`misregistration`). It is the classical pipeline's own estimator: that row is a floor.")
 
     rows = []
     for label, per_crop in guards.items():
@@ -131,14 +125,8 @@ def simulated(paths, n: int, methods: dict[str, Register]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csr", action="append", metavar="NAME_OR_PATH",
-                        help="CSR weights to benchmark (repeatable; default: the registered `csr`)")
-    common.add_common_arguments(parser, simulated=DEFAULT_SIMULATED)
-    args = parser.parse_args()
-    csrs = args.csr or ["csr"]
-    paths = common.start(args, "L1BSR registration benchmark (issue #8)")
-    common.describe_weights("csr", csrs)
+    args, csrs, paths = common.parse_and_start(__doc__, "csr", simulated=DEFAULT_SIMULATED,
+                                               title="L1BSR registration benchmark (issue #8)")
     methods = registration_methods(csrs, args.device)
     real_crops(common.load_crops(paths), methods)
     simulated(paths, args.simulated, methods)

@@ -6,7 +6,8 @@ grid of correlation windows. For an image of any size:
 1. the windows are measured slab by slab (a few rows of windows at a time, each slab read with
    the few rows of context its gradient filters need), so memory is bounded and the measurements
    are exactly those of the whole image;
-2. the grid (4096 × 4096 px → 253 × 253 nodes) is fused in one go;
+2. the grid (4096 × 4096 px → 253 × 253 nodes) is fused in one go; the refined bands are
+   warped and measured again slab by slab, and the learned correction is applied to the grid;
 3. :meth:`BandFlows.dense` interpolates it to any pixel window, e.g. a tile.
 
 No work is repeated across tiles (no margins to recompute), so a large image costs the same
@@ -21,11 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .bands import MOVING_BANDS
 from .models.phase_correlation import gradient_reach, window_grid
 from .tensors import image_to_tensor
+from .warp import align_to_reference
 
 WINDOWS_PER_SLAB = 1536
 """Correlation windows (per band) measured at once: about 150 MiB of complex spectra."""
+
+WARP_REACH_PX = 16
+"""Extra rows read around a slab for the second measurement, which warps the bands first: the
+largest flow plus the bicubic footprint must stay inside them (L1B bands are a few px apart)."""
 
 
 @dataclass
@@ -45,23 +52,44 @@ class BandFlows:
                                     rows=rows, cols=cols)
 
 
-def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
-    """Measure and fuse the joint CSR's grid for an (H, W, 4) image (numpy, any size)."""
-    height, width, _ = bgrn.shape
-    window = model.window_size(height, width)
-    step = model.config.step
+def _slabs(height: int, window: int, step: int, per_row: int, reach: int):
+    """(first window row, last, read rows r0, r1, context (top, bottom)) of each slab of window rows."""
     rows_of_windows = window_grid(height, window, step)
-    per_row = window_grid(width, window, step)
     chunk = max(1, WINDOWS_PER_SLAB // per_row)
-    reach = gradient_reach()
-    shifts, confidences = [], []
     for first in range(0, rows_of_windows, chunk):
         last = min(first + chunk, rows_of_windows)
         y0, y1 = first * step, (last - 1) * step + window
         r0, r1 = max(y0 - reach, 0), min(y1 + reach, height)
-        slab = image_to_tensor(bgrn[r0:r1], device)
-        shift, confidence = model.measure(slab, window, context=(y0 - r0, r1 - y1))
+        yield r0, r1, (y0 - r0, r1 - y1)
+
+
+def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
+    """Measure and fuse the joint CSR's grid for an (H, W, 4) image (numpy, any size).
+
+    The same computation as ``model(image)`` (first measurement, classical fusion, second
+    measurement of the refined bands after warping them, learned correction), slab by slab.
+    """
+    height, width, _ = bgrn.shape
+    window = model.window_size(height, width)
+    step = model.config.step
+    per_row = window_grid(width, window, step)
+    shifts, confidences = [], []
+    for r0, r1, context in _slabs(height, window, step, per_row, gradient_reach()):
+        shift, confidence = model.measure(image_to_tensor(bgrn[r0:r1], device), window, context=context)
         shifts.append(shift)
         confidences.append(confidence)
-    grid = model.fuse(torch.cat(shifts, dim=-2), torch.cat(confidences, dim=-2))
+    shift, confidence = torch.cat(shifts, dim=-2), torch.cat(confidences, dim=-2)
+    classical = model.classical_fusion(shift, confidence)[0]
+    if model.refined_bands():
+        residuals, residual_confidences = [], []
+        for r0, r1, context in _slabs(height, window, step, per_row, gradient_reach() + WARP_REACH_PX):
+            slab = image_to_tensor(bgrn[r0:r1], device)
+            dense = model.to_pixels(classical, height, width, window, top=r0, rows=r1 - r0)
+            aligned = align_to_reference(slab, dense, MOVING_BANDS)
+            residual, residual_confidence = model.measure(aligned, window, context=context)
+            residuals.append(residual)
+            residual_confidences.append(residual_confidence)
+        classical = classical + model.residual_fusion(torch.cat(residuals, dim=-2),
+                                                      torch.cat(residual_confidences, dim=-2))
+    grid = model.correct(shift, confidence, classical)
     return BandFlows(model, grid, height, width, window)

@@ -17,14 +17,8 @@ import numpy as np
 
 from .bands import SCALE_FACTOR
 from .errors import InputError, L1BSRError, one_line
-from .io import (
-    TIFF_SUFFIXES,
-    atomic_output,
-    check_output_path,
-    read_bgrn,
-    same_file,
-    write_bgrn,
-)
+from .io import read_bgrn, write_bgrn
+from .outputs import TIFF_SUFFIXES, atomic_output, check_output_path, same_file
 
 TASKS = ("superresolution", "registration")
 EXIT_USER_ERROR = 2
@@ -104,10 +98,12 @@ def run(args: argparse.Namespace) -> None:
 
     progress = _ProgressBar(args.task)
     if args.task == "superresolution":
-        result = inference.superresolve(bgrn, weights=args.weights, device=args.device, tile=args.tile, progress=progress)
+        result = inference.superresolve(bgrn, weights=args.weights, device=args.device, tile=args.tile,
+                                        progress=progress)
         write_bgrn(args.output, result, like=info, scale=SCALE_FACTOR)
         return
-    registered, flow = inference.register(bgrn, weights=args.weights, device=args.device, tile=args.tile, progress=progress)
+    registered, flow = inference.register(bgrn, weights=args.weights, device=args.device, tile=args.tile,
+                                          progress=progress)
     if args.flow is None:
         write_bgrn(args.output, registered, like=info)
         return

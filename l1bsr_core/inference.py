@@ -19,14 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from .arrays import to_uint16
+from .band_alignment import BandFlows, band_flows
 from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import ArgumentError, WeightsError
 from .io import validate_bgrn
 from .tensors import image_to_tensor, tensor_to_image
-from .band_alignment import BandFlows, band_flows
 from .tiling import plan_tiles, resolve_tile
 from .warp import align_to_reference
-from .weights import REGISTRY_FILE, load_model, weights_dir
+from .weights import REGISTRY_FILE, kind_of, load_model, weights_dir
 
 Progress = Callable[[int, int], None]
 
@@ -97,8 +97,18 @@ def _cached_model(kind: str, weights: str, device: str, folder: str, stamp: floa
     return model, info
 
 
-def get_model(kind: str, weights: str | None = None, device: str | torch.device = "cpu"):
-    """The network of ``kind`` and its info dict, loaded once per (weights, device)."""
+def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: str | torch.device = "cpu"):
+    """The network of ``kind`` and its info dict, loaded once per (weights, device).
+
+    ``weights`` is a registered name, a checkpoint path, or a network already built (used as it
+    is, e.g. to time an untrained architecture); WeightsError when it is not of ``kind``.
+    """
+    if isinstance(weights, torch.nn.Module):
+        if kind_of(weights) != kind:
+            raise WeightsError(f"the network given is a {kind_of(weights).upper()} network; expected {kind.upper()}")
+        info = {"name": type(weights).__name__, "kind": kind, "version": "", "config": weights.config.to_dict(),
+                "parameters": sum(p.numel() for p in weights.parameters()), "source": "(in memory)"}
+        return weights.to(_device(device)), info
     folder = weights_dir()
     registry = folder / REGISTRY_FILE
     stamp = registry.stat().st_mtime if registry.is_file() else 0.0  # a retrained registry reloads
@@ -123,7 +133,7 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
 def superresolve(
     bgrn: np.ndarray,
     *,
-    weights: str | None = None,
+    weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
     progress: Progress | None = None,
@@ -132,7 +142,7 @@ def superresolve(
 
     Args:
         bgrn: (H, W, 4) or (4, H, W) uint16 L1B digital numbers, bands B, G, R, NIR.
-        weights: registered name or checkpoint path (default: the shipped ``rec``).
+        weights: registered name, checkpoint path or REC network (default: the shipped ``rec``).
         device: "cpu" or "cuda".
         tile: tile side in input pixels; ``None`` chooses, 0 disables tiling.
         progress: called as ``progress(done_tiles, total_tiles)``.
@@ -142,7 +152,8 @@ def superresolve(
 
     Raises:
         InputError: for an array that is not a BGRN crop.
-        ArgumentError: for a ``tile`` under :data:`~l1bsr_core.tiling.MIN_TILE` (other than 0) or an unusable ``device``.
+        ArgumentError: for a ``tile`` under :data:`~l1bsr_core.tiling.MIN_TILE` (other than 0) or an
+            unusable ``device``.
         WeightsError: for weights that cannot be loaded.
     """
     bgrn = validate_bgrn(bgrn)
@@ -274,7 +285,7 @@ def estimate_flows(model, normalised: torch.Tensor) -> torch.Tensor:
 def register(
     bgrn: np.ndarray,
     *,
-    weights: str | None = None,
+    weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
     progress: Progress | None = None,

@@ -10,8 +10,8 @@ together, array shape (H, W, 4)) or *planar* (bands stored one after the other: 
 :func:`write_bgrn` writes an array "like" that input, with the georeferencing rescaled when the
 output has ``scale`` times more pixels per side. Every problem with an input raises
 :class:`~l1bsr_core.errors.InputError` with a one-line message saying what was found and what
-was expected; headers are checked before any pixel data is read. Writes are atomic
-(:func:`atomic_output`).
+was expected; headers are checked before any pixel data is read. Writes are atomic, to checked
+names (:mod:`l1bsr_core.outputs`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import logging
 import math
 import os
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from . import geotiff
 from .arrays import to_uint16
 from .bands import BAND_NAMES, DN_MAX, N_BANDS, SENTINEL2_BANDS
-from .errors import ArgumentError, InputError, one_line
+from .errors import InputError, one_line
+from .outputs import TIFF_SUFFIXES, atomic_output, check_suffix
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,6 @@ __all__ = [
     "read_bgrn_array",
     "validate_bgrn",
     "write_bgrn",
-    "atomic_output",
-    "TIFF_SUFFIXES",
-    "check_output_path",
-    "same_file",
 ]
 
 INTERLEAVED = "interleaved"
@@ -78,25 +75,6 @@ DTYPE_TEXT = f"uint16 L1B digital numbers (0 to {DN_MAX})"
 
 # --- TIFF tags -------------------------------------------------------------------------------
 
-MODEL_PIXEL_SCALE = 33550
-"""GeoTIFF ModelPixelScale: (ScaleX, ScaleY, ScaleZ), model units per pixel."""
-MODEL_TIEPOINT = 33922
-"""GeoTIFF ModelTiepoint: (I, J, K, X, Y, Z) * n, raster point (I, J, K) at model (X, Y, Z)."""
-MODEL_TRANSFORMATION = 34264
-"""GeoTIFF ModelTransformation: 4 × 4 matrix, row-major, model = M @ (I, J, K, 1)."""
-GEO_KEY_DIRECTORY = 34735
-GEO_DOUBLE_PARAMS = 34736
-GEO_ASCII_PARAMS = 34737
-
-GEOTIFF_TAGS = (
-    MODEL_PIXEL_SCALE,
-    MODEL_TIEPOINT,
-    MODEL_TRANSFORMATION,
-    GEO_KEY_DIRECTORY,
-    GEO_DOUBLE_PARAMS,
-    GEO_ASCII_PARAMS,
-)
-
 IMAGE_DESCRIPTION = 270
 DESCRIPTIVE_TAGS = (
     269,  # DocumentName
@@ -114,18 +92,10 @@ DESCRIPTIVE_TAGS = (
 )
 """Non-structural tags carried from input to output as they are."""
 
-CARRIED_TAGS = GEOTIFF_TAGS + DESCRIPTIVE_TAGS
+CARRIED_TAGS = geotiff.GEOTIFF_TAGS + DESCRIPTIVE_TAGS
 
 ASCII = 2
 """TIFF data type code of text tags (tifffile computes their count itself when given 0)."""
-
-GT_RASTER_TYPE_KEY = 1025
-"""GeoKey GTRasterTypeGeoKey: 1 = PixelIsArea (default), 2 = PixelIsPoint."""
-RASTER_PIXEL_IS_POINT = 2
-GEO_KEY_HEADER_LEN = 4
-GEO_KEY_ENTRY_LEN = 4
-TIEPOINT_LEN = 6
-TRANSFORM_SIDE = 4
 
 X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 282, 283, 296
 RESOLUTION_UNIT_NONE = 1
@@ -153,8 +123,6 @@ OTHER_FORMATS = (
 )
 SNIFF_BYTES = 16
 
-TIFF_SUFFIXES = (".tif", ".tiff")
-"""Output names :func:`write_bgrn` accepts (in any case): it writes TIFF, so the name says so."""
 
 TIFFFILE_LOGGER = "tifffile"
 """The logger tifffile reports the damage it works around on (bad offsets, unreadable tags)."""
@@ -167,7 +135,7 @@ class TiffInfo:
     Attributes:
         layout: :data:`INTERLEAVED` (stored as (H, W, 4)) or :data:`PLANAR` (stored as (4, H, W)).
         extratags: tifffile ``extratags`` tuples ``(code, dtype, count, value, writeonce)`` of the
-            tags carried over: GeoTIFF (:data:`GEOTIFF_TAGS`) and descriptive ones
+            tags carried over: GeoTIFF (:data:`l1bsr_core.geotiff.GEOTIFF_TAGS`) and descriptive ones
             (:data:`DESCRIPTIVE_TAGS`). Structural tags (sizes, strips, sample format) never are.
         resolution: ((XResolution), (YResolution)) as (numerator, denominator) pixels per
             unit, or None for tifffile's default (1/1, no unit).
@@ -193,27 +161,12 @@ class TiffInfo:
     @property
     def georeferenced(self) -> bool:
         """True when a ModelPixelScale, ModelTiepoint or ModelTransformation tag is carried."""
-        return any(
-            self.tag_value(code) is not None
-            for code in (MODEL_PIXEL_SCALE, MODEL_TIEPOINT, MODEL_TRANSFORMATION)
-        )
+        return any(self.tag_value(code) is not None for code in geotiff.PLACEMENT_TAGS)
 
     @property
     def pixel_is_point(self) -> bool:
-        """True when the GeoKeys say PixelIsPoint (raster (0, 0) is the first pixel's centre).
-
-        False means PixelIsArea, the GeoTIFF default: raster (0, 0) is the first pixel's
-        top-left corner.
-        """
-        keys = self.tag_value(GEO_KEY_DIRECTORY)
-        if keys is None:
-            return False
-        entries = keys[GEO_KEY_HEADER_LEN:]
-        for start in range(0, len(entries) - GEO_KEY_ENTRY_LEN + 1, GEO_KEY_ENTRY_LEN):
-            key_id, location, _count, value = entries[start : start + GEO_KEY_ENTRY_LEN]
-            if key_id == GT_RASTER_TYPE_KEY and location == 0:
-                return value == RASTER_PIXEL_IS_POINT
-        return False
+        """True when the GeoKeys say PixelIsPoint (see :func:`l1bsr_core.geotiff.pixel_is_point`)."""
+        return geotiff.pixel_is_point(self.tag_value(geotiff.GEO_KEY_DIRECTORY))
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -359,7 +312,9 @@ def _check_pixel_data_in_file(series: tifffile.TiffPageSeries, file_size: int, s
     uncompressed = keyframe.compression == tifffile.COMPRESSION.NONE
     for page in series.pages:
         if page is None:
-            raise InputError(f"{source} is truncated or corrupt (pages are missing); expected a complete BGRN TIFF file")
+            raise InputError(
+                f"{source} is truncated or corrupt (pages are missing); expected a complete BGRN TIFF file"
+            )
         offsets, counts = page.dataoffsets, page.databytecounts
         data_end = max((offset + count for offset, count in zip(offsets, counts)), default=0)
         if data_end > file_size:
@@ -527,139 +482,6 @@ def read_bgrn_array(path) -> np.ndarray:
 # --- writing ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def atomic_output(path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
-
-    The temporary file is created (empty, with the permissions a new file gets) in the same
-    folder, so the final ``os.replace`` is atomic: readers see the old file or the complete
-    new one, and a failure leaves neither a partial output nor a temporary file.
-
-    Args:
-        path: the final file.
-        suffix: suffix of the temporary name; default the suffix of ``path``. Keep it equal to
-            what the writer expects (``np.save`` appends ``.npy`` to names not ending so)::
-
-                with atomic_output("flow.npy") as tmp:
-                    np.save(tmp, flow)
-
-    Raises:
-        InputError: when the temporary file cannot be created or renamed (missing folder,
-            no permission, ``path`` is a folder). Errors of the body propagate unchanged.
-    """
-    source = os.fspath(path)
-    path = Path(source)
-    suffix = path.suffix if suffix is None else suffix
-    _check_file_location(path, source)
-    temp = _create_temp_file(path, suffix, source)
-    try:
-        yield temp
-        try:
-            os.replace(temp, path)
-        except OSError as error:
-            raise InputError(f"cannot write {source}: {error.strerror or error}") from error
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-
-
-def _check_file_location(path: Path, source: str) -> None:
-    """InputError unless ``path`` is a file name (not a folder) in a folder that exists."""
-    if path.is_dir():
-        raise InputError(f"cannot write {source}: it is a folder; expected a file path")
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {source}: the folder {path.parent} does not exist")
-
-
-def _check_suffix(path, suffixes: tuple[str, ...]) -> None:
-    """ArgumentError unless the name of ``path`` ends in one of ``suffixes`` (any case)."""
-    source = os.fspath(path)
-    suffix = Path(source).suffix
-    if suffix.lower() not in suffixes:
-        found = f"ends in {suffix!r}" if suffix else "has no extension"
-        raise ArgumentError(
-            f"the output name {source} {found}; expected a name ending in {' or '.join(suffixes)} "
-            f"(the format that is written)"
-        )
-
-
-def same_file(first, second) -> bool:
-    """True when two paths name one file, however spelled (relative, symbolic or hard links)."""
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one of them does not exist (yet): compare where they would be
-        return Path(first).resolve() == Path(second).resolve()
-
-
-def check_output_path(path, suffixes: tuple[str, ...] = TIFF_SUFFIXES, *, keep=()) -> None:
-    """Refuse, before any work is done, an output path that is misnamed, unwritable or precious.
-
-    Args:
-        path: the file to be written.
-        suffixes: the name endings accepted (compared in lower case): the format written.
-        keep: files that must not be overwritten (the inputs), compared with :func:`same_file`.
-
-    Raises:
-        ArgumentError: for a name that does not end in one of ``suffixes``, or a path that is one
-            of ``keep``.
-        InputError: for a folder, a missing folder, or a folder this process cannot write in.
-    """
-    source = os.fspath(path)
-    path = Path(source)
-    _check_suffix(path, suffixes)
-    for other in keep:
-        if same_file(path, other):
-            raise ArgumentError(
-                f"the output {source} is the input file {os.fspath(other)}: writing it would destroy "
-                f"the input; expected another output name"
-            )
-    _check_file_location(path, source)
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {source}: no permission to create files in {path.parent}")
-
-
-def _create_temp_file(path: Path, suffix: str, source: str) -> Path:
-    """Create an empty, uniquely named file beside ``path`` (mode 0o666 less the umask)."""
-    while True:
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{suffix}")
-        try:
-            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return temp
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise InputError(f"cannot write {source}: {error.strerror or error}") from error
-
-
-def _rescaled_extratags(info: TiffInfo, scale: float) -> tuple:
-    """``info.extratags`` with the georeferencing of an output with ``scale`` × more pixels per side.
-
-    Pixel sizes are divided by ``scale``; model coordinates of the image corners stay put.
-    With PixelIsArea, raster (I, J) in the output is (I, J) * scale in the input; with
-    PixelIsPoint raster coordinates are pixel centres, so (I + 0.5) * scale - 0.5.
-    """
-    if scale == 1:
-        return info.extratags
-    # input raster coordinate = output raster coordinate / scale + centre_shift
-    centre_shift = (0.5 / scale - 0.5) if info.pixel_is_point else 0.0
-    rescaled = []
-    for code, dtype, count, value, writeonce in info.extratags:
-        if code == MODEL_PIXEL_SCALE:
-            value = (value[0] / scale, value[1] / scale, *value[2:])
-        elif code == MODEL_TIEPOINT:
-            points = np.asarray(value, dtype=float).reshape(-1, TIEPOINT_LEN)
-            points[:, :2] = (points[:, :2] - centre_shift) * scale
-            value = tuple(points.ravel().tolist())
-        elif code == MODEL_TRANSFORMATION:
-            matrix = np.asarray(value, dtype=float).reshape(TRANSFORM_SIDE, TRANSFORM_SIDE)
-            output_to_input = np.diag([1 / scale, 1 / scale, 1.0, 1.0])
-            output_to_input[:2, -1] = centre_shift
-            value = tuple((matrix @ output_to_input).ravel().tolist())
-        rescaled.append((code, dtype, count, value, writeonce))
-    return tuple(rescaled)
-
-
 def _rescaled_resolution(info: TiffInfo, scale: float) -> dict:
     """tifffile ``resolution``/``resolutionunit`` arguments, pixels per unit times ``scale``."""
     if info.resolution is None:
@@ -696,7 +518,7 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
         InputError: one line, for an array of the wrong shape or type, a bad ``scale``, or a
             file that cannot be written. No file and no temporary file is left behind.
     """
-    _check_suffix(path, TIFF_SUFFIXES)
+    check_suffix(path, TIFF_SUFFIXES)
     info = TiffInfo() if like is None else like
     array = np.asarray(array)
     if array.ndim != 3 or array.shape[-1] != N_BANDS or array.size == 0:
@@ -719,7 +541,7 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
                 planarconfig="separate" if info.layout == PLANAR else "contig",
                 metadata=None,
                 software=False,
-                extratags=_rescaled_extratags(info, scale),
+                extratags=geotiff.rescaled_tags(info.extratags, scale, pixel_is_point=info.pixel_is_point),
                 **_rescaled_resolution(info, scale),
             )
         except (OSError, ValueError) as error:

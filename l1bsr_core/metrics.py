@@ -336,6 +336,7 @@ def bandpass_energy(image, *, sigmas: tuple[float, float] = BANDPASS_SIGMAS_PX, 
     border = int(border)
     if border < 0 or 2 * border >= min(image.shape):
         raise ValueError(f"border {border} does not fit an image of size {image.shape}")
-    response = ndimage.gaussian_filter(image, fine, mode="reflect") - ndimage.gaussian_filter(image, coarse, mode="reflect")
+    response = (ndimage.gaussian_filter(image, fine, mode="reflect")
+                - ndimage.gaussian_filter(image, coarse, mode="reflect"))
     inner = response[border : image.shape[0] - border, border : image.shape[1] - border]
     return float(np.mean(inner * inner))

@@ -259,7 +259,7 @@ def windowed_shifts(
         upsample: subpixel refinement factor (final grid step ``1 / upsample`` px).
 
     Returns:
-        ``(centers_y, centers_x, dx, dy, confidence)``: ``centers_y`` (gy,) and ``centers_x``
+        ``(centres_y, centres_x, dx, dy, confidence)``: ``centres_y`` (gy,) and ``centres_x``
         (gx,) are the window centres in pixel coordinates (a window starting at ``s`` has centre
         ``s + (window - 1) / 2``); ``dx``, ``dy``, ``confidence`` are (gy, gx) arrays in the
         :func:`phase_correlation_shift` convention, ``moving(y + dy, x + dx) ≈ reference(y, x)``.
@@ -352,15 +352,15 @@ def classical_flow(
         ``moving(y + dy, x + dx) ≈ reference(y, x)``: pass it to :func:`l1bsr_core.warp.warp`
         with ``moving`` to align it onto ``reference``.
     """
-    centers_y, centers_x, dx, dy, confidence = windowed_shifts(
+    centres_y, centres_x, dx, dy, confidence = windowed_shifts(
         reference, moving, window=window, step=step
     )
     grid_x, grid_y = _robust_grid(dx, dy, confidence, min_confidence)
     height, width = np.shape(reference)
     # Fractional grid index of every pixel (window centres are evenly spaced except possibly the
     # last, flush with the edge), clamped so the flow is constant beyond the outermost centres.
-    index_y = np.interp(np.arange(height), centers_y, np.arange(len(centers_y)))
-    index_x = np.interp(np.arange(width), centers_x, np.arange(len(centers_x)))
+    index_y = np.interp(np.arange(height), centres_y, np.arange(len(centres_y)))
+    index_x = np.interp(np.arange(width), centres_x, np.arange(len(centres_x)))
     coords = np.stack(np.meshgrid(index_y, index_x, indexing="ij"))
     order = 3 if min(grid_x.shape) >= 4 else 1
     flow = np.stack(
@@ -435,8 +435,9 @@ def misregistration(
 
     On the example crops the estimator's own floor (crops after :func:`classical_register`)
     is a median of about 0.03–0.05 px for B and R and 0.07–0.13 px for NIR, whose windows are
-    also fewer (a third to four fifths of them pass ``min_confidence``, against all for B, R). The classical registration is tuned to
-    this same estimator, so its residual here is a lower bound, not an independent score.
+    also fewer (a third to four fifths of them pass ``min_confidence``, against all for B, R).
+    The classical registration is tuned to this same estimator, so its residual here is a lower
+    bound, not an independent score.
     """
     bgrn = _check_bgrn(bgrn)
     report: dict[str, dict] = {}

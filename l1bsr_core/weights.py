@@ -29,8 +29,18 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .errors import WeightsError, one_line
-from .models import (RCAN, CSRConfig, CSRNet, FaithfulREC, JointCSR, JointCSRConfig, RECConfig, build_csr, build_rec,
-                     csr_config_from_dict)
+from .models import (
+    RCAN,
+    CSRConfig,
+    CSRNet,
+    FaithfulREC,
+    JointCSR,
+    JointCSRConfig,
+    RECConfig,
+    build_csr,
+    build_rec,
+    csr_config_from_dict,
+)
 from .models.csr_lk import LucasKanadeCSR
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -252,7 +262,9 @@ def _state_mismatch(model: nn.Module, state) -> str:
     return "; ".join(parts) or "values torch refused"
 
 
-def load_model(kind: str, name_or_path: str | Path | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def load_model(
+    kind: str, name_or_path: str | Path | None = None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
     """Load a network in eval mode: a registered name (hash-checked) or a checkpoint path.
 
     Returns ``(model, info)`` where ``info`` has ``name``, ``version``, ``config``, ``parameters``, ``source``.

@@ -1,8 +1,9 @@
 """The "How it works" page: plain-words sections and the diagrams that go with them.
 
 Every figure is drawn here with matplotlib's object API (no pyplot state) and returned as a
-uint8 RGB array (:func:`l1bsr_demo.figures.figure_to_array`), computed once per process. The text is Markdown. :func:`sections` is what the
-demo shows, in order; :data:`CITATION` and :data:`BIBTEX` credit the method.
+uint8 RGB array (:func:`l1bsr_demo.figures.figure_to_array`), computed once per process. The text
+is Markdown. :func:`sections` is what the demo shows, in order; :data:`CITATION` and
+:data:`BIBTEX` credit the method.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l1bsr_core.io import atomic_output
+from l1bsr_core.outputs import atomic_output
 from l1bsr_core.weights import sha256_of
 
 from .examples import REAL_EXAMPLE_SHA256, Example, real_example
@@ -80,7 +80,7 @@ class FetchReport:
             return ""
         first, last = self.examples[0].title, self.examples[-1].title
         names = first if len(self.examples) == 1 else f"{first} … {last.removeprefix('L1B ')}"
-        return f"*{names}* are real Sentinel-2 L1B crops from the authors' repository (no ground truth)."
+        return f"{names} are real Sentinel-2 L1B crops from the authors' repository (no ground truth)."
 
 
 class RealExamples:

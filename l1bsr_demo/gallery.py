@@ -12,7 +12,8 @@ import shutil
 from pathlib import Path
 
 from l1bsr_core.errors import InputError, L1BSRError
-from l1bsr_core.io import atomic_output, read_bgrn
+from l1bsr_core.io import read_bgrn
+from l1bsr_core.outputs import atomic_output
 
 from . import paths, viz
 from .examples import Example, identify_example, synthetic_examples

@@ -17,15 +17,13 @@ import numpy as np
 
 from l1bsr_core.errors import InputError, L1BSRError
 from l1bsr_core.io import MIN_SIZE_PX, TiffInfo, read_bgrn
+from l1bsr_core.outputs import TIFF_SUFFIXES
 
 from . import gallery, viz
 from .examples import Example
 
 DEMO_MAX_SIDE = 2048
 """Largest image side processed at once; larger uploads need a window (x0, y0, size)."""
-
-TIFF_SUFFIXES = (".tif", ".tiff")
-"""File names the page accepts."""
 
 Window = tuple[int, int, int, int]
 """(x0, y0, width, height) in the file's pixels."""

@@ -25,7 +25,8 @@ import numpy as np
 from l1bsr_core import inference, registration
 from l1bsr_core.bands import MOVING_BAND_NAMES, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.errors import InputError, L1BSRError
-from l1bsr_core.io import atomic_output, read_bgrn, write_bgrn
+from l1bsr_core.io import read_bgrn, write_bgrn
+from l1bsr_core.outputs import atomic_output
 from l1bsr_core.resample import UPSAMPLING_METHODS, block_mean, upsample
 
 from . import figures, paths, summaries, viz

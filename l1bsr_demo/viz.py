@@ -83,7 +83,7 @@ class Stretch:
         *,
         percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
         shared: bool = False,
-    ) -> "Stretch":
+    ) -> Stretch:
         """Percentile stretch of an (H, W, C) image.
 
         Args:
@@ -226,7 +226,9 @@ def fringe_stretch(image: np.ndarray, sigma: float = FRINGE_SIGMA) -> Stretch:
     return Stretch(tuple(float(-m) for m in magnitude), tuple(float(m) for m in magnitude))
 
 
-def fringe(bgrn: np.ndarray, band: int | str, stretch: Stretch | None = None, sigma: float = FRINGE_SIGMA) -> np.ndarray:
+def fringe(
+    bgrn: np.ndarray, band: int | str, stretch: Stretch | None = None, sigma: float = FRINGE_SIGMA
+) -> np.ndarray:
     """Fine detail of G in green and of ``band`` in magenta, over mid grey; uint8 (H, W, 3).
 
     Where the two bands are registered their details coincide and the picture is grey (black

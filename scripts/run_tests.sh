@@ -8,4 +8,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
         || echo "warning: could not install chromium; browser tests will be skipped" >&2
 fi
+# Lint first (rules in pyproject.toml): a failing check stops the run.
+python3 -m ruff check .
 exec python3 -m pytest "$@"

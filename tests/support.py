@@ -22,8 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+import torch
 
 from l1bsr_core import weights
+from l1bsr_core.scenes import make_scene
+from l1bsr_core.simulate import simulate_pair
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -102,8 +105,6 @@ def ensure_weights(folder: Path) -> None:
     """Use the shipped networks if registered, else write small random ones and point the env at them."""
     if weights.available_models("rec") and weights.available_models("csr"):
         return
-    import torch
-
     torch.manual_seed(0)
     for kind in weights.KINDS:
         path = folder / f"{kind}.safetensors"
@@ -152,15 +153,11 @@ def running_app(root: Path):
 # === Synthetic inputs of the property tests ====================================================
 
 
-def ten_metre_bands(height: int, width: int, *, seed: int) -> "torch.Tensor":
+def ten_metre_bands(height: int, width: int, *, seed: int) -> torch.Tensor:
     """(4, height, width) float64 aligned bands B, G, R, NIR in DN: a procedural scene block-averaged 2 × 2.
 
     Textured at every scale (fields, roads, tree crowns), no noise, no misregistration.
     """
-    import torch
-
-    from l1bsr_core.scenes import make_scene
-
     scene = torch.from_numpy(make_scene(2 * height, 2 * width, seed=seed)).double()
     return torch.nn.functional.avg_pool2d(scene[None], 2)[0]
 
@@ -170,17 +167,12 @@ def simulated_view(height: int, width: int, *, seed: int) -> np.ndarray:
 
     Bands B, G, R, NIR with the simulator's band misregistration, MTF, noise and quantisation.
     """
-    from l1bsr_core.scenes import make_scene
-    from l1bsr_core.simulate import simulate_pair
-
     scene = make_scene(2 * height, 2 * width, seed=seed)
     return simulate_pair(scene, rng=seed, with_flows=False).views[0]
 
 
-def constant_flow(dx: float, dy: float, height: int, width: int, dtype=None) -> "torch.Tensor":
+def constant_flow(dx: float, dy: float, height: int, width: int, dtype=None) -> torch.Tensor:
     """(1, 2, height, width) flow equal to (dx, dy) everywhere (channel 0 dx, 1 dy, px)."""
-    import torch
-
     flow = torch.zeros(1, 2, height, width, dtype=dtype)
     flow[:, 0], flow[:, 1] = dx, dy
     return flow
@@ -189,8 +181,6 @@ def constant_flow(dx: float, dy: float, height: int, width: int, dtype=None) -> 
 def randomise_parameters(model, std: float, seed: int = 0):
     """Every parameter of ``model`` drawn from N(0, std²) (seeded): a network that is neither
     trained nor at its identity-like initialisation, for properties that must hold for any weights."""
-    import torch
-
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for parameter in model.parameters():

@@ -14,6 +14,7 @@ import torch
 from l1bsr_core.bands import GREEN, MOVING_BANDS, N_BANDS, NO_DATA
 from l1bsr_core.simulate import random_smooth_flow
 from l1bsr_core.warp import align_to_reference, warp
+
 from support import constant_flow
 
 torch.set_num_threads(1)

@@ -156,7 +156,7 @@ def test_examples_endpoint_lists_synthetic_and_fetched(client):
     items, note = client.predict(api_name="/examples")
     captions = [item["caption"] for item in items]
     assert captions == [e.caption for e in examples.synthetic_examples()] + ["L1B 00", "L1B 01"]
-    assert "*L1B 00 … 01* are real Sentinel-2 L1B crops" in note and "not available: 02" in note
+    assert "L1B 00 … 01 are real Sentinel-2 L1B crops" in note and "not available: 02" in note
 
 
 def test_describe_input_endpoint(client, fetched, tmp_path):
@@ -166,3 +166,23 @@ def test_describe_input_endpoint(client, fetched, tmp_path):
     tifffile.imwrite(bad, np.zeros((64, 64, 3), np.uint16))
     preview, about = client.predict(handle_file(bad), api_name="/describe_input")
     assert preview is None and about.startswith("⚠️ **rgb.tif has 3 bands")
+
+
+def test_an_offline_page_says_nothing_of_real_examples(tmp_path, monkeypatch):
+    """Built while the authors' examples cannot be fetched: no text on the page claims they are there."""
+    import app
+    from l1bsr_demo import fetch, paths
+
+    from support import free_port
+
+    monkeypatch.setattr(paths, "TEMP_ROOT", tmp_path / "temp")
+    fetch.reset_real_examples(fetch.RealExamples(f"http://127.0.0.1:{free_port()}", tmp_path / "cache"))
+    try:
+        fetch.real_examples().fetch()  # refused at once: offline
+        blocks = app.build_demo()
+        texts = [c["props"].get("value") for c in blocks.config["components"] if c.get("type") == "markdown"]
+    finally:
+        fetch.reset_real_examples()
+    page = " ".join(text for text in texts if isinstance(text, str))
+    assert "could not be fetched" in page and "synthetic examples only" in page
+    assert "are real Sentinel-2" not in page and "L1B 0" not in page

@@ -10,6 +10,7 @@ from l1bsr_core import band_alignment
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.phase_correlation import window_grid
 from l1bsr_core.tensors import image_to_tensor
+
 from support import randomise_parameters, simulated_view
 
 torch.set_num_threads(1)
@@ -50,7 +51,8 @@ def test_slabs_give_the_grid_of_the_whole_image(bgrn, model, monkeypatch, rows_p
         monkeypatch.setattr(band_alignment, "WINDOWS_PER_SLAB", rows_per_slab * windows_per_row(model))
     slabs = []
     measure = model.measure
-    monkeypatch.setattr(model, "measure", lambda *args, **kwargs: slabs.append(args[0].shape) or measure(*args, **kwargs))
+    monkeypatch.setattr(model, "measure",
+                        lambda *args, **kwargs: slabs.append(args[0].shape) or measure(*args, **kwargs))
     flows = band_alignment.band_flows(model, bgrn, CPU)
     rows_of_windows = expected.shape[-2]
     assert len(slabs) == (1 if rows_per_slab is None else -(-rows_of_windows // rows_per_slab))

@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from l1bsr_core.bands import (
-    BAND_NAMES, GREEN, MOVING_BAND_NAMES, MOVING_BANDS, NIR, REFERENCE_BAND, SENTINEL2_BANDS, band_index, band_pairs,
+    BAND_NAMES,
+    GREEN,
+    MOVING_BAND_NAMES,
+    MOVING_BANDS,
+    NIR,
+    REFERENCE_BAND,
+    SENTINEL2_BANDS,
+    band_index,
+    band_pairs,
 )
 
 

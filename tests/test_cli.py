@@ -171,7 +171,8 @@ REG = ("--task", "registration")
 REFUSED = {  # name: (arguments after INPUT, built from the crop path; fragments of the one line)
     "negative tile": (lambda c: [c.parent / "o.tif", "--tile", "-1"], ("tile size is -1", "expected 0")),
     "tiny tile": (lambda c: [c.parent / "o.tif", "--tile", "5"], ("tile size is 5", "at least 32")),
-    "registration tile too small": (lambda c: [c.parent / "o.tif", *REG, "--tile", "16"], ("tile size is 16", "at least 32")),
+    "registration tile too small": (lambda c: [c.parent / "o.tif", *REG, "--tile", "16"],
+                                    ("tile size is 16", "at least 32")),
     "tile not a number": (lambda c: [c.parent / "o.tif", "--tile", "abc"], ("--tile", "invalid int")),
     "unknown device": (lambda c: [c.parent / "o.tif", "--device", "foo"], ("not a device name", "'cpu'")),
     "output is the input": (lambda c: [c], ("is the input file",)),

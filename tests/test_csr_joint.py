@@ -14,6 +14,7 @@ from l1bsr_core.bands import MOVING_BANDS, NIR, NO_DATA
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import robust_fusion
 from l1bsr_core.warp import warp
+
 from support import constant_flow, randomise_parameters, simulated_view
 
 torch.set_num_threads(1)
@@ -127,7 +128,7 @@ def test_windows_touching_no_data_get_zero_confidence(bgrn):
     rows, cols = (72, 78), (20, 28)  # > gradient_reach() px from every window that does not overlap it
     holed = bgrn.clone()
     holed[:, NIR, rows[0]:rows[1], cols[0]:cols[1]] = NO_DATA
-    shift, holed_confidence = model.measure(holed)
+    _, holed_confidence = model.measure(holed)
     window, step = model.window_size(SIZE, SIZE), model.config.step
     gy, gx = confidence.shape[-2:]
     touched = window_touches(*rows, gy, window, step)[:, None] & window_touches(*cols, gx, window, step)[None, :]

@@ -37,7 +37,7 @@ def test_fetch_verifies_hashes_and_caches(mirror, tmp_path):
     assert set(report.missing) == {"02"} and "not available" in report.missing["02"]
     for example in report.examples:
         assert weights.sha256_of(example.path) == hashes[example.key[-2:]]
-    assert report.about == "*L1B 00 … 01* are real Sentinel-2 L1B crops from the authors' repository (no ground truth)."
+    assert report.about == "L1B 00 … 01 are real Sentinel-2 L1B crops from the authors' repository (no ground truth)."
     assert report.note == "2 real L1B examples available; not available: 02."
     # A second run uses the verified cache and needs no server at all.
     again = RealExamples("http://127.0.0.1:9", tmp_path / "cache", hashes=hashes).fetch()

@@ -62,7 +62,7 @@ def test_gallery_with_fetched_examples_says_what_they_are(temp_root):
         fetch.reset_real_examples(fetch.RealExamples(url, temp_root / "cache", hashes=hashes))
         items, keys, note = gallery.gallery(wait=30.0)
     assert keys[-2:] == ["real-00", "real-01"] and [caption for _, caption in items[-2:]] == ["L1B 00", "L1B 01"]
-    assert "*L1B 00 … 01* are real Sentinel-2 L1B crops" in note
+    assert "L1B 00 … 01 are real Sentinel-2 L1B crops" in note
     copy = gallery.copy_for_input("real-01")
     assert copy.name == "l1b_01.tif" and copy.read_bytes() == (temp_root / "mirror" / "01.tif").read_bytes()
     assert gallery.identify(copy).key == "real-01"

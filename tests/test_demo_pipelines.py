@@ -75,8 +75,8 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
     assert summary.startswith(events.FAILURE_MARK) and "holiday.tif is not a TIFF file" in summary
     assert all(value is None for name, value in zip(names, outputs) if name != "summary")
     assert error.value.message in summary and not error.value.visible  # for API clients, no pop-up
-    good = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
-    assert len(good) == 1 and "CSR registration" in good[0][pipelines.RegistrationResult.output_names().index("summary")]
+    (good,) = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
+    assert "CSR registration" in good[pipelines.RegistrationResult.output_names().index("summary")]
 
 
 def test_an_internal_error_is_one_line_without_details(example_crops, monkeypatch):

@@ -5,6 +5,7 @@ import pytest
 
 from l1bsr_core import inference
 from l1bsr_core.errors import ArgumentError, InputError, L1BSRError, WeightsError
+
 from support import mosaic
 
 
@@ -30,6 +31,7 @@ def test_register_keeps_green_and_returns_flow(use_random_weights, example_crop)
 
 def test_register_output_is_the_warp_of_the_input_by_the_flow(use_random_weights, example_crop):
     import torch
+
     from l1bsr_core.warp import warp
     registered, flow = inference.register(example_crop)
     band = torch.from_numpy(example_crop[..., 3].astype(np.float32))[None, None]
@@ -177,3 +179,17 @@ def test_band_statistics_match_numpy(example_crop):
     mean, std = inference.band_statistics(example_crop)
     np.testing.assert_allclose(mean, example_crop.reshape(-1, 4).mean(0), rtol=1e-9)
     np.testing.assert_allclose(std, example_crop.reshape(-1, 4).std(0, ddof=1), rtol=1e-6)
+
+
+def test_a_network_can_be_given_instead_of_weights(example_crop):
+    """What the speed benchmark times: a network built in memory, through the API's code path."""
+    import torch
+
+    from l1bsr_core.models import RCAN, RECConfig
+    torch.manual_seed(0)
+    rec = RCAN(RECConfig(n_groups=1, n_blocks=1, n_feats=8, reduction=4)).eval()
+    out = inference.superresolve(example_crop[:64, :64], weights=rec)
+    assert out.shape == (128, 128, 4) and out.dtype == np.uint16
+    assert inference.model_info("rec", weights=rec)["parameters"] == sum(p.numel() for p in rec.parameters())
+    with pytest.raises(WeightsError, match="expected CSR"):
+        inference.register(example_crop[:64, :64], weights=rec)

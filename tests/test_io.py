@@ -10,20 +10,18 @@ import numpy as np
 import pytest
 import tifffile
 
-from l1bsr_core import io
+from l1bsr_core import geotiff
 from l1bsr_core.errors import ArgumentError, InputError
 from l1bsr_core.io import (
     MAX_PIXELS,
     MIN_SIZE_PX,
     TiffInfo,
-    atomic_output,
-    check_output_path,
     read_bgrn,
     read_bgrn_array,
-    same_file,
     validate_bgrn,
     write_bgrn,
 )
+from l1bsr_core.outputs import atomic_output, check_output_path, same_file
 
 SIDE = 40
 """Side of the small synthetic crops (at least MIN_SIZE_PX)."""
@@ -303,7 +301,7 @@ def test_geotiff_pixel_is_point_and_transformation():
         )
     )
     assert info.pixel_is_point
-    tags = {tag[0]: tag[3] for tag in io._rescaled_extratags(info, 2)}
+    tags = {tag[0]: tag[3] for tag in geotiff.rescaled_tags(info.extratags, 2, pixel_is_point=True)}
     # the first input pixel centre (raster 0, 0) is output raster (0.5, 0.5)
     assert tags[MODEL_TIEPOINT] == (0.5, 0.5, 0.0, 500_000.0, 4_000_000.0, 0.0)
     # output pixel (0, 0) centre lies a quarter input pixel up-left of the input's first centre

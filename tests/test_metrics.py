@@ -1,4 +1,5 @@
-"""Tests of l1bsr_core.metrics: PSNR, SSIM, cPSNR, cSSIM, tile-wise cPSNR, flow endpoint error, NCC, band-pass energy."""
+"""Tests of l1bsr_core.metrics: PSNR, SSIM, cPSNR, cSSIM, tile-wise cPSNR, flow endpoint error, NCC,
+band-pass energy."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from scipy import ndimage
 
 from l1bsr_core import metrics
 from l1bsr_core.bands import GREEN
-
 
 # --- image quality ------------------------------------------------------------------------------
 

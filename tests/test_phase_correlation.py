@@ -15,6 +15,7 @@ from l1bsr_core import registration
 from l1bsr_core.bands import BLUE, GREEN, NIR, RED
 from l1bsr_core.models.phase_correlation import gradient_reach, window_grid, windowed_phase_correlation
 from l1bsr_core.warp import warp
+
 from support import constant_flow, simulated_view, ten_metre_bands
 
 torch.set_num_threads(1)

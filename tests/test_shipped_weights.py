@@ -11,6 +11,7 @@ import tifffile
 import torch
 
 from l1bsr_core import inference
+from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.metrics import flow_epe, psnr
 from l1bsr_core.registration import misregistration
@@ -63,7 +64,7 @@ def test_csr_flow_points_the_right_way(example_crop, name):
     for b in MOVING_BANDS:
         band = torch.from_numpy(example_crop[..., b].astype(np.float32))[None, None]
         constant = torch.tensor(shift).view(1, 2, 1, 1).expand(1, 2, *example_crop.shape[:2])
-        moved[..., b] = warp(band, constant)[0, 0].round().clamp(0, 65535).numpy().astype(np.uint16)
+        moved[..., b] = to_uint16(warp(band, constant)[0, 0].numpy())
     _, flow0 = inference.register(example_crop, weights=name)
     _, flow1 = inference.register(moved, weights=name)
     change = (flow1 - flow0)[..., 32:-32, 32:-32].mean(axis=(2, 3))  # (3, 2)

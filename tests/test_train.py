@@ -145,6 +145,7 @@ def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_tr
 def test_real_pair_folder_cuts_the_same_window_from_both_views(tmp_path, example_crop):
     """The documented folder format for real overlap pairs: <name>_0.tif / <name>_1.tif."""
     import tifffile
+
     from l1bsr_core.train.data import RealPairFolder
     view0 = example_crop
     view1 = np.roll(view0, 1, axis=1)  # a stand-in second view, made in the test

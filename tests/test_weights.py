@@ -11,8 +11,14 @@ from safetensors import safe_open
 from l1bsr_core.errors import WeightsError
 from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig
 from l1bsr_core.weights import (
-    PROJECT_WEIGHTS_DIR, PUBLISHED_CSR_KEY, build_model, load_model, read_registry, register_weights,
-    save_checkpoint, sha256_of,
+    PROJECT_WEIGHTS_DIR,
+    PUBLISHED_CSR_KEY,
+    build_model,
+    load_model,
+    read_registry,
+    register_weights,
+    save_checkpoint,
+    sha256_of,
 )
 
 from test_models import PUBLISHED_REC_PARAMS

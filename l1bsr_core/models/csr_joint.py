@@ -17,8 +17,10 @@ Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.fuse`, :meth:`JointCSR.t
    L1B band fields are largely one displacement field scaled by each band's time lag (see
    :mod:`l1bsr_core.simulate`), so the network can borrow NIR's geometry from B and R, whose
    matching against G is easy. Inputs are differences of shifts, so adding a constant to a
-   band's shifts adds it to that band's output: equivariant to shifts by construction. The last
-   layer starts at zero, so an untrained network is the classical fusion.
+   band's shifts adds it to that band's output: equivariant to shifts by construction. The
+   correction has zero mean over each band of each image (a constant is left to the
+   measurements), and the last layer starts at zero, so an untrained network is the classical
+   fusion.
 3. **Interpolate** the grid to every pixel (bicubic between window centres, constant beyond the
    outermost centres).
 
@@ -36,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
+from ..warp import align_to_reference
 from .phase_correlation import window_centres, windowed_phase_correlation
 
 JOINT = "joint_phase_correlation"
@@ -58,8 +61,13 @@ class JointCSRConfig:
     """Windows whose correlation peak is lower are ignored by the robust fusion."""
     outlier_px: float = 0.5
     """Windows further than this from their 3 × 3 median are ignored by the robust fusion."""
-    smoothing: float = 1.0
-    """Standard deviation, in grid steps, of the robust fusion's normalised convolution."""
+    smoothing: tuple[float, ...] = (1.0, 1.0, 1.5)
+    """Standard deviation, in grid steps, of the robust fusion's normalised convolution, for B, R,
+    NIR (NIR's windows are noisier against G: it is smoothed more)."""
+    refine: tuple[bool, ...] = (True, True, False)
+    """Measure B, R, NIR a second time after warping them with the first estimate: the residual
+    shifts are small, where phase correlation is most accurate (its windows shrink large shifts
+    by ~1.5 %). NIR's second measurement is noisier than its first, so it is not refined."""
     width: int = 32
     """Channels of the fusion network."""
     depth: int = 4
@@ -75,7 +83,7 @@ class JointCSRConfig:
     @property
     def receptive_windows(self) -> int:
         """How many grid steps away a window still changes a node's output (fusion and interpolation)."""
-        gaussian = math.ceil(3 * self.smoothing)
+        gaussian = math.ceil(3 * max(self.smoothing))
         return _MEDIAN_SIZE // 2 + gaussian + self.depth + 2
 
     def to_dict(self) -> dict:
@@ -83,7 +91,11 @@ class JointCSRConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "JointCSRConfig":
-        return cls(**{k: values[k] for k in cls.__dataclass_fields__ if k in values})
+        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
+        for key in ("smoothing", "refine"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
 
 
 def _median3(values: torch.Tensor) -> torch.Tensor:
@@ -106,11 +118,13 @@ def _gaussian_smooth(values: torch.Tensor, sigma: float) -> torch.Tensor:
                     groups=c)
 
 
-def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCSRConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCSRConfig,
+                  smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The classical grid fusion of one set of window measurements.
 
     Args:
         shift: (N, 2, gy, gx) window shifts, px. confidence: (N, gy, gx).
+        smoothing: standard deviation of the normalised convolution, grid steps.
 
     Returns:
         ``(fused, weight)``: (N, 2, gy, gx) smoothed shifts and (N, 1, gy, gx) the weight each
@@ -124,11 +138,11 @@ def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCS
     median = _median3(torch.where(kept, shift, mean))
     outlier = (shift - median).norm(dim=1, keepdim=True) > config.outlier_px
     weight = torch.where(outlier, torch.zeros_like(weight), weight)
-    norm = _gaussian_smooth(weight, config.smoothing)
+    norm = _gaussian_smooth(weight, smoothing)
     total = weight.sum(dim=(2, 3), keepdim=True)
     global_mean = (shift * weight).sum(dim=(2, 3), keepdim=True) / total.clamp_min(1e-12)
     fallback = torch.where(total > 0, global_mean, torch.zeros_like(global_mean))
-    smoothed = _gaussian_smooth(shift * weight, config.smoothing) / norm.clamp_min(1e-12)
+    smoothed = _gaussian_smooth(shift * weight, smoothing) / norm.clamp_min(1e-12)
     fused = torch.where(norm > 1e-6, smoothed, fallback.expand_as(shift))
     return fused, weight
 
@@ -177,21 +191,46 @@ class JointCSR(nn.Module):
         confidence = confidence * (1 - touched)
         return shift, confidence
 
-    def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        """Window measurements (from :meth:`measure`) → fused grid flows (N, 3, 2, gy, gx), px."""
+    def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Robust fusion of each band's windows: (N, 3, 2, gy, gx) fused shifts, (N, 3, gy, gx) kept weights."""
+        fused, weights = [], []
+        for band, sigma in enumerate(self.config.smoothing):
+            f, w = robust_fusion(shift[:, band], confidence[:, band], self.config, sigma)
+            fused.append(f)
+            weights.append(w[:, 0])
+        return torch.stack(fused, dim=1), torch.stack(weights, dim=1)
+
+    def refined_bands(self) -> list[int]:
+        """Positions (in B, R, NIR) of the bands measured a second time."""
+        return [i for i, flag in enumerate(self.config.refine) if flag]
+
+    def residual_fusion(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        """Fused second measurements (N, 3, 2, gy, gx) of the refined bands (zeros for the others)."""
+        fused, _ = self.classical_fusion(shift, confidence)
+        keep = torch.tensor(self.config.refine, dtype=fused.dtype, device=fused.device).view(1, -1, 1, 1, 1)
+        return fused * keep
+
+    def correct(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor) -> torch.Tensor:
+        """The learned correction added to the ``classical`` grid (N, 3, 2, gy, gx); first-pass windows as input."""
         n, bands, _, gy, gx = shift.shape
-        flat_shift = shift.reshape(n * bands, 2, gy, gx)
-        fused, weight = robust_fusion(flat_shift, confidence.reshape(n * bands, gy, gx), self.config)
+        first, weight = self.classical_fusion(shift, confidence)
         features = torch.cat((
-            (flat_shift - fused) * (weight > 0),
-            fused - fused.mean(dim=(2, 3), keepdim=True),
-            confidence.reshape(n * bands, 1, gy, gx),
-            weight,
-        ), dim=1).reshape(n, bands * 6, gy, gx)
+            (shift - first) * (weight[:, :, None] > 0),
+            classical - classical.mean(dim=(3, 4), keepdim=True),
+            confidence[:, :, None],
+            weight[:, :, None],
+        ), dim=2).reshape(n, bands * 6, gy, gx)
         correction = self.head(self.body(features))
         bound = self.config.max_correction_px
         correction = bound * torch.tanh(correction / bound)
-        return fused.reshape(n, bands, 2, gy, gx) + correction.reshape(n, bands, 2, gy, gx)
+        # zero mean per band and image: a constant error is invisible to the self-supervised loss
+        # (it cancels between the two views), so the network is not allowed to make one
+        correction = correction - correction.mean(dim=(2, 3), keepdim=True)
+        return classical + correction.reshape(n, bands, 2, gy, gx)
+
+    def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
+        return self.correct(shift, confidence, self.classical_fusion(shift, confidence)[0])
 
     def to_pixels(self, grid: torch.Tensor, height: int, width: int, window: int, *, top: int = 0, left: int = 0,
                   rows: int | None = None, cols: int | None = None) -> torch.Tensor:
@@ -226,7 +265,7 @@ class JointCSR(nn.Module):
         height, width = reference.shape[-2:]
         window = self.window_size(height, width)
         shift, confidence = windowed_phase_correlation(reference, moving[:, None], window=window, step=self.config.step)
-        fused, _ = robust_fusion(shift[:, 0], confidence[:, 0], self.config)
+        fused, _ = robust_fusion(shift[:, 0], confidence[:, 0], self.config, self.config.smoothing[0])
         return self.to_pixels(fused[:, None], height, width, window)[:, 0]
 
     def forward(self, bgrn: torch.Tensor) -> torch.Tensor:
@@ -235,4 +274,10 @@ class JointCSR(nn.Module):
         height, width = bgrn.shape[-2:]
         window = self.window_size(height, width)
         shift, confidence = self.measure(bgrn, window)
-        return self.to_pixels(self.fuse(shift, confidence), height, width, window)
+        classical = self.classical_fusion(shift, confidence)[0]
+        if self.refined_bands():
+            with torch.no_grad():
+                dense = self.to_pixels(classical, height, width, window)
+                residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window)
+            classical = classical + self.residual_fusion(*residual)
+        return self.to_pixels(self.correct(shift, confidence, classical), height, width, window)

@@ -1,76 +1,123 @@
-"""``python -m l1bsr_core.train {csr,rec,rec-supervised,export} ...``; see ``--help``."""
+"""``python -m l1bsr_core.train {csr,rec,rec-supervised,export} ...``; see ``--help``.
+
+The training commands' flags are generated from :class:`~l1bsr_core.train.loop.TrainConfig`:
+one ``--field-name`` per field (``task`` is the command), typed by the field's annotation, with
+the field's docstring as help. A ``dict`` field takes JSON; a ``bool`` field that defaults to
+True is turned off with ``--no-field-name``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
+import inspect
 import json
 import sys
+import textwrap
+import typing
 from pathlib import Path
+
+COMMAND_FIELD = "task"
+"""The field given by the command (csr, rec, rec-supervised), not by a flag."""
+
+
+def field_docs(cls) -> dict[str, str]:
+    """The docstring under each field of a dataclass (the string literal after its annotation), one line each."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error.msg}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object {{...}}; got {text!r}")
+    return value
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
+    """One flag per field of dataclass ``cls`` but :data:`COMMAND_FIELD` (see the module)."""
+    docs, types = field_docs(cls), typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if field.name == COMMAND_FIELD:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        help_text = docs.get(field.name, "").replace("%", "%%")
+        kind = types[field.name]
+        if kind is bool:
+            if field.default:
+                parser.add_argument("--no-" + field.name.replace("_", "-"), dest=field.name, action="store_false",
+                                    help=help_text)
+            else:
+                parser.add_argument(flag, dest=field.name, action="store_true", help=help_text)
+            continue
+        convert = _json_object if kind is dict else kind
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            parser.add_argument(flag, dest=field.name, type=convert, required=True, help=help_text)
+            continue
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        shown = json.dumps(default) if kind is dict else repr(default) if kind is str else default
+        parser.add_argument(flag, dest=field.name, type=convert, default=default,
+                            help=f"{help_text} Default: {shown}.".lstrip())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .loop import TrainConfig
+    from .loop import TASKS, TrainConfig
 
     parser = argparse.ArgumentParser(prog="python -m l1bsr_core.train",
                                      description="Train CSR / REC without ground truth, or export a run to weights/.")
     sub = parser.add_subparsers(dest="command", required=True)
-    defaults = TrainConfig(task="csr", out="")
-    for task in ("csr", "rec", "rec-supervised"):
-        p = sub.add_parser(task, help=f"train {task}")
-        p.add_argument("--out", required=True, help="run folder (resumes if it holds last.pt)")
-        for name in ("steps", "batch", "crop", "seed", "threads", "log_every", "val_every", "ckpt_every"):
-            p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
-        p.add_argument("--lr", type=float, default=defaults.lr)
-        p.add_argument("--smooth-weight", type=float, default=defaults.smooth_weight)
-        p.add_argument("--equivariance-weight", type=float, default=defaults.equivariance_weight)
-        p.add_argument("--device", default="cpu")
-        p.add_argument("--model-config", default="{}", help='JSON constructor arguments, e.g. \'{"n_feats": 32}\'')
-        p.add_argument("--csr-weights", default=defaults.csr_weights, help="rec: frozen CSR (name or path)")
-        p.add_argument("--real-pairs", default="", help="folder of real overlap pairs <name>_0.tif/<name>_1.tif")
-        p.add_argument("--real-scenes", default="", help="folder of real crops used as HR scenes for the simulator")
-        p.add_argument("--no-procedural", action="store_true", help="do not use procedural scenes")
-        p.add_argument("--init", default="", help="start a new run from these weights (name or path): fine-tuning")
-        p.add_argument("--simulation", default="{}",
-                       help='JSON SimulationConfig overrides for training pairs, e.g. \'{"band_view_jitter_px": 0.5}\'')
+    for task in TASKS:
+        add_config_flags(sub.add_parser(task, help=f"train {task}"), TrainConfig)
     p = sub.add_parser("export", help="write a run's model to weights/ as safetensors and register it")
-    p.add_argument("run", type=Path)
-    p.add_argument("--name", required=True)
-    p.add_argument("--description", default="")
-    p.add_argument("--weights-dir", type=Path, default=None)
-    p.add_argument("--override", default="{}",
+    p.add_argument("run", type=Path, help="run folder (holding last.pt)")
+    p.add_argument("--name", required=True, help="registry name of the exported weights")
+    p.add_argument("--description", default="", help="registry description")
+    p.add_argument("--weights-dir", type=Path, default=None, help="weights folder (default: the project's)")
+    p.add_argument("--override", type=_json_object, default={},
                    help='JSON config fields that do not change the parameters, set on the exported model, '
                         'e.g. \'{"lk_robust": 0.3}\' (a CSR solver setting)')
     return parser
 
 
+def export(args: argparse.Namespace) -> dict:
+    """Write the run's model as safetensors (with ``args.override`` applied) and register it."""
+    import torch
+
+    from ..weights import build_model, load_model, register_weights, save_checkpoint, weights_dir
+
+    folder = args.weights_dir or weights_dir()
+    state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
+    model, _ = load_model(state["kind"], args.run / "last.pt")
+    if args.override:
+        trained = model
+        model = build_model(state["kind"], {**trained.config.to_dict(), **args.override})
+        model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
+    path = folder / f"{args.name}.safetensors"
+    save_checkpoint(model, path, version=state["version"])
+    entry = register_weights(args.name, path, description=args.description, folder=folder)
+    return {"name": entry.name, "file": entry.file, "sha256": entry.sha256}
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "export":
-        from ..weights import build_model, load_model, register_weights, save_checkpoint, weights_dir
-        folder = args.weights_dir or weights_dir()
-        import torch
-        state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
-        model, _ = load_model(state["kind"], args.run / "last.pt")
-        override = json.loads(args.override)
-        if override:
-            trained = model
-            model = build_model(state["kind"], {**trained.config.to_dict(), **override})
-            model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
-        path = folder / f"{args.name}.safetensors"
-        save_checkpoint(model, path, version=state["version"])
-        entry = register_weights(args.name, path, description=args.description, folder=folder)
-        print(json.dumps({"name": entry.name, "file": entry.file, "sha256": entry.sha256}))
+        print(json.dumps(export(args)))
         return 0
     from .loop import TrainConfig, train
-    cfg = TrainConfig(
-        task=args.command, out=args.out, steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr,
-        seed=args.seed, device=args.device, threads=args.threads, log_every=args.log_every,
-        val_every=args.val_every, ckpt_every=args.ckpt_every, model_config=json.loads(args.model_config),
-        csr_weights=args.csr_weights, real_pairs=args.real_pairs, real_scenes=args.real_scenes,
-        procedural=not args.no_procedural, smooth_weight=args.smooth_weight,
-        equivariance_weight=args.equivariance_weight, init=args.init, simulation=json.loads(args.simulation),
-    )
-    train(cfg)
+
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+              if field.name != COMMAND_FIELD}
+    train(TrainConfig(task=args.command, **values))
     return 0
 
 

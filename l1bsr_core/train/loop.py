@@ -30,20 +30,35 @@ EQUIVARIANCE_SHIFT_PX = 3.0
 
 @dataclass
 class TrainConfig:
+    """One training run. Every field but ``task`` is a flag of ``python -m l1bsr_core.train``
+    (``--field-name``), documented by its docstring."""
+
     task: str
+    """What to train: "csr", "rec" (self-supervised) or "rec-supervised" (the reference)."""
     out: str
+    """Run folder (resumes if it holds last.pt)."""
     steps: int = 2000
+    """Optimiser steps of the whole run."""
     batch: int = 8
+    """Training pairs per step."""
     crop: int = 64
     """LR crop side in pixels (the HR scene crop is ``factor`` times larger)."""
     lr: float = 5e-4
+    """Base learning rate (3 % warm-up, then cosine decay to 5 % of it)."""
     seed: int = 0
+    """Seed of the initialisation, the training pairs and their augmentation."""
     device: str = "cpu"
+    """Torch device: "cpu" or "cuda"."""
     threads: int = 2
+    """CPU threads torch may use."""
     log_every: int = 25
+    """Steps between two lines of the logs."""
     val_every: int = 250
+    """Steps between two validations."""
     ckpt_every: int = 100
+    """Steps between two checkpoints (last.pt)."""
     model_config: dict = field(default_factory=dict)
+    """Constructor arguments of the network (JSON), e.g. '{"n_feats": 32}'; empty = the default."""
     csr_weights: str = "csr"
     """REC only: the (frozen) CSR network whose flows carry REC's output onto view 1."""
     real_pairs: str = ""
@@ -51,7 +66,9 @@ class TrainConfig:
     real_scenes: str = ""
     """Folder of real crops used as high-resolution scenes for the simulator (reduced scale)."""
     procedural: bool = True
+    """Draw procedural scenes for the simulated pairs (--no-procedural: real scenes only)."""
     smooth_weight: float = 0.05
+    """CSR only: weight of the flows' total-variation smoothness term."""
     equivariance_weight: float = 0.5
     """CSR only: weight of :func:`losses.shift_equivariance_loss` (0 = anchor consistency alone)."""
     init: str = ""
