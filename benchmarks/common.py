@@ -69,7 +69,9 @@ DETAIL_MIN = 0.85
 # === Command line, header, tables ============================================================
 
 
-def parse_and_start(doc: str, kind: str, *, simulated: int, title: str) -> tuple[argparse.Namespace, list[str], list[Path]]:
+def parse_and_start(
+    doc: str, kind: str, *, simulated: int, title: str
+) -> tuple[argparse.Namespace, list[str], list[Path]]:
     """The command line of a benchmark of ``kind`` ("rec" or "csr") networks, then its header.
 
     Flags: ``--rec``/``--csr NAME_OR_PATH`` (repeatable; default the registered name ``kind``)
@@ -146,8 +148,10 @@ def misregistration_table(title: str, reports: dict[str, list[dict]], note: str)
     reports, one per crop.
     """
     stats = ("median_px", "p90_px")
-    rows = [[label, *[float(np.nanmean([r[band][stat] for r in per_crop])) for band in MOVING_BAND_NAMES for stat in stats]]
-            for label, per_crop in reports.items()]
+    rows = [
+        [label, *[float(np.nanmean([r[band][stat] for r in per_crop])) for band in MOVING_BAND_NAMES for stat in stats]]
+        for label, per_crop in reports.items()
+    ]
     header = ["method"] + [f"{band} {stat}" for band in MOVING_BAND_NAMES for stat in ("median", "p90")]
     table(title, header, rows, note)
 

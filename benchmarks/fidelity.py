@@ -38,9 +38,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import common  # first: it puts the project root on sys.path
 import numpy as np
 
-import common  # first: it puts the project root on sys.path
 from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, DN_MAX, GREEN, N_BANDS, NO_DATA, SCALE_FACTOR

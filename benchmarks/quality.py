@@ -30,11 +30,11 @@ import sys
 import time
 from pathlib import Path
 
+import common  # first: it puts the project root on sys.path
 import numpy as np
 import torch
-
-import common  # first: it puts the project root on sys.path
 from common import bicubic, register_with, table
+
 from l1bsr_core import inference
 from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.io import read_bgrn_array
@@ -145,7 +145,8 @@ def main() -> None:
     if not paths:
         sys.exit(f"no crops in {args.crops}")
     crops = [read_bgrn_array(p) for p in paths]
-    print(f"# L1BSR quality benchmark ({len(crops)} real crops from {args.crops.name}; REC {', '.join(recs)}; CSR {args.csr})")
+    print(f"# L1BSR quality benchmark ({len(crops)} real crops from {args.crops.name}; "
+          f"REC {', '.join(recs)}; CSR {args.csr})")
     if "registration" in args.parts:
         registration_real(crops, args.csr, args.rec)
     if "sr-real" in args.parts:

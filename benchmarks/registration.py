@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 import common  # first: it puts the project root on sys.path
+import numpy as np
 from common import BandIdentity
+
 from l1bsr_core import inference
 from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS
 from l1bsr_core.registration import classical_register, misregistration

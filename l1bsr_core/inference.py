@@ -23,8 +23,8 @@ from .band_alignment import BandFlows, band_flows
 from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import ArgumentError, WeightsError
 from .io import validate_bgrn
-from .tensors import image_to_tensor, tensor_to_image
-from .tiling import plan_tiles, resolve_tile
+from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
+from .tiling import Tile, plan_tiles, resolve_tile
 from .warp import align_to_reference
 from .weights import REGISTRY_FILE, kind_of, load_model, weights_dir
 
@@ -92,9 +92,7 @@ def _device(device: str | torch.device) -> torch.device:
 @functools.lru_cache(maxsize=8)
 def _cached_model(kind: str, weights: str, device: str, folder: str, stamp: float):
     model, info = load_model(kind, weights, device)
-    if device == "cpu":
-        model = model.to(memory_format=torch.channels_last)  # ~2x faster convs on CPU
-    return model, info
+    return model.to(memory_format=conv_memory_format(device)), info
 
 
 def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: str | torch.device = "cpu"):
@@ -123,6 +121,15 @@ def model_info(kind: str, weights: str | None = None) -> dict:
 def _to_dn(tensor: torch.Tensor) -> np.ndarray:
     """(1, C, h, w) float DN → (h, w, C) uint16, rounded and clipped (never wrapped)."""
     return to_uint16(tensor_to_image(tensor))
+
+
+def _store_core(out: np.ndarray, y: torch.Tensor, t: Tile, factor: int) -> None:
+    """Write the core of tile ``t``'s (1, C, factor·h, factor·w) output ``y`` into the
+    (factor·H, factor·W, C) uint16 ``out`` (the tile's slices are in input pixels)."""
+    core = y[..., t.inner_y.start * factor:t.inner_y.stop * factor,
+             t.inner_x.start * factor:t.inner_x.stop * factor]
+    out[t.core_y.start * factor:t.core_y.stop * factor,
+        t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -166,15 +173,12 @@ def superresolve(
     height, width, bands = bgrn.shape
     out = np.empty((height * factor, width * factor, bands), np.uint16)
     tiles = plan_tiles(height, width, resolve_tile(tile, height, width), REC_MARGIN)
-    memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    memory_format = conv_memory_format(device)
     with torch.inference_mode():
         for done, t in enumerate(tiles, start=1):
             x = image_to_tensor(bgrn[t.read_y, t.read_x], device) / scale
             y = model(x.contiguous(memory_format=memory_format)) * scale
-            core = y[..., t.inner_y.start * factor:t.inner_y.stop * factor,
-                     t.inner_x.start * factor:t.inner_x.stop * factor]
-            out[t.core_y.start * factor:t.core_y.stop * factor,
-                t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
+            _store_core(out, y, t, factor)
             _report(progress, done, len(tiles))
     return out
 
@@ -204,10 +208,7 @@ def _superresolve_aligned(model, bgrn: np.ndarray, device: torch.device, tile, p
             x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
             tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
             y = model(align_to_reference(x, tile_flows, MOVING_BANDS), scale)
-            core = y[..., t.inner_y.start * factor:t.inner_y.stop * factor,
-                     t.inner_x.start * factor:t.inner_x.stop * factor]
-            out[t.core_y.start * factor:t.core_y.stop * factor,
-                t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
+            _store_core(out, y, t, factor)
             _report(progress, done, len(tiles))
     return out
 
@@ -276,8 +277,7 @@ def estimate_flows(model, normalised: torch.Tensor) -> torch.Tensor:
     for _, reference, moving in band_pairs(normalised, axis=1):  # one pair at a time: a third of the memory
         pair = torch.stack((reference, moving), dim=1)
         pair = _pad_to_multiple(pair, model.config.size_multiple)
-        if normalised.device.type == "cpu":
-            pair = pair.contiguous(memory_format=torch.channels_last)
+        pair = pair.contiguous(memory_format=conv_memory_format(normalised.device))
         flows.append(model(pair)[..., :height, :width].float())
     return torch.cat(flows)
 

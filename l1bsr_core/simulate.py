@@ -84,7 +84,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bands import DN_MAX, GREEN, MOVING_BANDS, N_BANDS, SCALE_FACTOR
+from .arrays import to_uint16
+from .bands import GREEN, MOVING_BANDS, N_BANDS, SCALE_FACTOR
 from .warp import upscale_flow, warp
 
 _WAVES = 3  # low-frequency plane waves per flow component
@@ -163,7 +164,7 @@ class SimulationConfig:
             raise ValueError(f"flow_family must be one of {', '.join(FLOW_FAMILIES)}; got {self.flow_family!r}")
 
     @classmethod
-    def held_out(cls) -> "SimulationConfig":
+    def held_out(cls) -> SimulationConfig:
         """A configuration that no training run uses, to show overfitting to our own simulator.
 
         Another flow family (relief hills instead of plane waves), stronger band-specific parts,
@@ -420,7 +421,7 @@ def simulate_pair(hr: np.ndarray, config: SimulationConfig | None = None, *,
         config.noise_a * signal + config.noise_b**2
     ).astype(np.float32)
     if config.quantise:
-        views = np.clip(np.rint(noisy), 0, DN_MAX).astype(np.uint16)
+        views = to_uint16(noisy)
     else:
         views = noisy.astype(np.float32)
     blur_radius_lr = math.ceil(math.ceil(4 * sigma) / f) if sigma > 0 else 0

@@ -16,6 +16,12 @@ def image_to_tensor(image: np.ndarray, device: str | torch.device | None = None)
     return tensor.to(device).permute(2, 0, 1)[None].float()
 
 
+def conv_memory_format(device: str | torch.device) -> torch.memory_format:
+    """The memory layout of networks and their inputs on ``device``: channels-last on the CPU
+    (~2x faster convolutions there), the default layout elsewhere."""
+    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+
+
 def tensor_to_image(tensor: torch.Tensor) -> np.ndarray:
     """(1, C, H, W) tensor → (H, W, C) numpy array of the same dtype, on the CPU."""
     if tensor.ndim != 4 or tensor.shape[0] != 1:

@@ -13,7 +13,7 @@ import torch
 from l1bsr_core.bands import MOVING_BANDS, NIR, NO_DATA
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import robust_fusion
-from l1bsr_core.warp import warp
+from l1bsr_core.warp import align_to_reference, warp
 
 from support import constant_flow, randomise_parameters, simulated_view
 
@@ -58,7 +58,7 @@ def random_csr() -> JointCSR:
 
 def robust_fusions(model: JointCSR, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
     """(N, 3, 2, gy, gx): :func:`robust_fusion` of each band on its own."""
-    return torch.stack([robust_fusion(shift[:, i], confidence[:, i], model.config)[0]
+    return torch.stack([robust_fusion(shift[:, i], confidence[:, i], model.config, model.config.smoothing[i])[0]
                         for i in range(len(MOVING_BANDS))], dim=1)
 
 
@@ -68,8 +68,13 @@ def test_an_untrained_network_is_the_classical_robust_fusion(bgrn):
     shift, confidence = model.measure(bgrn)
     expected = robust_fusions(model, shift, confidence)
     assert torch.allclose(model.fuse(shift, confidence), expected, atol=NUMERIC_PX)
+    # end to end: the refined bands (B, R) are measured again after warping with the first estimate
     window = model.window_size(SIZE, SIZE)
-    assert torch.allclose(model(bgrn), model.to_pixels(expected, SIZE, SIZE, window), atol=NUMERIC_PX)
+    first = model.to_pixels(expected, SIZE, SIZE, window)
+    residual = robust_fusions(model, *model.measure(align_to_reference(bgrn, first, MOVING_BANDS)))
+    refined = torch.tensor(model.config.refine).view(1, -1, 1, 1, 1)
+    two_pass = expected + residual * refined
+    assert torch.allclose(model(bgrn), model.to_pixels(two_pass, SIZE, SIZE, window), atol=NUMERIC_PX)
 
 
 @torch.no_grad()

@@ -13,20 +13,20 @@ import torch.nn.functional as F
 from l1bsr_core.bands import BLUE, DN_MAX, GREEN, MOVING_BANDS, NIR, RED
 from l1bsr_core.io import read_bgrn_array
 from l1bsr_core.scenes import CLASS_DN, LANDSCAPES, make_scene, real_scene
-from l1bsr_core.train.sampler import SceneSampler
 from l1bsr_core.simulate import (
+    BAND_TIME_RATIOS,
+    FLOW_FAMILIES,
     SimulationConfig,
     blur,
     degrade,
     gaussian_kernel,
     invert_flow,
     psf_sigma_for_mtf,
-    BAND_TIME_RATIOS,
-    FLOW_FAMILIES,
     random_relief_flow,
     random_smooth_flow,
     simulate_pair,
 )
+from l1bsr_core.train.sampler import SceneSampler
 from l1bsr_core.warp import compose_flows, upscale_flow, warp
 
 torch.set_num_threads(1)
@@ -326,9 +326,10 @@ def test_real_scene_reduces_misregistration(small_real_dir, aligned_real):
     np.testing.assert_array_equal(aligned_real[GREEN], raw[..., GREEN])
     before = misregistration(raw)
     after = misregistration(np.rint(np.moveaxis(aligned_real, 0, -1)).astype(np.uint16))
-    for band in ("B", "R", "NIR"):
-        assert after[band]["median_px"] < 0.35
+    for band in ("B", "R", "NIR"):  # NIR against G is the hard pair: only "halved" is asked of it
         assert after[band]["median_px"] < 0.5 * before[band]["median_px"]
+    for band in ("B", "R"):
+        assert after[band]["median_px"] < 0.15
 
 
 def test_scene_sampler_procedural_is_deterministic():

@@ -12,19 +12,20 @@ Module names follow the published ``CSR_Net`` (``convPool1..4``, ``convBinl1..4`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import DictConfig
 
 ENCODER_DECODER = "encoder_decoder"
 LUCAS_KANADE = "lucas_kanade"
 
 
 @dataclass(frozen=True)
-class CSRConfig:
+class CSRConfig(DictConfig):
     """Constructor arguments of a CSR network (:func:`build_csr`); stored inside every checkpoint."""
 
     encoder: tuple[int, ...] = (16, 32, 48, 64)
@@ -49,12 +50,12 @@ class CSRConfig:
     """Lucas–Kanade only: 0 = least squares, else the scale of the solver's robust reweighting."""
 
     @classmethod
-    def paper(cls) -> "CSRConfig":
+    def paper(cls) -> CSRConfig:
         """The published network: encoder 32-64-128-256, decoder 256-256-128-64, head 32 (4.1 M params)."""
         return cls(encoder=(32, 64, 128, 256), decoder=(256, 256, 128, 64), head=32)
 
     @classmethod
-    def lucas_kanade(cls) -> "CSRConfig":
+    def lucas_kanade(cls) -> CSRConfig:
         """The project's default: learned features + Lucas–Kanade solver, fast to train and run on a CPU.
 
         (The shipped ``csr`` weights also set ``lk_robust=0.3`` at export.)"""
@@ -66,17 +67,6 @@ class CSRConfig:
         if self.architecture == LUCAS_KANADE:
             return self.grid_px
         return 2 ** len(self.encoder)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "CSRConfig":
-        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
-        for key in ("encoder", "decoder"):
-            if key in known:
-                known[key] = tuple(int(v) for v in known[key])
-        return cls(**known)
 
 
 def contrast_normalise(bands: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

@@ -31,7 +31,7 @@ chunks; :meth:`fuse` runs on the whole (small) grid; :meth:`to_pixels` on any pi
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,7 @@ from torch import nn
 
 from ..bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
 from ..warp import align_to_reference
+from .config import DictConfig
 from .phase_correlation import window_centres, windowed_phase_correlation
 
 JOINT = "joint_phase_correlation"
@@ -49,7 +50,7 @@ _MEDIAN_SIZE = 3
 
 
 @dataclass(frozen=True)
-class JointCSRConfig:
+class JointCSRConfig(DictConfig):
     """Constructor arguments of :class:`JointCSR`; stored inside every checkpoint."""
 
     architecture: str = JOINT
@@ -85,17 +86,6 @@ class JointCSRConfig:
         """How many grid steps away a window still changes a node's output (fusion and interpolation)."""
         gaussian = math.ceil(3 * max(self.smoothing))
         return _MEDIAN_SIZE // 2 + gaussian + self.depth + 2
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "JointCSRConfig":
-        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
-        for key in ("smoothing", "refine"):
-            if key in known:
-                known[key] = tuple(known[key])
-        return cls(**known)
 
 
 def _median3(values: torch.Tensor) -> torch.Tensor:
@@ -255,7 +245,8 @@ class JointCSR(nn.Module):
         if gy == 1 and gx == 1:
             return planes.reshape(n, bands, 2, 1, 1).expand(-1, -1, -1, rows, cols).contiguous()
         mode = "bicubic" if min(gy, gx) >= 4 else "bilinear"
-        dense = F.grid_sample(planes, sample.expand(n, -1, -1, -1), mode=mode, padding_mode="border", align_corners=True)
+        dense = F.grid_sample(planes, sample.expand(n, -1, -1, -1), mode=mode, padding_mode="border",
+                              align_corners=True)
         return dense.reshape(n, bands, 2, rows, cols)
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ Shift convention (the one of :func:`l1bsr_core.warp.warp`): a window shift ``(dx
 ``moving(y + dy, x + dx) ≈ reference(y, x)`` over the window, in pixels.
 
 Why these choices (they follow the project's classical pipeline, see
-:mod:`l1bsr_core.metrics`):
+:mod:`l1bsr_core.registration`):
 
 * the correlation runs on the complex gradient ``gx + i·gy`` (Gaussian derivatives, σ = 1 px): no
   mean level, no slow illumination ramp, and a band whose contrast is inverted (NIR against G

@@ -11,21 +11,21 @@ B, G, R, NIR; output is (N, 4, 2H, 2W), all bands in the input G band's geometry
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..bands import N_BANDS, RADIOMETRIC_SCALE, SCALE_FACTOR
 from ..resample import upsample_bicubic
-
+from .config import DictConfig
 
 UPSAMPLER_RCAN = "rcan"
 UPSAMPLER_DIRECT = "direct"
 
 
 @dataclass(frozen=True)
-class RECConfig:
+class RECConfig(DictConfig):
     """Constructor arguments of :class:`RCAN`; stored inside every checkpoint."""
 
     n_groups: int = 2
@@ -50,17 +50,10 @@ class RECConfig:
     or ``"direct"`` (one conv to colours·scale², pixel shuffle: ~5x cheaper, nothing at high resolution)."""
 
     @classmethod
-    def paper(cls) -> "RECConfig":
+    def paper(cls) -> RECConfig:
         """The published network: 10 groups × 20 blocks × 64 features, reduction 16 (15.4 M params)."""
         return cls(n_groups=10, n_blocks=20, n_feats=64, reduction=16, bicubic_skip=False, upsampler=UPSAMPLER_RCAN)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "RECConfig":
-        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
-        return cls(**known)
 
 
 def _conv3x3(in_ch: int, out_ch: int) -> nn.Conv2d:
@@ -146,7 +139,9 @@ class RCAN(nn.Module):
 
 
 def build_rec(config: RECConfig | dict | None = None) -> nn.Module:
-    """The REC network for ``config`` (or its dict): :class:`RCAN`, or :class:`~.rec_faithful.FaithfulREC` when ``faithful``."""
+    """The REC network for ``config`` (or its dict).
+
+    :class:`RCAN`, or :class:`~.rec_faithful.FaithfulREC` when ``faithful``."""
     if isinstance(config, dict):
         config = RECConfig.from_dict(config)
     config = config or RECConfig()

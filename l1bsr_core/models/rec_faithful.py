@@ -51,8 +51,10 @@ def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     taps = taps / taps.sum()
     c = image.shape[1]
     mode = "reflect" if min(image.shape[-2:]) > radius else "replicate"
-    out = F.conv2d(F.pad(image, (0, 0, radius, radius), mode=mode), taps.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode=mode), taps.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    vertical = taps.view(1, 1, -1, 1).expand(c, 1, -1, 1)
+    horizontal = taps.view(1, 1, 1, -1).expand(c, 1, 1, -1)
+    out = F.conv2d(F.pad(image, (0, 0, radius, radius), mode=mode), vertical, groups=c)
+    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode=mode), horizontal, groups=c)
 
 
 def _box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
@@ -103,7 +105,9 @@ def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
 
 
 class FaithfulREC(nn.Module):
-    """RCAN residual + radiometric layers (module docstring); sized by a :class:`~.rec.RECConfig` with ``faithful=True``."""
+    """RCAN residual + radiometric layers (module docstring).
+
+    Sized by a :class:`~.rec.RECConfig` with ``faithful=True``."""
 
     takes_digital_numbers = True
     """Input and output are DN (the caller gives the per-band scale), not DN / radiometric_scale."""
@@ -114,7 +118,9 @@ class FaithfulREC(nn.Module):
         self.network = RCAN(replace(config, faithful=False, bicubic_skip=True, radiometric_scale=1.0))
 
     def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
-        """(N, 4, h, w) aligned DN → (N, 4, f·h, f·w) DN; ``scale`` (N, 4, 1, 1) per-band, default this input's valid mean."""
+        """(N, 4, h, w) aligned DN → (N, 4, f·h, f·w) DN.
+
+        ``scale`` (N, 4, 1, 1) is per band; by default this input's valid mean."""
         factor = self.config.scale
         valid = x != NO_DATA
         if scale is None:

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from ..io import read_bgrn_array
-from .sampler import SceneSampler
 from ..simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
+from .sampler import SceneSampler
 
 VALIDATION_SEED = 20230417
 VALIDATION_BATCHES = 3

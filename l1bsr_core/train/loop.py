@@ -168,14 +168,16 @@ def train(cfg: TrainConfig) -> Path:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
-            step_time = 0.9 * step_time + 0.1 * (time.perf_counter() - tick) if step > start else time.perf_counter() - tick
+            elapsed = time.perf_counter() - tick
+            step_time = 0.9 * step_time + 0.1 * elapsed if step > start else elapsed
             done = step + 1
             record = None
             if done % cfg.log_every == 0 or done == cfg.steps:
                 record = {"step": done, "loss": loss.item(), **parts, "lr": _lr_at(step, cfg), "s_per_step": step_time}
                 eta = (cfg.steps - done) * step_time
-                _log(run, f"{cfg.task} step {done}/{cfg.steps} loss {loss.item():.4f} "
-                          f"{' '.join(f'{k} {v:.4f}' for k, v in parts.items())} {step_time:.2f}s/step eta {eta / 60:.1f} min")
+                terms = " ".join(f"{k} {v:.4f}" for k, v in parts.items())
+                _log(run, f"{cfg.task} step {done}/{cfg.steps} loss {loss.item():.4f} {terms} "
+                          f"{step_time:.2f}s/step eta {eta / 60:.1f} min")
             if done % cfg.val_every == 0 or done == cfg.steps:
                 scores = validate(cfg.task, model, csr, val, factor)
                 record = {**(record or {"step": done}), **{f"val_{k}": v for k, v in scores.items()}}
@@ -206,7 +208,9 @@ def _step_loss(task, model, csr, batch, rng, cfg, factor):
             moving_band = torch.from_numpy(rng.integers(0, view0.shape[1], n))
             moving = views[torch.from_numpy(rng.integers(0, 2, n)), torch.arange(n), moving_band]
             shift = torch.from_numpy(rng.uniform(-EQUIVARIANCE_SHIFT_PX, EQUIVARIANCE_SHIFT_PX, (n, 2))).float()
-            equivariance = losses.shift_equivariance_loss(model, view0[:, REFERENCE_BAND], moving, shift.to(view0.device))
+            equivariance = losses.shift_equivariance_loss(
+                model, view0[:, REFERENCE_BAND], moving, shift.to(view0.device)
+            )
             loss = loss + cfg.equivariance_weight * equivariance
             parts["equivariance"] = equivariance.item()
         return loss, parts
