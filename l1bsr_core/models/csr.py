@@ -148,11 +148,13 @@ class CSRNet(nn.Module):
 
 
 def csr_config_from_dict(values: dict):
-    """The config a checkpoint's ``values`` describe: a :class:`~.csr_joint.JointCSRConfig` or a :class:`CSRConfig`."""
-    from .csr_joint import JOINT, JointCSRConfig
-    if values.get("architecture") == JOINT:
-        return JointCSRConfig.from_dict(values)
-    return CSRConfig.from_dict(values)
+    """The config ``values`` describe: a :class:`CSRConfig` when their ``architecture`` is the
+    encoder–decoder or the Lucas–Kanade CSR, else (the default architecture, e.g. a partial
+    ``--model-config``) a :class:`~.csr_joint.JointCSRConfig`."""
+    from .csr_joint import JointCSRConfig
+    if values.get("architecture") in (ENCODER_DECODER, LUCAS_KANADE):
+        return CSRConfig.from_dict(values)
+    return JointCSRConfig.from_dict(values)
 
 
 def build_csr(config=None) -> nn.Module:

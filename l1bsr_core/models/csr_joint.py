@@ -73,6 +73,8 @@ class JointCSRConfig(DictConfig):
     """Channels of the fusion network."""
     depth: int = 4
     """3 × 3 convolutions of the fusion network (the last one outputs the corrections)."""
+    corrected: tuple[bool, ...] = (True, True, True)
+    """Which of B, R, NIR the network corrects (the others keep the classical estimate)."""
     max_correction_px: float = 1.0
     """Largest correction the network may add to the robust fusion (tanh-bounded), px."""
 
@@ -216,7 +218,8 @@ class JointCSR(nn.Module):
         # zero mean per band and image: a constant error is invisible to the self-supervised loss
         # (it cancels between the two views), so the network is not allowed to make one
         correction = correction - correction.mean(dim=(2, 3), keepdim=True)
-        return classical + correction.reshape(n, bands, 2, gy, gx)
+        keep = torch.tensor(self.config.corrected, dtype=correction.dtype, device=correction.device)
+        return classical + correction.reshape(n, bands, 2, gy, gx) * keep.view(1, -1, 1, 1, 1)
 
     def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
         """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
