@@ -86,7 +86,8 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
             slab = image_to_tensor(bgrn[r0:r1], device)
             dense = model.to_pixels(classical, height, width, window, top=r0, rows=r1 - r0)
             aligned = align_to_reference(slab, dense, MOVING_BANDS)
-            residual, residual_confidence = model.measure(aligned, window, context=context)
+            residual, residual_confidence = model.measure(aligned, window, context=context,
+                                                          bands=model.refined_bands())
             residuals.append(residual)
             residual_confidences.append(residual_confidence)
         classical = classical + model.residual_fusion(torch.cat(residuals, dim=-2),

@@ -256,10 +256,13 @@ def sections() -> list[Section]:
         ),
         Section(
             "About this demo",
-            "The networks here are CPU-sized versions of the published ones, trained by this "
-            "project with the self-supervised recipe above: REC is a small RCAN, CSR learns "
-            "features in which every band looks alike and aligns them with a classical "
-            "Lucas–Kanade solver (weights/MODEL_CARD.md). Their names and versions are shown "
+            "The networks here are CPU-sized, trained by this project without ground truth. "
+            "CSR measures each band against G by phase correlation in 64 px windows (blind to "
+            "contrast and to NIR's inverted edges), fuses the windows robustly and measures B and "
+            "R a second time; its learned correction is switched off in this release because it "
+            "made real crops worse. REC is a small RCAN that sharpens the CSR-aligned bands inside "
+            "layers that keep each band's radiometry: averaged back to 10 m, the output is the "
+            "input (weights/MODEL_CARD.md). Their names and versions are shown "
             "with every result. Synthetic examples come with the true 5 m image and the true "
             "flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
             "ground truth — judge it by eye, with the fringe views and the residual "

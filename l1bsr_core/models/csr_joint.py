@@ -163,17 +163,19 @@ class JointCSR(nn.Module):
             raise ValueError(f"the joint CSR needs images of at least 16 × 16 px; got {height} × {width}")
         return side - side % 2
 
-    def measure(self, bgrn: torch.Tensor, window: int | None = None,
-                context: tuple[int, int] = (0, 0)) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, 4, H, W) DN → shifts (N, 3, 2, gy, gx) and confidences (N, 3, gy, gx) of B, R, NIR onto G.
+    def measure(self, bgrn: torch.Tensor, window: int | None = None, context: tuple[int, int] = (0, 0),
+                bands: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 4, H, W) DN → shifts (N, K, 2, gy, gx) and confidences (N, K, gy, gx) onto G.
 
-        ``context``: rows (top, bottom) of a slab that only feed the gradient filters (see
+        ``bands``: positions in B, R, NIR to measure (default all three, K = 3). ``context``: rows
+        (top, bottom) of a slab that only feed the gradient filters (see
         :func:`.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
         row by row gives the windows of the whole image.
         """
         window = window or self.window_size(*bgrn.shape[-2:])
         step = self.config.step
-        moving = bgrn[:, list(MOVING_BANDS)]
+        positions = range(len(MOVING_BANDS)) if bands is None else bands
+        moving = bgrn[:, [MOVING_BANDS[i] for i in positions]]
         shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
                                                        context=context)
         top, bottom = context
@@ -183,11 +185,16 @@ class JointCSR(nn.Module):
         confidence = confidence * (1 - touched)
         return shift, confidence
 
-    def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Robust fusion of each band's windows: (N, 3, 2, gy, gx) fused shifts, (N, 3, gy, gx) kept weights."""
+    def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor,
+                         bands: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Robust fusion of each band's windows: (N, K, 2, gy, gx) fused shifts, (N, K, gy, gx) kept weights.
+
+        ``bands``: the positions in B, R, NIR the K measured bands have (default all three).
+        """
         fused, weights = [], []
-        for band, sigma in enumerate(self.config.smoothing):
-            f, w = robust_fusion(shift[:, band], confidence[:, band], self.config, sigma)
+        positions = range(len(MOVING_BANDS)) if bands is None else bands
+        for k, band in enumerate(positions):
+            f, w = robust_fusion(shift[:, k], confidence[:, k], self.config, self.config.smoothing[band])
             fused.append(f)
             weights.append(w[:, 0])
         return torch.stack(fused, dim=1), torch.stack(weights, dim=1)
@@ -197,13 +204,18 @@ class JointCSR(nn.Module):
         return [i for i, flag in enumerate(self.config.refine) if flag]
 
     def residual_fusion(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        """Fused second measurements (N, 3, 2, gy, gx) of the refined bands (zeros for the others)."""
-        fused, _ = self.classical_fusion(shift, confidence)
-        keep = torch.tensor(self.config.refine, dtype=fused.dtype, device=fused.device).view(1, -1, 1, 1, 1)
-        return fused * keep
+        """Second measurements of the refined bands (from ``measure(..., bands=self.refined_bands())``)
+        fused and placed in a (N, 3, 2, gy, gx) grid, zeros for the bands not refined."""
+        refined = self.refined_bands()
+        fused, _ = self.classical_fusion(shift, confidence, refined)
+        grid = fused.new_zeros(fused.shape[0], len(MOVING_BANDS), *fused.shape[2:])
+        grid[:, refined] = fused
+        return grid
 
     def correct(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor) -> torch.Tensor:
         """The learned correction added to the ``classical`` grid (N, 3, 2, gy, gx); first-pass windows as input."""
+        if not any(self.config.corrected):  # the network is switched off: nothing to compute
+            return classical
         n, bands, _, gy, gx = shift.shape
         first, weight = self.classical_fusion(shift, confidence)
         features = torch.cat((
@@ -266,12 +278,18 @@ class JointCSR(nn.Module):
         if bgrn.ndim != 4 or bgrn.shape[1] != 4:
             raise ValueError(f"the joint CSR expects (N, 4, H, W) bands B, G, R, NIR; got {tuple(bgrn.shape)}")
         height, width = bgrn.shape[-2:]
+        return self.to_pixels(self.grid(bgrn), height, width, self.window_size(height, width))
+
+    def grid(self, bgrn: torch.Tensor) -> torch.Tensor:
+        """(N, 4, H, W) DN → the flows at the window centres (N, 3, 2, gy, gx): every stage but the interpolation."""
+        height, width = bgrn.shape[-2:]
         window = self.window_size(height, width)
         shift, confidence = self.measure(bgrn, window)
         classical = self.classical_fusion(shift, confidence)[0]
         if self.refined_bands():
             with torch.no_grad():
                 dense = self.to_pixels(classical, height, width, window)
-                residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window)
+                residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
+                                        bands=self.refined_bands())
             classical = classical + self.residual_fusion(*residual)
-        return self.to_pixels(self.correct(shift, confidence, classical), height, width, window)
+        return self.correct(shift, confidence, classical)

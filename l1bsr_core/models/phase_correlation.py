@@ -110,7 +110,7 @@ def _sample_correlation(spectrum: torch.Tensor, cy: torch.Tensor, cx: torch.Tens
     size = spectrum.shape[-1]
     ky = _dft_kernels(cy, size, half, step)  # (M, a, s)
     kx = _dft_kernels(cx, size, half, step)
-    return torch.einsum("may,myx,mbx->mab", ky, spectrum, kx).abs()
+    return torch.matmul(torch.matmul(ky, spectrum), kx.transpose(-1, -2)).abs()
 
 
 def _parabola(minus: torch.Tensor, centre: torch.Tensor, plus: torch.Tensor) -> torch.Tensor:
