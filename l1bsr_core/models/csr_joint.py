@@ -83,12 +83,6 @@ class JointCSRConfig(DictConfig):
         """Inputs need no padding: any H, W ≥ 16 work."""
         return 1
 
-    @property
-    def receptive_windows(self) -> int:
-        """How many grid steps away a window still changes a node's output (fusion and interpolation)."""
-        gaussian = math.ceil(3 * max(self.smoothing))
-        return _MEDIAN_SIZE // 2 + gaussian + self.depth + 2
-
 
 def _median3(values: torch.Tensor) -> torch.Tensor:
     """3 × 3 median of (N, C, gy, gx), edges replicated."""
