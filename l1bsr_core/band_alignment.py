@@ -53,7 +53,7 @@ class BandFlows:
 
 
 def _slabs(height: int, window: int, step: int, per_row: int, reach: int):
-    """(first window row, last, read rows r0, r1, context (top, bottom)) of each slab of window rows."""
+    """(read rows r0, r1, context (top, bottom)) of each slab of window rows, read with ``reach`` rows of context."""
     rows_of_windows = window_grid(height, window, step)
     chunk = max(1, WINDOWS_PER_SLAB // per_row)
     for first in range(0, rows_of_windows, chunk):
@@ -63,6 +63,7 @@ def _slabs(height: int, window: int, step: int, per_row: int, reach: int):
         yield r0, r1, (y0 - r0, r1 - y1)
 
 
+@torch.inference_mode()
 def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
     """Measure and fuse the joint CSR's grid for an (H, W, 4) image (numpy, any size).
 
@@ -79,7 +80,8 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
         shifts.append(shift)
         confidences.append(confidence)
     shift, confidence = torch.cat(shifts, dim=-2), torch.cat(confidences, dim=-2)
-    classical = model.classical_fusion(shift, confidence)[0]
+    first, weight = model.classical_fusion(shift, confidence)
+    classical = first
     if model.refined_bands():
         residuals, residual_confidences = [], []
         for r0, r1, context in _slabs(height, window, step, per_row, gradient_reach() + WARP_REACH_PX):
@@ -92,5 +94,5 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
             residual_confidences.append(residual_confidence)
         classical = classical + model.residual_fusion(torch.cat(residuals, dim=-2),
                                                       torch.cat(residual_confidences, dim=-2))
-    grid = model.correct(shift, confidence, classical)
+    grid = model.correct(shift, confidence, first, weight, classical)
     return BandFlows(model, grid, height, width, window)

@@ -23,6 +23,7 @@ from .band_alignment import BandFlows, band_flows
 from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import ArgumentError, WeightsError
 from .io import validate_bgrn
+from .models import FaithfulREC, JointCSR
 from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
 from .tiling import Tile, plan_tiles, resolve_tile
 from .warp import align_to_reference
@@ -166,7 +167,7 @@ def superresolve(
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
     model, _ = get_model("rec", weights, device)
-    if getattr(model, "takes_digital_numbers", False):
+    if isinstance(model, FaithfulREC):
         return _superresolve_aligned(model, bgrn, device, tile, progress)
     scale = model.config.radiometric_scale
     factor = model.config.scale
@@ -186,7 +187,7 @@ def superresolve(
 def _alignment_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
     """The joint CSR flows that align a faithful REC's input (its ``align_with`` weights)."""
     csr, info = get_model("csr", model.config.align_with or None, device)
-    if not hasattr(csr, "measure"):
+    if not isinstance(csr, JointCSR):
         raise WeightsError(f"REC aligns its input with the joint CSR; {info['name']!r} is another CSR architecture")
     return band_flows(csr, bgrn, device)
 
@@ -217,7 +218,7 @@ def _register_joint(model, bgrn: np.ndarray, device: torch.device, tile, progres
     """Joint CSR registration: the grid of the whole image, then interpolation and warp tile by tile."""
     height, width, _ = bgrn.shape
     flows = band_flows(model, bgrn, device)
-    registered = bgrn.copy()
+    registered = np.empty_like(bgrn)  # every pixel of every band is written below
     flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
     moving = list(MOVING_BANDS)
     tiles = plan_tiles(height, width, resolve_tile(tile, height, width), WARP_MARGIN)
@@ -311,12 +312,12 @@ def register(
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
     model, _ = get_model("csr", weights, device)
-    if hasattr(model, "measure"):
+    if isinstance(model, JointCSR):
         return _register_joint(model, bgrn, device, tile, progress)
     height, width, _ = bgrn.shape
     # Contrast normalisation uses statistics of the whole image, so tiles see what an untiled run sees.
     mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1) for v in band_statistics(bgrn))
-    registered = bgrn.copy()
+    registered = np.empty_like(bgrn)  # every pixel of every band is written below
     flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
     multiple = model.config.size_multiple
     margin = CSR_MARGIN + -CSR_MARGIN % multiple

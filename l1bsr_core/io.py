@@ -60,8 +60,8 @@ PLANAR = "planar"
 LAYOUTS = (INTERLEAVED, PLANAR)
 
 MIN_SIZE_PX = 32
-"""Smallest height and width accepted, in pixels (the registration network pads smaller sides up
-to its block size, 32 px for the shipped CSR)."""
+"""Smallest height and width accepted, in pixels (the shipped CSR needs 16 px for a correlation
+window; the published and Lucas–Kanade CSRs pad up to their 16 and 32 px blocks)."""
 
 MAX_PIXELS = 100_000_000
 """Largest image accepted, in pixels (H × W); checked from the header before reading pixels."""

@@ -14,7 +14,10 @@ import pytest
 import tifffile
 import torch
 
-from support import example_crop_paths, real_crop_paths
+from support import example_crop_paths, randomise_parameters, real_crop_paths
+
+RANDOM_REC_STD = 0.03
+"""Spread of the random test REC's weights: enough to move the output by tens of DN, not thousands."""
 
 torch.set_num_threads(2)
 
@@ -53,9 +56,11 @@ def random_weights_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
-    # the shipped architectures, small and random (their output layers start at zero: the
-    # faithful REC then is bicubic of the aligned input and the CSR the classical fusion)
+    # the shipped architectures, small and random; the REC's inner network is randomised so that
+    # it really adds something (its output layer would start at zero: plain bicubic), so tiling
+    # and no-data tests see a network's reach
     rec = build_rec(RECConfig(n_groups=1, n_blocks=2, n_feats=16, reduction=4, faithful=True))
+    randomise_parameters(rec, RANDOM_REC_STD)
     csr = JointCSR(JointCSRConfig(width=8, depth=2))
     for name, model in (("rec", rec), ("csr", csr)):
         save_checkpoint(model, folder / f"{name}.safetensors", version="random-test")

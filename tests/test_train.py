@@ -13,7 +13,9 @@ from l1bsr_core.train import losses
 from l1bsr_core.train.loop import TrainConfig, train
 
 TINY_REC = {"n_groups": 1, "n_blocks": 1, "n_feats": 8, "reduction": 4}
-TINY_CSR = {"encoder": [8, 8, 16, 16], "decoder": [16, 16, 8, 8], "head": 8}
+TINY_CSR = {"architecture": "encoder_decoder", "encoder": [8, 8, 16, 16], "decoder": [16, 16, 8, 8], "head": 8}
+TINY_JOINT = {"width": 8, "depth": 2}
+"""A small joint CSR (the default architecture): a partial config builds it."""
 TINY_LK_CSR = {"encoder": [8, 8, 8], "architecture": "lucas_kanade", "grid_px": 8}
 
 
@@ -81,9 +83,8 @@ def test_loss_is_small_for_the_true_answer(pairs):
     assert good < 0.5 * wrong
 
 
-@pytest.mark.parametrize("task", ["csr", "rec-supervised"])
-def test_training_run_logs_checkpoints_and_resumes(tmp_path, task):
-    model_config = TINY_CSR if task == "csr" else TINY_REC
+@pytest.mark.parametrize("task, model_config", [("csr", TINY_JOINT), ("csr", TINY_CSR), ("rec-supervised", TINY_REC)])
+def test_training_run_logs_checkpoints_and_resumes(tmp_path, task, model_config):
     cfg = TrainConfig(task=task, out=str(tmp_path / task), steps=4, batch=2, crop=32, log_every=2,
                       val_every=4, ckpt_every=2, model_config=model_config, threads=1)
     train(cfg)
@@ -100,6 +101,31 @@ def test_training_run_logs_checkpoints_and_resumes(tmp_path, task):
     from l1bsr_core.weights import load_model
     model, info = load_model("csr" if task == "csr" else "rec", tmp_path / task / "last.pt")
     assert info["parameters"] > 0
+
+
+def test_two_view_loss_is_small_for_the_true_flows():
+    """Sanity of the joint CSR's loss: the true band flows of both views explain each other; zero
+    flows, or the true flows scaled by 1.3 (an error the flipped band order makes visible), do not."""
+    from l1bsr_core.models import JointCSR
+    pair = simulate_pair(make_scene(320, 320, seed=5), SimulationConfig(), rng=1)
+    views = [torch.from_numpy(pair.views[v].astype(np.float32))[None] for v in range(2)]
+    true = [torch.from_numpy(pair.band_flows[v])[None] for v in range(2)]
+    classical = JointCSR()
+
+    class Given:  # the loss's view of a CSR: flows of a view, and the G-to-G flow between views
+        def __init__(self, flows):
+            self.flows = flows
+            self.green_flow = classical.green_flow
+
+        def __call__(self, view):
+            return self.flows[0] if view is views[0] else self.flows[1]
+
+    def loss(flows):
+        return losses.two_view_consistency_loss(Given(flows), *views)[0].item()
+
+    good = loss(true)
+    assert good < 0.5 * loss([torch.zeros_like(f) for f in true])
+    assert good < 0.8 * loss([1.3 * f for f in true])
 
 
 def test_export_registers_the_run_with_a_solver_override(tmp_path):

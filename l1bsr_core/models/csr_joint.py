@@ -206,12 +206,16 @@ class JointCSR(nn.Module):
         grid[:, refined] = fused
         return grid
 
-    def correct(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor) -> torch.Tensor:
-        """The learned correction added to the ``classical`` grid (N, 3, 2, gy, gx); first-pass windows as input."""
+    def correct(self, shift: torch.Tensor, confidence: torch.Tensor, first: torch.Tensor, weight: torch.Tensor,
+                classical: torch.Tensor) -> torch.Tensor:
+        """The learned correction added to the ``classical`` grid (N, 3, 2, gy, gx).
+
+        Inputs: the first-pass windows (``shift``, ``confidence``) and their fusion (``first``,
+        ``weight``, from :meth:`classical_fusion`).
+        """
         if not any(self.config.corrected):  # the network is switched off: nothing to compute
             return classical
         n, bands, _, gy, gx = shift.shape
-        first, weight = self.classical_fusion(shift, confidence)
         features = torch.cat((
             (shift - first) * (weight[:, :, None] > 0),
             classical - classical.mean(dim=(3, 4), keepdim=True),
@@ -229,7 +233,8 @@ class JointCSR(nn.Module):
 
     def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
         """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
-        return self.correct(shift, confidence, self.classical_fusion(shift, confidence)[0])
+        first, weight = self.classical_fusion(shift, confidence)
+        return self.correct(shift, confidence, first, weight, first)
 
     def to_pixels(self, grid: torch.Tensor, height: int, width: int, window: int, *, top: int = 0, left: int = 0,
                   rows: int | None = None, cols: int | None = None) -> torch.Tensor:
@@ -279,11 +284,12 @@ class JointCSR(nn.Module):
         height, width = bgrn.shape[-2:]
         window = self.window_size(height, width)
         shift, confidence = self.measure(bgrn, window)
-        classical = self.classical_fusion(shift, confidence)[0]
+        first, weight = self.classical_fusion(shift, confidence)
+        classical = first
         if self.refined_bands():
             with torch.no_grad():
                 dense = self.to_pixels(classical, height, width, window)
                 residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
                                         bands=self.refined_bands())
             classical = classical + self.residual_fusion(*residual)
-        return self.correct(shift, confidence, classical)
+        return self.correct(shift, confidence, first, weight, classical)

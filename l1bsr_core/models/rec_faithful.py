@@ -109,9 +109,6 @@ class FaithfulREC(nn.Module):
 
     Sized by a :class:`~.rec.RECConfig` with ``faithful=True``."""
 
-    takes_digital_numbers = True
-    """Input and output are DN (the caller gives the per-band scale), not DN / radiometric_scale."""
-
     def __init__(self, config):
         super().__init__()
         self.config = config

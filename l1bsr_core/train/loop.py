@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..bands import MOVING_BANDS, RADIOMETRIC_SCALE, REFERENCE_BAND
+from ..models import FaithfulREC, JointCSR
 from ..resample import upsample_bicubic
 from ..warp import align_to_reference
 from ..weights import build_model, load_model
@@ -148,7 +149,7 @@ def train(cfg: TrainConfig) -> Path:
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
-    if cfg.task == "rec" or getattr(model, "takes_digital_numbers", False):
+    if cfg.task == "rec" or isinstance(model, FaithfulREC):
         csr, csr_info = load_model("csr", cfg.csr_weights, device)
         csr.requires_grad_(False)
         _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
@@ -192,7 +193,7 @@ def train(cfg: TrainConfig) -> Path:
 
 def _step_loss(task, model, csr, batch, rng, cfg, factor):
     view0, view1 = batch["view0"], batch["view1"]
-    if task == "csr" and hasattr(model, "green_flow"):  # the joint CSR: all bands of a view at once
+    if task == "csr" and isinstance(model, JointCSR):  # all bands of a view at once
         return losses.two_view_consistency_loss(model, view0, view1)
     if task == "csr":
         n = view0.shape[0]
@@ -230,7 +231,7 @@ def rec_output(model, csr, view: torch.Tensor) -> torch.Tensor:
     A faithful REC gets the view with B, R, NIR aligned to G by the frozen CSR's flows (computed
     without gradient); a plain RCAN gets the view itself.
     """
-    if not getattr(model, "takes_digital_numbers", False):
+    if not isinstance(model, FaithfulREC):
         return model(view / RADIOMETRIC_SCALE)
     with torch.no_grad():
         aligned = align_to_reference(view, csr_band_flows(csr, view), MOVING_BANDS)
@@ -264,7 +265,7 @@ def validate(task, model, csr, batches, factor) -> dict:
 
 def csr_band_flows(model, view: torch.Tensor) -> torch.Tensor:
     """(N, 4, h, w) view → (N, 3, 2, h, w) CSR flows of B, R, NIR onto G, as at inference."""
-    if hasattr(model, "green_flow"):
+    if isinstance(model, JointCSR):
         return model(view)
     n = view.shape[0]
     ref = view[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, len(MOVING_BANDS), -1, -1)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from ..bands import MOVING_BANDS, REFERENCE_BAND
 from ..models.csr import contrast_normalise
+from ..models.csr_joint import JointCSR
 from ..simulate import blur, invert_flow
 from ..warp import compose_flows, upscale_flow, warp
 
@@ -137,13 +138,16 @@ def view_flows(csr, view0: torch.Tensor, view1: torch.Tensor, reference_band: in
     ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_ref(p + flow(p))`` (geometrically).
     """
     n, bands = view1.shape[:2]
-    if hasattr(csr, "green_flow"):  # joint CSR: view 0's G → view 1's G, then G → each band of view 1
-        green = csr.green_flow(view1[:, reference_band], view0[:, reference_band])
-        to_green = invert_flow(csr(view1).flatten(0, 1)).reshape(n, bands - 1, 2, *view1.shape[-2:])
+    if isinstance(csr, JointCSR):  # view 0's G → view 1's G, then G → each band of view 1
+        if reference_band != REFERENCE_BAND:
+            raise ValueError(f"the joint CSR registers onto G (band {REFERENCE_BAND}); "
+                             f"got reference band {reference_band}")
+        green = csr.green_flow(view1[:, REFERENCE_BAND], view0[:, REFERENCE_BAND])
+        to_green = invert_flow(csr(view1).flatten(0, 1))
+        moving = list(MOVING_BANDS)
         flows = green[:, None].repeat(1, bands, 1, 1, 1)
-        moving = [b for b in range(bands) if b != reference_band]
-        flows[:, moving] = compose_flows(to_green.flatten(0, 1), green.repeat_interleave(bands - 1, 0)).reshape(
-            n, bands - 1, 2, *view1.shape[-2:])
+        flows[:, moving] = compose_flows(to_green, green.repeat_interleave(len(moving), 0)).reshape(
+            n, len(moving), 2, *view1.shape[-2:])
         return flows
     ref = view0[:, reference_band:reference_band + 1].expand(-1, bands, -1, -1)
     pairs = csr_pair(view1.reshape(n * bands, *view1.shape[-2:]), ref.reshape(n * bands, *ref.shape[-2:]))
