@@ -1,5 +1,8 @@
 """Command line: ``python -m l1bsr_core INPUT OUTPUT --task {superresolution,registration}``.
 
+Subcommands (``l1bsr product …``, ``l1bsr pairs …``, ``l1bsr batch …``) live in their own modules
+(:data:`SUBCOMMANDS`) and share this module's one-line error conventions.
+
 Every error the user can fix (arguments, paths, weights, inputs: any
 :class:`~l1bsr_core.errors.L1BSRError`, and argparse's own) prints one line on stderr and exits
 with status 2; no output file is left behind. Output names are checked before any work: they
@@ -13,18 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from .errors import L1BSRError, one_line
+from .jobs import FLOW_SUFFIXES, TASKS, process_file, save_flow  # noqa: F401 (save_flow: kept importable here)
+from .outputs import TIFF_SUFFIXES, check_output_path, same_file
 
-from .bands import SCALE_FACTOR
-from .errors import InputError, L1BSRError, one_line
-from .io import read_bgrn, write_bgrn
-from .outputs import TIFF_SUFFIXES, atomic_output, check_output_path, same_file
-
-TASKS = ("superresolution", "registration")
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-FLOW_SUFFIXES = (".npy",)
-"""Names accepted for ``--flow``: the flow is saved with ``np.save``."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -52,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _ProgressBar:
+class TileProgressBar:
     """A progress bar on stderr, shown only for runs of more than one tile."""
 
     def __init__(self, label: str):
@@ -83,37 +80,28 @@ def check_paths(args: argparse.Namespace) -> None:
         raise L1BSRError(f"--flow {args.flow} and the output {args.output} are the same file; expected two files")
 
 
-def save_flow(path: Path, flow: np.ndarray) -> None:
-    """``np.save`` to ``path`` (a temporary file of :func:`atomic_output`), as an InputError if it fails."""
-    try:
-        np.save(path, flow)
-    except OSError as error:
-        raise InputError(f"cannot write the flow: {error.strerror or one_line(error)}") from error
-
-
 def run(args: argparse.Namespace) -> None:
     check_paths(args)
-    bgrn, info = read_bgrn(args.input)
-    from . import inference  # imports torch: keep --help and refused paths fast
+    process_file(args.input, args.output, args.task, weights=args.weights, device=args.device, tile=args.tile,
+                 flow=args.flow, progress=TileProgressBar(args.task))
 
-    progress = _ProgressBar(args.task)
-    if args.task == "superresolution":
-        result = inference.superresolve(bgrn, weights=args.weights, device=args.device, tile=args.tile,
-                                        progress=progress)
-        write_bgrn(args.output, result, like=info, scale=SCALE_FACTOR)
-        return
-    registered, flow = inference.register(bgrn, weights=args.weights, device=args.device, tile=args.tile,
-                                          progress=progress)
-    if args.flow is None:
-        write_bgrn(args.output, registered, like=info)
-        return
-    with atomic_output(args.flow, FLOW_SUFFIXES[0]) as temp:  # the flow appears only with the image
-        save_flow(temp, flow)
-        write_bgrn(args.output, registered, like=info)
+
+SUBCOMMANDS = {
+    "product": ("l1bsr_core.products.commands", "product_main"),
+    "pairs": ("l1bsr_core.products.commands", "pairs_main"),
+    "batch": ("l1bsr_core.batch.commands", "main"),
+}
+"""First arguments that select a subcommand: its module and entry point ``main(argv) -> status``."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return its exit status (2 and one line on stderr for a user error)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+
+        module, entry = SUBCOMMANDS[argv[0]]
+        return getattr(importlib.import_module(module), entry)(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         run(args)

@@ -1,0 +1,171 @@
+"""``l1bsr product`` and ``l1bsr pairs``: an L1B product to detector strips, or to overlap pairs.
+
+Errors found before any work (a missing path, not an L1B product, an L1C/L2A product, a damaged
+zip, a granule without its band files, bad arguments) print one line and exit 2, leaving nothing
+in OUT_DIR. A detector that fails later (e.g. a JPEG 2000 that does not decode) is reported in
+the manifest and on stderr (one line) while the other detectors are written: exit 1. If every
+detector fails, nothing that looks finished is written: exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, OneLineParser, TileProgressBar
+from ..errors import ArgumentError, L1BSRError, one_line
+from ..io import write_bgrn
+from ..outputs import atomic_output
+from .overlap import EXPECTED_OVERLAP_PX, cut_pairs, find_overlap, plan_pairs
+from .process import PRODUCT_TASKS, aligned_strip, check_detectors, open_product, output_name, process_detector
+
+EXIT_PARTIAL = 1
+MANIFEST = "manifest.json"
+PAIRS_MANIFEST = "pairs.json"
+DEFAULT_PAIR_ROWS = 384
+"""Pair crops along track, px (the authors' crops are ~400 px tall)."""
+MIN_PAIR_ROWS = 64
+
+
+def _detectors(text: str) -> list[int]:
+    try:
+        detectors = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of detector numbers like 1,2,3") from None
+    if not detectors or any(not 1 <= d <= 12 for d in detectors):
+        raise argparse.ArgumentTypeError(f"{text!r}: detectors are numbered 1 to 12, e.g. 1,2,3")
+    return detectors
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("product", type=Path, help="an L1B SAFE folder or its .zip")
+    parser.add_argument("out_dir", type=Path, help="folder for the outputs (created if missing)")
+    parser.add_argument("--detectors", type=_detectors, help="detectors to use, e.g. 1,2 (default: all)")
+
+
+def product_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="l1bsr product", description="Sentinel-2 L1B product → one BGRN GeoTIFF per "
+                           "detector strip (D01.tif, …), bands coarsely aligned, then registered or 2x super-resolved.")
+    _common(parser)
+    parser.add_argument("--task", choices=PRODUCT_TASKS, default="registration",
+                        help="none: coarse band alignment only; registration; superresolution (2x)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
+    parser.add_argument("--tile", type=int, default=None, help="tile side in px (default: automatic)")
+    return parser
+
+
+def pairs_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="l1bsr pairs", description="Sentinel-2 L1B product → overlap pairs of adjacent "
+                           "detectors (NAME_0.tif, NAME_1.tif: the same ground, for training with --real-pairs).")
+    _common(parser)
+    parser.add_argument("--size", type=int, default=DEFAULT_PAIR_ROWS,
+                        help=f"rows of each pair along track (default {DEFAULT_PAIR_ROWS}, at least {MIN_PAIR_ROWS})")
+    parser.add_argument("--overlap", type=int, default=EXPECTED_OVERLAP_PX,
+                        help=f"expected overlap of adjacent detectors in px (default {EXPECTED_OVERLAP_PX})")
+    return parser
+
+
+def _out_dir(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ArgumentError(f"OUT_DIR {path} is a file; expected a folder")
+    if not path.parent.is_dir():
+        raise ArgumentError(f"the folder {path.parent} of OUT_DIR does not exist")
+    return path
+
+
+def _write_json(path: Path, record: dict) -> None:
+    with atomic_output(path) as temp:
+        temp.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _run_product(args) -> int:
+    out_dir = _out_dir(args.out_dir)
+    product = open_product(args.product)
+    detectors = check_detectors(product, args.detectors)
+    if args.tile is not None and args.task == "none":
+        raise ArgumentError("--tile applies to a network; --task none runs none")
+    out_dir.mkdir(exist_ok=True)
+    manifest = {"product": str(args.product), "datastrip": product.datastrip.datastrip_id, "task": args.task,
+                "missing_granules": product.missing_granules(), "detectors": []}
+    failures = []
+    for detector in detectors:
+        output = out_dir / output_name(detector)
+        start = time.perf_counter()
+        try:
+            record = process_detector(product, detector, output, args.task, weights=args.weights,
+                                      device=args.device, tile=args.tile,
+                                      progress=TileProgressBar(f"D{detector:02d} {args.task}"))
+            record["status"] = "done"
+        except L1BSRError as error:
+            message = f"detector {detector}: {one_line(error)}"
+            failures.append(message)
+            record = {"detector": detector, "status": "failed", "error": message,
+                      "seconds": round(time.perf_counter() - start, 3)}
+            print(f"l1bsr product: error: {message}", file=sys.stderr)
+        manifest["detectors"].append(record)
+        if len(failures) < len(manifest["detectors"]):  # something finished: keep the record current
+            _write_json(out_dir / MANIFEST, manifest)
+    if failures and len(failures) == len(detectors):
+        return EXIT_USER_ERROR
+    return EXIT_PARTIAL if failures else 0
+
+
+def _run_pairs(args) -> int:
+    if args.size < MIN_PAIR_ROWS:
+        raise ArgumentError(f"--size {args.size} is too small; expected at least {MIN_PAIR_ROWS} rows")
+    out_dir = _out_dir(args.out_dir)
+    product = open_product(args.product)
+    detectors = check_detectors(product, args.detectors)
+    neighbours = [(d, d + 1) for d in detectors if d + 1 in detectors]
+    if not neighbours:
+        raise ArgumentError(f"detectors {detectors} include no adjacent pair (d, d+1); expected at least two "
+                            f"neighbours")
+    out_dir.mkdir(exist_ok=True)
+    strips = {}
+    record = {"product": str(args.product), "datastrip": product.datastrip.datastrip_id, "size": args.size,
+              "pairs": []}
+    written = 0
+    for first, second in neighbours:
+        for detector in (first, second):
+            if detector not in strips:
+                strips[detector] = aligned_strip(product, detector)[0].bgrn
+        overlap = find_overlap(strips[first], strips[second], expected=args.overlap)
+        crops = plan_pairs(strips[first].shape, strips[second].shape, overlap, args.size)
+        names = []
+        for index, a, b in cut_pairs(strips[first], strips[second], crops):
+            name = f"D{first:02d}-D{second:02d}_{index:03d}"
+            write_bgrn(out_dir / f"{name}_0.tif", a)
+            write_bgrn(out_dir / f"{name}_1.tif", b)
+            names.append(name)
+        written += len(names)
+        record["pairs"].append({"detectors": [first, second], "overlap": overlap.to_dict(), "names": names})
+        print(f"D{first:02d}-D{second:02d}: overlap {overlap.width} px ({overlap.side}), along-track offset "
+              f"{overlap.dy:+.1f} px, {len(names)} pairs", file=sys.stderr)
+    _write_json(out_dir / PAIRS_MANIFEST, record)
+    return 0 if written else EXIT_PARTIAL
+
+
+def _main(parser_factory, runner, name: str, argv) -> int:
+    args = parser_factory().parse_args(argv)
+    try:
+        return runner(args)
+    except L1BSRError as error:
+        print(f"l1bsr {name}: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"l1bsr {name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def product_main(argv: list[str] | None = None) -> int:
+    """``l1bsr product PRODUCT OUT_DIR --task none|registration|superresolution``; the exit status."""
+    return _main(product_parser, _run_product, "product", argv)
+
+
+def pairs_main(argv: list[str] | None = None) -> int:
+    """``l1bsr pairs PRODUCT OUT_DIR [--size N]``; the exit status."""
+    return _main(pairs_parser, _run_pairs, "pairs", argv)

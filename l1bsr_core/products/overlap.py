@@ -1,0 +1,119 @@
+"""Overlap pairs: the ground two adjacent detectors both see, found from the image content.
+
+Adjacent detectors d and d+1 overlap across track by about 124–177 px at 10 m (viewing directions
+of a real S2A instrument) and are offset along track (odd and even detectors look fore and aft).
+The overlap is found by phase correlation of the G bands of the two strips' facing edges
+(:func:`l1bsr_core.registration.phase_correlation_shift`): an edge band of ``edge`` columns of
+each strip is correlated over the whole strip height, which gives the along-track offset (up to
+half the strip) and the overlap width (from ``edge`` / 2 to ``edge`` px). Both arrangements
+(d+1 right of d, or left of it) are tried and the more confident one kept.
+
+Pairs are then cut from the coarsely aligned strips: BGRN crops of the same ground from d
+(``NAME_0.tif``) and d+1 (``NAME_1.tif``), co-registered to the nearest pixel, in the format
+``python -m l1bsr_core.train … --real-pairs DIR`` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..bands import NO_DATA, REFERENCE_BAND
+from ..errors import InputError
+from ..registration import MIN_CONFIDENCE, phase_correlation_shift
+from .coarse import CALIBRATED_WINDOW_PX
+
+EXPECTED_OVERLAP_PX = 150
+"""Typical overlap of adjacent detectors at 10 m (124–177 px by band in the viewing-direction files)."""
+EDGE_FACTOR = 1.6
+"""Edge band = this × the expected overlap: overlaps from 0.8× to 1.6× the expected one are found."""
+TRIM_PX = 4
+"""Columns dropped on each side of the found overlap (its edges are where the two views' footprints
+end, and the coarse along-track offset is rounded)."""
+MAX_PAIR_NO_DATA = 0.01
+"""Pairs with more no-data than this fraction in either crop are not written."""
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Where strip ``second`` (detector d+1) repeats strip ``first`` (detector d).
+
+    Ground at ``first[y, x]`` is at ``second[y + dy, x + dx]`` (px, sub-pixel, the project's flow
+    convention), over the ``width`` columns ``first_cols`` of ``first``.
+    """
+
+    dx: float
+    dy: float
+    width: int
+    side: str
+    """"right": d+1's first columns repeat d's last ones; "left": the other way round."""
+    confidence: float
+
+    @property
+    def first_cols(self) -> slice:
+        return slice(-self.width, None) if self.side == "right" else slice(0, self.width)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_overlap(first: np.ndarray, second: np.ndarray, *, expected: int = EXPECTED_OVERLAP_PX) -> Overlap:
+    """The overlap of two adjacent detectors' (H, W, 4) strips, from their G bands.
+
+    Raises:
+        InputError: when neither arrangement gives a confident correlation peak.
+    """
+    width = min(first.shape[1], second.shape[1])
+    edge = min(int(round(EDGE_FACTOR * expected)), width)
+    rows = min(first.shape[0], second.shape[0])
+    g1, g2 = first[:rows, :, REFERENCE_BAND], second[:rows, :, REFERENCE_BAND]
+    candidates = []
+    for side, a, b, offset in (("right", g1[:, -edge:], g2[:, :edge], first.shape[1] - edge),
+                               ("left", g1[:, :edge], g2[:, -edge:], edge - second.shape[1])):
+        dx, dy, confidence = phase_correlation_shift(a, b, upsample=4)
+        # ground at a(y, x) is at b(y + dy, x + dx): overlap columns where both edges hold it
+        overlap = edge - abs(int(round(dx)))
+        candidates.append((confidence, Overlap(dx - offset, dy, overlap, side, confidence)))
+    confidence, best = max(candidates, key=lambda c: c[0])
+    threshold = MIN_CONFIDENCE * CALIBRATED_WINDOW_PX / min(edge, rows)
+    if confidence < threshold:
+        raise InputError(f"adjacent strips show no common ground (correlation {confidence:.3f} < {threshold:.3f}); "
+                         f"expected an overlap of about {expected} px")
+    return best
+
+
+@dataclass(frozen=True)
+class PairCrop:
+    """One pair: rows and columns of the crop in each strip."""
+
+    first_rows: slice
+    first_cols: slice
+    second_rows: slice
+    second_cols: slice
+
+
+def plan_pairs(first_shape, second_shape, overlap: Overlap, size: int) -> list[PairCrop]:
+    """Crops of ``size`` rows (along track) × the trimmed overlap width, every ``size`` rows."""
+    dx, dy = int(round(overlap.dx)), int(round(overlap.dy))
+    if overlap.side == "right":
+        c1 = first_shape[1] - overlap.width + TRIM_PX
+    else:
+        c1 = TRIM_PX
+    cols = overlap.width - 2 * TRIM_PX
+    c2 = c1 + dx
+    if cols < 1 or c2 < 0 or c2 + cols > second_shape[1]:
+        return []
+    start = max(0, -dy)
+    stop = min(first_shape[0], second_shape[0] - dy)
+    return [PairCrop(slice(y, y + size), slice(c1, c1 + cols), slice(y + dy, y + dy + size), slice(c2, c2 + cols))
+            for y in range(start, stop - size + 1, size)]
+
+
+def cut_pairs(first: np.ndarray, second: np.ndarray, crops: list[PairCrop]):
+    """Yield (index, crop of first, crop of second) for crops with little no-data."""
+    for index, crop in enumerate(crops):
+        a = first[crop.first_rows, crop.first_cols]
+        b = second[crop.second_rows, crop.second_cols]
+        if max(np.mean(a == NO_DATA), np.mean(b == NO_DATA)) <= MAX_PAIR_NO_DATA:
+            yield index, a, b
