@@ -72,3 +72,22 @@ def random_weights_dir(tmp_path_factory) -> Path:
 def use_random_weights(random_weights_dir, monkeypatch) -> Path:
     monkeypatch.setenv("L1BSR_WEIGHTS_DIR", str(random_weights_dir))
     return random_weights_dir
+
+
+@pytest.fixture(scope="session")
+def synthetic_product(tmp_path_factory):
+    """A small L1B product the project writes itself (3 detectors × 2 granules of 256 × 400 px,
+    metadata in the real schema, JPEG 2000 through GDAL), with its truth: bands offset by tens of
+    px, adjacent detectors overlapping by 140 px, even detectors 37 rows further along track."""
+    from l1bsr_core.products.synthetic import write_synthetic_product
+
+    return write_synthetic_product(tmp_path_factory.mktemp("product"), seed=1)
+
+
+@pytest.fixture(scope="session")
+def synthetic_product_zip(synthetic_product, tmp_path_factory) -> Path:
+    """The same product as a .zip (``NAME.SAFE/…`` inside, as delivered)."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("zipped") / "S2A_MSIL1B_SIMU"
+    return Path(shutil.make_archive(str(base), "zip", synthetic_product.path.parent, synthetic_product.path.name))

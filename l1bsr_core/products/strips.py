@@ -9,12 +9,14 @@ Granules are placed at their ``Granule_Position``; rows of a granule missing fro
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio
 from rasterio.control import GroundControlPoint
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from ..bands import BAND_NAMES, NO_DATA
 from ..errors import InputError, one_line
@@ -96,11 +98,31 @@ def read_granule(granule: Granule) -> tuple[np.ndarray, list[GroundControlPoint]
             pixels = dataset.read(order)
             gcps, crs = dataset.gcps
     except RasterioError as error:
-        raise InputError(f"granule {name} does not decode: {one_line(error)}") from error
+        raise InputError(f"granule {name} does not decode: {_failing_file(granule) or _gdal_message(error)}") from error
     expected = (granule.metadata.rows, granule.metadata.cols)
     if pixels.shape[1:] != expected or pixels.dtype != np.uint16:
         raise InputError(f"granule {name} has {pixels.dtype} pixels of {pixels.shape[1:]}; expected uint16 {expected}")
     return np.moveaxis(pixels, 0, -1), list(gcps), crs
+
+
+def _failing_file(granule: Granule) -> str | None:
+    """'<band file>: <GDAL's reason>' for the first band file of a granule that does not decode alone."""
+    for band in granule.files.bands:
+        try:
+            with warnings.catch_warnings():  # a band file alone has no georeferencing: expected
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                dataset = rasterio.open(band)
+            with dataset:
+                dataset.read(1)
+        except RasterioError as error:
+            return f"{band.rsplit('/', 1)[-1]}: {_gdal_message(error)}"
+    return None
+
+
+def _gdal_message(error: BaseException) -> str:
+    """GDAL's own reason (rasterio chains it as the cause), paths shortened to file names."""
+    message = one_line(error.__cause__ or error)
+    return re.sub(r"[`'\"]?(?:/[^/\s`'\"]+)+/([^/\s`'\"]+)[`'\"]?", r"\1", message)
 
 
 def read_strip(granules: list[Granule], detector: int) -> DetectorStrip:

@@ -65,6 +65,8 @@ class SyntheticProduct:
     """Per detector, (3, 2, strip_rows, cols) float32 flows of B, R, NIR onto G (px)."""
     detector_rows: dict[int, int] = field(default_factory=dict)
     """Ground row of each detector's first line."""
+    images: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    """Per detector, the (strip_rows, cols, 4) uint16 BGRN strip as written (bands not aligned)."""
 
     def coarse(self, detector: int) -> np.ndarray:
         """(3, 2) mean flow (dx, dy) of B, R, NIR onto G in a detector: the coarse offsets."""
@@ -202,7 +204,7 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
     datastrip_id = f"S2A_OPER_MSI_L1B_DS_SIMU_20260101T000000_S{SENSING}00_{PROCESSING}"
     real = _real_templates(Path(template), detectors, granules) if template is not None else None
     listing: dict[int, list[tuple[str, int]]] = {}
-    truth, detector_rows = {}, {}
+    truth, detector_rows, images = {}, {}, {}
     smooth = _smooth_field(strip_rows, cols, rng)
     for k, detector in enumerate(detectors):
         row0 = margin + (0 if detector % 2 else EVEN_DETECTOR_ROWS)
@@ -223,6 +225,7 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
         bands[1] = window[1, 0].numpy()
         noisy = bands + rng.standard_normal(bands.shape).astype(np.float32) * NOISE_DN
         image = np.maximum(to_uint16(noisy), 1)  # 0 is no-data
+        images[detector] = np.moveaxis(image, 0, -1)
         listing[detector] = []
         for index in range(granules):
             granule = real[1][detector][index].parent.name if real else _granule_name(detector, index)
@@ -252,4 +255,4 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
     else:
         (ds_folder / f"S2A_OPER_MTD_L1B_DS_SIMU_{SENSING}.xml").write_text(
             _datastrip_xml(datastrip_id, listing, detectors))
-    return SyntheticProduct(path, detectors, strip_rows, cols, overlap, truth, detector_rows)
+    return SyntheticProduct(path, detectors, strip_rows, cols, overlap, truth, detector_rows, images)

@@ -1,0 +1,192 @@
+"""``l1bsr batch INPUT… OUT_DIR --task …``: many inputs, one command, on Dask.
+
+Exit status: 0 when every item is done or skipped, 1 when some failed (one line each on stderr,
+and in the manifest), 2 for a usage error (one line, nothing started, OUT_DIR left as it was),
+130 on Ctrl-C (the items done so far are in the manifest; run the command again to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from ..cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, OneLineParser
+from ..errors import ArgumentError, InputError, L1BSRError, one_line
+from ..jobs import MODEL_KINDS, TASKS
+from ..tiling import check_tile
+from .items import Item, expand_inputs, remove_leftovers
+from .manifest import DONE, FAILED, SKIPPED, Manifest, is_up_to_date, last_done, make_record, read_records
+
+PROG = "l1bsr batch"
+EXIT_FAILED_ITEMS = 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Run one task on many BGRN TIFFs (files, folders of them, L1B products) on a Dask "
+        "cluster; outputs go to OUT_DIR with a manifest (manifest.jsonl). A re-run skips items done.",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                        help="BGRN TIFF, folder of TIFFs (not recursive) or L1B product (.SAFE folder or .zip)")
+    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="output folder (created if missing)")
+    parser.add_argument("--task", choices=TASKS, required=True)
+    parser.add_argument("--workers", type=_positive_int,
+                        help="worker processes of the embedded cluster (default: the cores / threads per worker)")
+    parser.add_argument("--threads-per-worker", type=_positive_int,
+                        help="threads of each worker, and its torch threads (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
+                        "inputs and OUT_DIR must be at the same paths on its workers")
+    parser.add_argument("--overwrite", action="store_true", help="redo items already done")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    return parser
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before anything starts, arguments that cannot work (ArgumentError, WeightsError)."""
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise ArgumentError(f"OUT_DIR {args.out_dir} is a file; expected a folder (created if missing)")
+    existing = next(folder for folder in (args.out_dir, *args.out_dir.absolute().parents) if folder.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ArgumentError(f"cannot write in {existing}: no permission; expected a writable OUT_DIR")
+    if args.scheduler is not None and args.workers is not None:
+        raise ArgumentError("--workers sizes the embedded cluster; an existing cluster (--scheduler) has its own")
+    check_tile(args.tile)
+    from .. import inference  # imports torch: after the cheap checks
+
+    inference.get_model(MODEL_KINDS[args.task], args.weights, "cpu")  # unusable weights: refused once, here
+    if args.device != "cpu":
+        inference.get_model(MODEL_KINDS[args.task], args.weights, args.device)  # a device this machine lacks
+
+
+class Progress:
+    """Items done/total, failures and an ETA on stderr; failed items as one line each above it."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, skipped: int, stream=None):
+        self.total, self.stream = total, stream or sys.stderr
+        self.counts = {DONE: 0, FAILED: 0, SKIPPED: skipped}
+        self.start = time.perf_counter()
+        self.drawn = False
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.values())
+
+    def eta(self) -> str:
+        ran = self.counts[DONE] + self.counts[FAILED]
+        left = self.total - self.finished
+        if not ran:
+            return "?"
+        seconds = round((time.perf_counter() - self.start) / ran * left)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    def update(self, status: str | None = None) -> None:
+        if status is not None:
+            self.counts[status] += 1
+        filled = self.WIDTH * self.finished // max(self.total, 1)
+        failed = f", {self.counts[FAILED]} failed" if self.counts[FAILED] else ""
+        self.stream.write(f"\rbatch [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.finished}/{self.total} "
+                          f"items{failed}, ETA {self.eta()}  ")
+        self.stream.flush()
+        self.drawn = True
+
+    def line(self, text: str) -> None:
+        """Print ``text`` on a line of its own (ending the bar's line first)."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.drawn = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _name(item: Item) -> str:
+    return f"{item.input} detector {item.detector}" if item.detector is not None else str(item.input)
+
+
+def _partition(items: list[Item], done: dict[str, dict], args) -> tuple[list[Item], list[Item]]:
+    """(to do, up to date): an item is up to date when its output is the one its last done record wrote."""
+    if args.overwrite:
+        return items, []
+    todo, skipped = [], []
+    for item in items:
+        up_to_date = is_up_to_date(item, done.get(item.key), task=args.task, weights=args.weights)
+        (skipped if up_to_date else todo).append(item)
+    return todo, skipped
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the batch; return the exit status (L1BSRError for usage errors, before anything is written)."""
+    check_arguments(args)
+    items = expand_inputs(args.inputs, args.out_dir)
+    manifest = Manifest(args.out_dir)
+    done = last_done(read_records(manifest.path))
+    todo, skipped = _partition(items, done, args)
+    progress = Progress(len(items), len(skipped))
+    from .engine import open_cluster, run_items
+
+    with contextlib.ExitStack() as stack:
+        stack.callback(remove_leftovers, todo)  # runs last, once the cluster is closed: no writer left
+        if todo:  # connect first: an unreachable scheduler is a usage error that leaves OUT_DIR as it was
+            cluster = stack.enter_context(open_cluster(scheduler=args.scheduler, workers=args.workers,
+                                                       threads_per_worker=args.threads_per_worker))
+        try:
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"cannot make OUT_DIR {args.out_dir}: {error.strerror or one_line(error)}") from error
+        stack.enter_context(manifest)
+        for item in skipped:
+            manifest.append(make_record(item, SKIPPED, task=args.task, weights=args.weights,
+                                        sha256=done[item.key]["sha256"]))
+        if todo:
+            progress.update()
+            for item, result in run_items(cluster, todo, task=args.task, weights=args.weights, device=args.device,
+                                          tile=args.tile):
+                manifest.append(make_record(item, result["status"], task=args.task, weights=args.weights,
+                                            error=result["error"], seconds=result["seconds"],
+                                            worker=result["worker"], sha256=result["sha256"],
+                                            detail=result["detail"]))
+                if result["status"] == FAILED:
+                    error = result["error"]  # named once: our messages mostly name the input already
+                    progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")
+                progress.update(result["status"])
+    counts = progress.counts
+    progress.line(f"{PROG}: {counts[DONE]} done, {counts[FAILED]} failed, {counts[SKIPPED]} skipped in "
+                  f"{time.perf_counter() - progress.start:.1f} s; manifest {manifest.path}")
+    return EXIT_FAILED_ITEMS if counts[FAILED] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``l1bsr batch``: return the exit status (2 and one line on stderr for a usage error)."""
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit_:  # argparse: --help (0) or one line (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+    try:
+        return run(args)
+    except L1BSRError as error:
+        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; the items finished are in the manifest, run the command again to "
+              f"do the others", file=sys.stderr)
+        return EXIT_INTERRUPTED

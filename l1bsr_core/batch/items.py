@@ -1,0 +1,146 @@
+"""The work of a batch: INPUT arguments expanded into items, each with a stable key and its output name.
+
+An INPUT is a BGRN TIFF file, a folder of them (its ``.tif``/``.tiff`` files, not its sub-folders,
+sorted by name; hidden files left out), or a Sentinel-2 L1B product (a ``.SAFE`` folder or its
+``.zip``, when :mod:`l1bsr_core.products` is installed), which gives one item per detector.
+Outputs all go into OUT_DIR: ``<input stem>.tif``, or ``<product stem>_D01.tif`` for detector 1.
+Two items with one output name, or an output that is an input, are refused before any work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ArgumentError
+from ..outputs import TIFF_SUFFIXES
+
+OUTPUT_SUFFIX = ".tif"
+PRODUCT_SUFFIXES = (".zip", ".safe")
+"""Suffixes stripped (in this order, any case) from a product's name to make its output stem."""
+
+PRODUCTS_MODULE = "l1bsr_core.products"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work: ``input`` (a TIFF, or a product and one of its detectors) → ``output``.
+
+    Attributes:
+        key: stable between runs (the resolved input path, ``#D01`` added for detector 1): the
+            manifest's name for the item.
+        input: the path as given (a file, or a product).
+        output: the file to write, in OUT_DIR.
+        detector: the detector number of a product item, None for a TIFF.
+    """
+
+    key: str
+    input: Path
+    output: Path
+    detector: int | None = None
+
+
+PRODUCTS_API = ("is_product", "list_detectors", "process_detector")
+
+
+def _products():
+    """:mod:`l1bsr_core.products` when it is there with its API, else None (its import errors propagate)."""
+    if importlib.util.find_spec(PRODUCTS_MODULE) is None:
+        return None
+    module = importlib.import_module(PRODUCTS_MODULE)
+    return module if all(hasattr(module, name) for name in PRODUCTS_API) else None
+
+
+def _tiffs_in(folder: Path) -> list[Path]:
+    return sorted(
+        path for path in folder.iterdir()
+        if path.suffix.lower() in TIFF_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def product_stem(product: Path) -> str:
+    """``S2A_…_L1B.SAFE`` and ``S2A_…_L1B.SAFE.zip`` → ``S2A_…_L1B``."""
+    name = product.name
+    for suffix in PRODUCT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def _items_of(path: Path, out_dir: Path, products) -> list[Item]:
+    if products is not None and products.is_product(path):
+        key, stem = str(path.resolve()), product_stem(path)
+        return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
+                for detector in products.list_detectors(path)]
+    if path.is_dir():
+        return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)]
+    if path.exists():  # any file: one that is not a BGRN TIFF fails as an item, the others go on
+        return [Item(str(path.resolve()), path, out_dir / f"{path.stem}{OUTPUT_SUFFIX}")]
+    raise ArgumentError(f"input {path} does not exist; expected a BGRN TIFF, a folder of them or an L1B product")
+
+
+def expand_inputs(inputs, out_dir) -> list[Item]:
+    """The items of ``inputs`` in the order given (folders sorted), each input file once.
+
+    Raises:
+        ArgumentError: for an input that does not exist, no item at all, two items with one
+            output name, or an output that is one of the inputs.
+    """
+    out_dir = Path(out_dir)
+    products = _products()
+    items: dict[str, Item] = {}
+    for path in map(Path, inputs):
+        for item in _items_of(path, out_dir, products):
+            items.setdefault(item.key, item)
+    if not items:
+        given = ", ".join(map(str, inputs)) or "nothing"
+        raise ArgumentError(f"no input images in {given}; expected BGRN TIFF files (.tif, .tiff), folders of them "
+                            f"or L1B products")
+    by_output: dict[str, Item] = {}
+    for item in items.values():
+        other = by_output.setdefault(os.path.normcase(item.output.name), item)
+        if other is not item:
+            raise ArgumentError(f"{other.input} and {item.input} would both be written to {item.output}; "
+                                f"expected inputs of distinct names")
+    sources = {_identity(item.input): item.input for item in items.values()}
+    for item in items.values():
+        source = sources.get(_identity(item.output))
+        if source is not None:
+            raise ArgumentError(f"the output {item.output} is the input file {source}: writing it would destroy "
+                                f"the input; expected another OUT_DIR")
+    return list(items.values())
+
+
+def _identity(path: Path):
+    """What makes two paths one file, however spelled: (device, inode) of an existing file, else
+    the resolved path (as :func:`l1bsr_core.outputs.same_file`, in one lookup per path)."""
+    try:
+        stat = path.stat()
+        return stat.st_dev, stat.st_ino
+    except OSError:
+        return str(path.resolve())
+
+
+def leftover_temp_files(output: Path) -> list[Path]:
+    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
+    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.[0-9a-f]{{8}}\.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        return [path for path in output.parent.iterdir() if pattern.match(path.name)]
+    return []
+
+
+def remove_leftovers(items) -> int:
+    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running)."""
+    removed = 0
+    for item in items:
+        for path in leftover_temp_files(item.output):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed

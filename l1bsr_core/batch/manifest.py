@@ -1,0 +1,120 @@
+"""``OUT_DIR/manifest.jsonl``: one JSON line per item and run, appended as results arrive.
+
+Each record says which input went to which output, its status (:data:`DONE`, :data:`FAILED`,
+:data:`SKIPPED`), a one-line error, the seconds it took, the Dask worker that ran it, and the
+output's SHA-256. Only the client process writes it (one writer; a line that an interrupted run
+left unfinished is ignored when reading). A later run skips an item whose output is still the
+one its last :data:`DONE` record describes (same task and weights, same SHA-256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from ..errors import InputError, one_line
+from .items import Item
+
+MANIFEST_NAME = "manifest.jsonl"
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+STATUSES = (DONE, FAILED, SKIPPED)
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def make_record(item: Item, status: str, *, task: str, weights: str | None, error: str | None = None,
+                seconds: float | None = None, worker: str | None = None, sha256: str | None = None,
+                detail: dict | None = None) -> dict:
+    """A manifest line for ``item`` (``detail``: what a product detector's run reported)."""
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r}; expected one of {STATUSES}")
+    record = {"key": item.key, "input": str(item.input), "output": str(item.output), "status": status,
+              "task": task, "weights": weights, "error": error, "seconds": seconds, "worker": worker,
+              "sha256": sha256, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if item.detector is not None:
+        record["detector"] = item.detector
+    if detail is not None:
+        record["detail"] = detail
+    return record
+
+
+def read_records(path) -> list[dict]:
+    """The records of a manifest file, oldest first; [] when it does not exist. Lines that are not
+    JSON objects with a key and a status (a run killed while writing one) are left out."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "key" in record and record.get("status") in STATUSES:
+            records.append(record)
+    return records
+
+
+def last_done(records) -> dict[str, dict]:
+    """key → the item's last :data:`DONE` record."""
+    return {record["key"]: record for record in records if record["status"] == DONE}
+
+
+def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | None) -> bool:
+    """True when ``item``'s output is the file its last done record describes, made by the same task
+    and weights: present, and of the same SHA-256."""
+    if done is None or done.get("task") != task or done.get("weights") != weights or not item.output.is_file():
+        return False
+    try:
+        return file_sha256(item.output) == done.get("sha256")
+    except OSError:
+        return False
+
+
+class Manifest:
+    """The manifest of OUT_DIR, open for appending (use as a context manager)."""
+
+    def __init__(self, out_dir):
+        self.path = Path(out_dir) / MANIFEST_NAME
+        self._file = None
+
+    def records(self) -> list[dict]:
+        return read_records(self.path)
+
+    def __enter__(self) -> Manifest:
+        try:
+            unfinished = self.path.is_file() and _last_byte(self.path) not in (b"", b"\n")
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+            if unfinished:  # end the line an interrupted run left unfinished
+                self._file.write("\n")
+        except OSError as error:
+            raise InputError(f"cannot write the manifest {self.path}: {error.strerror or one_line(error)}") from error
+        return self
+
+    def append(self, record: dict) -> None:
+        """Write one record as one line, flushed at once."""
+        self._file.write(json.dumps(record, sort_keys=False) + "\n")
+        self._file.flush()
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if not handle.tell():
+            return b""
+        handle.seek(-1, 2)
+        return handle.read(1)

@@ -1,0 +1,128 @@
+"""``l1bsr batch`` end to end on an embedded cluster (2 worker processes), and its one-line usage errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from l1bsr_core.batch import commands, engine
+from l1bsr_core.batch.manifest import DONE, FAILED, SKIPPED
+
+from batch_support import assert_within_one_dn, single_run, temp_files, write_corrupt, write_crops
+from support import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK = "superresolution"
+
+
+def batch(*args, weights_dir):
+    env = {**os.environ, "L1BSR_WEIGHTS_DIR": str(weights_dir)}
+    return subprocess.run([sys.executable, "-m", "l1bsr_core", "batch", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=600)
+
+
+def statuses(out: Path, run: int) -> dict[str, str]:
+    """Output name → status in the manifest lines of the ``run``-th run (4 items a run)."""
+    lines = (out / "manifest.jsonl").read_text().splitlines()[4 * run: 4 * run + 4]
+    return {Path(json.loads(line)["output"]).name: json.loads(line)["status"] for line in lines}
+
+
+def test_a_bad_input_fails_alone_reruns_skip_and_overwrite_redoes(random_weights_dir, use_random_weights, tmp_path):
+    crops = write_crops(tmp_path / "in", 2) + write_crops(tmp_path / "more", 1, first_seed=5, prefix="extra")
+    bad = write_corrupt(tmp_path / "in" / "bad.tif")
+    out = tmp_path / "out"
+    args = (tmp_path / "in", crops[2], out, "--task", TASK, "--workers", 2, "--threads-per-worker", 1)
+
+    first = batch(*args, weights_dir=random_weights_dir)
+    assert first.returncode == 1, first.stderr
+    assert "Traceback" not in first.stderr
+    errors = [line for line in first.stderr.split("\n") if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("l1bsr batch: error: ") and "bad.tif" in errors[0]
+    assert statuses(out, 0) == {"bad.tif": FAILED, "crop00.tif": DONE, "crop01.tif": DONE, "extra00.tif": DONE}
+    failed = next(json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()
+                  if json.loads(line)["status"] == FAILED)
+    assert failed["input"] == str(bad) and "\n" not in failed["error"] and failed["sha256"] is None
+    for crop in crops:
+        assert_within_one_dn(tifffile.imread(out / crop.name), single_run(crop, tmp_path / "single", TASK))
+    assert sorted(p.name for p in out.iterdir()) == ["crop00.tif", "crop01.tif", "extra00.tif", "manifest.jsonl"]
+    stamps = {crop.name: (out / crop.name).stat().st_mtime_ns for crop in crops}
+
+    again = batch(*args, weights_dir=random_weights_dir)  # the failed item is tried again, the others skipped
+    assert again.returncode == 1, again.stderr
+    assert statuses(out, 1) == {"bad.tif": FAILED, "crop00.tif": SKIPPED, "crop01.tif": SKIPPED,
+                                "extra00.tif": SKIPPED}
+    assert {crop.name: (out / crop.name).stat().st_mtime_ns for crop in crops} == stamps
+
+    bad.unlink()
+    redo = batch(*args[:-4], "--overwrite", "--workers", 1, weights_dir=random_weights_dir)
+    assert redo.returncode == 0, redo.stderr
+    lines = (out / "manifest.jsonl").read_text().splitlines()[8:]
+    assert [json.loads(line)["status"] for line in lines] == [DONE] * 3
+    assert all((out / crop.name).stat().st_mtime_ns != stamps[crop.name] for crop in crops)
+    assert temp_files(out) == []
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    for folder in ("in", "other", "empty"):  # other/crop00.tif: the name of in/crop00.tif
+        (tmp_path / folder).mkdir()
+    for folder in ("in", "other"):
+        tifffile.imwrite(tmp_path / folder / "crop00.tif", np.full((64, 64, 4), 1000, np.uint16))
+    (tmp_path / "a_file").write_text("not a folder")
+    return tmp_path
+
+
+def unreachable() -> list[str]:
+    return ["--scheduler", f"tcp://127.0.0.1:{free_port()}"]
+
+
+USAGE_ERRORS = {  # name: (arguments after the inputs folder and OUT_DIR, fragments of the one line)
+    "no task": ([], ("--task",)),
+    "workers zero": (["--workers", "0"], ("--workers", "at least 1")),
+    "workers not a number": (["--workers", "two"], ("--workers", "'two'")),
+    "threads zero": (["--threads-per-worker", "0"], ("--threads-per-worker",)),
+    "bad tile": (["--tile", "5"], ("tile size is 5",)),
+    "bad device": (["--device", "foo"], ("not a device name",)),
+    "unknown weights": (["--weights", "nope"], ("unknown",)),
+    "not an address": (["--scheduler", "localhost:8786"], ("not a Dask address", "tcp://HOST:PORT")),
+    "unreachable scheduler": (unreachable, ("cannot reach the Dask scheduler",)),
+    "workers and scheduler": (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ("--workers",)),
+}
+
+
+@pytest.mark.parametrize("case", [*USAGE_ERRORS, "no images", "out dir a file", "same names", "missing input"])
+def test_usage_errors_get_one_line_and_write_nothing(use_random_weights, inputs, monkeypatch, capsys, case):
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 0.5)
+    sources, out = [inputs / "in"], inputs / "out"
+    rest, fragments = USAGE_ERRORS.get(case, ([], ()))
+    rest = rest() if callable(rest) else rest
+    task = [] if case == "no task" else ["--task", "registration"]
+    if case == "no images":
+        sources, fragments = [inputs / "empty"], ("no input images",)
+    elif case == "out dir a file":
+        out, fragments = inputs / "a_file", ("is a file",)
+    elif case == "same names":
+        sources, fragments = [inputs / "in", inputs / "other"], ("would both be written",)
+    elif case == "missing input":
+        sources, fragments = [inputs / "nope.tif"], ("does not exist",)
+    before = sorted(p.relative_to(inputs) for p in inputs.rglob("*"))
+    status = commands.main([*map(str, sources), str(out), *task, *rest])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    lines = captured.err.strip().split("\n")
+    assert len(lines) == 1 and lines[0].startswith("l1bsr batch: error: "), captured.err
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
+    assert sorted(p.relative_to(inputs) for p in inputs.rglob("*")) == before  # no OUT_DIR, no manifest
+
+
+def test_help_and_both_entry_points(capsys):
+    assert commands.main(["--help"]) == 0
+    assert "--scheduler" in capsys.readouterr().out
+    from l1bsr_core.cli import main
+
+    assert main(["batch", "--help"]) == 0

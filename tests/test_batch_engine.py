@@ -1,0 +1,107 @@
+"""Items on a real Dask cluster of 2 worker processes (1 thread each), started here: results equal single
+runs, networks loaded once per worker, a worker killed mid-run changes nothing, ``--scheduler`` works."""
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+import tifffile
+from distributed import Client, LocalCluster
+
+from l1bsr_core.batch import commands, engine
+from l1bsr_core.batch.items import expand_inputs
+from l1bsr_core.batch.manifest import DONE
+
+from batch_support import assert_within_one_dn, single_run, temp_files, write_crops
+
+TASK = "registration"
+
+
+@pytest.fixture(scope="module")
+def cluster(random_weights_dir):
+    """An existing cluster: 2 worker processes that see the random test weights; always shut down."""
+    saved = os.environ.get("L1BSR_WEIGHTS_DIR")
+    os.environ["L1BSR_WEIGHTS_DIR"] = str(random_weights_dir)  # the worker processes inherit it
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as local, Client(local) as client:
+            client.wait_for_workers(2, timeout=120)
+            yield local, client
+    finally:
+        if saved is None:
+            os.environ.pop("L1BSR_WEIGHTS_DIR", None)
+        else:
+            os.environ["L1BSR_WEIGHTS_DIR"] = saved
+
+
+def test_results_equal_single_runs_and_networks_load_once_per_worker(cluster, tmp_path):
+    _, client = cluster
+    crops = write_crops(tmp_path / "in", 6)
+    (tmp_path / "out").mkdir()
+    items = expand_inputs([tmp_path / "in"], tmp_path / "out")
+    on = engine.Cluster(client, "test cluster", threads=1)
+    results = list(engine.run_items(on, items, task=TASK))
+    assert sorted(item.key for item, _ in results) == sorted(item.key for item in items)
+    assert {result["status"] for _, result in results} == {DONE}
+    assert {result["worker"] for _, result in results} <= set(client.scheduler_info()["workers"])
+    for crop in crops:
+        assert_within_one_dn(tifffile.imread(tmp_path / "out" / crop.name), single_run(crop, tmp_path / "s", TASK))
+
+    def cache():
+        from l1bsr_core.inference import _cached_model
+
+        info = _cached_model.cache_info()
+        return info.misses, info.currsize, info.hits
+
+    for misses, size, _ in client.run(cache).values():
+        assert misses == size <= 1  # each network loaded once in each worker process, then reused
+    assert sum(hits for _, _, hits in client.run(cache).values()) >= len(items) - 2
+
+
+def kill_a_busy_worker_after_the_first_result(client, manifest, killed: list):
+    """SIGKILL a worker that has tasks in flight, once the first record is in the manifest."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if manifest.is_file() and manifest.read_text().count("\n") >= 1:
+            busy = [address for address, keys in client.processing().items() if keys]
+            if busy:
+                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(busy[0])
+            return
+        time.sleep(0.01)
+
+
+def test_a_worker_killed_mid_run_changes_nothing(cluster, tmp_path, capsys):
+    _, client = cluster
+    crops = write_crops(tmp_path / "in", 10, first_seed=20)
+    out, killed = tmp_path / "out", []
+    killer = threading.Thread(target=kill_a_busy_worker_after_the_first_result,
+                              args=(client, out / "manifest.jsonl", killed))
+    killer.start()
+    status = commands.main([str(tmp_path / "in"), str(out), "--task", TASK, "--scheduler",
+                            client.scheduler.address, "--threads-per-worker", "1"])
+    killer.join()
+    assert killed, "no worker had an item in flight after the first result"
+    assert status == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(record["input"] for record in records) == sorted(map(str, crops))  # each item once
+    assert {record["status"] for record in records} == {DONE}
+    for crop in crops:
+        assert_within_one_dn(tifffile.imread(out / crop.name), single_run(crop, tmp_path / "s", TASK))
+    assert temp_files(out) == []
+    client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed worker
+
+
+def test_an_existing_cluster_is_used_and_left_running(cluster, tmp_path, capsys):
+    local, client = cluster
+    write_crops(tmp_path / "in", 2)
+    argv = [str(tmp_path / "in"), str(tmp_path / "out"), "--task", TASK, "--scheduler", local.scheduler_address]
+    assert commands.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "2 done, 0 failed, 0 skipped" in err and "Traceback" not in err
+    assert len(client.scheduler_info()["workers"]) == 2  # not closed by the batch

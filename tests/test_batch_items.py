@@ -1,0 +1,81 @@
+"""Batch inputs: files, folders (sorted, not recursive), products (one item per detector), refusals."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from l1bsr_core.batch import items
+from l1bsr_core.batch.items import Item, expand_inputs, leftover_temp_files, product_stem, remove_leftovers
+from l1bsr_core.errors import ArgumentError
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"II*\x00")
+    return path
+
+
+def test_folders_sorted_not_recursive_tiffs_only(tmp_path):
+    for name in ("b.tif", "a.TIFF", "c.tiff", ".hidden.tif", "notes.txt", "sub/d.tif"):
+        touch(tmp_path / "in" / name)
+    single = touch(tmp_path / "other" / "z.tif")
+    found = expand_inputs([single, tmp_path / "in"], tmp_path / "out")
+    assert [item.input.name for item in found] == ["z.tif", "a.TIFF", "b.tif", "c.tiff"]
+    assert [item.output for item in found] == [tmp_path / "out" / n for n in ("z.tif", "a.tif", "b.tif", "c.tif")]
+    assert all(item.key == str(item.input.resolve()) and item.detector is None for item in found)
+
+
+def test_a_file_given_twice_is_one_item_and_any_file_is_an_item(tmp_path):
+    crop = touch(tmp_path / "in" / "a.tif")
+    other = touch(tmp_path / "in" / "picture.png")  # not a TIFF: it fails as an item, the others go on
+    found = expand_inputs([crop, tmp_path / "in", other], tmp_path / "out")
+    assert [item.input.name for item in found] == ["a.tif", "picture.png"]
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("missing", "does not exist"),
+    ("empty folder", "no input images"),
+    ("same name twice", "would both be written to"),
+    ("out dir is the input folder", "is the input file"),
+])
+def test_refusals(tmp_path, case, fragment):
+    (tmp_path / "empty").mkdir()
+    touch(tmp_path / "one" / "a.tif")
+    touch(tmp_path / "two" / "a.tif")
+    arguments = {
+        "missing": ([tmp_path / "nope.tif"], tmp_path / "out"),
+        "empty folder": ([tmp_path / "empty"], tmp_path / "out"),
+        "same name twice": ([tmp_path / "one", tmp_path / "two"], tmp_path / "out"),
+        "out dir is the input folder": ([tmp_path / "one"], tmp_path / "one" / ".." / "one"),
+    }[case]
+    with pytest.raises(ArgumentError, match=fragment):
+        expand_inputs(*arguments)
+
+
+def test_a_product_is_one_item_per_detector(tmp_path, monkeypatch):
+    product = tmp_path / "S2A_MSIL1B_TEST.SAFE"
+    product.mkdir()
+    crop = touch(tmp_path / "crop.tif")
+    fake = SimpleNamespace(is_product=lambda path: path.name.endswith(".SAFE"), list_detectors=lambda path: [1, 12])
+    monkeypatch.setattr(items, "_products", lambda: fake)
+    found = expand_inputs([product, crop], tmp_path / "out")
+    key = str(product.resolve())
+    assert found[:2] == [Item(f"{key}#D01", product, tmp_path / "out" / "S2A_MSIL1B_TEST_D01.tif", 1),
+                         Item(f"{key}#D12", product, tmp_path / "out" / "S2A_MSIL1B_TEST_D12.tif", 12)]
+    assert found[2].input == crop and found[2].detector is None
+
+
+def test_product_stem():
+    assert product_stem(Path("S2B_X_L1B.SAFE.zip")) == "S2B_X_L1B"
+    assert product_stem(Path("S2B_X_L1B.SAFE")) == "S2B_X_L1B"
+    assert product_stem(Path("S2B_X_L1B.zip")) == "S2B_X_L1B"
+
+
+def test_leftover_temp_files_are_those_of_the_outputs_only(tmp_path):
+    output = tmp_path / "a.tif"
+    left = touch(tmp_path / ".a.tif.0badc0de.tmp.tif")
+    kept = [touch(tmp_path / ".b.tif.0badc0de.tmp.tif"), touch(tmp_path / "a.tif"), touch(tmp_path / ".a.tif.x.tmp")]
+    assert leftover_temp_files(output) == [left]
+    assert remove_leftovers([Item("k", tmp_path / "in.tif", output)]) == 1
+    assert not left.exists() and all(path.exists() for path in kept)

@@ -1,0 +1,45 @@
+"""The task of one batch item, called in this process: a result for every outcome, never an exception."""
+
+import sys
+from types import ModuleType
+
+import numpy as np
+import tifffile
+
+from l1bsr_core.batch.manifest import DONE, FAILED, file_sha256
+from l1bsr_core.batch.worker import run_item
+
+from batch_support import assert_within_one_dn, single_run, write_corrupt, write_crops
+
+
+def test_an_item_is_done_like_a_single_run(use_random_weights, tmp_path):
+    (crop,) = write_crops(tmp_path / "in", 1)
+    output = tmp_path / "out.tif"
+    result = run_item("registration", str(crop), str(output), threads=1)
+    assert result["status"] == DONE and result["error"] is None and result["worker"] is None
+    assert result["sha256"] == file_sha256(output) and result["seconds"] >= 0
+    assert_within_one_dn(tifffile.imread(output), single_run(crop, tmp_path / "single", "registration"))
+
+
+def test_a_bad_item_is_a_failed_result_in_one_line(use_random_weights, tmp_path):
+    bad = write_corrupt(tmp_path / "bad.tif")
+    result = run_item("superresolution", str(bad), str(tmp_path / "out.tif"), threads=1)
+    assert result["status"] == FAILED and "\n" not in result["error"] and "bad.tif" in result["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif"]
+
+
+def test_a_detector_item_goes_to_the_products_api(tmp_path, monkeypatch):
+    calls = []
+
+    def process_detector(product, detector, output, task, *, weights=None, device="cpu", tile=None):
+        calls.append((product, detector, output, task, weights, device, tile))
+        tifffile.imwrite(output, np.zeros((40, 40, 4), np.uint16))
+        return {"detector": detector, "offset": [1, 2]}
+
+    fake = ModuleType("l1bsr_core.products")
+    fake.process_detector = process_detector
+    monkeypatch.setitem(sys.modules, "l1bsr_core.products", fake)
+    output = tmp_path / "P_D03.tif"
+    result = run_item("registration", str(tmp_path / "P.SAFE"), str(output), 3, tile=64, threads=1)
+    assert result["status"] == DONE and result["detail"] == {"detector": 3, "offset": [1, 2]}
+    assert calls == [(tmp_path / "P.SAFE", 3, output, "registration", None, "cpu", 64)]

@@ -1,0 +1,53 @@
+"""Overlap of adjacent detectors found from the content, and pairs of the same ground."""
+
+import numpy as np
+import pytest
+
+from l1bsr_core.errors import InputError
+from l1bsr_core.products.overlap import TRIM_PX, cut_pairs, find_overlap, plan_pairs
+from l1bsr_core.products.process import aligned_strip, open_product
+from l1bsr_core.registration import phase_correlation_shift
+
+
+@pytest.fixture(scope="module")
+def strips(synthetic_product):
+    product = open_product(synthetic_product.path)
+    return {d: aligned_strip(product, d)[0].bgrn for d in synthetic_product.detectors}
+
+
+def test_overlap_width_and_along_track_offset(synthetic_product, strips):
+    for first in (1, 2):
+        overlap = find_overlap(strips[first], strips[first + 1])
+        assert overlap.side == "right"
+        assert overlap.width == pytest.approx(synthetic_product.overlap, abs=1)
+        rows = synthetic_product.detector_rows
+        assert overlap.dy == pytest.approx(rows[first] - rows[first + 1], abs=0.5)
+        assert overlap.dx == pytest.approx(-(synthetic_product.cols - synthetic_product.overlap), abs=0.5)
+
+
+def test_other_arrangement_is_found_too(strips):
+    left = find_overlap(strips[2], strips[1])  # the second strip to the left of the first
+    assert left.side == "left" and left.width == pytest.approx(140, abs=1)
+    assert left.dx == pytest.approx(400 - 140, abs=0.5)
+    pairs = list(cut_pairs(strips[2], strips[1], plan_pairs(strips[2].shape, strips[1].shape, left, 128)))
+    assert pairs
+    for _, a, b in pairs:
+        dx, dy, _ = phase_correlation_shift(a[..., 1], b[..., 1])
+        assert max(abs(dx), abs(dy)) < 1.0
+
+
+def test_pairs_show_the_same_ground(synthetic_product, strips):
+    overlap = find_overlap(strips[1], strips[2])
+    crops = plan_pairs(strips[1].shape, strips[2].shape, overlap, 128)
+    pairs = list(cut_pairs(strips[1], strips[2], crops))
+    assert len(pairs) >= 2
+    for _, a, b in pairs:
+        assert a.shape == b.shape == (128, synthetic_product.overlap - 2 * TRIM_PX, 4)
+        dx, dy, confidence = phase_correlation_shift(a[..., 1], b[..., 1])
+        assert max(abs(dx), abs(dy)) < 1.0 and confidence > 0.5
+
+
+def test_strips_without_common_ground_are_refused(strips):
+    noise = np.random.default_rng(0).integers(1, 4000, strips[1].shape).astype(np.uint16)
+    with pytest.raises(InputError, match="no common ground"):
+        find_overlap(strips[1], noise)
