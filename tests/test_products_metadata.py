@@ -5,6 +5,7 @@ import pytest
 from l1bsr_core.errors import InputError
 from l1bsr_core.products.metadata import parse_datastrip, parse_granule
 from l1bsr_core.products.timing import REAL_BAND_LAGS
+
 from support import SHARED_DIR, SHARED_DIR_ENV
 
 REAL_METADATA = SHARED_DIR / "data" / "l1b-product-metadata" / "L1B_all"

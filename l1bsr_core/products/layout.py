@@ -104,7 +104,8 @@ def _metadata_in(folder_files: dict[str, list[str]], kind: str) -> dict[str, str
 
 
 def _assemble(source: str, folder_files: dict[str, list[str]], join, archive: str | None) -> ProductFiles:
-    _refuse_other_levels([*folder_files, *(f for files in folder_files.values() for f in files)], source)
+    names = [Path(source).name, *folder_files, *(f for files in folder_files.values() for f in files)]
+    _refuse_other_levels(names, source)
     datastrips = _metadata_in(folder_files, "DATASTRIP")
     granules = _metadata_in(folder_files, "GRANULE")
     if not datastrips or not granules:

@@ -110,6 +110,7 @@ class PairSource:
 def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
-    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={})
+    # procedural scenes even when training is on real data only (--no-procedural --real-pairs)
+    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={}, procedural=True)
     source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]
