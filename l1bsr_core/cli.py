@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import L1BSRError, one_line
@@ -103,12 +104,18 @@ def main(argv: list[str] | None = None) -> int:
         module, entry = SUBCOMMANDS[argv[0]]
         return getattr(importlib.import_module(module), entry)(argv[1:])
     args = build_parser().parse_args(argv)
+    return run_reporting_errors("l1bsr", lambda: run(args))
+
+
+def run_reporting_errors(prog: str, action: Callable[[], int | None], *, interrupted: str = "interrupted") -> int:
+    """``action()``'s exit status (None: 0); a user error (:class:`L1BSRError`) prints one line on
+    stderr and gives 2, Ctrl-C prints ``interrupted`` and gives 130. The one error convention of
+    the command line and of its subcommands."""
     try:
-        run(args)
+        return action() or 0
     except L1BSRError as error:
-        print(f"l1bsr: error: {one_line(error)}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("l1bsr: interrupted", file=sys.stderr)
+        print(f"{prog}: {interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return 0

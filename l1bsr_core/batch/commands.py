@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, OneLineParser
-from ..errors import ArgumentError, InputError, L1BSRError, one_line
+from ..cli import EXIT_USER_ERROR, OneLineParser, run_reporting_errors
+from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..tiling import check_tile
 from .items import Item, expand_inputs, remove_leftovers
@@ -181,12 +181,5 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_:  # argparse: --help (0) or one line (2)
         return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
-    try:
-        return run(args)
-    except L1BSRError as error:
-        print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; the items finished are in the manifest, run the command again to "
-              f"do the others", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_reporting_errors(PROG, lambda: run(args), interrupted="interrupted; the items finished are in the "
+                                "manifest, run the command again to do the others")

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, OneLineParser, TileProgressBar
+from ..cli import EXIT_USER_ERROR, OneLineParser, TileProgressBar, run_reporting_errors
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
 from ..outputs import atomic_output
@@ -151,14 +151,7 @@ def _run_pairs(args) -> int:
 
 def _main(parser_factory, runner, name: str, argv) -> int:
     args = parser_factory().parse_args(argv)
-    try:
-        return runner(args)
-    except L1BSRError as error:
-        print(f"l1bsr {name}: error: {one_line(error)}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print(f"l1bsr {name}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    return run_reporting_errors(f"l1bsr {name}", lambda: runner(args))
 
 
 def product_main(argv: list[str] | None = None) -> int:
