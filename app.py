@@ -21,30 +21,53 @@ from l1bsr_demo.pipelines import DEFAULT_FRINGE_BAND, FRINGE_CHOICES, MODE_CHOIC
 TITLE = "L1BSR studio"
 
 INTRO = """\
-Super-resolution (10 m → 5 m) and band registration of **Sentinel-2 L1B** crops with the two
-networks of **L1BSR** (Nguyen et al., CVPR EarthVision 2023), trained without any
-high-resolution ground truth. Inputs are 4-band crops (B, G, R, NIR = Sentinel-2 B2, B3, B4, B8),
-16-bit TIFF. Pick an example or upload a crop, then run one of the two tasks below.
+Super-resolution (10 m → 5 m) and band registration of **Sentinel-2 L1B** crops (B, G, R, NIR =
+Sentinel-2 B2, B3, B4, B8, 16-bit TIFF) with the two networks of **L1BSR** (Nguyen et al., CVPR
+EarthVision 2023), trained without any high-resolution ground truth. Pick an example or upload a
+crop, then press a Run button below.
 """
 
-SR_HELP = """\
-Drag the slider: **left** the input enlarged ×2 (choose bicubic or nearest neighbour),
+FRINGE_HELP = """\
+**Fringe view**: the fine detail of G in green and of the chosen band in magenta; where they
+coincide the picture is grey, a shift shows as green and magenta seams side by side. The band's
+detail first takes G's local sign and strength, so NIR, whose contrast is inverted over vegetation,
+turns grey too once aligned; a coloured line *without* a partner beside it is content one band has
+and the other lacks.
+"""
+
+SR_HELP = f"""\
+Drag the slider: **left** the input enlarged ×2 (bicubic or nearest neighbour, as chosen),
 **right** the REC output at 5 m. Both sides use the same contrast stretch, computed on the
-input. Below: the detail in the yellow box, and its **fringe view** (G in green, the chosen band
-in magenta): coloured seams mean the bands are misaligned; grey means they agree.
+input. Below: the detail in the yellow box, and its fringe view. {FRINGE_HELP}
 """
 
-REG_HELP = """\
-CSR estimates, for every pixel, how far B, R and NIR sit from G, then warps them onto G.
-**Flow colours**: hue = direction, paleness = length (white = no shift); **arrows**: where
-each band's content sits relative to G (lengthened, see the titles). The table measures the
-remaining misalignment with an independent method, before and after.
+NIR_HELP = f"""\
+<details><summary>Why NIR is the weakest band</summary>
+
+{summaries.NIR_NOTE}
+</details>
+"""
+
+REG_HELP = f"""\
+CSR measures, for every pixel, how far B, R and NIR sit from G (windowed phase correlation,
+fused robustly), then warps them onto G. **Flow colours**: hue = direction, paleness = length
+(white = no shift); **arrows**: where each band's content sits relative to G (lengthened, see the
+titles). The table measures the remaining misalignment, before and after, with the project's
+{summaries.ESTIMATE_NAME}. {FRINGE_HELP}
+"""
+
+NDVI_HELP = """\
+**Why registration matters: NDVI** = (NIR − R) / (NIR + R), the usual vegetation index (brown =
+bare soil, roads, buildings; green = dense vegetation), computed pixel by pixel from two bands.
+Where R and NIR are misaligned, every boundary between two surfaces gets a false thin band of
+too high or too low NDVI (double roads, dark rims on buildings); once both are on G's grid, the
+boundaries are clean.
 """
 
 WINDOW_HELP = f"""\
-For images larger than {DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px, or to go faster,
-process a square window: top-left corner (x0, y0) and side, in input pixels. Size 0 processes
-the whole image.
+Process a square window instead of the whole image: top-left corner (x0, y0) and side, in input
+pixels; the yellow box on the preview shows it. Size 0 processes the whole image (at most
+{DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px). A window reaching past an edge is moved inside the image.
 """
 
 QUEUE_SIZE = 16
@@ -53,14 +76,19 @@ QUEUE_SIZE = 16
 SLIDER_HEIGHT = 720
 """Display height of the before/after sliders, screen pixels."""
 
-SLIDER_CSS = f"""
+PAGE_CSS = f"""
 .before-after .slider-wrap > .wrap {{ width: fit-content; max-width: 100%; margin-inline: auto; }}
 .before-after .slider-wrap img {{ width: auto; max-width: 100%; height: {SLIDER_HEIGHT}px; object-fit: contain; }}
+.pixelated img {{ image-rendering: pixelated; }}
+#examples .caption-label {{ max-width: calc(100% - 8px); white-space: normal; font-size: 0.8em; }}
+.run-status {{ min-height: 2.2em; }}
 """
 """Before/after sliders as wide as their picture: Gradio's handle moves over the whole component
-width, so a picture narrower than the page would let it leave the picture."""
+width, so a picture narrower than the page would let it leave the picture. Result pictures are
+shown with their pixels as they are (no smoothing by the browser when enlarged); gallery captions
+wrap instead of being cut."""
 
-LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": SLIDER_CSS}
+LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS}
 """Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port)."""
 
 
@@ -76,6 +104,12 @@ def register(image, display, fringe_band, window_x0, window_y0, window_size, pro
     yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress)
 
 
+def scroll_to(elem_id: str) -> str:
+    """Browser code that scrolls the page so that element ``elem_id`` is at the top of the window
+    (the options and Run button, then the status line and the results under them)."""
+    return f"() => {{ document.getElementById({elem_id!r})?.scrollIntoView({{block: 'start'}}); }}"
+
+
 def build_demo() -> gr.Blocks:
     """The whole page, with its queue configured; call ``.launch(**LAUNCH_OPTIONS)`` on it."""
     items, keys, note = gallery.initial_gallery()
@@ -88,66 +122,84 @@ def build_demo() -> gr.Blocks:
                 gr.Markdown("#### 1. Choose an example (click it) or upload a crop\n"
                             "Synthetic scenes come with their true 5 m image and flows, so results are scored.")
                 gallery_view = gr.Gallery(
-                    value=items, label="Examples", show_label=False, columns=6, height=300,
+                    value=items, label="Examples", show_label=False, columns=6, height=130,
                     allow_preview=False, object_fit="cover", format="png", interactive=False,
                     elem_id="examples",
                 )
                 examples_note = gr.Markdown(note, elem_id="examples-note")
                 keys_state = gr.State(keys)
+                with gr.Row(equal_height=True):
+                    image = gr.File(
+                        label="Input crop (BGRN TIFF)", scale=3,
+                        file_types=list(TIFF_SUFFIXES), type="filepath", height=120, elem_id="input-file",
+                    )
+                    upload = gr.UploadButton("Upload another crop", file_types=list(TIFF_SUFFIXES), type="filepath",
+                                             size="sm", variant="secondary", elem_id="upload-another", scale=1)
             with gr.Column(scale=2):
-                image = gr.File(
-                    label="Input crop (BGRN TIFF)",
-                    file_types=list(TIFF_SUFFIXES), type="filepath", height=120, elem_id="input-file",
-                )
-                upload = gr.UploadButton("Upload another crop", file_types=list(TIFF_SUFFIXES), type="filepath",
-                                         size="sm", variant="secondary", elem_id="upload-another")
+                preview = gr.Image(label="Input (true colour; the yellow box is the window)", interactive=False,
+                                   format="png", height=260, elem_id="input-preview")
                 about = gr.Markdown(elem_id="input-about")
-                preview = gr.Image(label="Input (true colour)", interactive=False, format="png", height=220,
-                                   elem_id="input-preview")
-                with gr.Accordion("Window (large images)", open=False):
+                with gr.Accordion("Window (large images)", open=False, elem_id="window") as window_panel:
                     gr.Markdown(WINDOW_HELP)
                     with gr.Row():
-                        window_x0 = gr.Number(0, label="x0 (px)", precision=0, minimum=0)
-                        window_y0 = gr.Number(0, label="y0 (px)", precision=0, minimum=0)
+                        window_x0 = gr.Number(0, label="x0 (px)", precision=0, minimum=0, elem_id="window-x0")
+                        window_y0 = gr.Number(0, label="y0 (px)", precision=0, minimum=0, elem_id="window-y0")
                         window_size = gr.Number(0, label="size (px, 0 = whole)", precision=0, minimum=0,
-                                                maximum=DEMO_MAX_SIDE)
+                                                elem_id="window-size")
+        input_ok = gr.State(True)
 
         with gr.Tabs():
             with gr.Tab("Super-resolution", id="sr"):
-                gr.Markdown("#### 2. Options, then run")
-                with gr.Row():
-                    sr_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display")
-                    sr_upsampling = gr.Radio(UPSAMPLING_CHOICES, value="bicubic", label="Input enlarged by")
+                with gr.Row(equal_height=False, elem_id="sr-options"):
+                    sr_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display", scale=2)
+                    sr_upsampling = gr.Radio(UPSAMPLING_CHOICES, value="bicubic", label="Input enlarged by", scale=2)
                     sr_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
-                                            label="Fringe view: band compared with G")
-                sr_run = gr.Button("Run super-resolution (REC)", variant="primary", elem_id="run-sr")
-                gr.Markdown(SR_HELP)
+                                            label="Fringe view: band compared with G", scale=2)
+                    sr_run = gr.Button("2. Run super-resolution (REC)", variant="primary", elem_id="run-sr", scale=2)
+                sr_status = gr.Markdown(elem_id="sr-status", elem_classes="run-status")
                 sr_slider = gr.ImageSlider(label="Input ×2 (left) | REC output at 5 m (right)", format="png",
                                            type="numpy", interactive=False, max_height=SLIDER_HEIGHT,
-                                           elem_id="sr-slider", elem_classes="before-after")
+                                           elem_id="sr-slider", elem_classes=["before-after", "pixelated"])
+                gr.Markdown(SR_HELP)
                 with gr.Row():
-                    sr_zoom_before = gr.Image(label="Detail: input ×2", format="png", interactive=False)
-                    sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False)
+                    sr_zoom_before = gr.Image(label="Detail: input ×2", format="png", interactive=False,
+                                              elem_classes="pixelated")
+                    sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False,
+                                             elem_classes="pixelated")
                 with gr.Row():
-                    sr_fringe_before = gr.Image(label="Fringe view: input (bicubic)", format="png", interactive=False)
-                    sr_fringe_after = gr.Image(label="Fringe view: REC output", format="png", interactive=False)
+                    sr_fringe_before = gr.Image(label="Fringe view: input ×2 (as enlarged above)", format="png",
+                                                interactive=False, elem_id="sr-fringe-before", elem_classes="pixelated")
+                    sr_fringe_after = gr.Image(label="Fringe view: REC output", format="png", interactive=False,
+                                               elem_id="sr-fringe-after", elem_classes="pixelated")
+                gr.Markdown(NIR_HELP)
                 sr_summary = gr.Markdown(elem_id="sr-summary")
-                sr_files = gr.File(label="Downloads: 16-bit TIFF and PNG views", file_count="multiple",
-                                   interactive=False, elem_id="sr-files")
+                sr_files = gr.File(label="Downloads: 16-bit TIFF, PNG views, the run's record (JSON)",
+                                   file_count="multiple", interactive=False, elem_id="sr-files")
 
             with gr.Tab("Registration", id="registration"):
-                gr.Markdown("#### 2. Options, then run")
-                with gr.Row():
-                    reg_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display")
+                with gr.Row(equal_height=False, elem_id="reg-options"):
+                    reg_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display", scale=2)
                     reg_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
-                                             label="Fringe view: band compared with G")
-                reg_run = gr.Button("Run registration (CSR)", variant="primary", elem_id="run-reg")
-                gr.Markdown(REG_HELP)
+                                             label="Fringe view: band compared with G", scale=2)
+                    reg_run = gr.Button("2. Run registration (CSR)", variant="primary", elem_id="run-reg", scale=2)
+                reg_status = gr.Markdown(elem_id="reg-status", elem_classes="run-status")
+                reg_slider = gr.ImageSlider(label="Input (left) | registered (right)", format="png", type="numpy",
+                                            interactive=False, max_height=SLIDER_HEIGHT, elem_id="reg-slider",
+                                            elem_classes=["before-after", "pixelated"])
                 with gr.Row():
                     reg_fringe_before = gr.Image(label="Fringe view of the detail: input", format="png",
-                                                 interactive=False)
+                                                 interactive=False, elem_id="reg-fringe-before",
+                                                 elem_classes="pixelated")
                     reg_fringe_after = gr.Image(label="Fringe view of the detail: registered", format="png",
-                                                interactive=False)
+                                                interactive=False, elem_id="reg-fringe-after",
+                                                elem_classes="pixelated")
+                gr.Markdown(REG_HELP)
+                with gr.Row():
+                    reg_ndvi_before = gr.Image(label="NDVI of the detail: input", format="png", interactive=False,
+                                               elem_id="reg-ndvi-before", elem_classes="pixelated")
+                    reg_ndvi_after = gr.Image(label="NDVI of the detail: registered", format="png",
+                                              interactive=False, elem_id="reg-ndvi-after", elem_classes="pixelated")
+                gr.Markdown(NDVI_HELP)
                 gr.Markdown("#### Flows of B, R and NIR onto G")
                 reg_flows = gr.Image(label="Flows of B, R, NIR onto G", show_label=False, format="png",
                                      interactive=False, elem_id="reg-flows")
@@ -156,15 +208,14 @@ def build_demo() -> gr.Blocks:
                                              interactive=False, elem_id="reg-stats")
                     reg_misreg = gr.Dataframe(headers=list(summaries.MISREGISTRATION_HEADERS),
                                               label="Residual misregistration vs G, before and after (px, "
-                                                    "independent phase-correlation estimate)",
+                                                    "phase-correlation estimate: a consistency check, "
+                                                    "not an independent one)",
                                               interactive=False, elem_id="reg-misregistration")
                 reg_quiver = gr.Image(label="Flows as arrows", show_label=False, format="png", interactive=False,
                                       elem_id="reg-quiver")
-                reg_slider = gr.ImageSlider(label="Input (left) | registered (right)", format="png", type="numpy",
-                                            interactive=False, max_height=SLIDER_HEIGHT, elem_id="reg-slider",
-                                            elem_classes="before-after")
+                gr.Markdown(NIR_HELP)
                 reg_summary = gr.Markdown(elem_id="reg-summary")
-                reg_files = gr.File(label="Downloads: registered TIFF, flows (.npy), PNG views",
+                reg_files = gr.File(label="Downloads: registered TIFF, flows (.npy), PNG views, run record (JSON)",
                                     file_count="multiple", interactive=False, elem_id="reg-files")
 
             with gr.Tab("How it works", id="explain"):
@@ -182,23 +233,45 @@ def build_demo() -> gr.Blocks:
         gallery_view.select(events.select_example, inputs=keys_state, outputs=image, api_name="select_example",
                             concurrency_limit=4)
         upload.upload(lambda path: path, inputs=upload, outputs=image, queue=False, api_visibility="private")
-        image.change(events.describe_input, inputs=image, outputs=[preview, about], api_name="describe_input",
-                     concurrency_limit=4)
         window = [window_x0, window_y0, window_size]
-        sr_run.click(
+        run_buttons = [sr_run, reg_run]
+        image.change(events.describe_input, inputs=image,
+                     outputs=[preview, about, *window, window_panel, *run_buttons, input_ok],
+                     api_name="describe_input", concurrency_limit=4)
+        # A new file: the status lines spoke of the previous one.
+        image.change(lambda: ("", ""), outputs=[sr_status, reg_status], queue=False, api_visibility="private")
+        for number in window:
+            number.change(events.show_window, inputs=[image, *window], outputs=[preview, about],
+                          api_visibility="private", concurrency_limit=4)
+        # One click, one run: the click first disables both Run buttons (no queue: at once; a
+        # second click meanwhile is dropped by trigger_mode="once"), the run follows, and the
+        # buttons come back at its end, success or failure, unless the file cannot be used.
+        sr_running = sr_run.click(
+            lambda: events.run_started("superresolution"), outputs=[sr_status, *run_buttons], queue=False,
+            trigger_mode="once", api_visibility="private", js=scroll_to("sr-options"),
+        ).then(
             superresolve,
             inputs=[image, sr_display, sr_upsampling, sr_fringe, *window],
             outputs=[sr_slider, sr_zoom_before, sr_zoom_after, sr_fringe_before, sr_fringe_after, sr_summary,
-                     sr_files],
-            api_name="superresolve", concurrency_limit=1, concurrency_id="networks", show_progress_on=sr_slider,
+                     sr_files, sr_status],
+            api_name="superresolve", concurrency_limit=1, concurrency_id="networks",
+            show_progress_on=sr_slider, scroll_to_output=True,
         )
-        reg_run.click(
+        for after in (sr_running.then, sr_running.failure):  # .then alone is skipped after an error
+            after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False, api_visibility="private")
+        reg_running = reg_run.click(
+            lambda: events.run_started("registration"), outputs=[reg_status, *run_buttons], queue=False,
+            trigger_mode="once", api_visibility="private", js=scroll_to("reg-options"),
+        ).then(
             register,
             inputs=[image, reg_display, reg_fringe, *window],
             outputs=[reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before, reg_fringe_after,
-                     reg_summary, reg_files],
-            api_name="register", concurrency_limit=1, concurrency_id="networks", show_progress_on=reg_flows,
+                     reg_summary, reg_files, reg_status, reg_ndvi_before, reg_ndvi_after],
+            api_name="register", concurrency_limit=1, concurrency_id="networks",
+            show_progress_on=reg_slider, scroll_to_output=True,
         )
+        for after in (reg_running.then, reg_running.failure):  # .then alone is skipped after an error
+            after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False, api_visibility="private")
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return app
 

@@ -5,9 +5,11 @@ Each handler calls the gradio-free logic (:mod:`~l1bsr_demo.pipelines`,
 shows:
 
 * a run that fails first shows its outputs cleared, with the one-line reason in place of the
-  summary (so nothing of the previous run stays on screen, and each failure replaces the last
-  message instead of adding a pop-up), then raises :class:`gradio.Error` so that API clients get
-  the same line as an error;
+  summary and in the status line beside the Run button (so nothing of the previous run stays on
+  screen, the reason is in view, and each failure replaces the last message instead of adding a
+  pop-up), then raises :class:`gradio.Error` so that API clients get the same line as an error;
+* while a run is in progress both Run buttons are disabled (:func:`run_started`,
+  :func:`run_finished`): one click, one run; a file that cannot be used keeps them disabled;
 * problems the user can fix (:class:`~l1bsr_core.errors.L1BSRError`: a bad file, missing weights)
   are shown as their message; anything else is logged and reported as an internal error, never as
   a stack trace.
@@ -87,10 +89,41 @@ def _shown_as_error(fn: Callable) -> Callable:
     return wrapper
 
 
+def _run_buttons(enabled: bool) -> tuple:
+    return gr.update(interactive=enabled), gr.update(interactive=enabled)
+
+
+RUNNING_STATUS = {
+    "superresolution": "**Super-resolution running…** progress and results below.",
+    "registration": "**Registration running…** progress and results below.",
+}
+
+
+def run_started(task: str) -> tuple:
+    """A Run button was clicked: say it is running, disable both Run buttons (no second run)."""
+    return (RUNNING_STATUS[task], *_run_buttons(False))
+
+
+def run_finished(input_ok: bool) -> tuple:
+    """A run ended: enable the Run buttons again, unless the file cannot be used."""
+    return _run_buttons(bool(input_ok))
+
+
 @_shown_as_error
 def describe_input(image):
-    """A new file in the input: its preview and a line about it (a bad file: the reason, inline)."""
-    return inputs.describe(image)
+    """A new file in the input: its preview with the proposed window, a line about it (a bad file:
+    the reason, inline), the window numbers, whether the window panel opens, the Run buttons
+    (disabled for a file that cannot be used) and whether the file is usable."""
+    x0, y0, size = inputs.proposed_window(image)
+    preview, about = inputs.describe(image, x0, y0, size)
+    usable = not about.startswith(FAILURE_MARK)
+    return (preview, about, x0, y0, size, gr.update(open=size > 0), *_run_buttons(usable), usable)
+
+
+@_shown_as_error
+def show_window(image, window_x0, window_y0, window_size):
+    """The window numbers changed: the preview with the window drawn, and the line about it."""
+    return inputs.describe(image, window_x0, window_y0, window_size)
 
 
 @_shown_as_error

@@ -169,23 +169,25 @@ def rec_training_figure() -> np.ndarray:
 
 @functools.cache
 def csr_figure() -> np.ndarray:
-    """CSR: a flow per band onto G, used to warp the band; trained through a same-band loss."""
+    """CSR as shipped: windowed phase correlation and robust fusion give a flow per band onto G,
+    used to warp the band."""
     fig = Figure(figsize=(10, 3.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     _box(ax, 0.0, 2.2, 1.7, 0.8, "G (reference)", "#c7e9c0")
     _box(ax, 0.0, 1.1, 1.7, 0.8, "band i\n(B, R or NIR)", "#fcbba1")
-    _box(ax, 2.4, 1.6, 1.3, 0.9, "CSR\nnetwork", NET_COLOUR, fontsize=10)
-    _box(ax, 4.4, 1.6, 1.7, 0.9, "flow: (dx, dy)\nper pixel")
-    _box(ax, 6.8, 1.6, 2.6, 0.9, "warp: band i(y+dy, x+dx)\n→ band i on G's grid")
-    _arrow(ax, (1.7, 2.6), (2.4, 2.2))
-    _arrow(ax, (1.7, 1.5), (2.4, 1.9))
-    _arrow(ax, (3.7, 2.05), (4.4, 2.05))
-    _arrow(ax, (6.1, 2.05), (6.8, 2.05))
+    _box(ax, 2.3, 1.45, 1.9, 1.2, "phase correlation\nof edges in 64 px\nwindows, every 16 px", NET_COLOUR,
+         fontsize=8.5)
+    _box(ax, 4.8, 1.6, 1.5, 0.9, "robust fusion\n→ flow (dx, dy)\nper pixel", fontsize=8.5)
+    _box(ax, 6.9, 1.6, 2.6, 0.9, "warp: band i(y+dy, x+dx)\n→ band i on G's grid")
+    _arrow(ax, (1.7, 2.6), (2.3, 2.2))
+    _arrow(ax, (1.7, 1.5), (2.3, 1.9))
+    _arrow(ax, (4.2, 2.05), (4.8, 2.05))
+    _arrow(ax, (6.3, 2.05), (6.9, 2.05))
     ax.text(4.7, 3.35, "Registration: one dense flow per band, onto the green band", ha="center", fontsize=10)
     ax.text(4.7, 0.55,
-            "Training without ground truth: bands of different colours cannot be compared pixel by pixel, "
-            "so flows are chained\nthrough the other view (I₀ band i → anchor → I₁ band i) and checked by "
-            "comparing a band with itself.",
+            "B and R are measured a second time after warping (small residual shifts are measured best). "
+            "A learned correction\nexists (trained on two views of the same ground, comparing each band "
+            "with itself) but is switched off in the shipped CSR.",
             ha="center", va="center", fontsize=8.5, color="0.25")
     _blank(ax, (-0.2, 9.6), (0.0, 3.7))
     return figure_to_array(fig)
@@ -232,40 +234,45 @@ def sections() -> list[Section]:
             "REC: super-resolution learnt from detector overlap",
             "REC is a convolutional network (the RCAN family: residual blocks with channel "
             "attention, then a ×2 pixel shuffle) that turns a 10 m, 4-band crop into a 5 m crop "
-            "whose four bands are all **in the geometry of the input's green band** — super-"
-            "resolution and band registration in one go. No 5 m ground truth exists for "
-            "Sentinel-2, so REC is trained **self-supervised** on the overlap strips: from one "
-            "view it predicts a 5 m image, which, moved into the other view's geometry and "
-            "brought back to 10 m, must match the other view. Because the two views sample the "
-            "ground on different grids, the only way to predict the second view well is to "
-            "recover real detail rather than to copy the first one.",
+            "whose four bands are all **in the geometry of the input's green band**: B, R and NIR "
+            "are first aligned to G by CSR (below), then REC sharpens the four bands. No 5 m ground "
+            "truth exists for Sentinel-2, so REC is trained **self-supervised** on the overlap "
+            "strips: from one view it predicts a 5 m image, which, moved into the other view's "
+            "geometry and brought back to 10 m, must match the other view. Because the two views "
+            "sample the ground on different grids, the only way to predict the second view well is "
+            "to recover real detail rather than to copy the first one.",
             rec_training_figure,
             "Self-supervised training of REC on a pair of overlapping views.",
         ),
         Section(
             "CSR: cross-spectral registration",
             "CSR estimates, for every pixel, how far B, R and NIR are from G (a dense *flow* in "
-            "pixels). Warping each band along its flow puts it on G's grid. The flows are needed "
-            "to train REC, and they are useful on their own: the **Registration** tab shows them "
-            "as colours (direction = hue, length = saturation) and as arrows, and measures the "
-            "residual misregistration before and after with an independent phase-correlation "
-            "estimate. Colours differ between bands, so CSR is trained by comparing each band "
-            "with *itself* in the other view, through the chain of flows.",
+            "pixels), and warping each band along its flow puts it on G's grid. The shipped CSR is "
+            "not a trained network: it measures each band against G by **windowed phase "
+            "correlation** of edges (64 px windows every 16 px; blind to contrast and to its sign, "
+            "so NIR's inverted edges over vegetation do not matter), fuses the windows robustly "
+            "into a smooth flow, and measures B and R a second time after warping them. A learned "
+            "correction, trained without ground truth by comparing each band with *itself* in the "
+            "other view of an overlap, exists but is switched off in this release because it made "
+            "real crops worse. The **Registration** tab shows the flows as colours (direction = "
+            "hue, length = saturation) and as arrows, and measures the residual misregistration "
+            "before and after with the project's phase-correlation estimate: the same family of "
+            "measurement as the CSR itself, so it is a consistency check, not an independent one "
+            "(on the synthetic examples, the error against the true flows is the independent "
+            "check). NIR is measured least precisely: its edges often have the opposite sign to "
+            "G's and many have no counterpart in G.",
             csr_figure,
-            "CSR predicts a flow per band; the warp moves the band onto G.",
+            "CSR measures a flow per band by phase correlation; the warp moves the band onto G.",
         ),
         Section(
             "About this demo",
-            "The networks here are CPU-sized, trained by this project without ground truth. "
-            "CSR measures each band against G by phase correlation in 64 px windows (blind to "
-            "contrast and to NIR's inverted edges), fuses the windows robustly and measures B and "
-            "R a second time; its learned correction is switched off in this release because it "
-            "made real crops worse. REC is a small RCAN that sharpens the CSR-aligned bands inside "
-            "layers that keep each band's radiometry: averaged back to 10 m, the output is the "
-            "input (weights/MODEL_CARD.md). Their names and versions are shown "
-            "with every result. Synthetic examples come with the true 5 m image and the true "
-            "flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
-            "ground truth — judge it by eye, with the fringe views and the residual "
+            "The networks here are CPU-sized and trained by this project without ground truth; "
+            "their names and versions are shown with every result. REC is a small RCAN that "
+            "sharpens the CSR-aligned bands inside layers that keep each band's radiometry: "
+            "averaged back to 10 m, G is its input, and B, R and NIR are their inputs once aligned "
+            "to G (weights/MODEL_CARD.md). Synthetic examples come with the true 5 m image and the "
+            "true flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
+            "ground truth: judge it by eye, with the fringe views and the residual "
             "misregistration table.",
         ),
     ]

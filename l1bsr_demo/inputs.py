@@ -2,13 +2,17 @@
 
 An input is a path to a BGRN TIFF ((H, W, 4) or (4, H, W) uint16, bands B, G, R, NIR =
 Sentinel-2 B2, B3, B4, B8). Images larger than :data:`DEMO_MAX_SIDE` need a square window
-(x0, y0, size), in input pixels; size 0 means the whole image. Every problem is an
+(x0, y0, size), in input pixels; size 0 means the whole image. Above :data:`LARGE_SIDE` the page
+proposes a window of :data:`PROPOSED_WINDOW` px (:func:`proposed_window`) and says how long the
+whole image would take. A window reaching past the image's right or bottom edge is moved inside
+it (and says so); one whose corner is outside the image is refused. Every problem is an
 :class:`~l1bsr_core.errors.InputError` whose one-line message names the file, not the server's
 upload folder.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +23,20 @@ from l1bsr_core.errors import InputError, L1BSRError
 from l1bsr_core.io import MIN_SIZE_PX, TiffInfo, read_bgrn
 from l1bsr_core.outputs import TIFF_SUFFIXES
 
-from . import gallery, viz
+from . import gallery, speed, viz
 from .examples import Example
 
 DEMO_MAX_SIDE = 2048
 """Largest image side processed at once; larger uploads need a window (x0, y0, size)."""
+
+LARGE_SIDE = 1024
+"""Images with a side above this get a window proposed by default (:func:`proposed_window`)."""
+
+PROPOSED_WINDOW = 512
+"""Side of the window proposed for a large image, input pixels (a few seconds on a CPU)."""
+
+PREVIEW_SIDE = 512
+"""Largest side of the input preview, screen pixels (a larger image is shown subsampled)."""
 
 Window = tuple[int, int, int, int]
 """(x0, y0, width, height) in the file's pixels."""
@@ -40,6 +53,8 @@ class LoadedInput:
         full_shape: (H, W) of the whole file.
         window: where ``array`` lies in the file, (x0, y0, w, h).
         example: the example the file is, if it is one.
+        moved_from: the (x0, y0) asked for, when the window was moved inside the image.
+        path: the file read.
     """
 
     array: np.ndarray
@@ -48,6 +63,8 @@ class LoadedInput:
     full_shape: tuple[int, int]
     window: Window
     example: Example | None
+    moved_from: tuple[int, int] | None = None
+    path: Path | None = None
 
     @property
     def is_whole(self) -> bool:
@@ -93,34 +110,55 @@ def read(path: Path) -> tuple[np.ndarray, TiffInfo]:
         raise InputError(str(error).replace(str(path), path.name)) from None
 
 
-def cut_window(array: np.ndarray, name: str, x0: int, y0: int, size: int) -> tuple[np.ndarray, Window]:
-    """The window (x0, y0, size) of an (H, W, 4) ``array`` (size 0 = all of it) and its (x0, y0, w, h).
+def place_window(height: int, width: int, name: str, x0: int, y0: int, size: int) -> tuple[Window, bool]:
+    """Where the window (x0, y0, size) of an image of ``height`` × ``width`` px lies, and whether it
+    was moved: ``((x0, y0, w, h), moved)``; size 0 = the whole image.
 
-    A window reaching past the right or bottom edge is cut there.
+    A window reaching past the right or bottom edge is moved left or up to fit (and shrunk to the
+    image's shorter side if it is larger), so that it keeps its size.
 
     Raises:
-        InputError: a whole image over :data:`DEMO_MAX_SIDE`, a window over it, outside the
-            image, or smaller than :data:`~l1bsr_core.io.MIN_SIZE_PX` once cut.
+        InputError: a whole image over :data:`DEMO_MAX_SIDE`, a window over it, a window whose
+            corner is outside the image, or one under :data:`~l1bsr_core.io.MIN_SIZE_PX`.
     """
-    height, width = array.shape[:2]
     if size == 0:
         if max(height, width) > DEMO_MAX_SIDE:
             raise InputError(
                 f"{name} is {width} × {height} px; the demo processes at most {DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px "
                 "at once: set a window (x0, y0, size) under 'Window'"
             )
-        return array, (0, 0, width, height)
+        return (0, 0, width, height), False
     if size > DEMO_MAX_SIDE:
         raise InputError(f"window size {size} px is larger than the demo's limit of {DEMO_MAX_SIDE} px")
+    if size < MIN_SIZE_PX:
+        raise InputError(f"window size {size} px is too small; expected at least {MIN_SIZE_PX} px (0 = whole image)")
     if x0 >= width or y0 >= height:
-        raise InputError(f"window origin ({x0}, {y0}) is outside the {width} × {height} px image")
-    w, h = min(size, width - x0), min(size, height - y0)
-    if min(w, h) < MIN_SIZE_PX:
         raise InputError(
-            f"window at ({x0}, {y0}) of size {size} gives {w} × {h} px inside the image; "
-            f"expected at least {MIN_SIZE_PX} × {MIN_SIZE_PX}"
+            f"window corner ({x0}, {y0}) is outside the {width} × {height} px image "
+            f"(x0 below {width}, y0 below {height})"
         )
+    side = min(size, width, height)
+    placed = (min(x0, width - side), min(y0, height - side), side, side)
+    return placed, placed[:2] != (x0, y0)
+
+
+def cut_window(array: np.ndarray, name: str, x0: int, y0: int, size: int) -> tuple[np.ndarray, Window]:
+    """The window (x0, y0, size) of an (H, W, 4) ``array`` (size 0 = all of it) and its (x0, y0, w, h),
+    placed by :func:`place_window` (moved inside the image if it reaches past an edge).
+
+    Raises:
+        InputError: see :func:`place_window`.
+    """
+    (x0, y0, w, h), _ = place_window(*array.shape[:2], name, x0, y0, size)
     return np.ascontiguousarray(array[y0 : y0 + h, x0 : x0 + w]), (x0, y0, w, h)
+
+
+def window_numbers(window_x0, window_y0, window_size) -> tuple[int, int, int]:
+    """The page's window numbers as whole pixels (x0, y0, size), checked."""
+    return tuple(
+        _as_pixels(value, name)
+        for value, name in ((window_x0, "x0"), (window_y0, "y0"), (window_size, "window size"))
+    )
 
 
 def load_input(image, window_x0=0, window_y0=0, window_size=0) -> LoadedInput:
@@ -128,37 +166,94 @@ def load_input(image, window_x0=0, window_y0=0, window_size=0) -> LoadedInput:
 
     Raises:
         InputError: bad file name or file (from :func:`~l1bsr_core.io.read_bgrn`), or a window
-            :func:`cut_window` refuses.
+            :func:`place_window` refuses.
     """
     path = input_path(image)
-    x0, y0, size = (
-        _as_pixels(value, name)
-        for value, name in ((window_x0, "x0"), (window_y0, "y0"), (window_size, "window size"))
-    )
+    x0, y0, size = window_numbers(window_x0, window_y0, window_size)
     full, info = read(path)
-    array, window = cut_window(full, path.stem, x0, y0, size)
-    return LoadedInput(array, info, path.stem, full.shape[:2], window, gallery.identify(path))
+    window, moved = place_window(*full.shape[:2], path.stem, x0, y0, size)
+    wx, wy, w, h = window
+    array = np.ascontiguousarray(full[wy : wy + h, wx : wx + w])
+    return LoadedInput(array, info, path.stem, full.shape[:2], window, gallery.identify(path),
+                       (x0, y0) if moved else None, path)
 
 
-def describe(image) -> tuple[np.ndarray | None, str]:
-    """A true-colour preview of the chosen or uploaded file and a Markdown line about it.
+@functools.lru_cache(maxsize=4)
+def _preview_base(path: str, stamp: tuple[int, int]) -> tuple[np.ndarray, int, tuple[int, int]]:
+    """(true-colour preview subsampled to at most :data:`PREVIEW_SIDE`, its step, (H, W)) of a file;
+    ``stamp`` (mtime, size) keys the cache so that a changed file is read again."""
+    full, _ = read(Path(path))
+    step = max(1, math.ceil(max(full.shape[:2]) / PREVIEW_SIDE))
+    return viz.render(full[::step, ::step], "true"), step, full.shape[:2]
+
+
+def _preview(path: Path) -> tuple[np.ndarray, int, tuple[int, int]]:
+    stat = path.stat()
+    return _preview_base(str(path), (stat.st_mtime_ns, stat.st_size))
+
+
+def proposed_window(image) -> tuple[int, int, int]:
+    """The window (x0, y0, size) the page proposes for a file: a centred :data:`PROPOSED_WINDOW`
+    px square when a side is over :data:`LARGE_SIDE`, else (0, 0, 0), the whole image (also for a
+    file that cannot be read: its problem is said elsewhere)."""
+    try:
+        _, _, (height, width) = _preview(input_path(image))
+    except (L1BSRError, OSError):
+        return 0, 0, 0
+    if max(height, width) <= min(LARGE_SIDE, DEMO_MAX_SIDE):
+        return 0, 0, 0
+    side = min(PROPOSED_WINDOW, height, width)
+    return (width - side) // 2, (height - side) // 2, side
+
+
+def _seconds(pixels: int) -> str:
+    """Estimated run times of both tasks on ``pixels`` input pixels, in words."""
+    return (f"about {speed.format_seconds(speed.estimate('superresolution', pixels))} for super-resolution, "
+            f"{speed.format_seconds(speed.estimate('registration', pixels))} for registration")
+
+
+def describe(image, window_x0=0, window_y0=0, window_size=0) -> tuple[np.ndarray | None, str]:
+    """A true-colour preview of the chosen or uploaded file with the window drawn on it, and
+    Markdown about the file, its run time and the window.
 
     Returns ``(None, "")`` when there is no file, and ``(None, "⚠️ **reason**")`` for a file that
-    cannot be used. A file larger than :data:`DEMO_MAX_SIDE` is previewed by its top-left window.
+    cannot be used. A file larger than :data:`PREVIEW_SIDE` is previewed subsampled, whole.
     """
     if image is None or image == "":
         return None, ""
     try:
         path = input_path(image)
-        full, _ = read(path)
+        rgb, step, (height, width) = _preview(path)
     except L1BSRError as error:
         return None, f"⚠️ **{error}**"
-    height, width = full.shape[:2]
     example = gallery.identify(path)
     what = f"**{example.title}**: {example.description} " if example else f"`{path.name}`: "
-    text = f"{what}{width} × {height} px, 4 bands (B, G, R, NIR), uint16."
+    lines = [f"{what}{width} × {height} px, 4 bands (B, G, R, NIR), uint16."]
     if example is not None and example.truth is not None:
-        text += " Comes with its true 5 m image and flows: results are scored against them."
-    if max(height, width) > DEMO_MAX_SIDE:
-        text += f" Larger than {DEMO_MAX_SIDE} px: set a window below (the preview shows the top-left corner)."
-    return viz.render(full[:DEMO_MAX_SIDE, :DEMO_MAX_SIDE], "true"), text
+        lines[0] += " Comes with its true 5 m image and flows: results are scored against them."
+    if max(height, width) > min(LARGE_SIDE, DEMO_MAX_SIDE):
+        whole = (f"over the demo's limit of {DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px, so it needs a window"
+                 if max(height, width) > DEMO_MAX_SIDE else f"the whole image would take {_seconds(height * width)}")
+        lines.append(f"**Large image**: {whole}. A {PROPOSED_WINDOW} px window in its centre is set under "
+                     "'Window' (size 0 = the whole image).")
+    try:
+        x0, y0, size = window_numbers(window_x0, window_y0, window_size)
+        (wx, wy, w, h), moved = place_window(height, width, path.name, x0, y0, size)
+    except InputError as error:
+        lines.append(f"⚠️ **Window: {error}.**")
+        return rgb, "\n\n".join(lines)
+    if (w, h) != (width, height):
+        where = f"Window: {w} × {h} px at ({wx}, {wy}), the yellow box ({_seconds(w * h)})."
+        if moved:
+            where += f" Moved from ({x0}, {y0}) to fit inside the image."
+        lines.append(where)
+        rgb = viz.draw_box(rgb, _scaled_box((wx, wy, w, h), step, rgb.shape),
+                           width=max(2, max(rgb.shape[:2]) // 120))
+    return rgb, "\n\n".join(lines)
+
+
+def _scaled_box(box: Window, step: int, shape: tuple[int, ...]) -> Window:
+    """``box`` in a preview subsampled by ``step``, kept inside ``shape``."""
+    x0, y0, w, h = (v // step for v in box)
+    x0, y0 = min(x0, shape[1] - 1), min(y0, shape[0] - 1)
+    return x0, y0, max(1, min(w, shape[1] - x0)), max(1, min(h, shape[0] - y0))

@@ -29,7 +29,7 @@ from l1bsr_core.io import read_bgrn, write_bgrn
 from l1bsr_core.outputs import atomic_output
 from l1bsr_core.resample import UPSAMPLING_METHODS, block_mean, upsample
 
-from . import figures, paths, summaries, viz
+from . import figures, paths, records, speed, summaries, viz
 from .inputs import LoadedInput, load_input
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ class PageResult:
     @classmethod
     def failed(cls, message: str) -> tuple:
         """The page's outputs after a failed run: every picture, table and file cleared, the
-        one-line ``message`` in place of the summary."""
-        return tuple(message if name == "summary" else None for name in cls.output_names())
+        one-line ``message`` in place of the summary and as the status beside the Run button."""
+        return tuple(message if name in ("summary", "status") else None for name in cls.output_names())
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ class SuperResolutionResult(PageResult):
         zoom_before, zoom_after: that detail enlarged, uint8 RGB.
         fringe_before, fringe_after: fringe views of the detail (:func:`l1bsr_demo.viz.fringe`).
         summary: Markdown (timings, device, model, residual misregistration, PSNR when known).
-        files: paths of the super-resolved 16-bit TIFF and the PNG views.
+        files: paths of the super-resolved 16-bit TIFF, the PNG views and the run's record (JSON,
+            :mod:`l1bsr_demo.records`).
+        status: one line for beside the Run button (what ran, how long, where the results are).
     """
 
     slider: tuple[np.ndarray, np.ndarray]
@@ -108,6 +110,7 @@ class SuperResolutionResult(PageResult):
     fringe_after: np.ndarray
     summary: str
     files: list[str]
+    status: str
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,10 @@ class RegistrationResult(PageResult):
             and :data:`~l1bsr_demo.summaries.MISREGISTRATION_HEADERS`.
         fringe_before, fringe_after: fringe views of the detail before and after.
         summary: Markdown.
-        files: paths of the registered 16-bit TIFF, the flow ``.npy`` and the PNG views.
+        files: paths of the registered 16-bit TIFF, the flow ``.npy``, the PNG views and the
+            run's record (JSON).
+        status: one line for beside the Run button.
+        ndvi_before, ndvi_after: NDVI of the detail before and after (:func:`l1bsr_demo.viz.ndvi_colour`).
     """
 
     slider: tuple[np.ndarray, np.ndarray]
@@ -134,6 +140,9 @@ class RegistrationResult(PageResult):
     fringe_after: np.ndarray
     summary: str
     files: list[str]
+    status: str
+    ndvi_before: np.ndarray
+    ndvi_after: np.ndarray
 
 
 def device() -> str:
@@ -151,13 +160,14 @@ def status_banner() -> str:
     lines = []
     for kind, label in (("rec", "Super-resolution (REC)"), ("csr", "Registration (CSR)")):
         try:
-            lines.append(f"{label}: {summaries.model_line(kind)}.")
+            lines.append(f"{label}: {summaries.model_name(kind)}.")
         except L1BSRError as error:
             lines.append(f"⚠️ {label} unavailable: {error}")
         except Exception as error:  # a broken checkpoint must not stop the page from loading
             log.exception("demo: cannot load %s", kind)
             lines.append(f"⚠️ {label} unavailable ({type(error).__name__}).")
-    lines.append(f"Device: `{device()}`.")
+    lines.append(f"Running on {'the GPU' if device().startswith('cuda') else 'the CPU'} (`{device()}`); "
+                 "versions and timings are listed under each result.")
     return " ".join(lines)
 
 
@@ -260,7 +270,7 @@ def run_superresolution(
 
     where = device()
     start = time.perf_counter()
-    _report(progress, 0.05, "Super-resolving")
+    _report(progress, 0.05, "Aligning B, R, NIR to G (whole window), then super-resolving tile by tile")
     sr = inference.superresolve(loaded.array, device=where, progress=_tile_progress(progress, 0.05, 0.9,
                                                                                      "Super-resolving"))
     timings[f"super-resolution (REC, {where})"] = time.perf_counter() - start
@@ -276,7 +286,7 @@ def run_superresolution(
     before_rgb, after_rgb = viz.render(shown_input, display, stretch), viz.render(sr, display, stretch)
     slider = (viz.draw_box(before_rgb, box), viz.draw_box(after_rgb, box))
     zoom_before, zoom_after = viz.zoom(before_rgb, box, DETAIL_ZOOM), viz.zoom(after_rgb, box, DETAIL_ZOOM)
-    fringe_before, fringe_after = _fringe_pair(smooth_input, sr, box, fringe_band, DETAIL_ZOOM)
+    fringe_before, fringe_after = _fringe_pair(shown_input, sr, box, fringe_band, DETAIL_ZOOM)
     timings["pictures"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -286,6 +296,7 @@ def run_superresolution(
                                                      _misregistration(block_mean(sr, s)))
     truth, _ = _truth_window(loaded)
     psnr = None if truth is None else summaries.psnr_table(truth, {"bicubic input": smooth_input, "REC output": sr})
+    nir_note = truth is not None and summaries.nir_below_enlargement(truth, smooth_input, sr)
     timings["measurements"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -298,10 +309,21 @@ def run_superresolution(
         str(viz.save_png(out / f"{loaded.name}_input_{upsampling}_{display}.png", before_rgb)),
     ]
     timings["files"] = time.perf_counter() - start
+    parameters = {"display": display, "upsampling": upsampling, "fringe_band": fringe_band,
+                  "window_x0": window_x0, "window_y0": window_y0, "window_size": window_size}
+    files.append(str(records.write_record(out / f"{loaded.name}_x{s}_record.json", "superresolution",
+                                          loaded.path, loaded, parameters, ("rec", "csr"), where, timings,
+                                          files)))
 
-    summary = summaries.superresolution_summary(loaded, where, timings, misregistration, psnr)
+    summary = summaries.superresolution_summary(loaded, where, timings, misregistration, psnr, nir_note)
+    total = sum(timings.values())
+    speed.record("superresolution", loaded.array.shape[0] * loaded.array.shape[1], total)
+    h, w = loaded.array.shape[:2]
+    status = (f"**Super-resolution done** in {total:.1f} s: {summaries.window_text(loaded)} → "
+              f"{w * s} × {h * s} px. Results below.")
     _report(progress, 1.0, "Done")
-    return SuperResolutionResult(slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files)
+    return SuperResolutionResult(slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files,
+                                 status)
 
 
 def run_registration(
@@ -340,6 +362,9 @@ def run_registration(
     step = max(QUIVER_MIN_STEP, min(loaded.array.shape[:2]) // QUIVER_CELLS)
     quiver_png = figures.quiver_figure(viz.render(loaded.array, "true", stretch), flow, step=step)
     fringe_before, fringe_after = _fringe_pair(loaded.array, registered, box, fringe_band, FRINGE_ZOOM)
+    whole_box = (0, 0, box[2], box[3])
+    ndvi_before, ndvi_after = (viz.zoom(viz.ndvi_colour(viz.crop(image, box)), whole_box, FRINGE_ZOOM)
+                               for image in (loaded.array, registered))
     stats = summaries.flow_stats(flow)
     timings["pictures"] = time.perf_counter() - start
 
@@ -363,9 +388,17 @@ def run_registration(
         str(viz.save_png(out / f"{loaded.name}_registered_{display}.png", after_rgb)),
     ]
     timings["files"] = time.perf_counter() - start
+    parameters = {"display": display, "fringe_band": fringe_band,
+                  "window_x0": window_x0, "window_y0": window_y0, "window_size": window_size}
+    files.append(str(records.write_record(out / f"{loaded.name}_record.json", "registration", loaded.path, loaded,
+                                          parameters, ("csr",), where, timings, files)))
 
     flow_error = None if true_flow is None else summaries.flow_error_line(flow, true_flow)
     summary = summaries.registration_summary(loaded, where, timings, flow.shape, flow_error)
+    total = sum(timings.values())
+    speed.record("registration", loaded.array.shape[0] * loaded.array.shape[1], total)
+    status = (f"**Registration done** in {total:.1f} s: {summaries.window_text(loaded)}, B, R and NIR "
+              "moved onto G. Results below.")
     _report(progress, 1.0, "Done")
     return RegistrationResult(slider, flows_png, quiver_png, stats, misregistration, fringe_before, fringe_after,
-                              summary, files)
+                              summary, files, status, ndvi_before, ndvi_after)

@@ -13,6 +13,7 @@ a difference in the data. Figures with axes and legends (matplotlib) are in
 
 from __future__ import annotations
 
+import functools
 import io as _io
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,12 @@ _WHEEL_COLOURS = np.array(
 _WHEEL_POSITIONS = np.concatenate(([0.0], np.cumsum(_WHEEL_STEPS) / sum(_WHEEL_STEPS)))
 _OUT_OF_RANGE_DIM = 0.75
 
-FRINGE_SIGMA = 2.0
+FRINGE_SIGMA = 1.5
 """Gaussian blur (px) removed from each band to keep only the detail shown by :func:`fringe`."""
+
+FRINGE_MATCH_SIGMA = 3.0
+"""Gaussian window (px) over which :func:`matched_detail` measures the sign and the gain that
+relate a band's detail to G's."""
 
 FRINGE_GAIN = 2.0
 """Factor applied to the G − band difference in :func:`fringe` so that 1 px fringes are visible."""
@@ -216,6 +221,21 @@ def details(image: np.ndarray, sigma: float = FRINGE_SIGMA) -> np.ndarray:
     return image - ndimage.gaussian_filter(image, sigma=(sigma, sigma, 0), mode="reflect")
 
 
+def matched_detail(reference: np.ndarray, other: np.ndarray, sigma: float = FRINGE_MATCH_SIGMA) -> np.ndarray:
+    """``other``'s (H, W) detail with the local sign and strength of ``reference``'s, float32.
+
+    Over a Gaussian window of ``sigma`` px, the sign of the two details' covariance and the ratio
+    of their energies: NIR's edges, often of the opposite sign to G's (vegetation is bright in
+    NIR, dark in the visible) and of another strength, become comparable with G's. A scalar per
+    window cannot move an edge, so a shift between the bands stays visible.
+    """
+    smooth = functools.partial(ndimage.gaussian_filter, sigma=sigma, mode="reflect")
+    covariance = smooth(reference * other)
+    reference_energy, other_energy = smooth(reference * reference), smooth(other * other)
+    floor = 1e-2 * float(other_energy.mean()) + 1e-12  # no gain blown up where ``other`` is flat
+    return (other * np.sign(covariance) * np.sqrt(reference_energy / (other_energy + floor))).astype(np.float32)
+
+
 def fringe_stretch(image: np.ndarray, sigma: float = FRINGE_SIGMA) -> Stretch:
     """The contrast for :func:`fringe`: per band, ±the 99th percentile of ``|details(image)|``.
 
@@ -233,22 +253,59 @@ def fringe(
 
     Where the two bands are registered their details coincide and the picture is grey (black
     and white lines); a shift between them shows as green and magenta fringes on either side of
-    every line and edge, like the colour fringes of a misaligned print. The colour difference
-    is amplified by :data:`FRINGE_GAIN`, identically for every image.
+    every line and edge, like the colour fringes of a misaligned print. The band's detail is
+    first given G's local sign and strength (:func:`matched_detail`), so the view is blind to
+    contrast polarity: aligned NIR, whose edges over vegetation are inverted, turns grey too.
+    What remains coloured once aligned is content one band has and the other lacks. The colour
+    difference is amplified by :data:`FRINGE_GAIN`, identically for every image.
 
     Args:
         bgrn: (H, W, 4) image, bands B, G, R, NIR.
         band: the band compared with G, index or name ("B", "R", "NIR").
-        stretch: a :func:`fringe_stretch` of the "before" image, shared with the "after" image.
+        stretch: a :func:`fringe_stretch` of the "before" image, shared with the "after" image
+            (G's range is used for both bands, since the band is matched to G).
     """
     bgrn = _as_hwc(bgrn)
     index = band_index(band) if isinstance(band, str) else int(band)
     stretch = stretch or fringe_stretch(bgrn, sigma)
-    unit = stretch.apply(details(bgrn, sigma))
-    other, reference = unit[..., index], unit[..., GREEN]
+    detail = details(bgrn, sigma)
+    reference = detail[..., GREEN]
+    other = matched_detail(reference, detail[..., index])
+    low, high = stretch.low[GREEN], stretch.high[GREEN]
+    reference, other = ((np.clip(d, low, high) - low) / (high - low) for d in (reference, other))
     # Exaggerate the difference between the two (never where they agree) so ~1 px fringes show.
     mean, half_diff = (reference + other) / 2, FRINGE_GAIN * (reference - other) / 2
     return _to_uint8(np.stack((mean - half_diff, mean + half_diff, mean - half_diff), axis=-1))
+
+
+# === Vegetation index ========================================================================
+
+NDVI_RANGE = (-0.2, 0.9)
+"""NDVI values shown at the two ends of :func:`ndvi_colour`'s scale."""
+
+_NDVI_COLOURS = np.array([[140, 81, 10], [246, 232, 195], [199, 234, 229], [90, 174, 97], [0, 90, 50]], np.float64)
+"""Brown (bare soil, water, buildings) through pale to dark green (dense vegetation)."""
+
+
+def ndvi(bgrn: np.ndarray) -> np.ndarray:
+    """NDVI = (NIR − R) / (NIR + R) of an (H, W, 4) image, float32 in [-1, 1] (0 where both are 0).
+
+    A pixel-by-pixel ratio of two bands: where R and NIR are misaligned, every boundary between
+    two surfaces gets a false thin band of too high or too low NDVI.
+    """
+    bgrn = _as_hwc(bgrn).astype(np.float32)
+    red, nir = bgrn[..., RED], bgrn[..., NIR]
+    total = nir + red
+    return np.where(total > 0, (nir - red) / np.maximum(total, 1e-6), 0.0).astype(np.float32)
+
+
+def ndvi_colour(bgrn: np.ndarray, value_range: tuple[float, float] = NDVI_RANGE) -> np.ndarray:
+    """:func:`ndvi` of an (H, W, 4) image in colours (brown = none, green = dense vegetation); uint8 RGB."""
+    low, high = value_range
+    position = np.clip((ndvi(bgrn) - low) / (high - low), 0.0, 1.0)
+    anchors = np.linspace(0.0, 1.0, len(_NDVI_COLOURS))
+    rgb = np.stack([np.interp(position, anchors, _NDVI_COLOURS[:, c]) for c in range(3)], axis=-1)
+    return np.round(rgb).astype(np.uint8)
 
 
 # === Flows ===================================================================================

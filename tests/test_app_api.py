@@ -61,7 +61,7 @@ def by_suffix(files, suffix: str) -> Path:
 def test_superresolve_a_fetched_example(client, fetched):
     result = client.predict(handle_file(fetched), window_x0=40, window_y0=60, window_size=WINDOW,
                             api_name="/superresolve")
-    slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files = result
+    slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files, status = result
     sr = tifffile.imread(by_suffix(files, ".tif"))
     assert sr.shape == (2 * WINDOW, 2 * WINDOW, 4) and sr.dtype == np.uint16
     assert len(slider) == 2 and all(str(p).endswith(".png") for p in slider)
@@ -69,11 +69,13 @@ def test_superresolve_a_fetched_example(client, fetched):
     assert "REC super-resolution" in summary and "window 128 × 128 px at (40, 60)" in summary
     assert "L1B 00 (real)" in summary  # recognised as one of the fetched examples by its hash
     assert "no ground truth" in summary
+    assert status.startswith("**Super-resolution done**")
 
 
 def test_register_a_fetched_example(client, fetched):
     result = client.predict(handle_file(fetched), window_size=WINDOW, api_name="/register")
-    slider, flows, quiver, stats, misregistration, fringe_before, fringe_after, summary, files = result
+    (slider, flows, quiver, stats, misregistration, fringe_before, fringe_after, summary, files, status,
+     ndvi_before, ndvi_after) = result
     registered = tifffile.imread(by_suffix(files, "_registered.tif"))
     flow = np.load(by_suffix(files, ".npy"))
     assert registered.shape == (WINDOW, WINDOW, 4) and registered.dtype == np.uint16
@@ -83,16 +85,17 @@ def test_register_a_fetched_example(client, fetched):
     assert [row[0] for row in stats["data"]] == ["B", "R", "NIR"]
     assert [row[0] for row in misregistration["data"]] == ["B", "R", "NIR"]
     assert Path(flows).is_file() and Path(quiver).is_file()
+    assert Path(ndvi_before).is_file() and Path(ndvi_after).is_file()
     assert "CSR registration" in summary
 
 
 def test_synthetic_example_reports_truth(client):
     example = examples.synthetic_examples()[0]
     sr = client.predict(handle_file(example.path), window_size=WINDOW, api_name="/superresolve")
-    assert tifffile.imread(by_suffix(sr[-1], ".tif")).shape == (2 * WINDOW, 2 * WINDOW, 4)
+    assert tifffile.imread(by_suffix(sr[6], ".tif")).shape == (2 * WINDOW, 2 * WINDOW, 4)
     assert "PSNR vs true 5 m" in sr[5] and example.title in sr[5]
     reg = client.predict(handle_file(example.path), window_size=WINDOW, api_name="/register")
-    assert np.load(by_suffix(reg[-1], ".npy")).shape == (3, 2, WINDOW, WINDOW)
+    assert np.load(by_suffix(reg[8], ".npy")).shape == (3, 2, WINDOW, WINDOW)
     assert "true flows" in reg[7]
 
 
@@ -128,6 +131,7 @@ def test_wrong_extension_and_window_outside(client, tmp_path, fetched):
     shutil.copyfile(fetched, other)
     assert_one_line_error(client, other, "/register", ".tif")  # Gradio refuses it from file_types
     assert_one_line_error(client, fetched, "/register", "outside", window_x0=400, window_size=64)
+    assert_one_line_error(client, fetched, "/register", "larger than the demo's limit", window_size=5000)
 
 
 def test_a_failed_call_does_not_spoil_the_next(client, tmp_path, fetched):
@@ -160,11 +164,11 @@ def test_examples_endpoint_lists_synthetic_and_fetched(client):
 
 
 def test_describe_input_endpoint(client, fetched, tmp_path):
-    preview, about = client.predict(handle_file(fetched), api_name="/describe_input")
-    assert Path(preview).is_file() and about.startswith("**L1B 00**")
+    preview, about, x0, y0, size, *_ = client.predict(handle_file(fetched), api_name="/describe_input")
+    assert Path(preview).is_file() and about.startswith("**L1B 00**") and size == 0
     bad = tmp_path / "rgb.tif"
     tifffile.imwrite(bad, np.zeros((64, 64, 3), np.uint16))
-    preview, about = client.predict(handle_file(bad), api_name="/describe_input")
+    preview, about, *_ = client.predict(handle_file(bad), api_name="/describe_input")
     assert preview is None and about.startswith("⚠️ **rgb.tif has 3 bands")
 
 

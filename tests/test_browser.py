@@ -1,26 +1,34 @@
 """The web demo in a real browser: headless Chromium (Playwright) against the in-process app.
 
-Loads the page, picks an example, runs super-resolution (and drags the slider to both ends),
-runs registration, opens "How it works", then uploads a bad file over the chosen one (no clearing
-first), runs it (a failed run) and runs a good example again. Screenshots go to ``screenshots/``
-at the project root (git-ignored). Skipped only when Playwright or Chromium is missing; set
+Loads the page (the Run button in view), picks an example, runs super-resolution (and drags the
+slider to both ends), runs registration, opens "How it works"; then: a bad file disables Run, an
+error after Run is shown beside the button and clears the old results, a double click runs once,
+a large upload gets a window proposed (drawn on the preview) and its run time, and the NIR fringe
+view turns grey once an inverted, shifted NIR is registered. Screenshots (1400 × 1000) go to
+``screenshots/`` at the project root (git-ignored). Skipped only when Playwright or Chromium is missing; set
 ``CHROMIUM_PATH`` to use another binary. Data: the project's examples and crops written by
 ``support.running_app``.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tifffile  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from l1bsr_demo import examples  # noqa: E402
+from l1bsr_demo import examples, inputs, pipelines  # noqa: E402
 
-from support import PROJECT, running_app  # noqa: E402
+from support import PROJECT, example_crop_paths, mosaic, running_app  # noqa: E402
 
 SCREENSHOTS = PROJECT / "screenshots"
 CHROMIUM_ARGS = [
@@ -94,6 +102,7 @@ def test_page_loads_with_examples(page):
     expect(page.locator("#examples-note")).to_contain_text("L1B 00 … 01 are real Sentinel-2 L1B crops")
     assert thumbnails.count() == len(examples.synthetic_examples()) + 2
     expect(page.locator("#status")).to_contain_text("Registration (CSR)")
+    expect(page.locator("#run-sr")).to_be_in_viewport()  # 1400 × 1000: Run is in view without scrolling
     shot(page, "01_page.png", full_page=False)
 
 
@@ -135,40 +144,143 @@ def test_how_it_works(page):
     shot(page, "04_how_it_works.png")
 
 
-def test_a_failed_run_clears_the_results_then_a_good_run_shows_them(page, tmp_path):
+def upload(page, path: Path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.locator("#upload-another").click()
+    chooser.value.set_files(str(path))
+
+
+def in_view(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def picture(page, app_url: str, selector: str) -> np.ndarray:
+    """The picture an <img> of the page shows, as served (RGB uint8)."""
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(page.request.get(urljoin(app_url, src)).body())).convert("RGB"))
+
+
+def chroma(rgb: np.ndarray) -> float:
+    rgb = rgb.astype(int)
+    return float(np.abs(rgb[..., 1] - rgb[..., 0]).mean())
+
+
+def test_a_bad_file_disables_run(page, tmp_path):
     bad = tmp_path / "holiday.tif"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
     page.get_by_role("tab", name="Super-resolution").click()
     expect(page.locator("#sr-slider img").first).to_be_visible()  # the earlier run's pictures
-    # Another file over the chosen example, without clearing it first.
-    with page.expect_file_chooser() as chooser:
-        page.locator("#upload-another").click()
-    chooser.value.set_files(str(bad))
+    upload(page, bad)  # over the chosen example, without clearing it first
     expect(page.locator("#input-about")).to_contain_text("holiday.tif is not a TIFF file")
     expect(page.locator("#input-about")).to_contain_text("PNG")
-    for _ in range(2):  # twice: the message is replaced, not repeated
-        page.locator("#run-sr").click()
-        expect(page.locator("#sr-summary")).to_contain_text("holiday.tif is not a TIFF file", timeout=RUN_TIMEOUT_MS)
-        expect(page.locator("#sr-slider img")).to_have_count(0)  # the previous pictures are gone
-        expect(page.locator("#sr-summary")).not_to_contain_text("REC super-resolution")
-        expect(page.locator("#sr-files")).not_to_contain_text("_x2")
-    assert page.locator("#sr-summary").inner_text().count("not a TIFF file") == 1
-    assert page.locator(TOAST).count() == 0  # no pop-ups piling up: the page says it once
-    shot(page, "05_failed_run.png")
-    page.get_by_role("tab", name="Registration").click()  # its tables too are cleared by a failed run
-    expect(page.locator("#reg-stats")).to_contain_text("NIR")  # from the earlier registration
-    page.locator("#run-reg").click()
-    expect(page.locator("#reg-summary")).to_contain_text("holiday.tif is not a TIFF file", timeout=RUN_TIMEOUT_MS)
-    for table in ("#reg-stats", "#reg-misregistration"):
-        expect(page.locator(table)).not_to_contain_text("NIR")
-    expect(page.locator("#reg-flows img")).to_have_count(0)
+    expect(page.locator("#run-sr")).to_be_disabled()
+    expect(page.locator("#run-reg")).to_be_disabled()
     assert page.locator(TOAST).count() == 0
-    page.get_by_role("tab", name="Super-resolution").click()
+    shot(page, "05_bad_file.png", full_page=False)
+
+
+def test_an_error_after_run_is_in_view_and_clears_old_results(page):
     page.locator("#examples img").nth(1).click()
     expect(page.locator("#input-about")).to_contain_text(examples.synthetic_examples()[1].title)
+    expect(page.locator("#run-sr")).to_be_enabled()
     page.locator("#run-sr").click()
-    expect(page.locator("#sr-summary")).to_contain_text("REC super-resolution", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-status")).to_contain_text("Super-resolution done", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#sr-slider img").first).to_be_visible()
-    expect(page.locator("#sr-summary")).not_to_contain_text("not a TIFF file")
+    page.locator("#window button, #window .label-wrap").first.click()  # open "Window"
+    size = page.locator("#window-size input")
+    size.fill("5000")
+    size.press("Enter")
+    expect(page.locator("#input-about")).to_contain_text("larger than the demo's limit")
+    for _ in range(2):  # twice: the message is replaced, not repeated
+        page.locator("#run-sr").click()
+        page.wait_for_timeout(500)  # the click's "running" line has replaced the last message by now
+        expect(page.locator("#sr-status")).to_contain_text("larger than the demo's limit", timeout=RUN_TIMEOUT_MS)
+        expect(page.locator("#sr-slider img")).to_have_count(0)  # the previous pictures are gone
+        expect(page.locator("#sr-files")).not_to_contain_text("_x2")
+        expect(page.locator("#run-sr")).to_be_enabled()
+    assert in_view(page, "#sr-status") and in_view(page, "#run-sr")  # the reason beside the button
+    assert page.locator("#sr-status").inner_text().count("larger than") == 1
     assert page.locator(TOAST).count() == 0
-    shot(page, "06_good_run_after_a_failed_one.png")
+    shot(page, "06_error_in_view.png", full_page=False)
+    size.fill("0")
+    size.press("Enter")
+    expect(page.locator("#input-about")).not_to_contain_text("larger than")
+
+
+def test_a_double_click_runs_once(page, tmp_path, monkeypatch):
+    crop = tmp_path / "my_crop.tif"
+    tifffile.imwrite(crop, mosaic([tifffile.imread(p) for p in example_crop_paths()]))  # 384 × 384, uploaded
+    calls = []
+    run = pipelines.run_superresolution
+
+    def counted(*args, **kwargs):
+        calls.append(time.monotonic())
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(pipelines, "run_superresolution", counted)
+    page.get_by_role("tab", name="Super-resolution").click()
+    upload(page, crop)
+    expect(page.locator("#input-about")).to_contain_text("my_crop.tif: 384 × 384 px")
+    expect(page.locator("#run-sr")).to_be_enabled()
+    page.locator("#run-sr").dblclick()
+    expect(page.locator("#run-sr")).to_be_disabled()  # off while the run goes on
+    page.locator("#run-sr").click(force=True)  # and a third click while it runs
+    expect(page.locator("#sr-status")).to_contain_text("running")
+    shot(page, "07_running.png", full_page=False)
+    expect(page.locator("#sr-status")).to_contain_text("Super-resolution done", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#run-sr")).to_be_enabled()
+    page.wait_for_timeout(3000)  # a second run would have started by now
+    assert len(calls) == 1, calls
+    expect(page.locator("#sr-slider img").first).to_be_visible()
+    expect(page.locator("#sr-summary")).to_contain_text("384 × 384 px → 768 × 768 px")
+    shot(page, "08_one_run.png", full_page=False)
+
+
+def test_a_large_upload_gets_a_window_and_a_time(page, tmp_path):
+    large = tmp_path / "large_scene.tif"
+    side = 6 * 192
+    tifffile.imwrite(large, np.tile(tifffile.imread(example_crop_paths()[2]), (6, 6, 1)))
+    upload(page, large)
+    about = page.locator("#input-about")
+    expect(about).to_contain_text(f"{side} × {side} px")
+    expect(about).to_contain_text("Large image")
+    expect(about).to_contain_text("the whole image would take about")
+    x0 = (side - inputs.PROPOSED_WINDOW) // 2
+    expect(about).to_contain_text(f"Window: {inputs.PROPOSED_WINDOW} × {inputs.PROPOSED_WINDOW} px at ({x0}, {x0})")
+    expect(page.locator("#window-size input")).to_have_value(str(inputs.PROPOSED_WINDOW))  # the panel is open
+    shot(page, "09_large_upload.png", full_page=False)
+    page.locator("#window-x0 input").fill("1000")
+    page.locator("#window-x0 input").press("Enter")
+    expect(about).to_contain_text(f"Moved from (1000, {x0})")
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-summary")).to_contain_text(
+        f"window {inputs.PROPOSED_WINDOW} × {inputs.PROPOSED_WINDOW} px at ({side - inputs.PROPOSED_WINDOW}, {x0}) "
+        f"of {side} × {side} px (moved from (1000, {x0})", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-status")).to_contain_text("Super-resolution done")
+    expect(page.locator("#sr-files")).to_contain_text("large_scene_x2_record .json")
+    shot(page, "10_large_upload_window_run.png", full_page=False)
+
+
+def test_the_nir_fringe_view_turns_grey_once_registered(page, app_url, tmp_path):
+    """An uploaded crop whose NIR is G inverted (as over vegetation) and shifted by 2 px."""
+    crop = tifffile.imread(example_crop_paths()[0])
+    green = crop[..., 1].astype(np.float64)
+    crop[..., 3] = np.roll(2.5 * green.max() - 2.0 * green, 2, axis=1).astype(np.uint16)
+    path = tmp_path / "inverted_nir.tif"
+    tifffile.imwrite(path, crop)
+    page.get_by_role("tab", name="Registration").click()
+    upload(page, path)
+    expect(page.locator("#input-about")).to_contain_text("inverted_nir.tif")
+    page.locator("#reg-options").get_by_label("Fringe view: band compared with G").click()
+    page.get_by_role("option", name="NIR vs G").click()
+    page.locator("#run-reg").click()
+    expect(page.locator("#reg-summary")).to_contain_text("inverted_nir", timeout=RUN_TIMEOUT_MS)  # this run's
+    expect(page.locator("#reg-status")).to_contain_text("Registration done")
+    before, after = picture(page, app_url, "#reg-fringe-before"), picture(page, app_url, "#reg-fringe-after")
+    assert chroma(before) > 15 and chroma(after) < 0.2 * chroma(before), (chroma(before), chroma(after))
+    page.locator("#reg-fringe-before").scroll_into_view_if_needed()
+    shot(page, "11_nir_fringe.png", full_page=False)
+    expect(page.locator("#reg-ndvi-after img")).to_be_visible()  # NDVI before / after, for teaching
+    page.locator("#reg-ndvi-before").scroll_into_view_if_needed()
+    shot(page, "12_ndvi.png", full_page=False)

@@ -16,15 +16,22 @@ from support import EXAMPLES_DIR
 def test_whole_file_and_window(example_crops):
     whole = inputs.load_input(str(example_crops[0]))
     assert whole.is_whole and whole.window == (0, 0, 192, 192) and whole.example.key == "synthetic-synthetic_1"
-    window = inputs.load_input(example_crops[0], 150, 10.0, "64")  # numbers as the page sends them
-    assert window.window == (150, 10, 42, 64) and not window.is_whole  # cut at the right edge
-    np.testing.assert_array_equal(window.array, whole.array[10:74, 150:192])
+    window = inputs.load_input(example_crops[0], 20, 10.0, "64")  # numbers as the page sends them
+    assert window.window == (20, 10, 64, 64) and not window.is_whole and window.moved_from is None
+    np.testing.assert_array_equal(window.array, whole.array[10:74, 20:84])
+
+
+def test_a_window_past_the_edge_is_moved_inside_keeping_its_size(example_crops):
+    moved = inputs.load_input(example_crops[0], 150, 10, 64)
+    assert moved.window == (128, 10, 64, 64) and moved.moved_from == (150, 10)
+    larger = inputs.load_input(example_crops[0], 10, 0, 300)  # larger than the image: the whole of it
+    assert larger.window == (0, 0, 192, 192) and larger.moved_from == (10, 0)
 
 
 @pytest.mark.parametrize("x0, y0, size, fragment", [
     (0, 0, inputs.DEMO_MAX_SIDE + 1, "larger than the demo's limit"),
     (192, 0, 64, "outside"),
-    (192 - MIN_SIZE_PX + 1, 0, 64, f"expected at least {MIN_SIZE_PX}"),
+    (0, 0, MIN_SIZE_PX - 1, f"expected at least {MIN_SIZE_PX}"),
     (-1, 0, 64, "x0 must be a whole number of pixels >= 0"),
     ("abc", 0, 64, "x0 must be a whole number"),
 ])
@@ -39,7 +46,31 @@ def test_a_whole_image_over_the_limit_needs_a_window(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="set a window"):
         inputs.load_input(EXAMPLES_DIR / "synthetic_1.tif")
     preview, text = inputs.describe(EXAMPLES_DIR / "synthetic_1.tif")
-    assert preview.shape == (100, 100, 3) and "set a window below" in text
+    assert preview.shape == (192, 192, 3) and "needs a window" in text and "set a window" in text
+
+
+def test_a_large_image_gets_a_window_proposed_with_times(tmp_path, example_crops, monkeypatch):
+    large = tmp_path / "large.tif"
+    tifffile.imwrite(large, np.tile(tifffile.imread(example_crops[0]), (6, 6, 1)))  # 1152 × 1152
+    x0, y0, size = inputs.proposed_window(large)
+    assert size == inputs.PROPOSED_WINDOW and (x0, y0) == ((1152 - size) // 2,) * 2
+    assert inputs.proposed_window(example_crops[0]) == (0, 0, 0)  # small: the whole image
+    assert inputs.proposed_window(tmp_path / "missing.tif") == (0, 0, 0)
+    preview, text = inputs.describe(large, x0, y0, size)
+    assert "Large image" in text and "the whole image would take about" in text and "super-resolution" in text
+    assert f"Window: {size} × {size} px at ({x0}, {y0})" in text
+    assert max(preview.shape[:2]) <= inputs.PREVIEW_SIDE  # whole image, subsampled
+    yellow = (preview == (255, 214, 0)).all(axis=-1)
+    assert yellow.any() and not yellow[:, :100].any()  # the box is drawn where the window is
+
+
+def test_the_preview_shows_a_moved_window_and_says_so(example_crops):
+    preview, text = inputs.describe(example_crops[0], 150, 0, 64)
+    assert "Window: 64 × 64 px at (128, 0)" in text and "Moved from (150, 0)" in text
+    yellow = (preview == (255, 214, 0)).all(axis=-1)
+    assert yellow[:, 128:].any() and not yellow[:, :127].any()
+    _, text = inputs.describe(example_crops[0], 500, 0, 64)
+    assert "⚠️ **Window: window corner (500, 0) is outside" in text
 
 
 def test_messages_name_the_file_not_its_folder(tmp_path):

@@ -3,6 +3,7 @@ shows, and what a failed run shows (small random networks: plumbing, not image q
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from l1bsr_core import weights
 from l1bsr_demo import events, paths, pipelines
 
 WINDOW = 96
@@ -32,24 +34,37 @@ def test_superresolution_outputs(example_crops):
     assert result.fringe_before.shape == result.fringe_after.shape
     tiff = Path(result.files[0])
     assert tiff.name == "synthetic_1_x2.tif" and tifffile.imread(tiff).shape == (2 * WINDOW, 2 * WINDOW, 4)
-    assert [Path(f).suffix for f in result.files[1:]] == [".png", ".png"]
+    assert [Path(f).suffix for f in result.files[1:]] == [".png", ".png", ".json"]
+    record = json.loads(Path(result.files[-1]).read_text())
+    assert record["task"] == "superresolution" and record["input"]["file"] == "synthetic_1.tif"
+    assert record["input"]["sha256"] == weights.sha256_of(example_crops[0])
+    assert record["window"] == {"x0": 8, "y0": 16, "width": WINDOW, "height": WINDOW, "whole_image": False,
+                                "moved_from": None}
+    assert record["parameters"]["upsampling"] == "nearest" and record["parameters"]["fringe_band"] == "NIR"
+    assert set(record["networks"]) == {"rec", "csr"} and len(record["networks"]["rec"]["weights_sha256"]) == 64
+    assert "torch" in record["versions"] and "super-resolution (REC, cpu)" in record["timings_s"]
+    assert record["outputs"] == [Path(f).name for f in result.files[:-1]]
     assert "window 96 × 96 px at (8, 16) of 192 × 192 px" in result.summary
     assert "PSNR vs true 5 m" in result.summary  # a synthetic example is scored against its truth
     fractions = [fraction for fraction, _ in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 7
+    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 8
+    assert result.status.startswith("**Super-resolution done**") and "Results below" in result.status
 
 
 def test_registration_outputs(example_crops):
     result = pipelines.run_registration(example_crops[1], window_size=WINDOW)
     registered = tifffile.imread(result.files[0])
     flow = np.load(result.files[1])
+    assert json.loads(Path(result.files[-1]).read_text())["networks"].keys() == {"csr"}
     original = tifffile.imread(example_crops[1])[:WINDOW, :WINDOW]
     np.testing.assert_array_equal(registered[..., 1], original[..., 1])  # G is the reference, unchanged
     assert flow.shape == (3, 2, WINDOW, WINDOW) and flow.dtype == np.float32
     assert [row[0] for row in result.flow_stats] == [row[0] for row in result.misregistration] == ["B", "R", "NIR"]
     assert result.flows.ndim == result.quiver.ndim == 3
     assert "Against the true flows" in result.summary and "CSR registration" in result.summary
+    assert result.status.startswith("**Registration done**")
+    assert result.ndvi_before.shape == result.ndvi_after.shape == result.fringe_before.shape
 
 
 @pytest.mark.parametrize("task, options, fragment", [
@@ -73,7 +88,8 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
     names = pipelines.SuperResolutionResult.output_names()
     summary = outputs[names.index("summary")]
     assert summary.startswith(events.FAILURE_MARK) and "holiday.tif is not a TIFF file" in summary
-    assert all(value is None for name, value in zip(names, outputs) if name != "summary")
+    assert outputs[names.index("status")] == summary  # beside the Run button too, in view
+    assert all(value is None for name, value in zip(names, outputs) if name not in ("summary", "status"))
     assert error.value.message in summary and not error.value.visible  # for API clients, no pop-up
     (good,) = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
     assert "CSR registration" in good[pipelines.RegistrationResult.output_names().index("summary")]
@@ -92,4 +108,25 @@ def test_an_internal_error_is_one_line_without_details(example_crops, monkeypatc
 def test_status_banner_names_the_networks_and_device():
     banner = pipelines.status_banner()
     assert "Super-resolution (REC): `rec`" in banner and "Registration (CSR): `csr`" in banner
-    assert banner.endswith("Device: `cpu`.")
+    assert "Running on the CPU (`cpu`)" in banner
+    assert "step" not in banner  # no checkpoint jargon at the top of the page
+
+
+def test_the_run_buttons_are_off_while_running_and_for_a_bad_file(tmp_path, example_crops):
+    status, *buttons = events.run_started("superresolution")
+    assert "running" in status and all(b["interactive"] is False for b in buttons)
+    assert all(b["interactive"] is True for b in events.run_finished(True))
+    assert all(b["interactive"] is False for b in events.run_finished(False))
+    bad = tmp_path / "holiday.tif"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    preview, about, x0, y0, size, panel, sr, reg, usable = events.describe_input(str(bad))
+    assert preview is None and about.startswith(events.FAILURE_MARK) and not usable
+    assert sr["interactive"] is False and reg["interactive"] is False
+    preview, about, x0, y0, size, panel, sr, reg, usable = events.describe_input(str(example_crops[0]))
+    assert usable and sr["interactive"] is True and (x0, y0, size) == (0, 0, 0) and panel["open"] is False
+
+
+def test_nir_note_when_nir_scores_below_enlargement(example_crops, monkeypatch):
+    monkeypatch.setattr(pipelines.summaries, "nir_below_enlargement", lambda *args: True)
+    result = pipelines.run_superresolution(example_crops[0], window_size=WINDOW)
+    assert "NIR is the weakest band" in result.summary

@@ -6,10 +6,13 @@ import colorsys
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from l1bsr_core.bands import BLUE, GREEN, NIR, RED
 from l1bsr_demo import viz
+
+from support import EXAMPLES_DIR
 
 
 @pytest.fixture
@@ -111,6 +114,56 @@ def test_fringe_grey_when_aligned_coloured_when_shifted():
     assert np.abs(grey[..., 1] - grey[..., 0]).max() <= 1  # G and magenta agree: grey
     assert np.abs(colour[..., 1] - colour[..., 0]).max() > 100  # green/magenta seams
     assert grey_rgb.shape == (64, 64, 3) and grey_rgb.dtype == np.uint8
+
+
+def chroma(rgb: np.ndarray) -> float:
+    """Mean |green − magenta| of a fringe view: 0 for grey."""
+    rgb = rgb.astype(int)
+    return float(np.abs(rgb[..., 1] - rgb[..., 0]).mean())
+
+
+def test_nir_fringe_is_blind_to_inverted_contrast(example_crops):
+    """NIR over vegetation is bright where G is dark: aligned, its fringe view is grey all the same."""
+    scene = tifffile.imread(example_crops[0])
+    green = scene[..., GREEN].astype(np.float64)
+    inverted = scene.copy()
+    inverted[..., NIR] = (2.5 * green.max() - 2.0 * green).astype(np.uint16)  # another gain, opposite sign
+    mixed = scene.copy()  # inverted on the left half only, as G elsewhere
+    mixed[..., NIR] = np.where(np.arange(192) < 96, inverted[..., NIR], scene[..., GREEN])
+    for image, inside in ((inverted, np.s_[:, :]), (mixed, np.s_[:, np.r_[0:84, 108:192]])):
+        stretch = viz.fringe_stretch(image)
+        aligned = viz.fringe(image, "NIR", stretch)
+        shifted_image = image.copy()
+        shifted_image[..., NIR] = np.roll(image[..., NIR], 1, axis=1)
+        shifted = viz.fringe(shifted_image, "NIR", stretch)
+        # grey where NIR and G are aligned, inverted or not (away from the polarity switch itself) ...
+        assert chroma(aligned[inside]) < 2.0, chroma(aligned[inside])
+        # ... and a 1 px shift shows as colour
+        assert chroma(shifted[inside]) > 8 * max(chroma(aligned[inside]), 1.0), chroma(shifted[inside])
+
+
+def test_nir_fringe_greyer_on_the_aligned_truth_than_shifted():
+    """On a synthetic example's true 5 m image (bands aligned), NIR shows less colour than shifted by 1 px."""
+    truth = tifffile.imread(EXAMPLES_DIR / "synthetic_1_truth.tif")
+    shifted = truth.copy()
+    shifted[..., NIR] = np.roll(truth[..., NIR], 2, axis=1)  # 1 input pixel
+    stretch = viz.fringe_stretch(truth)
+    assert chroma(viz.fringe(shifted, "NIR", stretch)) > 1.4 * chroma(viz.fringe(truth, "NIR", stretch))
+
+
+def test_ndvi_and_its_colours():
+    image = np.zeros((4, 4, 4), np.uint16)
+    image[..., RED], image[..., NIR] = 1000, 3000  # vegetation: NDVI 0.5
+    image[0, 0, RED] = image[0, 0, NIR] = 0  # no data
+    image[0, 1, NIR] = 1000  # bare: NDVI 0
+    values = viz.ndvi(image)
+    assert values[1, 1] == pytest.approx(0.5) and values[0, 0] == 0 and values[0, 1] == 0
+    rgb = viz.ndvi_colour(image)
+    assert rgb.dtype == np.uint8 and rgb.shape == (4, 4, 3)
+    assert rgb[1, 1, 1] > rgb[1, 1, 0] and rgb[1, 1, 1] > rgb[1, 1, 2]  # green for vegetation
+    bare = np.zeros((1, 1, 4), np.uint16)
+    bare[..., RED] = 1000  # NDVI -1: the brown end of the scale
+    assert tuple(viz.ndvi_colour(bare)[0, 0]) == (140, 81, 10)
 
 
 # --- flows -------------------------------------------------------------------------------------
