@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -40,13 +40,13 @@ CROP = 352
 
 def run_command(*argv, check: bool = True) -> tuple[float, float]:
     """Seconds and peak RSS (GiB) of ``python -m l1bsr_core ARGV`` in a fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "l1bsr_core", *argv], check=check, cwd=ROOT,
-                   stderr=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-m", "l1bsr_core", *argv], cwd=ROOT, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest child's so far
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 2**20
+    if check and os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"l1bsr {' '.join(argv)} failed with status {os.waitstatus_to_exitcode(status)}")
+    return seconds, usage.ru_maxrss / 2**20
 
 
 def crop_seconds(task: str) -> float:

@@ -19,6 +19,7 @@ import numpy as np
 import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
 
 from ..bands import BAND_NAMES, SCALE_FACTOR
 from ..errors import InputError, L1BSRError, one_line
@@ -32,6 +33,8 @@ PRODUCT_TASKS = ("none", "registration", "superresolution")
 GEOTIFF_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
                    "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER"}
 HASH_CHUNK = 1 << 20
+WRITE_ROWS = 1024
+"""Rows written to the GeoTIFF at a time."""
 
 
 @dataclass
@@ -107,22 +110,38 @@ def _scaled_gcps(gcps, scale: int) -> list[GroundControlPoint]:
     return [GroundControlPoint(row=p.row * scale, col=p.col * scale, x=p.x, y=p.y, z=p.z) for p in gcps]
 
 
-def write_strip(path: Path, bgrn: np.ndarray, gcps, crs, *, scale: int = 1, tags: dict | None = None) -> None:
-    """Write an (H, W, 4) uint16 BGRN strip as a tiled GeoTIFF with GCPs, atomically."""
+def _open_geotiff(path: Path, height: int, width: int, gcps, crs, scale: int, tags: dict):
+    with warnings.catch_warnings():  # no geotransform: the GCPs are the georeferencing
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        dataset = rasterio.open(path, "w", width=width, height=height, count=len(BAND_NAMES), dtype="uint16",
+                                nodata=0, **GEOTIFF_OPTIONS)
+    if gcps:
+        dataset.gcps = (_scaled_gcps(gcps, scale), crs)
+    dataset.descriptions = BAND_NAMES
+    dataset.update_tags(**tags)
+    return dataset
+
+
+def write_strip(path: Path, bgrn: np.ndarray, gcps, crs, *, task: str = "none", weights=None, device="cpu",
+                tile=None, tags: dict | None = None, progress=None) -> tuple:
+    """Run ``task`` on an (H, W, 4) uint16 BGRN strip and write the result as a tiled GeoTIFF with
+    GCPs (pixel coordinates scaled for a 2× output), atomically. Returns the output's shape.
+
+    The task runs on the whole strip at once (the networks tile it inside, and the CSR fuses one
+    flow grid over the whole strip): cutting the strip into chunks of rows changed NIR's flows far
+    from the seams (up to 100 DN), so it is not done.
+    """
+    scale = SCALE_FACTOR if task == "superresolution" else 1
+    result = run_task(bgrn, task, weights=weights, device=device, tile=tile, progress=progress)
     with atomic_output(path) as temp:
         try:
-            with warnings.catch_warnings():  # no geotransform until the GCPs are set below
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                dataset = rasterio.open(temp, "w", width=bgrn.shape[1], height=bgrn.shape[0], count=bgrn.shape[2],
-                                        dtype="uint16", nodata=0, **GEOTIFF_OPTIONS)
-            with dataset:
-                if gcps:
-                    dataset.gcps = (_scaled_gcps(gcps, scale), crs)
-                dataset.descriptions = BAND_NAMES
-                dataset.update_tags(**(tags or {}))
-                dataset.write(np.moveaxis(bgrn, -1, 0))
+            with _open_geotiff(temp, result.shape[0], result.shape[1], gcps, crs, scale, tags or {}) as dataset:
+                for rows in range(0, result.shape[0], WRITE_ROWS):  # no full-size planar copy
+                    block = result[rows:rows + WRITE_ROWS]
+                    dataset.write(np.moveaxis(block, -1, 0), window=Window(0, rows, block.shape[1], block.shape[0]))
         except RasterioError as error:
             raise InputError(f"cannot write {path}: {one_line(error)}") from error
+    return result.shape
 
 
 def run_task(bgrn: np.ndarray, task: str, *, weights=None, device="cpu", tile=None, progress=None) -> np.ndarray:
@@ -152,10 +171,9 @@ def process_detector(product, detector: int, output, task: str, *, weights=None,
     if task not in PRODUCT_TASKS:
         raise InputError(f"task {task!r} is not one of {', '.join(PRODUCT_TASKS)}")
     strip, offsets = aligned_strip(product, detector)
-    result = run_task(strip.bgrn, task, weights=weights, device=device, tile=tile, progress=progress)
-    scale = SCALE_FACTOR if task == "superresolution" else 1
     tags = {"L1BSR_TASK": task, "L1BSR_DETECTOR": str(detector), "DATASTRIP_ID": product.datastrip.datastrip_id}
-    write_strip(Path(output), result, strip.gcps, strip.crs, scale=scale, tags=tags)
+    shape = write_strip(Path(output), strip.bgrn, strip.gcps, strip.crs, task=task, weights=weights, device=device,
+                        tile=tile, tags=tags, progress=progress)
     try:
         lags = dict(zip(BAND_NAMES, product.datastrip.band_lags(detector)))
     except L1BSRError:
@@ -167,7 +185,7 @@ def process_detector(product, detector: int, output, task: str, *, weights=None,
         "first_row": strip.first_row,
         "coarse_offsets": [o.to_dict() for o in offsets],
         "band_lags_lines": lags,
-        "shape": list(result.shape),
+        "shape": list(shape),
         "output": str(output),
         "sha256": sha256(output),
         "seconds": round(time.perf_counter() - start, 3),
