@@ -8,12 +8,15 @@ see the old file or the complete new one and a failure leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ArgumentError, InputError
+
+HASH_CHUNK_BYTES = 1 << 20
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 """Output names :func:`l1bsr_core.io.write_bgrn` accepts (in any case): it writes TIFF, so the name says so."""
@@ -122,3 +125,12 @@ def _create_temp_file(path: Path, suffix: str, source: str) -> Path:
             continue
         except OSError as error:
             raise InputError(f"cannot write {source}: {error.strerror or error}") from error
+
+
+def sha256_of(path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (outputs, weights, inputs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

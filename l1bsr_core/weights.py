@@ -16,7 +16,6 @@ with ``torch.load(weights_only=True)``, which never executes pickled code.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -42,6 +41,7 @@ from .models import (
     csr_config_from_dict,
 )
 from .models.csr_lk import LucasKanadeCSR
+from .outputs import sha256_of
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
@@ -106,14 +106,6 @@ def available_models(kind: str | None = None) -> list[str]:
         name for name, entry in read_registry(folder).items()
         if (kind is None or entry.kind == kind) and (folder / entry.file).is_file()
     )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -> nn.Module:

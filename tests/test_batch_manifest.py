@@ -8,12 +8,12 @@ from l1bsr_core.batch.manifest import (
     FAILED,
     SKIPPED,
     Manifest,
-    file_sha256,
     is_up_to_date,
     last_done,
     make_record,
     read_records,
 )
+from l1bsr_core.outputs import sha256_of
 
 
 def item_in(tmp_path, name="a") -> Item:
@@ -49,7 +49,7 @@ def test_up_to_date_means_same_output_bytes_task_and_weights(tmp_path):
     item = item_in(tmp_path)
     item.output.parent.mkdir()
     item.output.write_bytes(b"result")
-    done = make_record(item, DONE, task="registration", weights=None, sha256=file_sha256(item.output))
+    done = make_record(item, DONE, task="registration", weights=None, sha256=sha256_of(item.output))
     assert is_up_to_date(item, done, task="registration", weights=None)
     assert not is_up_to_date(item, done, task="superresolution", weights=None)
     assert not is_up_to_date(item, done, task="registration", weights="csr-lk")

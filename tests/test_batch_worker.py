@@ -6,8 +6,9 @@ from types import ModuleType
 import numpy as np
 import tifffile
 
-from l1bsr_core.batch.manifest import DONE, FAILED, file_sha256
+from l1bsr_core.batch.manifest import DONE, FAILED
 from l1bsr_core.batch.worker import run_item
+from l1bsr_core.outputs import sha256_of
 
 from batch_support import assert_within_one_dn, single_run, write_corrupt, write_crops
 
@@ -17,7 +18,7 @@ def test_an_item_is_done_like_a_single_run(use_random_weights, tmp_path):
     output = tmp_path / "out.tif"
     result = run_item("registration", str(crop), str(output), threads=1)
     assert result["status"] == DONE and result["error"] is None and result["worker"] is None
-    assert result["sha256"] == file_sha256(output) and result["seconds"] >= 0
+    assert result["sha256"] == sha256_of(output) and result["seconds"] >= 0
     assert_within_one_dn(tifffile.imread(output), single_run(crop, tmp_path / "single", "registration"))
 
 

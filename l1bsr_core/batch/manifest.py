@@ -9,26 +9,17 @@ one its last :data:`DONE` record describes (same task and weights, same SHA-256)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 from ..errors import InputError, one_line
+from ..outputs import sha256_of
 from .items import Item
 
 MANIFEST_NAME = "manifest.jsonl"
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 STATUSES = (DONE, FAILED, SKIPPED)
-
-
-def file_sha256(path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def make_record(item: Item, status: str, *, task: str, weights: str | None, error: str | None = None,
@@ -75,7 +66,7 @@ def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | No
     if done is None or done.get("task") != task or done.get("weights") != weights or not item.output.is_file():
         return False
     try:
-        return file_sha256(item.output) == done.get("sha256")
+        return sha256_of(item.output) == done.get("sha256")
     except OSError:
         return False
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..errors import L1BSRError, one_line
 from ..jobs import process_file
-from ..outputs import TIFF_SUFFIXES, check_output_path
-from .manifest import DONE, FAILED, file_sha256
+from ..outputs import TIFF_SUFFIXES, check_output_path, sha256_of
+from .manifest import DONE, FAILED
 
 
 def _worker():
@@ -73,7 +73,7 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
 
             result["detail"] = process_detector(Path(input), detector, Path(output), task, weights=weights,
                                                 device=device, tile=tile)
-        result["sha256"] = file_sha256(output)
+        result["sha256"] = sha256_of(output)
     except Exception as error:  # one item's failure is a result: the others go on
         result.update(status=FAILED, error=_error_text(error))
     result["seconds"] = round(time.perf_counter() - start, 3)

@@ -8,7 +8,6 @@ the 2× output), written atomically. The networks run tile by tile (:mod:`l1bsr_
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from rasterio.windows import Window
 
 from ..bands import BAND_NAMES, SCALE_FACTOR
 from ..errors import InputError, L1BSRError, one_line
-from ..outputs import atomic_output
+from ..outputs import atomic_output, sha256_of
 from .coarse import apply_offsets, measure_offsets
 from .layout import ProductFiles, find_product
 from .metadata import DatastripMetadata, parse_datastrip
@@ -32,7 +31,6 @@ from .strips import Granule, check_band_files, list_granules, read_strip
 PRODUCT_TASKS = ("none", "registration", "superresolution")
 GEOTIFF_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
                    "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER"}
-HASH_CHUNK = 1 << 20
 WRITE_ROWS = 1024
 """Rows written to the GeoTIFF at a time."""
 
@@ -88,14 +86,6 @@ def check_detectors(product: OpenProduct, detectors) -> list[int]:
 
 def output_name(detector: int) -> str:
     return f"D{detector:02d}.tif"
-
-
-def sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def aligned_strip(product: OpenProduct, detector: int):
@@ -187,6 +177,6 @@ def process_detector(product, detector: int, output, task: str, *, weights=None,
         "band_lags_lines": lags,
         "shape": list(shape),
         "output": str(output),
-        "sha256": sha256(output),
+        "sha256": sha256_of(output),
         "seconds": round(time.perf_counter() - start, 3),
     }
