@@ -6,7 +6,8 @@ import rasterio
 
 from l1bsr_core import inference
 from l1bsr_core.bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
-from l1bsr_core.products.process import aligned_strip, open_product, process_detector, sha256
+from l1bsr_core.outputs import sha256_of
+from l1bsr_core.products.process import aligned_strip, open_product, process_detector
 
 TARGET_MEDIAN_PX, TARGET_P90_PX = 0.10, 0.30
 """Issue #14: B, R, NIR within 0.10 / 0.30 px (median / p90) of G over the whole strips."""
@@ -37,7 +38,7 @@ def registration_errors(synthetic_product, product, tmp_path_factory):
         np.testing.assert_array_equal(written, registered)
         np.testing.assert_array_equal(written[..., REFERENCE_BAND], synthetic_product.images[detector][..., 1])
         assert names == ("B", "G", "R", "NIR") and len(gcps) == 8
-        assert record["sha256"] == sha256(folder / f"D{detector:02d}.tif")
+        assert record["sha256"] == sha256_of(folder / f"D{detector:02d}.tif")
         for index, (band, offset) in enumerate(zip(MOVING_BANDS, offsets)):
             total = flow[index] + np.array([offset.applied_dx, offset.applied_dy], np.float32)[:, None, None]
             error = np.hypot(*(total - synthetic_product.truth[detector][index]))
