@@ -94,5 +94,6 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
             residual_confidences.append(residual_confidence)
         classical = classical + model.residual_fusion(torch.cat(residuals, dim=-2),
                                                       torch.cat(residual_confidences, dim=-2))
+    classical = model.joint_nir(shift, confidence, classical)
     grid = model.correct(shift, confidence, first, weight, classical)
     return BandFlows(model, grid, height, width, window)

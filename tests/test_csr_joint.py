@@ -12,7 +12,7 @@ import torch
 
 from l1bsr_core.bands import MOVING_BANDS, NIR, NO_DATA
 from l1bsr_core.models import JointCSR
-from l1bsr_core.models.csr_joint import robust_fusion
+from l1bsr_core.models.csr_joint import JointCSRConfig, robust_fusion
 from l1bsr_core.warp import align_to_reference, warp
 
 from support import constant_flow, randomise_parameters, simulated_view
@@ -176,3 +176,121 @@ def test_to_pixels_of_a_constant_grid_is_constant(gy, gx):
         dense = model.to_pixels(grid, height, width, window, **box)
         assert dense.shape[-2:] == (box.get("rows", height), box.get("cols", width))
         assert torch.allclose(dense, values[None, :, :, None, None].expand_as(dense), atol=NUMERIC_PX)
+
+
+# --- joint NIR estimate (issue #16) ---------------------------------------------------------------
+
+GRID = 20
+"""Side of the synthetic window grids of the joint NIR tests (a 368 px image)."""
+NIR_WINDOW_NOISE_PX = 0.12
+"""Standard deviation of the synthetic NIR window noise (B and R: a third of it)."""
+
+
+def smooth_field(rng: np.random.Generator, amplitude: float) -> torch.Tensor:
+    """(2, GRID, GRID) float64 smooth random field: two plane waves per component, 6–15 grid steps."""
+    ys, xs = np.mgrid[0:GRID, 0:GRID].astype(np.float64)
+    field = np.zeros((2, GRID, GRID))
+    for component in range(2):
+        for _ in range(2):
+            angle, length, phase = rng.uniform(0, 2 * np.pi), rng.uniform(6, 15), rng.uniform(0, 2 * np.pi)
+            field[component] += amplitude / 2 * np.sin(2 * np.pi * (xs * np.cos(angle) + ys * np.sin(angle)) / length
+                                                        + phase)
+    return torch.from_numpy(field)
+
+
+def affine_field(rng: np.random.Generator, shift: float, slope: float) -> torch.Tensor:
+    ys, xs = np.mgrid[0:GRID, 0:GRID].astype(np.float64) - (GRID - 1) / 2
+    constant, matrix = rng.uniform(-shift, shift, 2), rng.uniform(-slope, slope, (2, 2))
+    return torch.from_numpy(constant[:, None, None] + np.einsum("ij,jhw->ihw", matrix, np.stack((xs, ys))))
+
+
+def joint_case(case: str, seed: int):
+    """(truth, shift, confidence, classical) on a GRID² window grid for a coupling ``case``.
+
+    ``coupled``: B, R, NIR = own affine + τ_b × one smooth shared field (1 px); ``uncoupled``: each
+    band its own affine + its own smooth field (NIR's 0.5 px); ``affine``: affine offsets only.
+    B and R enter as fused (``classical``) fields, NIR as noisy windows, a third unconfident.
+    """
+    from l1bsr_core.bands import BLUE, RED
+    from l1bsr_core.models.csr_joint import BAND_TIME_RATIOS
+
+    rng = np.random.default_rng(seed)
+    shared = smooth_field(rng, 1.0)
+    truth = []
+    for band in (BLUE, RED, NIR):
+        field = affine_field(rng, 1.0, 0.02)
+        if case == "coupled":
+            field = field + BAND_TIME_RATIOS[band] * shared
+        elif case == "uncoupled":
+            field = field + smooth_field(rng, 0.5 if band == NIR else 1.0)
+        truth.append(field)
+    truth = torch.stack(truth)[None]  # (1, 3, 2, GRID, GRID)
+    noise = torch.from_numpy(rng.normal(0, NIR_WINDOW_NOISE_PX, truth.shape))
+    shift = truth + noise
+    classical = truth + noise / 3
+    confidence = torch.from_numpy(np.where(rng.random((1, 3, GRID, GRID)) < 0.33, 0.05, 0.5))
+    return truth, shift.float(), confidence.float(), classical.float()
+
+
+def nir_errors(case: str, seed: int) -> tuple[float, float]:
+    """Mean NIR grid error (px) of the classical fusion and of the joint estimate."""
+    truth, shift, confidence, classical = joint_case(case, seed)
+    classic = JointCSR(JointCSRConfig(nir_coupling=False))
+    fused, _ = classic.classical_fusion(shift, confidence)
+    classical = torch.cat((classical[:, :2], fused[:, 2:]), dim=1)
+    joint = JointCSR(JointCSRConfig(nir_coupling=True)).joint_nir(shift, confidence, classical)
+    assert torch.equal(joint[:, :2], classical[:, :2])  # B and R untouched
+
+    def error(grid):
+        return float((grid[0, 2].double() - truth[0, 2]).norm(dim=0).mean())
+
+    return error(classical), error(joint)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_joint_nir_borrows_the_shared_field_when_nir_is_coupled(seed):
+    classical, joint = nir_errors("coupled", seed)
+    assert joint < 0.8 * classical, (classical, joint)
+
+
+@pytest.mark.parametrize("case", ["uncoupled", "affine"])
+@pytest.mark.parametrize("seed", range(3))
+def test_joint_nir_is_no_worse_when_nir_is_not_coupled(case, seed):
+    """With nothing to borrow, the fitted coupling shrinks to 0: NIR keeps (at least) its classical accuracy."""
+    classical, joint = nir_errors(case, seed)
+    assert joint < classical + 0.01, (classical, joint)
+
+
+def test_joint_nir_ignores_a_cluster_of_confident_wrong_windows():
+    """A quarter of NIR's windows 2 px off (periodic texture): the 3 × 3 median test keeps them,
+    the joint model, fitted robustly, drops them."""
+    truth, shift, confidence, classical = joint_case("coupled", 0)
+    shift[0, 2, 0, : GRID // 2, : GRID // 2] += 2.0
+    confidence[0, 2, : GRID // 2, : GRID // 2] = 0.5
+    joint = JointCSR(JointCSRConfig(nir_coupling=True)).joint_nir(shift, confidence, classical)
+    fused, _ = JointCSR().classical_fusion(shift, confidence)
+    quarter = (slice(None), slice(2, GRID // 2 - 2), slice(2, GRID // 2 - 2))
+    error = (joint[0, 2].double() - truth[0, 2]).norm(dim=0)[quarter[1:]]
+    assert (fused[0, 2].double() - truth[0, 2]).norm(dim=0)[quarter[1:]].mean() > 1.5  # the classical fusion fails
+    assert error.max() < 0.3
+
+
+def test_joint_nir_off_leaves_the_grid_unchanged():
+    _, shift, confidence, classical = joint_case("coupled", 0)
+    assert torch.equal(JointCSR().joint_nir(shift, confidence, classical), classical)
+
+
+def test_held_out_score_prefers_more_smoothing_for_a_smoother_field():
+    from l1bsr_core.models.csr_joint import held_out_score
+
+    rng = np.random.default_rng(0)
+    weight = torch.ones(1, 1, GRID, GRID)
+    noise = torch.from_numpy(rng.normal(0, 0.15, (1, 2, GRID, GRID))).float()
+    flat = noise
+    wavy = noise + torch.from_numpy(np.stack([np.sin(np.arange(GRID) * 2.0)[None].repeat(GRID, 0)] * 2))[None].float()
+
+    def best(values):
+        return min((1.0, 1.5, 2.0, 3.0), key=lambda s: float(held_out_score(values, weight, s, 2)[0]))
+
+    assert best(flat) == 3.0
+    assert best(wavy) == 1.0

@@ -164,3 +164,37 @@ def test_classical_register_rejects_bad_input(crop):
         registration.classical_register(crop[..., :3])
     with pytest.raises(InputError, match="uint16"):
         registration.classical_register(crop.astype(np.float32))
+
+
+# --- NGF estimator, independent of phase correlation --------------------------------------------
+
+
+def test_ngf_estimator_shares_no_code_with_phase_correlation():
+    from l1bsr_core.registration import _ngf, _ngf_block_shift, ngf_misregistration, ngf_shifts
+
+    names = set()
+    for function in (_ngf, _ngf_block_shift, ngf_shifts, ngf_misregistration):
+        names |= set(function.__code__.co_names)
+        for const in function.__code__.co_consts:  # nested functions
+            names |= set(getattr(const, "co_names", ()))
+    for shared in ("fft", "_complex_gradient", "windowed_shifts", "phase_correlation_shift", "_shifts_from_stacks",
+                   "misregistration", "classical_flow"):
+        assert shared not in names, shared
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_ngf_shifts_recover_a_known_shift(invert):
+    """A band built as a shifted (and, for NIR-like content, contrast-inverted) copy of G."""
+    from scipy import ndimage
+
+    from l1bsr_core.registration import ngf_shifts
+
+    rng = np.random.default_rng(4)
+    scene = ndimage.gaussian_filter(rng.normal(0, 1, (200, 200)), 2.0) * 400 + 1000
+    dx, dy = 0.63, -1.37
+    moving = ndimage.shift(scene, (dy, dx), order=3, mode="nearest")  # moving(p + d) = scene(p)
+    if invert:
+        moving = 3000 - moving
+    _, _, ex, ey, coherence = ngf_shifts(scene, moving)
+    assert (coherence > 0.5).all()
+    assert np.abs(ex - dx).max() < 0.05 and np.abs(ey - dy).max() < 0.05

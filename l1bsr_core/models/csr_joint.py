@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
+from ..bands import BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
 from ..warp import align_to_reference
 from .config import DictConfig
 from .phase_correlation import window_centres, windowed_phase_correlation
@@ -47,6 +47,20 @@ JOINT = "joint_phase_correlation"
 
 _MEDIAN_SIZE = 3
 """Side of the neighbourhood (windows) of the outlier test."""
+
+BAND_TIME_RATIOS = {BLUE: -1.0, RED: 311.0 / 341.0, NIR: -171.0 / 341.0}
+"""Each band's acquisition time behind G as a fraction of B's (the line offsets of a real S2A
+datastrip, :data:`l1bsr_core.simulate.BAND_LINE_OFFSETS`); all signs flip on even detectors, so
+the ratios between bands are the same on every detector."""
+_JOINT_MIN_WINDOWS = 8
+"""NIR keeps its classical estimate when fewer of its windows are confident."""
+_JOINT_ITERATIONS = 6
+"""Iterations of the reweighted least squares of the joint NIR model."""
+_JOINT_CAUCHY_PX = 0.25
+"""Scale of the Cauchy weights of that fit, px."""
+_JOINT_RIDGE = 0.01
+"""Ridge on the coupling ``c``, relative to the fit's total weight: the shared field's varying
+part must be of order 0.1 px before ``c`` is believed (with a smaller one ``c`` shrinks to 0)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,22 @@ class JointCSRConfig(DictConfig):
     """Which of B, R, NIR the network corrects (the others keep the classical estimate)."""
     max_correction_px: float = 1.0
     """Largest correction the network may add to the robust fusion (tanh-bounded), px."""
+    nir_coupling: bool = False
+    """Estimate NIR jointly with B and R (:meth:`JointCSR.joint_nir`): NIR's flow is modelled as its
+    own affine part + ``c`` × the displacement field shared by the bands (estimated from B and R,
+    whose matching against G is easy), both fitted robustly to NIR's confident windows, + NIR's
+    own fused residual. ``c`` is fitted, so a NIR whose misregistration is not coupled to B's and
+    R's gets ``c ≈ 0`` and the classical estimate back."""
+    nir_residual_smoothing: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0)
+    """Candidate standard deviations, in grid steps, of the fusion of NIR's residual from the joint
+    model; each image takes the one that best predicts each window from the windows that do not
+    overlap it much (:func:`held_out_score`): the smoother the residual, the larger."""
+    nir_score_exclusion: int = 2
+    """Windows within this many grid steps of a window are left out when predicting it."""
+    nir_model_outlier_px: float = 1.0
+    """NIR windows further than this (or than 4 robust standard deviations of the residuals,
+    whichever is larger) from the joint model are ignored: a cluster of confident wrong peaks,
+    which the 3 × 3 median test cannot see."""
 
     @property
     def size_multiple(self) -> int:
@@ -131,6 +161,43 @@ def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCS
     smoothed = _gaussian_smooth(shift * weight, smoothing) / norm.clamp_min(1e-12)
     fused = torch.where(norm > 1e-6, smoothed, fallback.expand_as(shift))
     return fused, weight
+
+
+def _gaussian_taps(sigma: float, radius: int, dtype, device) -> torch.Tensor:
+    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    return taps / taps.sum()
+
+
+def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exclusion: int) -> torch.Tensor:
+    """How well the normalised convolution of ``smoothing = sigma`` predicts each window from the
+    others, those within ``exclusion`` grid steps left out (their noise is shared: the windows
+    overlap): the weighted mean of the squared prediction error, capped at 0.25 px², per sample.
+
+    ``values`` (N, 2, gy, gx), ``weight`` (N, 1, gy, gx) as in :func:`robust_fusion`.
+    """
+    radius = max(int(math.ceil(3 * sigma)), 1)
+    taps = _gaussian_taps(sigma, radius, values.dtype, values.device)
+    near = taps.clone()
+    near[: radius - exclusion] = 0
+    near[radius + exclusion + 1:] = 0
+
+    def smooth(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        out = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), t.view(1, 1, -1, 1).expand(c, 1, -1, 1),
+                       groups=c)
+        return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode="replicate"), t.view(1, 1, 1, -1).expand(c, 1, 1, -1),
+                        groups=c)
+
+    both = torch.cat((values * weight, weight), dim=1)
+    # the replicate padding counts edge windows several times; the same in both terms, so it cancels
+    full, local = smooth(both, taps), smooth(both, near)
+    num, den = full[:, :2] - local[:, :2], full[:, 2:] - local[:, 2:]
+    valid = (den > 1e-6 * weight.amax(dim=(2, 3), keepdim=True)) & (weight > 0)
+    predicted = num / den.clamp_min(1e-12)
+    error = (values - predicted).square().sum(dim=1, keepdim=True).clamp_max(0.25)
+    w = weight * valid
+    return (w * error).sum(dim=(1, 2, 3)) / w.sum(dim=(1, 2, 3)).clamp_min(1e-12)
 
 
 class JointCSR(nn.Module):
@@ -231,6 +298,79 @@ class JointCSR(nn.Module):
         keep = torch.tensor(self.config.corrected, dtype=correction.dtype, device=correction.device)
         return classical + correction.reshape(n, bands, 2, gy, gx) * keep.view(1, -1, 1, 1, 1)
 
+    def joint_nir(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor) -> torch.Tensor:
+        """``classical`` (N, 3, 2, gy, gx) with NIR re-estimated jointly with B and R (when
+        ``config.nir_coupling``; else unchanged).
+
+        The shared field is the least-squares ``V`` of ``B = s_B + τ_B·V``, ``R = s_R + τ_R·V``
+        (:data:`BAND_TIME_RATIOS`) from the fused B and R; NIR's first-pass windows (``shift``,
+        ``confidence``) are fitted by ``a + A·p + c·V`` (an affine part per component and one
+        coupling ``c``) by Cauchy-reweighted least squares, with ``V`` made orthogonal to the
+        affine terms (so ``c`` only explains what an affine NIR cannot) and a small ridge on
+        ``c``. NIR's flow is that model plus the robust fusion of its windows' residuals (windows
+        far from the model dropped).
+        """
+        config = self.config
+        if not config.nir_coupling:
+            return classical
+        n, _, _, gy, gx = shift.shape
+        dtype = torch.float64
+        b, r, k = MOVING_BANDS.index(BLUE), MOVING_BANDS.index(RED), MOVING_BANDS.index(NIR)
+        tb, tr = BAND_TIME_RATIOS[BLUE], BAND_TIME_RATIOS[RED]
+        shared = ((tb * classical[:, b] + tr * classical[:, r]) / (tb**2 + tr**2)).to(dtype)  # (N, 2, gy, gx)
+        windows = shift[:, k].to(dtype)
+        conf = confidence[:, k].to(dtype)
+        weight0 = torch.where(conf >= config.min_confidence, conf, torch.zeros_like(conf)).flatten(1)  # (N, M)
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=dtype), torch.linspace(-1, 1, gx, dtype=dtype),
+                                indexing="ij")
+        basis = torch.stack((torch.ones_like(xs), xs, ys)).flatten(1).to(shift.device)  # (3, M)
+        out = classical.clone()
+        for i in range(n):
+            w = weight0[i]
+            if int((w > 0).sum()) < _JOINT_MIN_WINDOWS:
+                continue
+            target = windows[i].flatten(1)  # (2, M)
+            v = shared[i].flatten(1)  # (2, M)
+            # robust start: the better of the two physical hypotheses (NIR uncoupled, c = 0, or coupled
+            # with its time ratio), each with a median constant, weighs the windows before the fit, so a
+            # cluster of confident wrong windows cannot pull the first least-squares solution
+            kept = w > 0
+            starts = []
+            for c0 in (0.0, BAND_TIME_RATIOS[NIR]):
+                rest = target - c0 * v
+                centre = rest[:, kept].median(dim=1).values[:, None]
+                start = (rest - centre).norm(dim=0)
+                starts.append((float(start[kept].median()), start))
+            robust = 1 / (1 + (min(starts, key=lambda item: item[0])[1] / _JOINT_CAUCHY_PX) ** 2)
+            model = None
+            for _ in range(_JOINT_ITERATIONS):
+                weights = w * robust
+                # V without its weighted affine fit (per component), so c does not compete with the affine part
+                gram = (basis * weights) @ basis.T + 1e-9 * torch.eye(3, dtype=dtype, device=w.device)
+                v_perp = v - torch.linalg.solve(gram, (basis * weights) @ v.T).T @ basis  # (2, M)
+                # c from the orthogonal part alone (ridge), then each component's affine part
+                c = (weights * v_perp * target).sum() / ((weights * v_perp.square()).sum()
+                                                         + _JOINT_RIDGE * weights.sum())
+                rest = target - c * v_perp
+                affine = torch.linalg.solve(gram, (basis * weights) @ rest.T).T @ basis
+                model = affine + c * v_perp
+                residual = (target - model).norm(dim=0)
+                robust = 1 / (1 + (residual / _JOINT_CAUCHY_PX) ** 2)
+            residual = (target - model).norm(dim=0)
+            spread = 1.4826 * residual[kept].median()
+            limit = max(config.nir_model_outlier_px, 4 * float(spread))
+            conf_i = torch.where(residual <= limit, conf[i].flatten(), torch.zeros_like(w)).view(1, gy, gx)
+            model_grid = model.view(1, 2, gy, gx)
+            residual_windows = (windows[i:i + 1] - model_grid).float()
+            best = None
+            for sigma in config.nir_residual_smoothing:
+                fused, kept = robust_fusion(residual_windows, conf_i.float(), config, sigma)
+                score = float(held_out_score(residual_windows, kept, sigma, config.nir_score_exclusion)[0])
+                if best is None or score < best[0]:
+                    best = (score, fused)
+            out[i, k] = (model_grid.float() + best[1])[0]
+        return out
+
     def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
         """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
         first, weight = self.classical_fusion(shift, confidence)
@@ -292,4 +432,5 @@ class JointCSR(nn.Module):
                 residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
                                         bands=self.refined_bands())
             classical = classical + self.residual_fusion(*residual)
+        classical = self.joint_nir(shift, confidence, classical)
         return self.correct(shift, confidence, first, weight, classical)
