@@ -31,7 +31,19 @@ from l1bsr_core import inference  # noqa: E402
 from l1bsr_core.arrays import to_uint16  # noqa: E402
 from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
-from l1bsr_core.metrics import bandpass_energy, cpsnr, cssim, flow_epe, ncc, psnr, ssim, tilewise_cpsnr  # noqa: E402
+from l1bsr_core.metrics import (  # noqa: E402
+    bandpass_energy,
+    border_ring_gain,
+    bright_points,
+    cpsnr,
+    cssim,
+    flow_epe,
+    halo_depth,
+    ncc,
+    psnr,
+    ssim,
+    tilewise_cpsnr,
+)
 from l1bsr_core.registration import classical_flow, classical_register  # noqa: E402
 from l1bsr_core.resample import upsample  # noqa: E402
 from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
@@ -230,6 +242,41 @@ def reduced_scale_scores(superresolve: Callable[[np.ndarray], np.ndarray], crops
             if band == GREEN:
                 scores["g"].append(scores["cpsnr"][-1])
     return {key: float(np.mean(values)) for key, values in scores.items()}
+
+
+def reduced_scale_edges(superresolve: Callable[[np.ndarray], np.ndarray],
+                        crops: list[np.ndarray]) -> dict[str, list[float]]:
+    """Border ring and halos at reduced scale: each 10 m crop degraded to 20 m, super-resolved back.
+
+    Per crop: ``ring``, the G band's outer ring (:data:`~l1bsr_core.metrics.RING_PX` px of the
+    10 m output, where every other score leaves :data:`BORDER_PX` out) against the crop,
+    :func:`~l1bsr_core.metrics.border_ring_gain` over bicubic, dB (G: not moved by registration,
+    so no shift is needed); ``halo`` and ``truth_halo``, :func:`~l1bsr_core.metrics.halo_depth`
+    of the output's G and of the crop's own G round the bright points of bicubic's G (the same
+    points for every method).
+    """
+    out = {"ring": [], "halo": [], "truth_halo": []}
+    for hr in crops:
+        lr = degrade_bgrn(hr)
+        sr = np.asarray(superresolve(lr), dtype=np.float64)[..., GREEN]
+        base = bicubic(lr)[..., GREEN]
+        truth = hr[..., GREEN].astype(np.float64)
+        points = bright_points(base)
+        out["ring"].append(border_ring_gain(sr, base, truth))
+        out["halo"].append(halo_depth(sr, points))
+        out["truth_halo"].append(halo_depth(truth, points))
+    return out
+
+
+def full_scale_halos(superresolve: Callable[[np.ndarray], np.ndarray], crops: list[np.ndarray]) -> np.ndarray:
+    """(crops, 4): :func:`~l1bsr_core.metrics.halo_depth` of each output band round the bright
+    points of bicubic's same band (the real 10 m crop super-resolved to 5 m; no truth there)."""
+    depths = []
+    for crop in crops:
+        sr = np.asarray(superresolve(crop), dtype=np.float64)
+        base = bicubic(crop)
+        depths.append([halo_depth(sr[..., b], bright_points(base[..., b])) for b in range(N_BANDS)])
+    return np.asarray(depths)
 
 
 # === Simulated pairs =========================================================================

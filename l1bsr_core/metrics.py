@@ -4,8 +4,10 @@
 :func:`cssim` / :func:`tilewise_cpsnr` of the PROBA-V challenge compare one band (H, W) of an
 estimate with a reference; :func:`flow_epe` compares flows ((..., 2, H, W), channel 0 = dx,
 1 = dy, pixels); :func:`ncc` and :func:`bandpass_energy` check that a processed band is still
-itself (its texture, its detail). Every function takes numpy arrays (any real dtype) and computes
-in float64.
+itself (its texture, its detail); :func:`border_ring_gain` scores an image's outer ring against a
+baseline's (the frame a network can leave along the edges); :func:`bright_points` and
+:func:`halo_depth` measure dark rings around bright points. Every function takes numpy arrays
+(any real dtype) and computes in float64.
 Registration algorithms are in :mod:`l1bsr_core.registration`.
 """
 
@@ -18,7 +20,8 @@ from scipy import ndimage
 
 from .arrays import as_band, as_band_pair
 
-__all__ = ["psnr", "ssim", "cpsnr", "cssim", "tilewise_cpsnr", "flow_epe", "ncc", "bandpass_energy"]
+__all__ = ["psnr", "ssim", "cpsnr", "cssim", "tilewise_cpsnr", "flow_epe", "ncc", "bandpass_energy",
+           "border_ring", "border_ring_gain", "bright_points", "halo_depth"]
 
 SSIM_SIGMA = 1.5
 """Gaussian window of SSIM (Wang et al. 2004): sigma 1.5 px, truncated to 11 × 11."""
@@ -340,3 +343,110 @@ def bandpass_energy(image, *, sigmas: tuple[float, float] = BANDPASS_SIGMAS_PX, 
                 - ndimage.gaussian_filter(image, coarse, mode="reflect"))
     inner = response[border : image.shape[0] - border, border : image.shape[1] - border]
     return float(np.mean(inner * inner))
+
+
+RING_PX = 8
+"""Width (px) of the outer ring :func:`border_ring_gain` scores: the frame that zero padding at the
+image edge leaves in a network's output is 3–4 px wide (of a 2× output), its ripple reaches ~8."""
+
+
+def border_ring(shape, width: int = RING_PX) -> np.ndarray:
+    """(H, W) bool: the pixels less than ``width`` px from an edge of an image of ``shape``."""
+    height, width_px = int(shape[0]), int(shape[1])
+    if width < 1 or 2 * width >= min(height, width_px):
+        raise ValueError(f"a ring of {width} px does not fit an image of size {height} × {width_px}")
+    ring = np.ones((height, width_px), bool)
+    ring[width:height - width, width:width_px - width] = False
+    return ring
+
+
+def border_ring_gain(estimate, baseline, reference, *, width: int = RING_PX) -> float:
+    """How much better ``estimate`` is than ``baseline`` on the outer ring of ``width`` px, dB.
+
+    ``10 log10(MSE(baseline) / MSE(estimate))`` over :func:`border_ring` against ``reference``,
+    no shift and no bias correction (the edge is where a shift would read outside the image).
+    Positive: the estimate is better there. All three (H, W), on the same grid and geometry (for
+    a 2× output: a band not moved by registration, e.g. G, at reduced scale or on simulated pairs).
+    """
+    estimate, reference = as_band_pair(estimate, reference, ("estimate", "reference"))
+    baseline, _ = as_band_pair(baseline, reference, ("baseline", "reference"))
+    ring = border_ring(reference.shape, width)
+    mse_estimate = float(np.mean((estimate[ring] - reference[ring]) ** 2))
+    mse_baseline = float(np.mean((baseline[ring] - reference[ring]) ** 2))
+    if mse_estimate == 0 or mse_baseline == 0:
+        return math.inf if mse_estimate == 0 and mse_baseline > 0 else (0.0 if mse_estimate == 0 else -math.inf)
+    return 10.0 * math.log10(mse_baseline / mse_estimate)
+
+
+HALO_RING_PX = (2.0, 4.0)
+"""Inner and outer radius (px, Euclidean) of the ring around a bright point where a dark halo is
+looked for (of a 2× output: 1–2 input pixels, where bicubic's and a network's ringing lies)."""
+HALO_BACKGROUND_PX = (6.0, 10.0)
+"""Radii of the annulus whose median is a point's local background (beyond the halo)."""
+BRIGHT_POINT_CONTRAST = 0.5
+"""A bright point rises at least this fraction of its local background above it."""
+BRIGHT_POINT_PEAK_PX = 2
+"""A bright point is the maximum of the (2·r + 1)² window around it, r = this."""
+
+
+def _disc_offsets(inner: float, outer: float) -> np.ndarray:
+    r = int(math.ceil(outer))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    distance = np.hypot(dy, dx)
+    keep = (distance >= inner) & (distance <= outer)
+    return np.stack((dy[keep], dx[keep]), axis=1)
+
+
+def _ring_values(image: np.ndarray, points: np.ndarray, inner: float, outer: float) -> np.ndarray:
+    """(n, k): ``image`` at the k offsets of the annulus [inner, outer] around each of n points (rows, cols)."""
+    offsets = _disc_offsets(inner, outer)
+    rows = points[:, :1] + offsets[None, :, 0]
+    cols = points[:, 1:] + offsets[None, :, 1]
+    return image[rows, cols]
+
+
+def bright_points(image, *, contrast: float = BRIGHT_POINT_CONTRAST, peak_px: int = BRIGHT_POINT_PEAK_PX,
+                  max_points: int | None = None) -> np.ndarray:
+    """Bright points of one band: (n, 2) int rows and columns, brightest contrast first.
+
+    A pixel is a bright point when it is the maximum of the (2·``peak_px`` + 1)² window around it
+    and exceeds the local background (the median of the annulus :data:`HALO_BACKGROUND_PX`) by at
+    least ``contrast`` times that background: roofs, cars, glints (not the edge of a large bright
+    field, whose annulus is half bright). Points closer to the border than the annulus are left out.
+    """
+    image = as_band(image, "image")
+    reach = int(math.ceil(HALO_BACKGROUND_PX[1]))
+    if min(image.shape) <= 2 * reach:
+        raise ValueError(f"image {image.shape} is too small to look for bright points")
+    peaks = image == ndimage.maximum_filter(image, size=2 * peak_px + 1, mode="nearest")
+    peaks[:reach], peaks[-reach:], peaks[:, :reach], peaks[:, -reach:] = False, False, False, False
+    points = np.argwhere(peaks)
+    if not len(points):
+        return points
+    background = np.median(_ring_values(image, points, *HALO_BACKGROUND_PX), axis=1)
+    rise = image[points[:, 0], points[:, 1]] - background
+    keep = (background > 0) & (rise >= contrast * background)
+    points, rise = points[keep], rise[keep]
+    points = points[np.argsort(-rise, kind="stable")]
+    return points if max_points is None else points[:max_points]
+
+
+def halo_depth(image, points, *, ring_px: tuple[float, float] = HALO_RING_PX) -> float:
+    """How dark the ring around bright points goes, as a fraction of the points' height (median).
+
+    For each point (rows, cols of ``image``, e.g. from :func:`bright_points` on a common
+    reference so that every method is measured at the same places): ``(min over the ring
+    ring_px − background) / (peak − background)``, background the median of the annulus
+    :data:`HALO_BACKGROUND_PX`, peak the maximum of ``image`` within ``ring_px[0]`` of the point.
+    0 = no undershoot below the background; −0.1 = the ring dips 10 % of the point's height
+    below it. Returns the median over points (NaN when there are none).
+    """
+    image = as_band(image, "image")
+    points = np.asarray(points, dtype=int).reshape(-1, 2)
+    if not len(points):
+        return math.nan
+    background = np.median(_ring_values(image, points, *HALO_BACKGROUND_PX), axis=1)
+    peak = _ring_values(image, points, 0.0, ring_px[0] - 1e-9).max(axis=1)
+    floor = _ring_values(image, points, *ring_px).min(axis=1)
+    height = np.maximum(peak - background, 1e-9)
+    return float(np.median((floor - background) / height))
