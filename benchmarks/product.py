@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -38,15 +37,30 @@ SHARED_METADATA = ROOT.parent / "shared" / "data" / "l1b-product-metadata"
 CROP = 352
 
 
+def _peak_gib(pid: int) -> float:
+    """VmHWM of a running process (its own peak resident set: a forked child's rusage would also
+    count the pages of this large parent)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_command(*argv, check: bool = True) -> tuple[float, float]:
     """Seconds and peak RSS (GiB) of ``python -m l1bsr_core ARGV`` in a fresh process."""
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "l1bsr_core", *argv], cwd=ROOT, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest child's so far
+    peak = 0.0
+    while child.poll() is None:
+        peak = max(peak, _peak_gib(child.pid))
+        time.sleep(0.1)
     seconds = time.perf_counter() - start
-    if check and os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"l1bsr {' '.join(argv)} failed with status {os.waitstatus_to_exitcode(status)}")
-    return seconds, usage.ru_maxrss / 2**20
+    if check and child.returncode != 0:
+        raise SystemExit(f"l1bsr {' '.join(argv)} failed with status {child.returncode}")
+    return seconds, peak
 
 
 def crop_seconds(task: str) -> float:
