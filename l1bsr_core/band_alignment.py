@@ -67,8 +67,8 @@ def _slabs(height: int, window: int, step: int, per_row: int, reach: int):
 def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
     """Measure and fuse the joint CSR's grid for an (H, W, 4) image (numpy, any size).
 
-    The same computation as ``model(image)`` (first measurement, classical fusion, second
-    measurement of the refined bands after warping them, learned correction), slab by slab.
+    The same computation as ``model(image)``: its pipeline (:meth:`~l1bsr_core.models.csr_joint.JointCSR.combine`)
+    with both measurements taken slab by slab.
     """
     height, width, _ = bgrn.shape
     window = model.window_size(height, width)
@@ -80,9 +80,8 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
         shifts.append(shift)
         confidences.append(confidence)
     shift, confidence = torch.cat(shifts, dim=-2), torch.cat(confidences, dim=-2)
-    first, weight = model.classical_fusion(shift, confidence)
-    classical = first
-    if model.refined_bands():
+
+    def measure_refined(classical: torch.Tensor):
         residuals, residual_confidences = [], []
         for r0, r1, context in _slabs(height, window, step, per_row, gradient_reach() + WARP_REACH_PX):
             slab = image_to_tensor(bgrn[r0:r1], device)
@@ -92,8 +91,6 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
                                                           bands=model.refined_bands())
             residuals.append(residual)
             residual_confidences.append(residual_confidence)
-        classical = classical + model.residual_fusion(torch.cat(residuals, dim=-2),
-                                                      torch.cat(residual_confidences, dim=-2))
-    classical = model.joint_nir(shift, confidence, classical)
-    grid = model.correct(shift, confidence, first, weight, classical)
-    return BandFlows(model, grid, height, width, window)
+        return torch.cat(residuals, dim=-2), torch.cat(residual_confidences, dim=-2)
+
+    return BandFlows(model, model.combine(shift, confidence, measure_refined), height, width, window)

@@ -45,7 +45,8 @@ def _data_range(reference: np.ndarray, data_range) -> float:
     return value
 
 
-def _psnr_from_mse(mse: float, data_range: float) -> float:
+def psnr_from_mse(mse: float, data_range: float) -> float:
+    """``10 log10(data_range² / mse)`` in dB (``inf`` for ``mse`` 0): the one PSNR formula."""
     return math.inf if mse == 0 else 10.0 * math.log10(data_range**2 / mse)
 
 
@@ -62,7 +63,7 @@ def psnr(estimate, reference, data_range: float | None = None) -> float:
     """
     estimate, reference = as_band_pair(estimate, reference, ("estimate", "reference"))
     data_range = _data_range(reference, data_range)
-    return _psnr_from_mse(float(np.mean((estimate - reference) ** 2)), data_range)
+    return psnr_from_mse(float(np.mean((estimate - reference) ** 2)), data_range)
 
 
 def _ssim_map(estimate: np.ndarray, reference: np.ndarray, data_range: float) -> np.ndarray:
@@ -192,7 +193,7 @@ def cpsnr(
     data_range = _data_range(reference, data_range)
     max_shift, border = _check_shift_border(reference.shape, max_shift, border)
     mse = _best_shift(estimate, reference, max_shift, *_inner(reference.shape, border))[0]
-    return _psnr_from_mse(mse, data_range)
+    return psnr_from_mse(mse, data_range)
 
 
 def cssim(
@@ -269,7 +270,7 @@ def tilewise_cpsnr(
             mse, _, _, ref_crop, _ = _best_shift(estimate, reference, max_shift, rows, cols, subpixel)
             total += mse * ref_crop.size
             count += ref_crop.size
-    return _psnr_from_mse(total / count, data_range)
+    return psnr_from_mse(total / count, data_range)
 
 
 def flow_epe(estimated, true, *, border: int = 0) -> float:

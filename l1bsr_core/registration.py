@@ -1,6 +1,7 @@
 """Classical registration of bands, independent of any neural network.
 
-Subpixel phase correlation on gradient images (:func:`phase_correlation_shift`), measured on a
+Subpixel phase correlation on gradient images (:func:`phase_correlation_shift`: the CSR's own
+:func:`~l1bsr_core.models.phase_correlation.phase_correlation` in float64), measured on a
 grid of windows (:func:`windowed_shifts`), turned into a dense flow (:func:`classical_flow`) and
 applied with the project's one warp (:func:`classical_register`). :func:`misregistration`
 summarises the residual band-to-band misregistration of a BGRN crop; it is the estimator used to
@@ -24,12 +25,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from .arrays import as_band_pair, to_uint16
-from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, band_pairs
+from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, band_pairs
 from .errors import InputError
+from .models.phase_correlation import (
+    GRADIENT_SIGMA_PX,
+    MIN_CONFIDENCE,
+    OUTLIER_PX,
+    hann,
+    phase_correlation,
+)
 from .warp import warp_bands
 
 __all__ = [
@@ -42,30 +51,9 @@ __all__ = [
     "ngf_misregistration",
 ]
 
-MIN_CONFIDENCE = 0.15
-"""Windows whose phase-correlation peak is below this are ignored. The peak of the normalised
-(unit-magnitude) cross-power spectrum is 1 for identical content; for 64 × 64 windows of
-unrelated noise it stays below ~0.13. Calibrated on NIR against G of the example crops
-(64 px windows): 0.15 keeps 90 % of the windows that agree with their neighbours and 10 % of
-those that do not. Smaller windows have a higher noise floor."""
-
-GRADIENT_SIGMA = 1.0
-"""Standard deviation, in pixels, of the Gaussian derivative filters giving the gradient images."""
-
 FLOW_SMOOTHING = 1.0
 """Standard deviation, in grid steps, of the normalised convolution that fills and smooths the
 window grid in :func:`classical_flow`."""
-
-OUTLIER_PX = 0.5
-"""A window whose shift differs from the 3 × 3 median of its neighbours by more than this (in
-pixels) is treated as an outlier in :func:`classical_flow`."""
-
-SUBPIXEL_CUTOFF = 0.2
-"""Frequency scale (cycles/px) of the Gaussian low-pass applied to the cross-power spectrum for
-the subpixel refinement only. Near Nyquist the phase of a shifted image is not a clean ramp
-(aliasing in L1B; interpolation in resampled images), which biases an unweighted estimate by up
-to 0.12 px; the integer peak and the confidence still use all frequencies, which is what makes
-NIR-against-G windows reliable."""
 
 _MIN_WINDOW = 16
 _COARSE_UPSAMPLE = 8
@@ -75,7 +63,7 @@ _COARSE_UPSAMPLE = 8
 
 
 def _complex_gradient(image: np.ndarray) -> np.ndarray:
-    """Complex gradient ``gx + i gy``, (H, W), by Gaussian derivatives (:data:`GRADIENT_SIGMA`).
+    """Complex gradient ``gx + i gy``, (H, W), by Gaussian derivatives (:data:`GRADIENT_SIGMA_PX`).
 
     Working on gradients removes the mean level and slow illumination ramps that would otherwise
     leak through the window edges. A band whose contrast is inverted (NIR against G over
@@ -84,121 +72,42 @@ def _complex_gradient(image: np.ndarray) -> np.ndarray:
     their neighbours far more often with the complex gradient than with the gradient magnitude:
     74 % against 47 % within 0.25 px.)
     """
-    gx = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(0, 1), mode="reflect")
-    gy = ndimage.gaussian_filter(image, GRADIENT_SIGMA, order=(1, 0), mode="reflect")
+    gx = ndimage.gaussian_filter(image, GRADIENT_SIGMA_PX, order=(0, 1), mode="reflect")
+    gy = ndimage.gaussian_filter(image, GRADIENT_SIGMA_PX, order=(1, 0), mode="reflect")
     return gx + 1j * gy
-
-
-def _hann(n: int) -> np.ndarray:
-    # Hann window sampled at pixel centres: every sample inside the window is non-zero.
-    return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 2
 
 
 def _apodize(stack: np.ndarray) -> np.ndarray:
     """Remove each window's weighted mean and multiply by a 2D Hann window; (n, h, w)."""
     h, w = stack.shape[-2:]
-    window = np.outer(_hann(h), _hann(w))
+    window = np.outer(hann(h).numpy(), hann(w).numpy())
     mean = np.einsum("nhw,hw->n", stack, window) / window.sum()
     return (stack - mean[:, None, None]) * window
 
 
-def _frequency_weights(h: int, w: int) -> np.ndarray:
-    """Weights of the cross-power spectrum for peak detection, (h, w) in FFT order: 1, except 0
-    at the mean and on the Nyquist row/column (whose phase is ambiguous for subpixel shifts).
-    All other frequencies count: low-passing the detection made NIR-against-G windows less
-    reliable (see :data:`SUBPIXEL_CUTOFF` for the refinement)."""
-    weights = np.ones((h, w))
-    if h % 2 == 0:
-        weights[h // 2, :] = 0.0
-    if w % 2 == 0:
-        weights[:, w // 2] = 0.0
-    weights[0, 0] = 0.0
-    return weights
-
-
-def _lowpass(h: int, w: int) -> np.ndarray:
-    """Gaussian low-pass ``exp(-(f / SUBPIXEL_CUTOFF)²)``, f in cycles/px; (h, w), FFT order."""
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.fftfreq(w)[None, :]
-    return np.exp(-(fx**2 + fy**2) / SUBPIXEL_CUTOFF**2)
-
-
-def _upsampled_correlation(
-    spectrum: np.ndarray, centre_y: np.ndarray, centre_x: np.ndarray, step: float, half: int
-) -> np.ndarray:
-    """Correlation surface sampled at ``centre + k * step`` for k in [-half, half], by a
-    matrix-multiply DFT (Guizar-Sicairos et al. 2008). (n, 2 half + 1, 2 half + 1), complex."""
-    n, h, w = spectrum.shape
-    offsets = np.arange(-half, half + 1) * step
-    ky = np.fft.fftfreq(h) * h
-    kx = np.fft.fftfreq(w) * w
-    sy = centre_y[:, None] + offsets[None, :]  # (n, a)
-    sx = centre_x[:, None] + offsets[None, :]
-    kernel_y = np.exp(2j * np.pi * sy[:, :, None] * ky[None, None, :] / h)  # (n, a, h)
-    kernel_x = np.exp(2j * np.pi * sx[:, :, None] * kx[None, None, :] / w)  # (n, b, w)
-    return np.einsum("nah,nhw,nbw->nab", kernel_y, spectrum, kernel_x, optimize=True)
-
-
-def _parabolic_offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
-    """Vertex of the parabola through three equally spaced samples, in sample units [-0.5, 0.5]."""
-    curvature = minus - 2.0 * centre + plus
-    with np.errstate(divide="ignore", invalid="ignore"):
-        offset = np.where(curvature < 0, 0.5 * (minus - plus) / curvature, 0.0)
-    return np.clip(offset, -0.5, 0.5)
-
-
-def _refine_peak(spectrum, centre_y, centre_x, step, half):
-    """One refinement stage: sample the correlation around the centres, move to the maximum."""
-    surface = np.abs(_upsampled_correlation(spectrum, centre_y, centre_x, step, half))
-    n, size, _ = surface.shape
-    flat = surface.reshape(n, -1).argmax(axis=1)
-    iy, ix = np.unravel_index(flat, (size, size))
-    return centre_y + (iy - half) * step, centre_x + (ix - half) * step, surface, iy, ix
+def _refine_stages(upsample: int) -> tuple[tuple[int, float], ...]:
+    """The refinement stages of :func:`~l1bsr_core.models.phase_correlation.phase_correlation`
+    whose final grid step is ``1 / upsample`` px: a 1/8 px grid first when finer (none for 1)."""
+    upsample = max(int(upsample), 1)
+    if upsample == 1:
+        return ()
+    factors = [_COARSE_UPSAMPLE, upsample] if upsample > _COARSE_UPSAMPLE else [upsample]
+    stages, previous_step = [], 1.0
+    for factor in factors:
+        step = 1.0 / factor
+        stages.append((int(math.ceil(previous_step / step)), step))
+        previous_step = step
+    return tuple(stages)
 
 
 def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int):
-    """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,)."""
-    n, h, w = reference.shape
-    cross = np.fft.fft2(_apodize(moving)) * np.conj(np.fft.fft2(_apodize(reference)))
-    magnitude = np.abs(cross)
-    floor = 1e-12 * magnitude.reshape(n, -1).max(axis=1)[:, None, None] + 1e-300
-    phase = cross / np.maximum(magnitude, floor)
-    detection = _frequency_weights(h, w)
-    spectrum = phase * (detection / detection.sum())
-
-    # Integer peak of |correlation| over all frequencies (|.| also catches an inverted peak).
-    correlation = np.abs(np.fft.ifft2(spectrum)) * (h * w)
-    flat = correlation.reshape(n, -1).argmax(axis=1)
-    py, px = np.unravel_index(flat, (h, w))
-    py = np.where(py > h // 2, py - h, py).astype(np.float64)
-    px = np.where(px > w // 2, px - w, px).astype(np.float64)
-
-    upsample = max(int(upsample), 1)
-    if upsample > 1:
-        # Subpixel, on low-passed phases (see SUBPIXEL_CUTOFF): a coarse then a fine
-        # upsampled-DFT grid, then a parabola through the maximum.
-        lowpass = detection * _lowpass(h, w)
-        smooth = phase * (lowpass / lowpass.sum())
-        stages = [_COARSE_UPSAMPLE, upsample] if upsample > _COARSE_UPSAMPLE else [upsample]
-        previous_step = 1.0
-        for factor in stages:
-            step = 1.0 / factor
-            half = int(math.ceil(previous_step / step))
-            py, px, surface, iy, ix = _refine_peak(smooth, py, px, step, half)
-            previous_step = step
-        rows = np.arange(n)
-        iy_c = np.clip(iy, 1, 2 * half - 1)
-        ix_c = np.clip(ix, 1, 2 * half - 1)
-        peak = surface[rows, iy, ix]
-        oy = _parabolic_offset(surface[rows, iy_c - 1, ix], peak, surface[rows, iy_c + 1, ix])
-        ox = _parabolic_offset(surface[rows, iy, ix_c - 1], peak, surface[rows, iy, ix_c + 1])
-        py = py + np.where(iy == iy_c, oy, 0.0) * step
-        px = px + np.where(ix == ix_c, ox, 0.0) * step
-    # Confidence: the all-frequency correlation at the final (sub)pixel shift.
-    confidence = np.abs(_upsampled_correlation(spectrum, py, px, 1.0, 0))[:, 0, 0]
-    # The correlation peaks at the shift d with moving(p) = reference(p - d), i.e.
-    # moving(p + d) = reference(p): exactly the warp convention.
-    return px, py, np.clip(confidence, 0.0, 1.0)
+    """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,), by the
+    project's one phase correlation (:func:`~l1bsr_core.models.phase_correlation.phase_correlation`)."""
+    ref = torch.fft.fft2(torch.from_numpy(np.ascontiguousarray(_apodize(reference))))
+    mov = torch.fft.fft2(torch.from_numpy(np.ascontiguousarray(_apodize(moving))))
+    with torch.no_grad():
+        dx, dy, confidence = phase_correlation(ref, mov, _refine_stages(upsample))
+    return dx.numpy(), dy.numpy(), confidence.numpy()
 
 
 def phase_correlation_shift(
@@ -207,7 +116,7 @@ def phase_correlation_shift(
     """Subpixel translation between two images by phase correlation of their gradient images.
 
     Both images go through a Gaussian-derivative complex gradient ``gx + i gy`` (sigma
-    :data:`GRADIENT_SIGMA`), a mean removal and a Hann apodisation window; the normalised
+    :data:`GRADIENT_SIGMA_PX`), a mean removal and a Hann apodisation window; the normalised
     (unit-magnitude) cross-power spectrum is searched for the integer peak of ``|correlation|``
     (so a contrast-inverted band, e.g. NIR against G over vegetation, still matches), refined
     on upsampled-DFT grids (steps 1/8 then ``1 / upsample`` px, Guizar-Sicairos et al. 2008)
@@ -400,7 +309,8 @@ def classical_register(
 
     Returns:
         ``(registered, flow)``: ``registered`` (H, W, 4) uint16 with G unchanged and B, R, NIR
-        warped into G's geometry (bicubic, reflected borders, rounded and clipped to uint16);
+        warped into G's geometry (bicubic, reflected borders, rounded and clipped to uint16; no-data
+        (0) is never blended into valid pixels, as in :func:`~l1bsr_core.inference.register`);
         ``flow`` (3, 2, H, W) float32, one flow per band of :data:`~l1bsr_core.bands.MOVING_BANDS`
         (B, R, NIR), channel 0 = dx, 1 = dy, with ``band(y + dy, x + dx) ≈ G(y, x)``.
     """
@@ -411,7 +321,7 @@ def classical_register(
         classical_flow(reference, moving, window=window, step=step, min_confidence=min_confidence)
         for _, reference, moving in band_pairs(bgrn)
     ])
-    return to_uint16(warp_bands(bgrn, flow, MOVING_BANDS)), flow
+    return to_uint16(warp_bands(bgrn, flow, MOVING_BANDS, no_data=NO_DATA)), flow
 
 
 def misregistration(

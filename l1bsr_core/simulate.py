@@ -86,6 +86,7 @@ import torch.nn.functional as F
 
 from .arrays import to_uint16
 from .bands import GREEN, MOVING_BANDS, N_BANDS, SCALE_FACTOR
+from .filters import gaussian_blur, gaussian_taps
 from .warp import upscale_flow, warp
 
 _WAVES = 3  # low-frequency plane waves per flow component
@@ -218,26 +219,12 @@ def psf_sigma_for_mtf(mtf_at_nyquist: float, factor: int) -> float:
     return factor / math.pi * math.sqrt(-2.0 * math.log(mtf_at_nyquist))
 
 
-def gaussian_kernel(sigma: float, *, dtype=torch.float32, device=None) -> torch.Tensor:
-    """Sampled 1-D Gaussian of standard deviation ``sigma`` (px), radius ceil(4σ), summing to 1."""
-    radius = max(int(math.ceil(4.0 * sigma)), 1)
-    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    return kernel / kernel.sum()
+gaussian_kernel = gaussian_taps
+"""Sampled 1-D Gaussian, radius ceil(4σ), summing to 1 (:func:`l1bsr_core.filters.gaussian_taps`)."""
 
-
-def blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of an (N, C, H, W) tensor, borders reflected; differentiable."""
-    if sigma <= 0:
-        return image
-    kernel = gaussian_kernel(sigma, dtype=image.dtype, device=image.device)
-    radius = kernel.numel() // 2
-    channels = image.shape[1]
-    rows = kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
-    cols = kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
-    mode = "reflect" if min(image.shape[-2:]) > radius else "replicate"
-    out = F.conv2d(F.pad(image, (0, 0, radius, radius), mode=mode), rows, groups=channels)
-    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode=mode), cols, groups=channels)
+blur = gaussian_blur
+"""Separable Gaussian blur of an (N, C, H, W) tensor, borders reflected; differentiable
+(:func:`l1bsr_core.filters.gaussian_blur`)."""
 
 
 def degrade(hr_bands: torch.Tensor, factor: int, sigma: float) -> torch.Tensor:

@@ -110,20 +110,27 @@ def align_to_reference(bands: torch.Tensor, flows: torch.Tensor, moving, no_data
     return out
 
 
-def warp_bands(bgrn: np.ndarray, flow: np.ndarray, bands) -> np.ndarray:
+def warp_bands(bgrn: np.ndarray, flow: np.ndarray, bands, *, no_data: float | None = None) -> np.ndarray:
     """Warp the given bands of an (H, W, C) numpy image by their flows; other bands unchanged.
 
     Args:
         bgrn: (H, W, C) array (any real dtype).
         flow: (len(bands), 2, H, W) flows in pixels, in :func:`warp`'s convention.
         bands: band indices, in the order of ``flow``'s first axis.
+        no_data: ``None`` for a plain warp; else the no-data value, with the rule of
+            :func:`align_to_reference` (no-data is never blended into valid pixels).
 
     Returns:
         (H, W, C) float64, unrounded (callers decide on rounding and clipping).
     """
     out = np.asarray(bgrn, dtype=np.float64).copy()
+    flows = torch.from_numpy(np.asarray(flow, dtype=np.float64))
+    if no_data is not None:
+        image = torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))[None]
+        with torch.no_grad():
+            return align_to_reference(image, flows[None], bands, no_data)[0].permute(1, 2, 0).numpy()
     moving = torch.from_numpy(np.ascontiguousarray(out[..., list(bands)].transpose(2, 0, 1)))[:, None]
     with torch.no_grad():
-        warped = warp(moving, torch.from_numpy(np.asarray(flow, dtype=np.float64)))
+        warped = warp(moving, flows)
     out[..., list(bands)] = warped[:, 0].permute(1, 2, 0).numpy()
     return out

@@ -28,20 +28,9 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .errors import WeightsError, one_line
-from .models import (
-    RCAN,
-    CSRConfig,
-    CSRNet,
-    FaithfulREC,
-    JointCSR,
-    JointCSRConfig,
-    RECConfig,
-    build_csr,
-    build_rec,
-    csr_config_from_dict,
-)
-from .models.csr_lk import LucasKanadeCSR
+from .models import RCAN, CSRConfig, CSRNet, JointCSRConfig, RECConfig, build_csr, build_rec, csr_config_from_dict
 from .outputs import sha256_of
+from .runtime import runtime_of
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
@@ -54,7 +43,6 @@ _BUILDERS = {
     "rec": (build_rec, RECConfig.from_dict),
     "csr": (build_csr, csr_config_from_dict),
 }
-_CLASSES = {"rec": (RCAN, FaithfulREC), "csr": (JointCSR, CSRNet, LucasKanadeCSR)}
 DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": JointCSRConfig()}
 """What a new network of each kind is, when no config is given (the shipped weights' sizes)."""
 
@@ -119,10 +107,14 @@ def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -
 
 
 def kind_of(model: nn.Module) -> str:
-    for kind, classes in _CLASSES.items():
-        if isinstance(model, classes):
-            return kind
-    raise WeightsError(f"not a REC or CSR network: {type(model).__name__}")
+    """"rec" or "csr": the kind of ``model``'s architecture (:func:`~.runtime.runtime_of`)."""
+    return runtime_of(model).kind
+
+
+def describe(model: nn.Module, *, name: str, version: str = "", source: str = "") -> dict:
+    """The info dict of a network: ``name``, ``kind``, ``version``, ``config``, ``parameters``, ``source``."""
+    return {"name": name, "kind": kind_of(model), "version": version, "config": model.config.to_dict(),
+            "parameters": sum(p.numel() for p in model.parameters()), "source": source}
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, *, version: str = "", extra: dict | None = None) -> str:
@@ -305,12 +297,4 @@ def load_model(
             f"{label}: state dict does not fit the {kind.upper()} network ({_state_mismatch(model, state)})"
         ) from error
     model.eval().to(device)
-    info = {
-        "name": label,
-        "kind": kind,
-        "version": meta.get("version", ""),
-        "config": model.config.to_dict(),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "source": str(path),
-    }
-    return model, info
+    return model, describe(model, name=label, version=meta.get("version", ""), source=str(path))

@@ -52,7 +52,7 @@ def test_up_to_date_means_same_output_bytes_task_and_weights(tmp_path):
     done = make_record(item, DONE, task="registration", weights=None, sha256=sha256_of(item.output))
     assert is_up_to_date(item, done, task="registration", weights=None)
     assert not is_up_to_date(item, done, task="superresolution", weights=None)
-    assert not is_up_to_date(item, done, task="registration", weights="csr-lk")
+    assert not is_up_to_date(item, done, task="registration", weights="my-csr")
     assert not is_up_to_date(item, None, task="registration", weights=None)
     item.output.write_bytes(b"changed")
     assert not is_up_to_date(item, done, task="registration", weights=None)

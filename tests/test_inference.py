@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from l1bsr_core import inference
+from l1bsr_core import inference, runtime
 from l1bsr_core.errors import ArgumentError, InputError, L1BSRError, WeightsError
 
 from support import mosaic
@@ -155,7 +155,7 @@ def test_no_data_stays_zero_and_is_not_blended(use_random_weights, monkeypatch):
             flow[:, :, 0] = HALF_PIXEL
             return flow
 
-    monkeypatch.setattr(inference, "band_flows", lambda model, bgrn, device: HalfPixel())
+    monkeypatch.setattr(runtime, "band_flows", lambda model, bgrn, device: HalfPixel())
     crop = made_crop()
     crop[:, :NO_DATA_COLUMNS] = 0  # a no-data border in every band
     crop[40:50, 40:50, 2] = 0  # and a hole in R only

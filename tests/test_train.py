@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
+from l1bsr_core.runtime import runtime_of
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
 from l1bsr_core.train import losses
@@ -16,7 +17,6 @@ TINY_REC = {"n_groups": 1, "n_blocks": 1, "n_feats": 8, "reduction": 4}
 TINY_CSR = {"architecture": "encoder_decoder", "encoder": [8, 8, 16, 16], "decoder": [16, 16, 8, 8], "head": 8}
 TINY_JOINT = {"width": 8, "depth": 2}
 """A small joint CSR (the default architecture): a partial config builds it."""
-TINY_LK_CSR = {"encoder": [8, 8, 8], "architecture": "lucas_kanade", "grid_px": 8}
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +45,10 @@ def fit(model, loss_fn, steps, lr):
     return before, after
 
 
-@pytest.mark.parametrize("config", [TINY_CSR, TINY_LK_CSR], ids=["encoder_decoder", "lucas_kanade"])
-def test_csr_anchor_consistency_loss_decreases(pairs, config):
+def test_csr_anchor_consistency_loss_decreases(pairs):
     torch.manual_seed(0)
     v0, v1, _ = pairs
-    csr = build_csr(CSRConfig.from_dict(config))
+    csr = build_csr(CSRConfig.from_dict(TINY_CSR))
     band = torch.tensor([0, 1, 2, 3])
     anchor = v0[:, 1]
     before, after = fit(csr, lambda: losses.anchor_consistency_loss(csr, v0, v1, band, anchor)[0], 40, 2e-3)
@@ -64,7 +63,7 @@ def test_rec_self_supervised_loss_decreases_with_true_flows_absent(pairs):
     csr = CSRNet(CSRConfig.from_dict(TINY_CSR)).requires_grad_(False)
     sigma = psf_sigma_for_mtf(SimulationConfig().mtf_nyquist, 2)
     with torch.no_grad():
-        flows = losses.view_flows(csr, v0, v1, 1)
+        flows = runtime_of(csr).view_flows(csr, v0, v1)
     scale = 400.0
     loss_fn = lambda: losses.rec_self_supervised_loss(  # noqa: E731
         rec(v0 / scale), v1 / scale, flows, lambda x: degrade(x, 2, sigma), factor=2)
@@ -128,30 +127,30 @@ def test_two_view_loss_is_small_for_the_true_flows():
     assert good < 0.8 * loss([1.3 * f for f in true])
 
 
-def test_export_registers_the_run_with_a_solver_override(tmp_path):
-    """``export`` writes safetensors + registry; ``--override`` may change a solver setting, not parameters."""
+def test_export_registers_the_run_with_an_override(tmp_path):
+    """``export`` writes safetensors + registry; ``--override`` may change a setting, not parameters."""
     from l1bsr_core.train.__main__ import main
     from l1bsr_core.weights import load_model, read_registry
     run = tmp_path / "csr"
     train(TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=2, val_every=2,
-                      ckpt_every=2, model_config=TINY_LK_CSR, threads=1))
+                      ckpt_every=2, model_config=TINY_CSR, threads=1))
     weights = tmp_path / "weights"
     weights.mkdir()
     assert main(["export", str(run), "--name", "tiny", "--weights-dir", str(weights),
-                 "--override", '{"lk_robust": 0.3}']) == 0
+                 "--override", '{"max_flow_px": 3.0}']) == 0
     entry = read_registry(weights)["tiny"]
-    assert entry.config["lk_robust"] == 0.3
+    assert entry.config["max_flow_px"] == 3.0
     model, _ = load_model("csr", weights / entry.file)
-    assert model.config.lk_robust == 0.3
+    assert model.config.max_flow_px == 3.0
     with pytest.raises(RuntimeError):  # wider features do not fit the trained parameters
         main(["export", str(run), "--name", "bad", "--weights-dir", str(weights),
-              "--override", '{"encoder": [8, 8, 16]}'])
+              "--override", '{"encoder": [8, 8, 16, 32]}'])
 
 
 def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_training(tmp_path):
     from l1bsr_core.train.data import PairSource
     base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=2, batch=2, crop=32, log_every=2,
-                       val_every=2, ckpt_every=2, model_config=TINY_LK_CSR, threads=1)
+                       val_every=2, ckpt_every=2, model_config=TINY_CSR, threads=1)
     train(base)
     tuned = TrainConfig(task="csr", out=str(tmp_path / "tuned"), steps=2, batch=2, crop=32, log_every=2,
                         val_every=2, ckpt_every=2, threads=1, init=str(tmp_path / "base" / "last.pt"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from l1bsr_core.warp import compose_flows, upscale_flow, warp
+from l1bsr_core.warp import compose_flows, upscale_flow, warp, warp_bands
 
 BORDER = 8
 
@@ -85,3 +85,22 @@ def test_upscale_flow_is_exact_for_affine_flows():
     expected = factor * torch.stack((0.1 * cx + 0.3, -0.05 * cy + 0.2))[None]
     inner = (..., slice(2, -2), slice(2, -2))
     assert torch.allclose(fine[inner], expected[inner], atol=1e-9)
+
+
+def test_warp_bands_with_no_data_never_blends_it():
+    """The numpy band warp with ``no_data`` follows the rule of ``align_to_reference``: no-data stays
+    no-data, pixels whose footprint reaches it become no-data, the others ignore what it holds."""
+    rng = np.random.default_rng(0)
+    image = rng.uniform(100, 4000, (40, 40, 4))
+    image[:, :10] = 0
+    flow = np.full((3, 2, 40, 40), 0.5)
+    moving = [0, 2, 3]
+    kept = warp_bands(image, flow, moving, no_data=0)
+    filled = image.copy()
+    filled[:, :10] = 9999.0
+    plain = warp_bands(filled, flow, moving)
+    assert (kept[:, :11][..., moving] == 0).all()
+    valid = kept[..., moving] != 0
+    assert valid[:, 12:].all()
+    np.testing.assert_allclose(kept[..., moving][valid], plain[..., moving][valid], rtol=1e-12)
+    np.testing.assert_array_equal(kept[..., 1], image[..., 1])

@@ -21,7 +21,6 @@ from torch import nn
 from .config import DictConfig
 
 ENCODER_DECODER = "encoder_decoder"
-LUCAS_KANADE = "lucas_kanade"
 
 
 @dataclass(frozen=True)
@@ -29,43 +28,24 @@ class CSRConfig(DictConfig):
     """Constructor arguments of a CSR network (:func:`build_csr`); stored inside every checkpoint."""
 
     encoder: tuple[int, ...] = (16, 32, 48, 64)
-    """Encoder–decoder: widths of the max-pool blocks. Lucas–Kanade: (first, fine, coarse) feature widths."""
+    """Widths of the max-pool blocks."""
     decoder: tuple[int, ...] = (64, 48, 32, 16)
-    """Encoder–decoder only: widths of the upsampling blocks."""
+    """Widths of the upsampling blocks."""
     head: int = 16
-    """Encoder–decoder only: width of the conv before the 2-channel flow."""
+    """Width of the conv before the 2-channel flow."""
     max_flow_px: float = 10.0
     leaky_slope: float = 0.2
     architecture: str = ENCODER_DECODER
-    """``"encoder_decoder"`` (the published CSR_Net) or ``"lucas_kanade"`` (:mod:`.csr_lk`)."""
-    grid_px: int = 32
-    """Lucas–Kanade only: spacing of the control grid on which the flow is estimated, px (each
-    node's solver step pools the 2·grid_px × 2·grid_px pixels its bilinear hat covers). A
-    multiple of 8."""
-    coarse_iterations: int = 3
-    """Lucas–Kanade only: solver steps on the 1/4-resolution features."""
-    fine_iterations: int = 2
-    """Lucas–Kanade only: solver steps on the 1/2-resolution features."""
-    lk_robust: float = 0.0
-    """Lucas–Kanade only: 0 = least squares, else the scale of the solver's robust reweighting."""
+    """Always ``"encoder_decoder"`` (the published CSR_Net); tells it from the joint CSR's config."""
 
     @classmethod
     def paper(cls) -> CSRConfig:
         """The published network: encoder 32-64-128-256, decoder 256-256-128-64, head 32 (4.1 M params)."""
         return cls(encoder=(32, 64, 128, 256), decoder=(256, 256, 128, 64), head=32)
 
-    @classmethod
-    def lucas_kanade(cls) -> CSRConfig:
-        """The project's default: learned features + Lucas–Kanade solver, fast to train and run on a CPU.
-
-        (The shipped ``csr`` weights also set ``lk_robust=0.3`` at export.)"""
-        return cls(encoder=(16, 24, 32), decoder=(), head=0, architecture=LUCAS_KANADE)
-
     @property
     def size_multiple(self) -> int:
         """Height and width of the input must be multiples of this."""
-        if self.architecture == LUCAS_KANADE:
-            return self.grid_px
         return 2 ** len(self.encoder)
 
 
@@ -149,27 +129,23 @@ class CSRNet(nn.Module):
 
 def csr_config_from_dict(values: dict):
     """The config ``values`` describe: a :class:`CSRConfig` when their ``architecture`` is the
-    encoder–decoder or the Lucas–Kanade CSR, else (the default architecture, e.g. a partial
+    encoder–decoder, else (the default architecture, e.g. a partial
     ``--model-config``) a :class:`~.csr_joint.JointCSRConfig`."""
     from .csr_joint import JointCSRConfig
-    if values.get("architecture") in (ENCODER_DECODER, LUCAS_KANADE):
+    if values.get("architecture") == ENCODER_DECODER:
         return CSRConfig.from_dict(values)
     return JointCSRConfig.from_dict(values)
 
 
 def build_csr(config=None) -> nn.Module:
     """The CSR network for ``config`` (a config object or its dict; default the joint CSR):
-    :class:`~.csr_joint.JointCSR`, :class:`CSRNet` or :class:`~.csr_lk.LucasKanadeCSR`."""
+    :class:`~.csr_joint.JointCSR` or :class:`CSRNet`."""
     from .csr_joint import JOINT, JointCSR, JointCSRConfig
     if isinstance(config, dict):
         config = csr_config_from_dict(config)
     config = config or JointCSRConfig()
     if config.architecture == JOINT:
         return JointCSR(config)
-    if config.architecture == LUCAS_KANADE:
-        from .csr_lk import LucasKanadeCSR
-        return LucasKanadeCSR(config)
     if config.architecture == ENCODER_DECODER:
         return CSRNet(config)
-    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {JOINT!r}, "
-                     f"{ENCODER_DECODER!r} or {LUCAS_KANADE!r}")
+    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {JOINT!r} or {ENCODER_DECODER!r}")

@@ -30,7 +30,6 @@ chunks; :meth:`fuse` runs on the whole (small) grid; :meth:`to_pixels` on any pi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -38,15 +37,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..bands import BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
+from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
 from ..warp import align_to_reference
 from .config import DictConfig
-from .phase_correlation import window_centres, windowed_phase_correlation
+from .phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
 
 JOINT = "joint_phase_correlation"
 """The ``architecture`` value of :class:`JointCSRConfig`."""
 
 _MEDIAN_SIZE = 3
 """Side of the neighbourhood (windows) of the outlier test."""
+
+FUSION_TRUNCATE = 3.0
+"""Half-width, in standard deviations, of the robust fusion's Gaussians (as trained)."""
 
 BAND_TIME_RATIOS = {BLUE: -1.0, RED: 311.0 / 341.0, NIR: -171.0 / 341.0}
 """Each band's acquisition time behind G as a fraction of B's (the line offsets of a real S2A
@@ -72,9 +75,9 @@ class JointCSRConfig(DictConfig):
     """Correlation window side, px."""
     step: int = 16
     """Window spacing, px: the flow is estimated on this grid."""
-    min_confidence: float = 0.15
+    min_confidence: float = MIN_CONFIDENCE
     """Windows whose correlation peak is lower are ignored by the robust fusion."""
-    outlier_px: float = 0.5
+    outlier_px: float = OUTLIER_PX
     """Windows further than this from their 3 × 3 median are ignored by the robust fusion."""
     smoothing: tuple[float, ...] = (1.0, 1.0, 1.5)
     """Standard deviation, in grid steps, of the robust fusion's normalised convolution, for B, R,
@@ -122,16 +125,8 @@ def _median3(values: torch.Tensor) -> torch.Tensor:
 
 
 def _gaussian_smooth(values: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian (radius 3σ) of (N, C, gy, gx), edges replicated."""
-    radius = max(int(math.ceil(3 * sigma)), 1)
-    x = torch.arange(-radius, radius + 1, dtype=values.dtype, device=values.device)
-    taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    taps = taps / taps.sum()
-    c = values.shape[1]
-    out = F.conv2d(F.pad(values, (0, 0, radius, radius), mode="replicate"), taps.view(1, 1, -1, 1).expand(c, 1, -1, 1),
-                   groups=c)
-    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode="replicate"), taps.view(1, 1, 1, -1).expand(c, 1, 1, -1),
-                    groups=c)
+    """Separable Gaussian (radius ceil(3σ), as trained) of (N, C, gy, gx), edges replicated."""
+    return gaussian_blur(values, sigma, radius=gaussian_radius(sigma, FUSION_TRUNCATE), mode="replicate")
 
 
 def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCSRConfig,
@@ -163,12 +158,6 @@ def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCS
     return fused, weight
 
 
-def _gaussian_taps(sigma: float, radius: int, dtype, device) -> torch.Tensor:
-    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
-    taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    return taps / taps.sum()
-
-
 def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exclusion: int) -> torch.Tensor:
     """How well the normalised convolution of ``smoothing = sigma`` predicts each window from the
     others, those within ``exclusion`` grid steps left out (their noise is shared: the windows
@@ -176,22 +165,14 @@ def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exc
 
     ``values`` (N, 2, gy, gx), ``weight`` (N, 1, gy, gx) as in :func:`robust_fusion`.
     """
-    radius = max(int(math.ceil(3 * sigma)), 1)
-    taps = _gaussian_taps(sigma, radius, values.dtype, values.device)
+    radius = gaussian_radius(sigma, FUSION_TRUNCATE)
+    taps = gaussian_taps(sigma, radius, dtype=values.dtype, device=values.device)
     near = taps.clone()
     near[: radius - exclusion] = 0
     near[radius + exclusion + 1:] = 0
-
-    def smooth(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        c = x.shape[1]
-        out = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), t.view(1, 1, -1, 1).expand(c, 1, -1, 1),
-                       groups=c)
-        return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode="replicate"), t.view(1, 1, 1, -1).expand(c, 1, 1, -1),
-                        groups=c)
-
     both = torch.cat((values * weight, weight), dim=1)
     # the replicate padding counts edge windows several times; the same in both terms, so it cancels
-    full, local = smooth(both, taps), smooth(both, near)
+    full, local = separable_filter(both, taps, "replicate"), separable_filter(both, near, "replicate")
     num, den = full[:, :2] - local[:, :2], full[:, 2:] - local[:, 2:]
     valid = (den > 1e-6 * weight.amax(dim=(2, 3), keepdim=True)) & (weight > 0)
     predicted = num / den.clamp_min(1e-12)
@@ -423,14 +404,26 @@ class JointCSR(nn.Module):
         """(N, 4, H, W) DN → the flows at the window centres (N, 3, 2, gy, gx): every stage but the interpolation."""
         height, width = bgrn.shape[-2:]
         window = self.window_size(height, width)
-        shift, confidence = self.measure(bgrn, window)
+
+        @torch.no_grad()
+        def measure_refined(classical: torch.Tensor):
+            dense = self.to_pixels(classical, height, width, window)
+            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window, bands=self.refined_bands())
+
+        return self.combine(*self.measure(bgrn, window), measure_refined)
+
+    def combine(self, shift: torch.Tensor, confidence: torch.Tensor, measure_refined) -> torch.Tensor:
+        """The joint CSR's pipeline on the window grid, written once (used by :meth:`grid` and, slab
+        by slab, by :func:`l1bsr_core.band_alignment.band_flows`).
+
+        ``shift``, ``confidence``: the first measurement (:meth:`measure`). ``measure_refined(classical)``
+        measures the :meth:`refined_bands` again after warping them by the grid ``classical`` and
+        returns ``(shift, confidence)`` of those residuals. Then: classical fusion, + fused residuals,
+        joint NIR, learned correction. Returns the grid (N, 3, 2, gy, gx).
+        """
         first, weight = self.classical_fusion(shift, confidence)
         classical = first
         if self.refined_bands():
-            with torch.no_grad():
-                dense = self.to_pixels(classical, height, width, window)
-                residual = self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
-                                        bands=self.refined_bands())
-            classical = classical + self.residual_fusion(*residual)
+            classical = classical + self.residual_fusion(*measure_refined(classical))
         classical = self.joint_nir(shift, confidence, classical)
         return self.correct(shift, confidence, first, weight, classical)

@@ -35,6 +35,8 @@ class RECConfig(DictConfig):
     scale: int = SCALE_FACTOR
     n_colors: int = N_BANDS
     radiometric_scale: float = RADIOMETRIC_SCALE
+    """Plain RCAN: its input and output are DN / this, at inference and in training. The faithful
+    REC does not use it (it divides each band by the band's own mean, :class:`~.rec_faithful.FaithfulREC`)."""
     bicubic_skip: bool = True
     """Add the bicubic upsampling of the input to the output, so the network learns a residual
     (and a fresh network, whose last conv starts at zero, outputs bicubic). Off in the paper."""

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..bands import NO_DATA
+from ..filters import box_mean, gaussian_blur
 from ..resample import upsample_bicubic
 from .rec import RCAN
 
@@ -66,22 +67,9 @@ POSITIVE_FLOOR = 0.25
 """After the constraint, the output stays above this fraction of that minimum (positivity)."""
 
 
-def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = max(int(3 * sigma + 0.5), 1)
-    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    taps = torch.exp(-0.5 * (x / sigma) ** 2)
-    taps = taps / taps.sum()
-    c = image.shape[1]
-    mode = "reflect" if min(image.shape[-2:]) > radius else "replicate"
-    vertical = taps.view(1, 1, -1, 1).expand(c, 1, -1, 1)
-    horizontal = taps.view(1, 1, 1, -1).expand(c, 1, 1, -1)
-    out = F.conv2d(F.pad(image, (0, 0, radius, radius), mode=mode), vertical, groups=c)
-    return F.conv2d(F.pad(out, (radius, radius, 0, 0), mode=mode), horizontal, groups=c)
-
-
-def _box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2·radius + 1)² window, counting only pixels inside the image."""
-    return F.avg_pool2d(image, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+def _trained_radius(sigma: float) -> int:
+    """The Gaussian truncation the REC was trained with: ±round(3σ) px, at least 1."""
+    return max(int(3 * sigma + 0.5), 1)
 
 
 def _nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
@@ -105,8 +93,8 @@ def fill_no_data(x: torch.Tensor, valid: torch.Tensor, scale: torch.Tensor) -> t
     """No-data pixels of (N, C, h, w) ``x`` replaced by the mean of the valid pixels near them
     (within :data:`FILL_RADIUS_PX`), or by the band's ``scale`` (N, C, 1, 1) when none is near."""
     weight = valid.to(x.dtype)
-    near = _box_mean(weight, FILL_RADIUS_PX)
-    local = _box_mean(x * weight, FILL_RADIUS_PX) / near.clamp_min(1e-6)
+    near = box_mean(weight, FILL_RADIUS_PX)
+    local = box_mean(x * weight, FILL_RADIUS_PX) / near.clamp_min(1e-6)
     filler = torch.where(near > 0, local, scale.expand_as(x))
     return torch.where(valid, x, filler)
 
@@ -121,7 +109,7 @@ def remove_phase_pattern(residual: torch.Tensor, factor: int, radius: int = PHAS
     n, c, height, width = residual.shape
     h, w = height // factor, width // factor
     phases = residual.reshape(n, c, h, factor, w, factor).permute(0, 1, 3, 5, 2, 4).reshape(n, c * factor**2, h, w)
-    local = _box_mean(phases, radius).reshape(n, c, factor**2, h, w)
+    local = box_mean(phases, radius).reshape(n, c, factor**2, h, w)
     pattern = local - local.mean(dim=2, keepdim=True)
     phases = phases.reshape(n, c, factor**2, h, w) - pattern
     return phases.reshape(n, c, factor, factor, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, height, width)
@@ -135,7 +123,7 @@ def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
     low-pass (``sigma`` input px) passes, so the detail of ``y`` is kept.
     """
     error = x - F.avg_pool2d(y, factor)
-    return y + upsample_bicubic(_gaussian_blur(error, sigma), factor)
+    return y + upsample_bicubic(gaussian_blur(error, sigma, radius=_trained_radius(sigma)), factor)
 
 
 class FaithfulREC(nn.Module):

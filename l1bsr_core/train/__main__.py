@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights-dir", type=Path, default=None, help="weights folder (default: the project's)")
     p.add_argument("--override", type=_json_object, default={},
                    help='JSON config fields that do not change the parameters, set on the exported model, '
-                        'e.g. \'{"lk_robust": 0.3}\' (a CSR solver setting)')
+                        'e.g. \'{"min_confidence": 0.2}\' (a joint CSR fusion setting)')
     return parser
 
 

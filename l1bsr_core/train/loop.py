@@ -16,17 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bands import MOVING_BANDS, RADIOMETRIC_SCALE, REFERENCE_BAND
-from ..models import FaithfulREC, JointCSR
+from ..bands import RADIOMETRIC_SCALE
+from ..metrics import psnr_from_mse
 from ..resample import upsample_bicubic
-from ..warp import align_to_reference
+from ..runtime import runtime_of
 from ..weights import build_model, load_model
 from . import losses
 from .data import PairSource, validation_batches
 
 TASKS = ("csr", "rec", "rec-supervised")
-EQUIVARIANCE_SHIFT_PX = 3.0
-"""Largest constant shift (px, per axis) applied by the shift-equivariance loss."""
 
 
 @dataclass
@@ -149,7 +147,7 @@ def train(cfg: TrainConfig) -> Path:
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
-    if cfg.task == "rec" or isinstance(model, FaithfulREC):
+    if kind == "rec" and (cfg.task == "rec" or runtime_of(model).aligns_input):
         csr, csr_info = load_model("csr", cfg.csr_weights, device)
         csr.requires_grad_(False)
         _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
@@ -192,50 +190,23 @@ def train(cfg: TrainConfig) -> Path:
 
 
 def _step_loss(task, model, csr, batch, rng, cfg, factor):
-    view0, view1 = batch["view0"], batch["view1"]
-    if task == "csr" and isinstance(model, JointCSR):  # all bands of a view at once
-        return losses.two_view_consistency_loss(model, view0, view1)
+    """One step's loss and its logged parts; the model's runtime says how it is trained."""
     if task == "csr":
-        n = view0.shape[0]
-        band = torch.from_numpy(rng.integers(0, view0.shape[1], n)).to(view0.device)
-        # anchor: G of either view most of the time (the inference reference), sometimes any band
-        anchor_view = rng.integers(0, 2, n)
-        anchor_band = np.where(rng.random(n) < 0.7, REFERENCE_BAND, rng.integers(0, view0.shape[1], n))
-        views = torch.stack((view0, view1))
-        anchor = views[torch.from_numpy(anchor_view), torch.arange(n), torch.from_numpy(anchor_band)]
-        loss, parts = losses.anchor_consistency_loss(model, view0, view1, band, anchor, smooth_weight=cfg.smooth_weight)
-        if cfg.equivariance_weight > 0:
-            # reference: G of view 0; moving: any band of either view (cross-spectral and cross-view)
-            moving_band = torch.from_numpy(rng.integers(0, view0.shape[1], n))
-            moving = views[torch.from_numpy(rng.integers(0, 2, n)), torch.arange(n), moving_band]
-            shift = torch.from_numpy(rng.uniform(-EQUIVARIANCE_SHIFT_PX, EQUIVARIANCE_SHIFT_PX, (n, 2))).float()
-            equivariance = losses.shift_equivariance_loss(
-                model, view0[:, REFERENCE_BAND], moving, shift.to(view0.device)
-            )
-            loss = loss + cfg.equivariance_weight * equivariance
-            parts["equivariance"] = equivariance.item()
-        return loss, parts
+        return runtime_of(model).training_loss(model, batch, rng, cfg)
+    view0, view1 = batch["view0"], batch["view1"]
     out = rec_output(model, csr, view0)
     if task == "rec-supervised":
         loss = losses.rec_supervised_loss(out, batch["hr"] / RADIOMETRIC_SCALE)
         return loss, {}
     with torch.no_grad():
-        flows = losses.view_flows(csr, view0, view1, REFERENCE_BAND)
+        flows = runtime_of(csr).view_flows(csr, view0, view1)
     loss = losses.rec_self_supervised_loss(out, view1 / RADIOMETRIC_SCALE, flows, batch["degrade"], factor=factor)
     return loss, {}
 
 
 def rec_output(model, csr, view: torch.Tensor) -> torch.Tensor:
-    """REC's output for (N, 4, h, w) DN ``view``, in DN / RADIOMETRIC_SCALE, as at inference.
-
-    A faithful REC gets the view with B, R, NIR aligned to G by the frozen CSR's flows (computed
-    without gradient); a plain RCAN gets the view itself.
-    """
-    if not isinstance(model, FaithfulREC):
-        return model(view / RADIOMETRIC_SCALE)
-    with torch.no_grad():
-        aligned = align_to_reference(view, csr_band_flows(csr, view), MOVING_BANDS)
-    return model(aligned) / RADIOMETRIC_SCALE
+    """REC's output for (N, 4, h, w) DN ``view``, in DN / RADIOMETRIC_SCALE (the losses' unit), as at inference."""
+    return runtime_of(model).training_output(model, csr, view) / RADIOMETRIC_SCALE
 
 
 @torch.no_grad()
@@ -245,7 +216,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     if task == "csr":
         errors = []
         for batch in batches:
-            est = csr_band_flows(model, batch["view0"])
+            est = runtime_of(model).flows_onto_green(model, batch["view0"])
             errors.append((est - batch["band_flows"]).norm(dim=2)[..., 8:-8, 8:-8].mean(dim=(0, 2, 3)))
         per_band = torch.stack(errors).mean(0)
         return {"epe_B": per_band[0].item(), "epe_R": per_band[1].item(), "epe_NIR": per_band[2].item(),
@@ -253,22 +224,11 @@ def validate(task, model, csr, batches, factor) -> dict:
     psnr_model, psnr_bicubic = [], []
     for batch in batches:
         hr = batch["hr"]
-        sr = rec_output(model, csr, batch["view0"]) * RADIOMETRIC_SCALE
+        sr = runtime_of(model).training_output(model, csr, batch["view0"])
         bic = upsample_bicubic(batch["view0"], factor)
-        peak = hr.amax(dim=(1, 2, 3), keepdim=True)
+        peaks = hr.amax(dim=(1, 2, 3)).tolist()
         for est, acc in ((sr, psnr_model), (bic, psnr_bicubic)):
-            mse = ((est - hr)[..., 16:-16, 16:-16] ** 2).mean(dim=(1, 2, 3), keepdim=True)
-            acc.append((10 * torch.log10(peak ** 2 / mse)).mean().item())
+            mses = ((est - hr)[..., 16:-16, 16:-16] ** 2).mean(dim=(1, 2, 3)).tolist()
+            acc.append(float(np.mean([psnr_from_mse(mse, peak) for mse, peak in zip(mses, peaks)])))
     return {"psnr": float(np.mean(psnr_model)), "psnr_bicubic": float(np.mean(psnr_bicubic)),
             "gain_db": float(np.mean(psnr_model) - np.mean(psnr_bicubic))}
-
-
-def csr_band_flows(model, view: torch.Tensor) -> torch.Tensor:
-    """(N, 4, h, w) view → (N, 3, 2, h, w) CSR flows of B, R, NIR onto G, as at inference."""
-    if isinstance(model, JointCSR):
-        return model(view)
-    n = view.shape[0]
-    ref = view[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, len(MOVING_BANDS), -1, -1)
-    mov = view[:, list(MOVING_BANDS)]
-    pairs = losses.csr_pair(ref.reshape(-1, *view.shape[-2:]), mov.reshape(-1, *view.shape[-2:]))
-    return model(pairs).reshape(n, len(MOVING_BANDS), 2, *view.shape[-2:])

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..bands import MOVING_BANDS, REFERENCE_BAND
+from ..filters import box_mean, gaussian_blur
 from ..models.csr import contrast_normalise
-from ..models.csr_joint import JointCSR
-from ..simulate import blur, invert_flow
+from ..simulate import invert_flow
 from ..warp import compose_flows, upscale_flow, warp
 
 LOSS_BORDER_PX = 8
@@ -27,6 +27,12 @@ CONSISTENCY_BLUR_PX = 1.0
 SMOOTHED_RADIUS_PX = 2
 """Radius of the box filter of the smoothed term of :func:`multiscale_l1`."""
 
+EQUIVARIANCE_SHIFT_PX = 3.0
+"""Largest constant shift (px, per axis) applied by :func:`shift_equivariance_loss` in training."""
+
+ANCHOR_GREEN_PROBABILITY = 0.7
+"""How often :func:`pairwise_training_loss` anchors on G (the inference reference), not any band."""
+
 
 def interior(x: torch.Tensor, border: int = LOSS_BORDER_PX) -> torch.Tensor:
     return x[..., border:-border, border:-border] if border else x
@@ -34,9 +40,7 @@ def interior(x: torch.Tensor, border: int = LOSS_BORDER_PX) -> torch.Tensor:
 
 def multiscale_l1(a: torch.Tensor, b: torch.Tensor, radius: int = SMOOTHED_RADIUS_PX) -> torch.Tensor:
     """L1 of the images plus L1 of their box-smoothed versions (widens the basin of a flow loss)."""
-    size = 2 * radius + 1
-    smooth = lambda x: F.avg_pool2d(x, size, stride=1, padding=radius, count_include_pad=False)  # noqa: E731
-    return interior((a - b).abs()).mean() + interior((smooth(a) - smooth(b)).abs()).mean()
+    return interior((a - b).abs()).mean() + interior((box_mean(a, radius) - box_mean(b, radius)).abs()).mean()
 
 
 def smoothness(flow: torch.Tensor) -> torch.Tensor:
@@ -107,8 +111,8 @@ def two_view_consistency_loss(csr, view0: torch.Tensor, view1: torch.Tensor, *, 
     green = green.repeat_interleave(len(moving), dim=0)
     # Both sides are low-passed before warping: otherwise flows that land between pixels win,
     # because interpolation smooths the noise of both sides (a bias seen in training).
-    registered1 = warp(blur(bands1, CONSISTENCY_BLUR_PX), flows1)
-    registered0 = warp(blur(bands0, CONSISTENCY_BLUR_PX), compose_flows(green, flows0))
+    registered1 = warp(gaussian_blur(bands1, CONSISTENCY_BLUR_PX), flows1)
+    registered0 = warp(gaussian_blur(bands0, CONSISTENCY_BLUR_PX), compose_flows(green, flows0))
     photometric = interior((registered0 - registered1).abs(), border).mean()
     return photometric, {"photometric": photometric.item()}
 
@@ -132,26 +136,66 @@ def shift_equivariance_loss(csr, reference: torch.Tensor, moving: torch.Tensor, 
         interior((base - (shifted.detach() + constant)).abs(), border).mean()
 
 
-def view_flows(csr, view0: torch.Tensor, view1: torch.Tensor, reference_band: int) -> torch.Tensor:
-    """Flows carrying view 0's reference band onto each band of view 1: (N, 4, 2, h, w).
+def joint_view_flows(csr, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
+    """The joint CSR's flows carrying view 0's G onto each band of view 1: (N, 4, 2, h, w).
 
-    ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_ref(p + flow(p))`` (geometrically).
+    View 0's G → view 1's G (:meth:`~l1bsr_core.models.csr_joint.JointCSR.green_flow`), then
+    G → each band of view 1 (the inverse of the CSR's flows of view 1).
+    ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_G(p + flow(p))`` (geometrically).
     """
     n, bands = view1.shape[:2]
-    if isinstance(csr, JointCSR):  # view 0's G → view 1's G, then G → each band of view 1
-        if reference_band != REFERENCE_BAND:
-            raise ValueError(f"the joint CSR registers onto G (band {REFERENCE_BAND}); "
-                             f"got reference band {reference_band}")
-        green = csr.green_flow(view1[:, REFERENCE_BAND], view0[:, REFERENCE_BAND])
-        to_green = invert_flow(csr(view1).flatten(0, 1))
-        moving = list(MOVING_BANDS)
-        flows = green[:, None].repeat(1, bands, 1, 1, 1)
-        flows[:, moving] = compose_flows(to_green, green.repeat_interleave(len(moving), 0)).reshape(
-            n, len(moving), 2, *view1.shape[-2:])
-        return flows
-    ref = view0[:, reference_band:reference_band + 1].expand(-1, bands, -1, -1)
+    green = csr.green_flow(view1[:, REFERENCE_BAND], view0[:, REFERENCE_BAND])
+    to_green = invert_flow(csr(view1).flatten(0, 1))
+    moving = list(MOVING_BANDS)
+    flows = green[:, None].repeat(1, bands, 1, 1, 1)
+    flows[:, moving] = compose_flows(to_green, green.repeat_interleave(len(moving), 0)).reshape(
+        n, len(moving), 2, *view1.shape[-2:])
+    return flows
+
+
+def pairwise_view_flows(csr, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
+    """A pairwise CSR's flows carrying view 0's G onto each band of view 1: (N, 4, 2, h, w).
+
+    ``flows[:, i]`` satisfies ``view1_i(p) ~ view0_G(p + flow(p))`` (geometrically).
+    """
+    n, bands = view1.shape[:2]
+    ref = view0[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, bands, -1, -1)
     pairs = csr_pair(view1.reshape(n * bands, *view1.shape[-2:]), ref.reshape(n * bands, *ref.shape[-2:]))
     return csr(pairs).reshape(n, bands, 2, *view1.shape[-2:])
+
+
+def pairwise_flows_onto_green(csr, view: torch.Tensor) -> torch.Tensor:
+    """(N, 4, h, w) view → (N, 3, 2, h, w) a pairwise CSR's flows of B, R, NIR onto G."""
+    n = view.shape[0]
+    ref = view[:, REFERENCE_BAND:REFERENCE_BAND + 1].expand(-1, len(MOVING_BANDS), -1, -1)
+    mov = view[:, list(MOVING_BANDS)]
+    pairs = csr_pair(ref.reshape(-1, *view.shape[-2:]), mov.reshape(-1, *view.shape[-2:]))
+    return csr(pairs).reshape(n, len(MOVING_BANDS), 2, *view.shape[-2:])
+
+
+def pairwise_training_loss(
+    csr, view0: torch.Tensor, view1: torch.Tensor, rng: np.random.Generator,
+    *, smooth_weight: float, equivariance_weight: float,
+) -> tuple[torch.Tensor, dict]:
+    """One step's loss of a pairwise CSR: :func:`anchor_consistency_loss` on a random band per sample,
+    plus ``equivariance_weight`` × :func:`shift_equivariance_loss`. Returns ``(loss, parts)``."""
+    n = view0.shape[0]
+    band = torch.from_numpy(rng.integers(0, view0.shape[1], n)).to(view0.device)
+    # anchor: G of either view most of the time (the inference reference), sometimes any band
+    anchor_view = rng.integers(0, 2, n)
+    anchor_band = np.where(rng.random(n) < ANCHOR_GREEN_PROBABILITY, REFERENCE_BAND, rng.integers(0, view0.shape[1], n))
+    views = torch.stack((view0, view1))
+    anchor = views[torch.from_numpy(anchor_view), torch.arange(n), torch.from_numpy(anchor_band)]
+    loss, parts = anchor_consistency_loss(csr, view0, view1, band, anchor, smooth_weight=smooth_weight)
+    if equivariance_weight > 0:
+        # reference: G of view 0; moving: any band of either view (cross-spectral and cross-view)
+        moving_band = torch.from_numpy(rng.integers(0, view0.shape[1], n))
+        moving = views[torch.from_numpy(rng.integers(0, 2, n)), torch.arange(n), moving_band]
+        shift = torch.from_numpy(rng.uniform(-EQUIVARIANCE_SHIFT_PX, EQUIVARIANCE_SHIFT_PX, (n, 2))).float()
+        equivariance = shift_equivariance_loss(csr, view0[:, REFERENCE_BAND], moving, shift.to(view0.device))
+        loss = loss + equivariance_weight * equivariance
+        parts["equivariance"] = equivariance.item()
+    return loss, parts
 
 
 def rec_self_supervised_loss(
@@ -162,7 +206,8 @@ def rec_self_supervised_loss(
     Args:
         rec_output: (N, 4, factor·h, factor·w) REC output for view 0 (all bands in view 0's G geometry).
         view1: (N, 4, h, w) the other view, same units as ``rec_output``.
-        flows: (N, 4, 2, h, w) from :func:`view_flows` (computed without gradient).
+        flows: (N, 4, 2, h, w) from :func:`joint_view_flows` or :func:`pairwise_view_flows`
+            (computed without gradient).
         degrade: the acquisition operator, (N, C, H, W) → (N, C, H/factor, W/factor).
     """
     n, bands, height, width = rec_output.shape

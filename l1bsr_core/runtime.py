@@ -1,0 +1,342 @@
+"""How each architecture runs, at inference and in training: one runtime per network class.
+
+:func:`runtime_of` looks a network's runtime up by its type in :data:`RUNTIMES`, once; the
+callers (:mod:`.inference`, :mod:`.train.loop`, :mod:`.train.losses` through the loop,
+:func:`.weights.kind_of`) ask it what to do and never test a network's type themselves.
+
+* :class:`RCAN` → :class:`PlainRECRuntime`: DN / radiometric scale in and out, tiled;
+* :class:`FaithfulREC` → :class:`FaithfulRECRuntime`: input aligned to G by the joint CSR, DN;
+* :class:`CSRNet` → :class:`PairwiseCSRRuntime`: one (reference, moving) pair at a time, tiled;
+* :class:`JointCSR` → :class:`JointCSRRuntime`: whole-image window grid, then a warp by tiles.
+
+A new architecture: write its network in ``models/`` (with a config whose ``architecture`` or
+flags :func:`~.weights.build_model` maps to it), subclass :class:`RECRuntime` or
+:class:`CSRRuntime` with its inference and training hooks, and add ``{NetworkClass: Runtime()}``
+to :data:`RUNTIMES`. Nothing else tests its type.
+
+Arrays are (H, W, 4) uint16 in band order B, G, R, NIR; flows (3, 2, H, W) for B, R, NIR onto G,
+px, channel 0 dx, 1 dy, in the :func:`~.warp.warp` convention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .arrays import to_uint16
+from .band_alignment import BandFlows, band_flows
+from .bands import MOVING_BANDS, NO_DATA, band_pairs
+from .errors import WeightsError
+from .models import RCAN, CSRNet, FaithfulREC, JointCSR
+from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
+from .tiling import Tile, plan_tiles, resolve_tile
+from .train import losses
+from .warp import align_to_reference
+
+Progress = Callable[[int, int], None]
+ModelLoader = Callable[[str, "str | None", torch.device], "tuple[nn.Module, dict]"]
+
+REC_MARGIN = 32
+"""Context added around each REC tile, input pixels (RCAN's receptive field is ~2·blocks·groups)."""
+
+CSR_MARGIN = 128
+"""Context added around each tile of the pairwise (encoder–decoder) CSR, input pixels: covers
+its receptive field, so tiled flows stay close to an untiled run (tested)."""
+
+ALIGNED_REC_TILE = 768
+"""Tile of the faithful REC for large images: its margins then add 17 % of work (tiles of 512
+would add 27 %). With 1024 px tiles a 4096 x 4096 run peaked at 2.4 GiB resident."""
+
+WARP_MARGIN = 32
+"""Context around each tile when only warping (the joint CSR's flows are computed for the whole
+image first): the warp reads a band this far from the pixel at most (flows of a few px plus the
+bicubic footprint)."""
+
+CSR_TILE = 256
+"""Registration tile for images larger than :data:`~l1bsr_core.tiling.DEFAULT_TILE` (smaller ones run untiled): the
+float32 flow output (24 bytes a pixel) already takes most of the memory of a large image, so
+tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
+
+STATS_ROWS = 512
+"""Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
+
+NORMALISATION_EPS = 1e-6
+"""Added to a band's standard deviation before dividing by it (a flat band stays finite)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One inference call: where it runs, how it is tiled, whom it tells, how it loads other networks."""
+
+    device: torch.device
+    tile: int | None = None
+    progress: Progress | None = None
+    load: ModelLoader | None = None
+    """``load(kind, weights, device) -> (model, info)``: e.g. the CSR a faithful REC aligns with."""
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+
+def _to_dn(tensor: torch.Tensor) -> np.ndarray:
+    """(1, C, h, w) float DN → (h, w, C) uint16, rounded and clipped (never wrapped)."""
+    return to_uint16(tensor_to_image(tensor))
+
+
+def _store_core(out: np.ndarray, y: torch.Tensor, t: Tile, factor: int) -> None:
+    """Write the core of tile ``t``'s (1, C, factor·h, factor·w) output ``y`` into the
+    (factor·H, factor·W, C) uint16 ``out`` (the tile's slices are in input pixels)."""
+    core = y[..., t.inner_y.start * factor:t.inner_y.stop * factor,
+             t.inner_x.start * factor:t.inner_x.stop * factor]
+    out[t.core_y.start * factor:t.core_y.stop * factor,
+        t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
+
+
+def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and standard deviation (ddof 1) of the valid pixels of an (H, W, C) image.
+
+    No-data pixels (:data:`NO_DATA`) are left out, so a wide no-data border neither pulls the
+    mean down nor inflates the spread; a band without valid pixels gets mean 0 and std 0.
+    Computed in chunks of :data:`STATS_ROWS` rows.
+    """
+    total = np.zeros(bgrn.shape[-1])
+    squares = np.zeros(bgrn.shape[-1])
+    count = np.zeros(bgrn.shape[-1])
+    for start in range(0, bgrn.shape[0], STATS_ROWS):
+        rows = bgrn[start:start + STATS_ROWS].reshape(-1, bgrn.shape[-1]).astype(np.float64)
+        count += (rows != NO_DATA).sum(axis=0)
+        total += rows.sum(axis=0)  # no-data is 0: it adds nothing to the sums
+        squares += (rows * rows).sum(axis=0)
+    mean = total / np.maximum(count, 1)
+    variance = np.maximum(squares - count * mean**2, 0.0) / np.maximum(count - 1, 1)
+    return mean, np.sqrt(variance)
+
+
+def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Contrast-normalise (1, C, h, w) DN per band; no-data pixels become 0, the bands' mean."""
+    return torch.where(x == NO_DATA, 0.0, (x - mean) / (std + NORMALISATION_EPS))
+
+
+def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad the bottom/right of (N, C, h, w) so h and w are multiples of ``multiple``."""
+    pad_y = -x.shape[-2] % multiple
+    pad_x = -x.shape[-1] % multiple
+    if pad_y or pad_x:
+        mode = "reflect" if min(x.shape[-2:]) > max(pad_y, pad_x) else "replicate"
+        x = F.pad(x, (0, pad_x, 0, pad_y), mode=mode)
+    return x
+
+
+def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarray, np.ndarray]:
+    """B, R, NIR of ``bgrn`` warped onto G by whole-image ``flows``, tile by tile; ``(registered, flow)``."""
+    height, width, _ = bgrn.shape
+    registered = np.empty_like(bgrn)  # every pixel of every band is written below
+    flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
+    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), WARP_MARGIN)
+    with torch.inference_mode():
+        for done, t in enumerate(tiles, start=1):
+            x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
+            tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
+            aligned = align_to_reference(x, tile_flows, MOVING_BANDS)
+            flow[:, :, t.core_y, t.core_x] = tile_flows[0][..., t.inner_y, t.inner_x].cpu().numpy()
+            registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
+            run.report(done, len(tiles))
+    return registered, flow
+
+
+class RECRuntime:
+    """How a super-resolution network runs. Subclasses: one per REC architecture."""
+
+    kind = "rec"
+    aligns_input = False
+    """Whether its input is aligned to G by a CSR (then training loads the frozen CSR for every task)."""
+
+    def superresolve(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> np.ndarray:
+        """(H, W, 4) uint16 → (factor·H, factor·W, 4) uint16 (``bgrn`` already validated)."""
+        raise NotImplementedError
+
+    def training_output(self, model: nn.Module, csr: nn.Module | None, view: torch.Tensor) -> torch.Tensor:
+        """The network's output for an (N, 4, h, w) DN view, in DN, as at inference."""
+        raise NotImplementedError
+
+
+class PlainRECRuntime(RECRuntime):
+    """:class:`RCAN`: input and output in DN / ``config.radiometric_scale``, tiled with margins."""
+
+    def superresolve(self, model, bgrn, run):
+        radiometric = model.config.radiometric_scale
+        factor = model.config.scale
+        height, width, bands = bgrn.shape
+        out = np.empty((height * factor, width * factor, bands), np.uint16)
+        tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), REC_MARGIN)
+        memory_format = conv_memory_format(run.device)
+        with torch.inference_mode():
+            for done, t in enumerate(tiles, start=1):
+                x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device) / radiometric
+                y = model(x.contiguous(memory_format=memory_format)) * radiometric
+                _store_core(out, y, t, factor)
+                run.report(done, len(tiles))
+        return out
+
+    def training_output(self, model, csr, view):
+        radiometric = model.config.radiometric_scale
+        return model(view / radiometric) * radiometric
+
+
+class FaithfulRECRuntime(RECRuntime):
+    """:class:`FaithfulREC`: B, R, NIR aligned to G by the joint CSR, then super-resolved in DN.
+
+    The per-band scale (mean of valid pixels) is the whole image's, so tiles agree.
+    """
+
+    aligns_input = True
+
+    def superresolve(self, model, bgrn, run):
+        factor = model.config.scale
+        height, width, bands = bgrn.shape
+        csr, _ = run.load("csr", model.config.align_with or None, run.device)
+        flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
+        mean, _ = band_statistics(bgrn)
+        band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
+        out = np.empty((height * factor, width * factor, bands), np.uint16)
+        tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, ALIGNED_REC_TILE), REC_MARGIN)
+        with torch.inference_mode():
+            for done, t in enumerate(tiles, start=1):
+                x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
+                tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
+                y = model(align_to_reference(x, tile_flows, MOVING_BANDS), band_means)
+                _store_core(out, y, t, factor)
+                run.report(done, len(tiles))
+        return out
+
+    def training_output(self, model, csr, view):
+        with torch.no_grad():
+            aligned = align_to_reference(view, runtime_of(csr).flows_onto_green(csr, view), MOVING_BANDS)
+        return model(aligned)
+
+
+class CSRRuntime:
+    """How a registration network runs. Subclasses: one per CSR architecture."""
+
+    kind = "csr"
+
+    def register(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> tuple[np.ndarray, np.ndarray]:
+        """(H, W, 4) uint16 → ``(registered, flow)`` (``bgrn`` already validated)."""
+        raise NotImplementedError
+
+    def image_flows(self, model: nn.Module, bgrn: np.ndarray, device: torch.device) -> BandFlows:
+        """Whole-image flows that :meth:`BandFlows.dense` interpolates to any window (REC alignment)."""
+        raise WeightsError(f"REC aligns its input with whole-image flows; the {type(model).__name__} "
+                           f"CSR computes its flows tile by tile")
+
+    def flows_onto_green(self, model: nn.Module, view: torch.Tensor) -> torch.Tensor:
+        """(N, 4, h, w) DN view → (N, 3, 2, h, w) flows of B, R, NIR onto G, as at inference."""
+        raise NotImplementedError
+
+    def view_flows(self, model: nn.Module, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
+        """Flows carrying view 0's G onto each band of view 1: (N, 4, 2, h, w) (REC's training loss)."""
+        raise NotImplementedError
+
+    def training_loss(self, model: nn.Module, batch: dict, rng: np.random.Generator, cfg) -> tuple[torch.Tensor, dict]:
+        """One training step's self-supervised loss and its logged parts (``cfg``: the TrainConfig)."""
+        raise NotImplementedError
+
+
+class PairwiseCSRRuntime(CSRRuntime):
+    """:class:`CSRNet`: one contrast-normalised (reference, moving) pair at a time, tiled with margins."""
+
+    def register(self, model, bgrn, run):
+        height, width, _ = bgrn.shape
+        device = run.device
+        # Contrast normalisation uses statistics of the whole image, so tiles see what an untiled run sees.
+        mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+                     for v in band_statistics(bgrn))
+        registered = np.empty_like(bgrn)  # every pixel of every band is written below
+        flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
+        multiple = model.config.size_multiple
+        margin = CSR_MARGIN + -CSR_MARGIN % multiple
+        tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, CSR_TILE, multiple), margin,
+                           align=multiple)
+        with torch.inference_mode():
+            for done, t in enumerate(tiles, start=1):
+                x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
+                tile_flow = self.normalised_flows(model, _normalise(x, mean, std))
+                aligned = align_to_reference(x, tile_flow[None], MOVING_BANDS)
+                flow[:, :, t.core_y, t.core_x] = tile_flow[..., t.inner_y, t.inner_x].cpu().numpy()
+                registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
+                run.report(done, len(tiles))
+        return registered, flow
+
+    @staticmethod
+    def normalised_flows(model, normalised: torch.Tensor) -> torch.Tensor:
+        """Flows of the moving bands onto the reference for one (1, 4, h, w) contrast-normalised tile.
+
+        Returns (3, 2, h, w) in pixels, for :data:`MOVING_BANDS` in order.
+        """
+        height, width = normalised.shape[-2:]
+        flows = []
+        for _, reference, moving in band_pairs(normalised, axis=1):  # one pair at a time: a third of the memory
+            pair = torch.stack((reference, moving), dim=1)
+            pair = _pad_to_multiple(pair, model.config.size_multiple)
+            pair = pair.contiguous(memory_format=conv_memory_format(normalised.device))
+            flows.append(model(pair)[..., :height, :width].float())
+        return torch.cat(flows)
+
+    def flows_onto_green(self, model, view):
+        return losses.pairwise_flows_onto_green(model, view)
+
+    def view_flows(self, model, view0, view1):
+        return losses.pairwise_view_flows(model, view0, view1)
+
+    def training_loss(self, model, batch, rng, cfg):
+        return losses.pairwise_training_loss(model, batch["view0"], batch["view1"], rng,
+                                             smooth_weight=cfg.smooth_weight,
+                                             equivariance_weight=cfg.equivariance_weight)
+
+
+class JointCSRRuntime(CSRRuntime):
+    """:class:`JointCSR`: the window grid of the whole image (:mod:`.band_alignment`), then a warp by tiles."""
+
+    def register(self, model, bgrn, run):
+        return _warp_tiles(bgrn, self.image_flows(model, bgrn, run.device), run)
+
+    def image_flows(self, model, bgrn, device):
+        return band_flows(model, bgrn, device)
+
+    def flows_onto_green(self, model, view):
+        return model(view)
+
+    def view_flows(self, model, view0, view1):
+        return losses.joint_view_flows(model, view0, view1)
+
+    def training_loss(self, model, batch, rng, cfg):  # all bands of a view at once
+        return losses.two_view_consistency_loss(model, batch["view0"], batch["view1"])
+
+
+RUNTIMES: dict[type[nn.Module], RECRuntime | CSRRuntime] = {
+    RCAN: PlainRECRuntime(),
+    FaithfulREC: FaithfulRECRuntime(),
+    CSRNet: PairwiseCSRRuntime(),
+    JointCSR: JointCSRRuntime(),
+}
+"""The runtime of each network class: the one place that maps an architecture to how it runs."""
+
+
+def runtime_of(model: nn.Module) -> RECRuntime | CSRRuntime:
+    """The runtime of ``model``'s class (or of its nearest registered base class).
+
+    Raises:
+        WeightsError: for a network of no registered architecture.
+    """
+    for cls in type(model).__mro__:
+        if cls in RUNTIMES:
+            return RUNTIMES[cls]
+    known = ", ".join(cls.__name__ for cls in RUNTIMES)
+    raise WeightsError(f"not a REC or CSR network: {type(model).__name__} (known: {known})")
+
