@@ -32,11 +32,12 @@ from scipy import ndimage
 from .arrays import as_band_pair, to_uint16
 from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, band_pairs
 from .errors import InputError
+from .models.csr_joint import robust_fusion
 from .models.phase_correlation import (
-    GRADIENT_SIGMA_PX,
     MIN_CONFIDENCE,
     OUTLIER_PX,
-    hann,
+    apodize,
+    complex_gradient,
     phase_correlation,
 )
 from .warp import warp_bands
@@ -63,7 +64,8 @@ _COARSE_UPSAMPLE = 8
 
 
 def _complex_gradient(image: np.ndarray) -> np.ndarray:
-    """Complex gradient ``gx + i gy``, (H, W), by Gaussian derivatives (:data:`GRADIENT_SIGMA_PX`).
+    """Complex gradient ``gx + i gy``, (H, W) complex128, by the CSR's own Gaussian-derivative
+    filters (:func:`~l1bsr_core.models.phase_correlation.complex_gradient`, in float64).
 
     Working on gradients removes the mean level and slow illumination ramps that would otherwise
     leak through the window edges. A band whose contrast is inverted (NIR against G over
@@ -72,17 +74,9 @@ def _complex_gradient(image: np.ndarray) -> np.ndarray:
     their neighbours far more often with the complex gradient than with the gradient magnitude:
     74 % against 47 % within 0.25 px.)
     """
-    gx = ndimage.gaussian_filter(image, GRADIENT_SIGMA_PX, order=(0, 1), mode="reflect")
-    gy = ndimage.gaussian_filter(image, GRADIENT_SIGMA_PX, order=(1, 0), mode="reflect")
-    return gx + 1j * gy
-
-
-def _apodize(stack: np.ndarray) -> np.ndarray:
-    """Remove each window's weighted mean and multiply by a 2D Hann window; (n, h, w)."""
-    h, w = stack.shape[-2:]
-    window = np.outer(hann(h).numpy(), hann(w).numpy())
-    mean = np.einsum("nhw,hw->n", stack, window) / window.sum()
-    return (stack - mean[:, None, None]) * window
+    planes = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float64))[None, None]
+    with torch.no_grad():
+        return complex_gradient(planes)[0, 0].numpy()
 
 
 def _refine_stages(upsample: int) -> tuple[tuple[int, float], ...]:
@@ -103,9 +97,9 @@ def _refine_stages(upsample: int) -> tuple[tuple[int, float], ...]:
 def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int):
     """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,), by the
     project's one phase correlation (:func:`~l1bsr_core.models.phase_correlation.phase_correlation`)."""
-    ref = torch.fft.fft2(torch.from_numpy(np.ascontiguousarray(_apodize(reference))))
-    mov = torch.fft.fft2(torch.from_numpy(np.ascontiguousarray(_apodize(moving))))
     with torch.no_grad():
+        ref = torch.fft.fft2(apodize(torch.from_numpy(np.ascontiguousarray(reference))))
+        mov = torch.fft.fft2(apodize(torch.from_numpy(np.ascontiguousarray(moving))))
         dx, dy, confidence = phase_correlation(ref, mov, _refine_stages(upsample))
     return dx.numpy(), dy.numpy(), confidence.numpy()
 
@@ -116,7 +110,8 @@ def phase_correlation_shift(
     """Subpixel translation between two images by phase correlation of their gradient images.
 
     Both images go through a Gaussian-derivative complex gradient ``gx + i gy`` (sigma
-    :data:`GRADIENT_SIGMA_PX`), a mean removal and a Hann apodisation window; the normalised
+    :data:`~l1bsr_core.models.phase_correlation.GRADIENT_SIGMA_PX`), a mean removal and a Hann
+    apodisation window; the normalised
     (unit-magnitude) cross-power spectrum is searched for the integer peak of ``|correlation|``
     (so a contrast-inverted band, e.g. NIR against G over vegetation, still matches), refined
     on upsampled-DFT grids (steps 1/8 then ``1 / upsample`` px, Guizar-Sicairos et al. 2008)
@@ -206,33 +201,15 @@ def windowed_shifts(
 
 
 def _robust_grid(dx, dy, confidence, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Reject unconfident windows and 3 × 3-median outliers; fill and smooth the grid by a
-    confidence-weighted normalised convolution. Returns smoothed (dx, dy) on the window grid
-    (zeros when no window is confident)."""
-    weight = np.where(confidence >= min_confidence, confidence, 0.0)
-    good = weight > 0
-    if not good.any():
-        return np.zeros_like(dx), np.zeros_like(dy)
-    # Median of confident neighbours: fill rejected windows with the global median first.
-    fill_x = np.where(good, dx, np.median(dx[good]))
-    fill_y = np.where(good, dy, np.median(dy[good]))
-    median_x = ndimage.median_filter(fill_x, size=3, mode="nearest")
-    median_y = ndimage.median_filter(fill_y, size=3, mode="nearest")
-    outlier = np.hypot(dx - median_x, dy - median_y) > OUTLIER_PX
-    weight = np.where(outlier, 0.0, weight)
-    if not (weight > 0).any():
-        return median_x, median_y
-
-    def smooth(values):
-        return ndimage.gaussian_filter(values, FLOW_SMOOTHING, mode="nearest")
-
-    norm = smooth(weight)
-    global_x = np.average(dx, weights=weight + 1e-300)
-    global_y = np.average(dy, weights=weight + 1e-300)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid_x = np.where(norm > 1e-6, smooth(weight * dx) / norm, global_x)
-        grid_y = np.where(norm > 1e-6, smooth(weight * dy) / norm, global_y)
-    return grid_x, grid_y
+    """The window grid fused robustly (:func:`l1bsr_core.models.csr_joint.robust_fusion`, the
+    CSR's own fusion): unconfident windows and 3 × 3-median outliers rejected, the grid filled and
+    smoothed by a confidence-weighted normalised convolution. Returns smoothed (dx, dy) on the
+    window grid, float64 (zeros when no window is confident)."""
+    shift = torch.from_numpy(np.stack([dx, dy]).astype(np.float64)[None])
+    weight = torch.from_numpy(np.asarray(confidence, dtype=np.float64)[None])
+    fused, _ = robust_fusion(shift, weight, min_confidence=min_confidence, outlier_px=OUTLIER_PX,
+                             smoothing=FLOW_SMOOTHING)
+    return fused[0, 0].numpy(), fused[0, 1].numpy()
 
 
 def classical_flow(

@@ -33,6 +33,7 @@ from .band_alignment import BandFlows, band_flows
 from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import WeightsError
 from .models import RCAN, CSRNet, FaithfulREC, JointCSR
+from .models.csr import contrast_normalise
 from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
 from .tiling import Tile, plan_tiles, resolve_tile
 from .train import losses
@@ -64,9 +65,6 @@ tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
 
 STATS_ROWS = 512
 """Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
-
-NORMALISATION_EPS = 1e-6
-"""Added to a band's standard deviation before dividing by it (a flat band stays finite)."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +114,6 @@ def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = total / np.maximum(count, 1)
     variance = np.maximum(squares - count * mean**2, 0.0) / np.maximum(count - 1, 1)
     return mean, np.sqrt(variance)
-
-
-def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """Contrast-normalise (1, C, h, w) DN per band; no-data pixels become 0, the bands' mean."""
-    return torch.where(x == NO_DATA, 0.0, (x - mean) / (std + NORMALISATION_EPS))
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -266,7 +259,7 @@ class PairwiseCSRRuntime(CSRRuntime):
         with torch.inference_mode():
             for done, t in enumerate(tiles, start=1):
                 x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
-                tile_flow = self.normalised_flows(model, _normalise(x, mean, std))
+                tile_flow = self.normalised_flows(model, contrast_normalise(x, mean, std))
                 aligned = align_to_reference(x, tile_flow[None], MOVING_BANDS)
                 flow[:, :, t.core_y, t.core_x] = tile_flow[..., t.inner_y, t.inner_x].cpu().numpy()
                 registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])

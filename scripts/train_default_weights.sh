@@ -28,8 +28,8 @@ python -m l1bsr_core.train export runs/csr-joint4 --name csr \
 CSR_STAGE1=${CSR_STAGE1:-csr}
 CSR_STAGE2=${CSR_STAGE2:-csr}
 python -m l1bsr_core.train rec --out runs/rec-faithful "${COMMON[@]}" --crop 96 --steps 700 --lr 7e-4 --val-every 100 \
-  --csr-weights "$CSR_STAGE1" --model-config '{"faithful": true}' --threads 1
+  --align-with "$CSR_STAGE1" --model-config '{"faithful": true}' --threads 1
 python -m l1bsr_core.train rec --out runs/rec-faithful2 "${COMMON[@]}" --crop 96 --steps 300 --lr 3e-4 --val-every 100 \
-  --csr-weights "$CSR_STAGE2" --init runs/rec-faithful/last.pt --threads 1
-python -m l1bsr_core.train export runs/rec-faithful2 --name rec \
+  --align-with "$CSR_STAGE2" --init runs/rec-faithful/last.pt --threads 1
+python -m l1bsr_core.train export runs/rec-faithful2 --name rec --override '{"align_with": "csr"}' \
   --description "Faithful REC (RCAN 2x4x16 in radiometric layers), input aligned by csr, self-supervised through CSR flows"

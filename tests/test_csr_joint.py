@@ -58,7 +58,8 @@ def random_csr() -> JointCSR:
 
 def robust_fusions(model: JointCSR, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
     """(N, 3, 2, gy, gx): :func:`robust_fusion` of each band on its own."""
-    return torch.stack([robust_fusion(shift[:, i], confidence[:, i], model.config, model.config.smoothing[i])[0]
+    return torch.stack([robust_fusion(shift[:, i], confidence[:, i], min_confidence=model.config.min_confidence,
+                                      outlier_px=model.config.outlier_px, smoothing=model.config.smoothing[i])[0]
                         for i in range(len(MOVING_BANDS))], dim=1)
 
 

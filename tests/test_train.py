@@ -184,3 +184,15 @@ def test_real_pair_folder_cuts_the_same_window_from_both_views(tmp_path, example
     np.testing.assert_array_equal(a[:, :, :-1], b[:, :, 1:])  # same window, second view shifted by 1
     with pytest.raises(ValueError, match="no pairs"):
         RealPairFolder(tmp_path / "scene_0.tif", crop=48, rng=np.random.default_rng(0))
+
+
+def test_a_trained_rec_aligns_with_the_csr_it_was_trained_through(tmp_path, random_weights_dir):
+    """One name for one thing: the training's ``align_with`` becomes the REC's own."""
+    from l1bsr_core.weights import load_model
+
+    csr_file = str(random_weights_dir / "csr.safetensors")
+    cfg = TrainConfig(task="rec", out=str(tmp_path / "rec"), steps=1, batch=1, crop=32, log_every=1, val_every=1,
+                      ckpt_every=1, model_config={**TINY_REC, "faithful": True}, align_with=csr_file, threads=1)
+    train(cfg)
+    model, _ = load_model("rec", tmp_path / "rec" / "last.pt")
+    assert model.config.align_with == csr_file

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..bands import NO_DATA
 from .config import DictConfig
 
 ENCODER_DECODER = "encoder_decoder"
@@ -49,11 +50,26 @@ class CSRConfig(DictConfig):
         return 2 ** len(self.encoder)
 
 
-def contrast_normalise(bands: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Subtract each (N, C) plane's mean and divide by its standard deviation."""
-    mean = bands.mean(dim=(-2, -1), keepdim=True)
-    std = bands.std(dim=(-2, -1), keepdim=True)
-    return (bands - mean) / (std + eps)
+NORMALISATION_EPS = 1e-6
+"""Added to a band's standard deviation before dividing by it (a flat band stays finite)."""
+
+
+def contrast_normalise(bands: torch.Tensor, mean: torch.Tensor | None = None, std: torch.Tensor | None = None,
+                       ) -> torch.Tensor:
+    """The CSR's input normalisation, in training and at inference: each (N, C) plane of DN minus
+    its mean, over its standard deviation (ddof 1), both over the valid pixels; no-data pixels
+    (:data:`~l1bsr_core.bands.NO_DATA`) become 0, the plane's mean.
+
+    ``mean`` and ``std`` (broadcastable to the planes) replace the plane's own statistics, e.g.
+    a whole image's when a tile of it is normalised, so that tiles see what an untiled run sees.
+    """
+    valid = bands != NO_DATA
+    if mean is None or std is None:
+        count = valid.sum(dim=(-2, -1), keepdim=True)
+        mean = (bands * valid).sum(dim=(-2, -1), keepdim=True) / count.clamp_min(1)
+        squares = (((bands - mean) * valid) ** 2).sum(dim=(-2, -1), keepdim=True)
+        std = (squares / (count - 1).clamp_min(1)).sqrt()
+    return torch.where(valid, (bands - mean) / (std + NORMALISATION_EPS), torch.zeros_like(bands))
 
 
 class ConvLeaky(nn.Module):

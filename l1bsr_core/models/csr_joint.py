@@ -129,7 +129,7 @@ def _gaussian_smooth(values: torch.Tensor, sigma: float) -> torch.Tensor:
     return gaussian_blur(values, sigma, radius=gaussian_radius(sigma, FUSION_TRUNCATE), mode="replicate")
 
 
-def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCSRConfig,
+def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, *, min_confidence: float, outlier_px: float,
                   smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The classical grid fusion of one set of window measurements.
 
@@ -141,13 +141,13 @@ def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, config: JointCS
         ``(fused, weight)``: (N, 2, gy, gx) smoothed shifts and (N, 1, gy, gx) the weight each
         window kept (0 = rejected). With no window kept in a sample its fused shift is 0.
     """
-    weight = torch.where(confidence >= config.min_confidence, confidence, torch.zeros_like(confidence))[:, None]
+    weight = torch.where(confidence >= min_confidence, confidence, torch.zeros_like(confidence))[:, None]
     kept = weight > 0
     count = kept.sum(dim=(2, 3), keepdim=True).clamp_min(1)
     # rejected windows first take the mean of the kept ones, so they do not drag the median
     mean = (shift * kept).sum(dim=(2, 3), keepdim=True) / count
     median = _median3(torch.where(kept, shift, mean))
-    outlier = (shift - median).norm(dim=1, keepdim=True) > config.outlier_px
+    outlier = (shift - median).norm(dim=1, keepdim=True) > outlier_px
     weight = torch.where(outlier, torch.zeros_like(weight), weight)
     norm = _gaussian_smooth(weight, smoothing)
     total = weight.sum(dim=(2, 3), keepdim=True)
@@ -236,7 +236,8 @@ class JointCSR(nn.Module):
         fused, weights = [], []
         positions = range(len(MOVING_BANDS)) if bands is None else bands
         for k, band in enumerate(positions):
-            f, w = robust_fusion(shift[:, k], confidence[:, k], self.config, self.config.smoothing[band])
+            f, w = robust_fusion(shift[:, k], confidence[:, k], min_confidence=self.config.min_confidence,
+                                 outlier_px=self.config.outlier_px, smoothing=self.config.smoothing[band])
             fused.append(f)
             weights.append(w[:, 0])
         return torch.stack(fused, dim=1), torch.stack(weights, dim=1)
@@ -345,7 +346,8 @@ class JointCSR(nn.Module):
             residual_windows = (windows[i:i + 1] - model_grid).float()
             best = None
             for sigma in config.nir_residual_smoothing:
-                fused, kept = robust_fusion(residual_windows, conf_i.float(), config, sigma)
+                fused, kept = robust_fusion(residual_windows, conf_i.float(), min_confidence=config.min_confidence,
+                                             outlier_px=config.outlier_px, smoothing=sigma)
                 score = float(held_out_score(residual_windows, kept, sigma, config.nir_score_exclusion)[0])
                 if best is None or score < best[0]:
                     best = (score, fused)
@@ -391,7 +393,8 @@ class JointCSR(nn.Module):
         height, width = reference.shape[-2:]
         window = self.window_size(height, width)
         shift, confidence = windowed_phase_correlation(reference, moving[:, None], window=window, step=self.config.step)
-        fused, _ = robust_fusion(shift[:, 0], confidence[:, 0], self.config, self.config.smoothing[0])
+        fused, _ = robust_fusion(shift[:, 0], confidence[:, 0], min_confidence=self.config.min_confidence,
+                                 outlier_px=self.config.outlier_px, smoothing=self.config.smoothing[0])
         return self.to_pixels(fused[:, None], height, width, window)[:, 0]
 
     def forward(self, bgrn: torch.Tensor) -> torch.Tensor:

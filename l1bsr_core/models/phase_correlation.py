@@ -101,13 +101,17 @@ def hann(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
     return torch.sin(math.pi * (torch.arange(n, dtype=dtype, device=device) + 0.5) / n) ** 2
 
 
-def _windows(gradient: torch.Tensor, window: int, step: int) -> torch.Tensor:
-    """(N, H, W) complex → (N, gy, gx, window, window) apodised windows (weighted mean removed)."""
-    patches = gradient.unfold(-2, window, step).unfold(-2, window, step)
-    taper = hann(window, gradient.real.dtype, gradient.device)
-    weight = taper[:, None] * taper[None, :]
+def apodize(patches: torch.Tensor) -> torch.Tensor:
+    """(..., h, w) windows with their Hann-weighted mean removed, times the 2D Hann window."""
+    dtype = patches.real.dtype
+    weight = hann(patches.shape[-2], dtype, patches.device)[:, None] * hann(patches.shape[-1], dtype, patches.device)
     mean = (patches * weight).sum(dim=(-2, -1), keepdim=True) / weight.sum()
     return (patches - mean) * weight
+
+
+def _windows(gradient: torch.Tensor, window: int, step: int) -> torch.Tensor:
+    """(N, H, W) complex → (N, gy, gx, window, window) apodised windows (weighted mean removed)."""
+    return apodize(gradient.unfold(-2, window, step).unfold(-2, window, step))
 
 
 def _frequencies(size: int, dtype, device) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +58,10 @@ class TrainConfig:
     """Steps between two checkpoints (last.pt)."""
     model_config: dict = field(default_factory=dict)
     """Constructor arguments of the network (JSON), e.g. '{"n_feats": 32}'; empty = the default."""
-    csr_weights: str = "csr"
-    """REC only: the (frozen) CSR network whose flows carry REC's output onto view 1."""
+    align_with: str = "csr"
+    """REC only: the (frozen) CSR weights (registered name or path) whose flows carry REC's output
+    onto view 1 and align a faithful REC's input; the trained REC keeps the name as its own
+    ``align_with``, the CSR it aligns its input with at inference (one name for one thing)."""
     real_pairs: str = ""
     """Folder of real overlap pairs (see data.RealPairFolder); empty = simulated pairs."""
     real_scenes: str = ""
@@ -148,8 +150,9 @@ def train(cfg: TrainConfig) -> Path:
 
     csr = None
     if kind == "rec" and (cfg.task == "rec" or runtime_of(model).aligns_input):
-        csr, csr_info = load_model("csr", cfg.csr_weights, device)
+        csr, csr_info = load_model("csr", cfg.align_with, device)
         csr.requires_grad_(False)
+        model.config = replace(model.config, align_with=cfg.align_with)
         _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
     factor = model.config.scale if kind == "rec" else 2
     source = PairSource(cfg, rng, factor=factor)
