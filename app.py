@@ -94,13 +94,41 @@ LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PA
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
                  progress=gr.Progress()):
-    """``/superresolve``: :func:`l1bsr_demo.events.superresolve`, with the page's progress bar."""
+    """Super-resolve a Sentinel-2 L1B crop 2x (10 m to 5 m) with REC, all bands aligned to G.
+
+    The page's Run button, the ``/superresolve`` API endpoint and the MCP tool of that name
+    (:func:`l1bsr_demo.events.superresolve`). Outputs: the before/after slider, details, fringe
+    views, a summary, and files (the 2x uint16 TIFF, the run's JSON record).
+
+    Args:
+        image: BGRN TIFF, uint16, bands B, G, R, NIR (Sentinel-2 B2, B3, B4, B8), at most 2048 px a side.
+        display: the pictures' colours: "true" (R, G, B), "false" (NIR, R, G) or one band "B", "G", "R", "NIR".
+        upsampling: the input's enlargement beside the result: "bicubic" or "nearest".
+        fringe_band: the band compared with G in the fringe view: "B", "R" or "NIR".
+        window_x0: left column of the window processed, px.
+        window_y0: top row of the window processed, px.
+        window_size: side of the square window, px; 0 for the whole image.
+    """
     yield from events.superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
                                    progress)
 
 
 def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=gr.Progress()):
-    """``/register``: :func:`l1bsr_demo.events.register`, with the page's progress bar."""
+    """Register B, R and NIR of a Sentinel-2 L1B crop onto G with CSR (dense flows, in px).
+
+    The page's Run button, the ``/register`` API endpoint and the MCP tool of that name
+    (:func:`l1bsr_demo.events.register`). Outputs: the before/after slider, flow pictures, tables
+    of residual misregistration, fringe and NDVI views, a summary, and files (the registered
+    uint16 TIFF, the (3, 2, H, W) flows as .npy, the run's JSON record).
+
+    Args:
+        image: BGRN TIFF, uint16, bands B, G, R, NIR (Sentinel-2 B2, B3, B4, B8), at most 2048 px a side.
+        display: the pictures' colours: "true" (R, G, B), "false" (NIR, R, G) or one band "B", "G", "R", "NIR".
+        fringe_band: the band compared with G in the fringe view: "B", "R" or "NIR".
+        window_x0: left column of the window processed, px.
+        window_y0: top row of the window processed, px.
+        window_size: side of the square window, px; 0 for the whole image.
+    """
     yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress)
 
 
@@ -228,16 +256,16 @@ def build_demo() -> gr.Blocks:
 
         # --- wiring ---------------------------------------------------------------------------
         app.load(events.show_gallery, outputs=[gallery_view, keys_state, examples_note], api_name="examples",
-                 concurrency_limit=4)
-        app.load(events.status, outputs=banner, api_name="status", concurrency_limit=4)
+                 concurrency_limit=4, api_visibility="undocumented")
+        app.load(events.status, outputs=banner, api_name="status", concurrency_limit=4, api_visibility="undocumented")
         gallery_view.select(events.select_example, inputs=keys_state, outputs=image, api_name="select_example",
-                            concurrency_limit=4)
+                            concurrency_limit=4, api_visibility="undocumented")
         upload.upload(lambda path: path, inputs=upload, outputs=image, queue=False, api_visibility="private")
         window = [window_x0, window_y0, window_size]
         run_buttons = [sr_run, reg_run]
         image.change(events.describe_input, inputs=image,
                      outputs=[preview, about, *window, window_panel, *run_buttons, input_ok],
-                     api_name="describe_input", concurrency_limit=4)
+                     api_name="describe_input", concurrency_limit=4, api_visibility="undocumented")
         # A new file: the status lines spoke of the previous one.
         image.change(lambda: ("", ""), outputs=[sr_status, reg_status], queue=False, api_visibility="private")
         for number in window:

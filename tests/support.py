@@ -114,8 +114,10 @@ def ensure_weights(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_app(root: Path):
+def running_app(root: Path, *, mcp_server: bool = False):
     """Launch ``app.build_demo()`` in-process on a free port, yield its URL, restore the environment.
+    With ``mcp_server`` the page is an MCP server too (``/gradio_api/mcp/``), as with
+    ``GRADIO_MCP_SERVER=True python app.py``.
 
     The "authors' examples" are :func:`write_mirror`'s two crops plus one name (``02``) that the
     mirror lacks, served over HTTP; the demo's files go under ``root``.
@@ -135,7 +137,7 @@ def running_app(root: Path):
         blocks = app.build_demo()
         port = free_port()
         blocks.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                      **app.LAUNCH_OPTIONS)
+                      mcp_server=mcp_server, **app.LAUNCH_OPTIONS)
         try:
             yield f"http://127.0.0.1:{port}/"
         finally:
