@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="l1bsr",
         description="Self-supervised 2x super-resolution (REC) and band registration (CSR) "
         "of Sentinel-2 L1B BGRN crops (bands B2, B3, B4, B8 as uint16 TIFF).",
+        epilog="Also: 'l1bsr product PRODUCT OUT_DIR' (an L1B product to detector strips), 'l1bsr pairs "
+        "PRODUCT OUT_DIR' (overlap pairs for training), 'l1bsr batch INPUT... OUT_DIR' (many inputs on Dask); "
+        "each with --help.",
     )
     parser.add_argument("input", type=Path, help="input BGRN TIFF, (H, W, 4) or (4, H, W) uint16")
     parser.add_argument("output", type=Path,
