@@ -130,6 +130,9 @@ def _run_pairs(args) -> int:
               "pairs": []}
     written = 0
     for first, second in neighbours:
+        for detector in list(strips):  # at most two strips in memory: a granule strip can weigh GBs
+            if detector not in (first, second):
+                del strips[detector]
         for detector in (first, second):
             if detector not in strips:
                 strips[detector] = aligned_strip(product, detector)[0].bgrn

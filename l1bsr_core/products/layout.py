@@ -29,7 +29,7 @@ MAX_DEPTH = 3
 """Folders searched below the given path for ``DATASTRIP`` and ``GRANULE``."""
 
 
-def _image_stem(metadata: str) -> str:
+def image_stem(metadata: str) -> str:
     """The common start of a granule's image names, from its metadata file's name, as GDAL finds
     them: ``S2A_OPER_MTD_L1B_GR_…_D01.xml`` → ``S2A_OPER_MSI_L1B_GR_…_D01`` (+ ``_B02.jp2`` …)."""
     return PurePosixPath(metadata).stem.replace("_MTD_", "_MSI_", 1)
@@ -118,7 +118,7 @@ def _assemble(source: str, folder_files: dict[str, list[str]], join, archive: st
     files = []
     for folder, metadata in sorted(granules.items()):
         name = PurePosixPath(folder).name
-        stem = _image_stem(metadata)
+        stem = image_stem(metadata)
         bands = tuple(join(folder, "IMG_DATA", f"{stem}_{band}.jp2") for band in BGRN_BAND_FILES)
         files.append(GranuleFiles(name, join(folder, metadata), bands))
     return ProductFiles(source, join(datastrip_folder, datastrip_file), tuple(files), archive)

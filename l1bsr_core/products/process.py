@@ -22,13 +22,15 @@ from rasterio.windows import Window
 
 from ..bands import BAND_NAMES, SCALE_FACTOR
 from ..errors import InputError, L1BSRError, one_line
+from ..jobs import TASKS
 from ..outputs import atomic_output, sha256_of
 from .coarse import apply_offsets, measure_offsets
 from .layout import ProductFiles, find_product
 from .metadata import DatastripMetadata, parse_datastrip
 from .strips import Granule, check_band_files, list_granules, read_strip
 
-PRODUCT_TASKS = ("none", "registration", "superresolution")
+PRODUCT_TASKS = ("none", *TASKS)
+"""``none`` (the coarse alignment only) and the command line's tasks."""
 GEOTIFF_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
                    "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER"}
 WRITE_ROWS = 1024

@@ -32,6 +32,7 @@ from ..bands import MOVING_BANDS
 from ..scenes import make_scene
 from ..simulate import invert_flow
 from ..warp import warp
+from .layout import image_stem
 from .metadata import BGRN_BAND_FILES, BGRN_BAND_IDS
 
 LAGS_D1 = (-341.0, 0.0, 311.0, -171.0)
@@ -236,16 +237,17 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
             folder_g.mkdir(parents=True)
             rows_slice = slice(index * rows, (index + 1) * rows)
             if real:
+                metadata = real[1][detector][index].name
                 text = real[1][detector][index].read_text()
                 text = re.sub(r"<NROWS>\d+</NROWS>", f"<NROWS>{rows}</NROWS>", text, count=1)
                 text = re.sub(r"<NCOLS>\d+</NCOLS>", f"<NCOLS>{cols}</NCOLS>", text, count=1)
                 text = re.sub(r"<POSITION>\d+</POSITION>", f"<POSITION>{index * rows + 1}</POSITION>", text, count=1)
-                (folder_g / real[1][detector][index].name).write_text(text)
             else:
+                metadata = f"{_metadata_name(granule)}.xml"
                 corners = _corners(row0 - margin + index * rows, col0 - margin, rows, cols)
-                (folder_g / f"{_metadata_name(granule)}.xml").write_text(
-                    _granule_xml(granule, datastrip_id, detector, index * rows, rows, cols, corners))
-            stem = re.sub(r"_N\d\d\.\d\d$", "", granule)
+                text = _granule_xml(granule, datastrip_id, detector, index * rows, rows, cols, corners)
+            (folder_g / metadata).write_text(text)
+            stem = image_stem(metadata)  # the images are named as GDAL looks for them
             for band, suffix in enumerate(BGRN_BAND_FILES):
                 _write_jp2(folder_g / "IMG_DATA" / f"{stem}_{suffix}.jp2", image[band, rows_slice])
     ds_folder = path / "DATASTRIP" / (real[0].parent.name if real else datastrip_id)
