@@ -42,10 +42,10 @@ import torch
 from common import BandIdentity
 
 from l1bsr_core import inference
-from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS
+from l1bsr_core.bands import BAND_TIME_RATIOS, GREEN, MOVING_BAND_NAMES, MOVING_BANDS
 from l1bsr_core.metrics import flow_epe
 from l1bsr_core.registration import classical_register, misregistration, ngf_misregistration
-from l1bsr_core.simulate import BAND_TIME_RATIOS, invert_flow, random_relief_flow, random_smooth_flow
+from l1bsr_core.simulate import invert_flow, random_relief_flow, random_smooth_flow
 from l1bsr_core.warp import warp
 
 Register = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

@@ -28,6 +28,16 @@ MOVING_BANDS: tuple[int, ...] = (BLUE, RED, NIR)
 MOVING_BAND_NAMES: tuple[str, ...] = tuple(BAND_NAMES[band] for band in MOVING_BANDS)
 """Short names of :data:`MOVING_BANDS` ("B", "R", "NIR"), in the same order."""
 
+BAND_LINE_OFFSETS = (-341.0, 0.0, 311.0, -171.0)
+"""Reference-line offset of B, G, R, NIR relative to G on detector 1, in lines (1.5659 ms each),
+from a real S2A L1B datastrip (Sen2VM test resources; all detectors in
+:mod:`l1bsr_core.products.timing`); even detectors have the opposite signs (+337 / −312 / +169 on
+detector 2): odd and even detectors see the bands in opposite order."""
+
+BAND_TIME_RATIOS = tuple(offset / -BAND_LINE_OFFSETS[BLUE] for offset in BAND_LINE_OFFSETS)
+"""Each band's time lag behind G as a fraction of B's (B −1, G 0, R +0.91, NIR −0.50), in band
+order; the signs flip on even detectors, so the ratios between bands are the same on all."""
+
 RADIOMETRIC_SCALE = 400.0
 """Digital numbers are divided by this before entering REC and multiplied after (published value)."""
 

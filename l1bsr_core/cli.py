@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import L1BSRError, one_line
-from .jobs import FLOW_SUFFIXES, TASKS, process_file, save_flow  # noqa: F401 (save_flow: kept importable here)
+from .jobs import FLOW_SUFFIXES, TASKS, process_file
 from .outputs import TIFF_SUFFIXES, check_output_path, same_file
 
 EXIT_USER_ERROR = 2

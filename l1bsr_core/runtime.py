@@ -50,8 +50,11 @@ CSR_MARGIN = 128
 its receptive field, so tiled flows stay close to an untiled run (tested)."""
 
 ALIGNED_REC_TILE = 768
-"""Tile of the faithful REC for large images: its margins then add 17 % of work (tiles of 512
-would add 27 %). With 1024 px tiles a 4096 x 4096 run peaked at 2.4 GiB resident."""
+"""Tile of the faithful REC for large images. Each tile is read with :data:`REC_MARGIN` px of
+context and the model mirrors another :data:`~l1bsr_core.models.rec_faithful.BORDER_PAD_PX` px
+round it (at the image's edge the context it lacks; inside the image, extra work): 768 px tiles
+then do (768 + 2·48)² / 768² ≈ 1.27× the work of the image (512 px tiles: 1.41×). With 1024 px
+tiles a 4096 x 4096 run peaked at 2.4 GiB resident (before the mirrored border)."""
 
 WARP_MARGIN = 32
 """Context around each tile when only warping (the joint CSR's flows are computed for the whole
@@ -229,7 +232,9 @@ class CSRRuntime:
                            f"CSR computes its flows tile by tile")
 
     def flows_onto_green(self, model: nn.Module, view: torch.Tensor) -> torch.Tensor:
-        """(N, 4, h, w) DN view → (N, 3, 2, h, w) flows of B, R, NIR onto G, as at inference."""
+        """(N, 4, h, w) DN view → (N, 3, 2, h, w) flows of B, R, NIR onto G (validation scores). The
+        joint CSR computes them as at inference; the pairwise CSR normalises each pair by its own
+        statistics and does not pad, unlike its tiled inference (:meth:`register`)."""
         raise NotImplementedError
 
     def view_flows(self, model: nn.Module, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:

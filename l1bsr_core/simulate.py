@@ -26,7 +26,7 @@ averages f × f blocks. For a smooth displacement this reads: LR sample ``p`` of
 band ``b`` sees the (blurred) scene at reference location ``p + D_vb(p)``, i.e.
 ``clean[v, b] ≈ warp(reference[b], displacements[v, b])``.
 
-Displacement model (band geometry of L1B, see ``BAND_LINE_OFFSETS``)::
+Displacement model (band geometry of L1B, see :data:`l1bsr_core.bands.BAND_LINE_OFFSETS`)::
 
     D_vb(p) = O_v(p) + s_v · τ_b · (V(p) + W_v) + R_b(p)
 
@@ -34,7 +34,7 @@ Displacement model (band geometry of L1B, see ``BAND_LINE_OFFSETS``)::
   ``detector_shift_px`` plus ``detector_affine`` and ``detector_lowfreq_px`` variation.
   It applies to all bands of view 1 (view-angle / sampling-grid difference).
 * ``τ_b``: band b's acquisition time relative to G, as a fraction of B's
-  (:data:`BAND_TIME_RATIOS`: B −1, G 0, R +0.91, NIR −0.50, from the line offsets of a real
+  (:data:`l1bsr_core.bands.BAND_TIME_RATIOS`: B −1, G 0, R +0.91, NIR −0.50, from the line offsets of a real
   S2A datastrip). Bands see a ground point one after another; whatever moves in between (relief
   parallax, attitude motion) displaces each band in proportion to its time lag.
 * ``s_v = ±1``: the detector's parity. Odd and even detectors acquire the bands in opposite
@@ -85,8 +85,8 @@ import torch
 import torch.nn.functional as F
 
 from .arrays import to_uint16
-from .bands import GREEN, MOVING_BANDS, N_BANDS, SCALE_FACTOR
-from .filters import gaussian_blur, gaussian_taps
+from .bands import BAND_TIME_RATIOS, GREEN, MOVING_BANDS, N_BANDS, SCALE_FACTOR
+from .filters import gaussian_taps
 from .warp import upscale_flow, warp
 
 _WAVES = 3  # low-frequency plane waves per flow component
@@ -100,12 +100,6 @@ FLOW_WAVES = "waves"
 FLOW_RELIEF = "relief"
 FLOW_FAMILIES = (FLOW_WAVES, FLOW_RELIEF)
 
-BAND_LINE_OFFSETS = (-341.0, 0.0, 311.0, -171.0)
-"""Reference-line offset of B, G, R, NIR relative to G on an odd detector, in lines (1.5659 ms
-each), from a real S2A L1B datastrip (Sen2VM test resources); even detectors have the opposite
-signs (+337 / −312 / +169 on detector 2)."""
-BAND_TIME_RATIOS = tuple(offset / -BAND_LINE_OFFSETS[0] for offset in BAND_LINE_OFFSETS)
-"""τ_b: each band's time lag behind G as a fraction of B's lag (B −1, G 0, R +0.91, NIR −0.50)."""
 _SOLVER_TOLERANCE_PX = 1e-6
 
 
@@ -219,19 +213,12 @@ def psf_sigma_for_mtf(mtf_at_nyquist: float, factor: int) -> float:
     return factor / math.pi * math.sqrt(-2.0 * math.log(mtf_at_nyquist))
 
 
-gaussian_kernel = gaussian_taps
-"""Sampled 1-D Gaussian, radius ceil(4σ), summing to 1 (:func:`l1bsr_core.filters.gaussian_taps`)."""
-
-blur = gaussian_blur
-"""Separable Gaussian blur of an (N, C, H, W) tensor, borders reflected; differentiable
-(:func:`l1bsr_core.filters.gaussian_blur`)."""
-
-
 def degrade(hr_bands: torch.Tensor, factor: int, sigma: float) -> torch.Tensor:
     """The acquisition operator: Gaussian blur (``sigma`` HR px), then f × f area decimation.
 
-    Equal to ``avg_pool2d(blur(hr_bands, sigma), factor)``, computed as one strided separable
-    convolution with the Gaussian convolved with the f-pixel box (only the kept samples).
+    Equal to ``avg_pool2d(gaussian_blur(hr_bands, sigma), factor)`` (:mod:`l1bsr_core.filters`),
+    computed as one strided separable convolution with the Gaussian convolved with the f-pixel box
+    (only the kept samples).
 
     Args:
         hr_bands: (N, C, H, W) float tensor, H and W multiples of ``factor``.
@@ -248,7 +235,7 @@ def degrade(hr_bands: torch.Tensor, factor: int, sigma: float) -> torch.Tensor:
         raise ValueError(f"height and width {height} x {width} must be multiples of factor {factor}")
     if sigma <= 0:
         return F.avg_pool2d(hr_bands, factor)
-    gaussian = gaussian_kernel(sigma, dtype=hr_bands.dtype, device=hr_bands.device)
+    gaussian = gaussian_taps(sigma, dtype=hr_bands.dtype, device=hr_bands.device)
     radius = gaussian.numel() // 2
     box = torch.full((factor,), 1.0 / factor, dtype=hr_bands.dtype, device=hr_bands.device)
     kernel = F.conv1d(gaussian.view(1, 1, -1), box.view(1, 1, -1), padding=factor - 1).view(-1)

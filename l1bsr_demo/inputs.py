@@ -142,17 +142,6 @@ def place_window(height: int, width: int, name: str, x0: int, y0: int, size: int
     return placed, placed[:2] != (x0, y0)
 
 
-def cut_window(array: np.ndarray, name: str, x0: int, y0: int, size: int) -> tuple[np.ndarray, Window]:
-    """The window (x0, y0, size) of an (H, W, 4) ``array`` (size 0 = all of it) and its (x0, y0, w, h),
-    placed by :func:`place_window` (moved inside the image if it reaches past an edge).
-
-    Raises:
-        InputError: see :func:`place_window`.
-    """
-    (x0, y0, w, h), _ = place_window(*array.shape[:2], name, x0, y0, size)
-    return np.ascontiguousarray(array[y0 : y0 + h, x0 : x0 + w]), (x0, y0, w, h)
-
-
 def window_numbers(window_x0, window_y0, window_size) -> tuple[int, int, int]:
     """The page's window numbers as whole pixels (x0, y0, size), checked."""
     return tuple(

@@ -1,7 +1,6 @@
 """Batch inputs: files, folders (sorted, not recursive), products (one item per detector), refusals."""
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -57,8 +56,8 @@ def test_a_product_is_one_item_per_detector(tmp_path, monkeypatch):
     product = tmp_path / "S2A_MSIL1B_TEST.SAFE"
     product.mkdir()
     crop = touch(tmp_path / "crop.tif")
-    fake = SimpleNamespace(is_product=lambda path: path.name.endswith(".SAFE"), list_detectors=lambda path: [1, 12])
-    monkeypatch.setattr(items, "_products", lambda: fake)
+    monkeypatch.setattr(items, "is_product", lambda path: path.name.endswith(".SAFE"))
+    monkeypatch.setattr(items, "list_detectors", lambda path: [1, 12])
     found = expand_inputs([product, crop], tmp_path / "out")
     key = str(product.resolve())
     assert found[:2] == [Item(f"{key}#D01", product, tmp_path / "out" / "S2A_MSIL1B_TEST_D01.tif", 1),
@@ -79,3 +78,9 @@ def test_leftover_temp_files_are_those_of_the_outputs_only(tmp_path):
     assert leftover_temp_files(output) == [left]
     assert remove_leftovers([Item("k", tmp_path / "in.tif", output)]) == 1
     assert not left.exists() and all(path.exists() for path in kept)
+
+
+def test_a_real_product_and_its_zip_are_one_item_per_detector(synthetic_product, synthetic_product_zip, tmp_path):
+    found = expand_inputs([synthetic_product_zip], tmp_path / "out")
+    assert [item.detector for item in found] == synthetic_product.detectors
+    assert [item.output.name for item in found] == [f"S2A_MSIL1B_SIMU_D0{d}.tif" for d in synthetic_product.detectors]

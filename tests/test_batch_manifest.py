@@ -45,8 +45,9 @@ def test_a_line_left_unfinished_is_ignored_and_the_next_starts_on_its_own_line(t
     assert read_records(tmp_path / "missing.jsonl") == []
 
 
-def test_up_to_date_means_same_output_bytes_task_and_weights(tmp_path):
+def test_up_to_date_means_same_output_bytes_task_weights_and_input(tmp_path):
     item = item_in(tmp_path)
+    item.input.write_bytes(b"input")
     item.output.parent.mkdir()
     item.output.write_bytes(b"result")
     done = make_record(item, DONE, task="registration", weights=None, sha256=sha256_of(item.output))
@@ -54,6 +55,11 @@ def test_up_to_date_means_same_output_bytes_task_and_weights(tmp_path):
     assert not is_up_to_date(item, done, task="superresolution", weights=None)
     assert not is_up_to_date(item, done, task="registration", weights="my-csr")
     assert not is_up_to_date(item, None, task="registration", weights=None)
+    assert not is_up_to_date(item, done, task="registration", weights=None, networks="csr:123")  # other weights files
+    item.input.write_bytes(item.input.read_bytes() + b"new")  # the input was replaced
+    assert not is_up_to_date(item, done, task="registration", weights=None)
+    done = make_record(item, DONE, task="registration", weights=None, sha256=sha256_of(item.output))
+    assert is_up_to_date(item, done, task="registration", weights=None)
     item.output.write_bytes(b"changed")
     assert not is_up_to_date(item, done, task="registration", weights=None)
     item.output.unlink()

@@ -1,9 +1,6 @@
 """The task of one batch item, called in this process: a result for every outcome, never an exception."""
 
-import sys
-from types import ModuleType
 
-import numpy as np
 import tifffile
 
 from l1bsr_core.batch.manifest import DONE, FAILED
@@ -29,18 +26,10 @@ def test_a_bad_item_is_a_failed_result_in_one_line(use_random_weights, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif"]
 
 
-def test_a_detector_item_goes_to_the_products_api(tmp_path, monkeypatch):
-    calls = []
-
-    def process_detector(product, detector, output, task, *, weights=None, device="cpu", tile=None):
-        calls.append((product, detector, output, task, weights, device, tile))
-        tifffile.imwrite(output, np.zeros((40, 40, 4), np.uint16))
-        return {"detector": detector, "offset": [1, 2]}
-
-    fake = ModuleType("l1bsr_core.products")
-    fake.process_detector = process_detector
-    monkeypatch.setitem(sys.modules, "l1bsr_core.products", fake)
-    output = tmp_path / "P_D03.tif"
-    result = run_item("registration", str(tmp_path / "P.SAFE"), str(output), 3, tile=64, threads=1)
-    assert result["status"] == DONE and result["detail"] == {"detector": 3, "offset": [1, 2]}
-    assert calls == [(tmp_path / "P.SAFE", 3, output, "registration", None, "cpu", 64)]
+def test_a_detector_item_goes_to_the_products_api(tmp_path, synthetic_product):
+    output = tmp_path / "P_D02.tif"
+    result = run_item("registration", str(synthetic_product.path), str(output), 2, threads=1)
+    assert result["status"] == DONE, result["error"]
+    assert result["detail"]["detector"] == 2 and [o["band"] for o in result["detail"]["coarse_offsets"]] == [
+        "B", "R", "NIR"]
+    assert result["sha256"] == result["detail"]["sha256"] == sha256_of(output)

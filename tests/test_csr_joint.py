@@ -212,8 +212,7 @@ def joint_case(case: str, seed: int):
     band its own affine + its own smooth field (NIR's 0.5 px); ``affine``: affine offsets only.
     B and R enter as fused (``classical``) fields, NIR as noisy windows, a third unconfident.
     """
-    from l1bsr_core.bands import BLUE, RED
-    from l1bsr_core.models.csr_joint import BAND_TIME_RATIOS
+    from l1bsr_core.bands import BAND_TIME_RATIOS, BLUE, RED
 
     rng = np.random.default_rng(seed)
     shared = smooth_field(rng, 1.0)
@@ -274,11 +273,6 @@ def test_joint_nir_ignores_a_cluster_of_confident_wrong_windows():
     error = (joint[0, 2].double() - truth[0, 2]).norm(dim=0)[quarter[1:]]
     assert (fused[0, 2].double() - truth[0, 2]).norm(dim=0)[quarter[1:]].mean() > 1.5  # the classical fusion fails
     assert error.max() < 0.3
-
-
-def test_joint_nir_off_leaves_the_grid_unchanged():
-    _, shift, confidence, classical = joint_case("coupled", 0)
-    assert torch.equal(JointCSR().joint_nir(shift, confidence, classical), classical)
 
 
 def test_held_out_score_prefers_more_smoothing_for_a_smoother_field():

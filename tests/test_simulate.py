@@ -10,16 +10,14 @@ import tifffile
 import torch
 import torch.nn.functional as F
 
-from l1bsr_core.bands import BLUE, DN_MAX, GREEN, MOVING_BANDS, NIR, RED
+from l1bsr_core.bands import BAND_TIME_RATIOS, BLUE, DN_MAX, GREEN, MOVING_BANDS, NIR, RED
+from l1bsr_core.filters import gaussian_blur, gaussian_taps
 from l1bsr_core.io import read_bgrn_array
 from l1bsr_core.scenes import CLASS_DN, LANDSCAPES, make_scene, real_scene
 from l1bsr_core.simulate import (
-    BAND_TIME_RATIOS,
     FLOW_FAMILIES,
     SimulationConfig,
-    blur,
     degrade,
-    gaussian_kernel,
     invert_flow,
     psf_sigma_for_mtf,
     random_relief_flow,
@@ -93,7 +91,7 @@ def test_degrade_is_blur_then_area_average_and_differentiable(factor):
     sigma = psf_sigma_for_mtf(0.28, factor)
     out = degrade(hr, factor, sigma)
     assert out.shape == (1, 4, 12, 10)
-    assert torch.allclose(out, F.avg_pool2d(blur(hr, sigma), factor), atol=1e-12)
+    assert torch.allclose(out, F.avg_pool2d(gaussian_blur(hr, sigma), factor), atol=1e-12)
     out.sum().backward()
     assert hr.grad is not None and torch.isfinite(hr.grad).all()
 
@@ -105,7 +103,7 @@ def test_degrade_refuses_sizes_not_multiple_of_factor():
 
 @pytest.mark.parametrize("mtf, factor", [(0.28, 2), (0.15, 2), (0.4, 3)])
 def test_psf_mtf_at_nyquist_matches(mtf, factor):
-    kernel = gaussian_kernel(psf_sigma_for_mtf(mtf, factor), dtype=torch.float64).numpy()
+    kernel = gaussian_taps(psf_sigma_for_mtf(mtf, factor), dtype=torch.float64).numpy()
     taps = np.arange(kernel.size) - kernel.size // 2
     nyquist = 0.5 / factor  # cycles per HR pixel
     assert abs(kernel.sum() - 1) < 1e-12

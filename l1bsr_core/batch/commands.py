@@ -17,6 +17,7 @@ from pathlib import Path
 from ..cli import EXIT_USER_ERROR, OneLineParser, run_reporting_errors
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
+from ..outputs import sha256_of
 from ..tiling import check_tile
 from .items import Item, expand_inputs, remove_leftovers
 from .manifest import DONE, FAILED, SKIPPED, Manifest, is_up_to_date, last_done, make_record, read_records
@@ -60,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse, before anything starts, arguments that cannot work (ArgumentError, WeightsError)."""
+def check_arguments(args: argparse.Namespace) -> str:
+    """Refuse, before anything starts, arguments that cannot work (ArgumentError, WeightsError).
+
+    Returns which networks the task runs, as ``kind:SHA-256`` of their weights files (the REC's
+    with the CSR it aligns with): the manifest records it, so a re-run redoes items made by
+    other weights, e.g. after an upgrade changed the shipped ones.
+    """
     if args.out_dir.exists() and not args.out_dir.is_dir():
         raise ArgumentError(f"OUT_DIR {args.out_dir} is a file; expected a folder (created if missing)")
     existing = next(folder for folder in (args.out_dir, *args.out_dir.absolute().parents) if folder.exists())
@@ -72,9 +78,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_tile(args.tile)
     from .. import inference  # imports torch: after the cheap checks
 
-    inference.get_model(MODEL_KINDS[args.task], args.weights, "cpu")  # unusable weights: refused once, here
+    kind = MODEL_KINDS[args.task]
+    _, info = inference.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
     if args.device != "cpu":
-        inference.get_model(MODEL_KINDS[args.task], args.weights, args.device)  # a device this machine lacks
+        inference.get_model(kind, args.weights, args.device)  # a device this machine lacks
+    sources = [(kind, info["source"])]
+    if info["config"].get("align_with"):
+        sources.append(("csr", inference.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
+    return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
 
 
 class Progress:
@@ -123,24 +134,25 @@ def _name(item: Item) -> str:
     return f"{item.input} detector {item.detector}" if item.detector is not None else str(item.input)
 
 
-def _partition(items: list[Item], done: dict[str, dict], args) -> tuple[list[Item], list[Item]]:
+def _partition(items: list[Item], done: dict[str, dict], args, networks: str) -> tuple[list[Item], list[Item]]:
     """(to do, up to date): an item is up to date when its output is the one its last done record wrote."""
     if args.overwrite:
         return items, []
     todo, skipped = [], []
     for item in items:
-        up_to_date = is_up_to_date(item, done.get(item.key), task=args.task, weights=args.weights)
+        up_to_date = is_up_to_date(item, done.get(item.key), task=args.task, weights=args.weights,
+                                   networks=networks)
         (skipped if up_to_date else todo).append(item)
     return todo, skipped
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the batch; return the exit status (L1BSRError for usage errors, before anything is written)."""
-    check_arguments(args)
+    networks = check_arguments(args)
     items = expand_inputs(args.inputs, args.out_dir)
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
-    todo, skipped = _partition(items, done, args)
+    todo, skipped = _partition(items, done, args, networks)
     progress = Progress(len(items), len(skipped))
     from .engine import open_cluster, run_items
 
@@ -156,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         stack.enter_context(manifest)
         for item in skipped:
             manifest.append(make_record(item, SKIPPED, task=args.task, weights=args.weights,
-                                        sha256=done[item.key]["sha256"]))
+                                        sha256=done[item.key]["sha256"], networks=networks))
         if todo:
             progress.update()
             for item, result in run_items(cluster, todo, task=args.task, weights=args.weights, device=args.device,
@@ -164,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                 manifest.append(make_record(item, result["status"], task=args.task, weights=args.weights,
                                             error=result["error"], seconds=result["seconds"],
                                             worker=result["worker"], sha256=result["sha256"],
-                                            detail=result["detail"]))
+                                            detail=result["detail"], networks=networks))
                 if result["status"] == FAILED:
                     error = result["error"]  # named once: our messages mostly name the input already
                     progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")

@@ -2,7 +2,7 @@
 
 An INPUT is a BGRN TIFF file, a folder of them (its ``.tif``/``.tiff`` files, not its sub-folders,
 sorted by name; hidden files left out), or a Sentinel-2 L1B product (a ``.SAFE`` folder or its
-``.zip``, when :mod:`l1bsr_core.products` is installed), which gives one item per detector.
+``.zip``, read by :mod:`l1bsr_core.products`), which gives one item per detector.
 Outputs all go into OUT_DIR: ``<input stem>.tif``, or ``<product stem>_D01.tif`` for detector 1.
 Two items with one output name, or an output that is an input, are refused before any work.
 """
@@ -10,8 +10,6 @@ Two items with one output name, or an output that is an input, are refused befor
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import os
 import re
 from dataclasses import dataclass
@@ -19,12 +17,11 @@ from pathlib import Path
 
 from ..errors import ArgumentError
 from ..outputs import TIFF_SUFFIXES
+from ..products import is_product, list_detectors
 
 OUTPUT_SUFFIX = ".tif"
 PRODUCT_SUFFIXES = (".zip", ".safe")
 """Suffixes stripped (in this order, any case) from a product's name to make its output stem."""
-
-PRODUCTS_MODULE = "l1bsr_core.products"
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,6 @@ class Item:
     detector: int | None = None
 
 
-PRODUCTS_API = ("is_product", "list_detectors", "process_detector")
-
-
-def _products():
-    """:mod:`l1bsr_core.products` when it is there with its API, else None (its import errors propagate)."""
-    if importlib.util.find_spec(PRODUCTS_MODULE) is None:
-        return None
-    module = importlib.import_module(PRODUCTS_MODULE)
-    return module if all(hasattr(module, name) for name in PRODUCTS_API) else None
-
-
 def _tiffs_in(folder: Path) -> list[Path]:
     return sorted(
         path for path in folder.iterdir()
@@ -72,11 +58,11 @@ def product_stem(product: Path) -> str:
     return name
 
 
-def _items_of(path: Path, out_dir: Path, products) -> list[Item]:
-    if products is not None and products.is_product(path):
+def _items_of(path: Path, out_dir: Path) -> list[Item]:
+    if is_product(path):
         key, stem = str(path.resolve()), product_stem(path)
         return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
-                for detector in products.list_detectors(path)]
+                for detector in list_detectors(path)]
     if path.is_dir():
         return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)]
     if path.exists():  # any file: one that is not a BGRN TIFF fails as an item, the others go on
@@ -92,10 +78,9 @@ def expand_inputs(inputs, out_dir) -> list[Item]:
             output name, or an output that is one of the inputs.
     """
     out_dir = Path(out_dir)
-    products = _products()
     items: dict[str, Item] = {}
     for path in map(Path, inputs):
-        for item in _items_of(path, out_dir, products):
+        for item in _items_of(path, out_dir):
             items.setdefault(item.key, item)
     if not items:
         given = ", ".join(map(str, inputs)) or "nothing"

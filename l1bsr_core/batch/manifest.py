@@ -4,7 +4,9 @@ Each record says which input went to which output, its status (:data:`DONE`, :da
 :data:`SKIPPED`), a one-line error, the seconds it took, the Dask worker that ran it, and the
 output's SHA-256. Only the client process writes it (one writer; a line that an interrupted run
 left unfinished is ignored when reading). A later run skips an item whose output is still the
-one its last :data:`DONE` record describes (same task and weights, same SHA-256).
+one its last :data:`DONE` record describes: same task, same networks (the SHA-256 of the weights
+files, not only their name: shipped weights change between releases), same input file (size and
+modification time), same output SHA-256.
 """
 
 from __future__ import annotations
@@ -22,15 +24,26 @@ DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 STATUSES = (DONE, FAILED, SKIPPED)
 
 
+def input_stamp(item: Item) -> list[int] | None:
+    """[size, mtime_ns] of an item's input (a product folder: of the folder itself), None if gone."""
+    try:
+        stat = item.input.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def make_record(item: Item, status: str, *, task: str, weights: str | None, error: str | None = None,
                 seconds: float | None = None, worker: str | None = None, sha256: str | None = None,
-                detail: dict | None = None) -> dict:
-    """A manifest line for ``item`` (``detail``: what a product detector's run reported)."""
+                detail: dict | None = None, networks: str | None = None) -> dict:
+    """A manifest line for ``item`` (``detail``: what a product detector's run reported;
+    ``networks``: which weights files ran, see :func:`is_up_to_date`)."""
     if status not in STATUSES:
         raise ValueError(f"status {status!r}; expected one of {STATUSES}")
     record = {"key": item.key, "input": str(item.input), "output": str(item.output), "status": status,
               "task": task, "weights": weights, "error": error, "seconds": seconds, "worker": worker,
-              "sha256": sha256, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "sha256": sha256, "networks": networks, "input_stamp": input_stamp(item),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if item.detector is not None:
         record["detector"] = item.detector
     if detail is not None:
@@ -60,10 +73,14 @@ def last_done(records) -> dict[str, dict]:
     return {record["key"]: record for record in records if record["status"] == DONE}
 
 
-def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | None) -> bool:
+def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | None,
+                  networks: str | None = None) -> bool:
     """True when ``item``'s output is the file its last done record describes, made by the same task
-    and weights: present, and of the same SHA-256."""
-    if done is None or done.get("task") != task or done.get("weights") != weights or not item.output.is_file():
+    and weights (name and ``networks``, the files' SHA-256) from the same input (size, mtime):
+    present, and of the same SHA-256."""
+    if (done is None or done.get("task") != task or done.get("weights") != weights
+            or done.get("networks") != networks or done.get("input_stamp") != input_stamp(item)
+            or not item.output.is_file()):
         return False
     try:
         return sha256_of(item.output) == done.get("sha256")
@@ -77,9 +94,6 @@ class Manifest:
     def __init__(self, out_dir):
         self.path = Path(out_dir) / MANIFEST_NAME
         self._file = None
-
-    def records(self) -> list[dict]:
-        return read_records(self.path)
 
     def __enter__(self) -> Manifest:
         try:

@@ -73,7 +73,8 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
 
             result["detail"] = process_detector(Path(input), detector, Path(output), task, weights=weights,
                                                 device=device, tile=tile)
-        result["sha256"] = sha256_of(output)
+        # a product strip is hashed once, by process_detector (it can weigh hundreds of MB)
+        result["sha256"] = result["detail"]["sha256"] if result["detail"] else sha256_of(output)
     except Exception as error:  # one item's failure is a result: the others go on
         result.update(status=FAILED, error=_error_text(error))
     result["seconds"] = round(time.perf_counter() - start, 3)

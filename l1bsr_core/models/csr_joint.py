@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..bands import BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
+from ..bands import BAND_TIME_RATIOS, BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
 from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
 from ..warp import align_to_reference
 from .config import DictConfig
@@ -51,10 +51,6 @@ _MEDIAN_SIZE = 3
 FUSION_TRUNCATE = 3.0
 """Half-width, in standard deviations, of the robust fusion's Gaussians (as trained)."""
 
-BAND_TIME_RATIOS = {BLUE: -1.0, RED: 311.0 / 341.0, NIR: -171.0 / 341.0}
-"""Each band's acquisition time behind G as a fraction of B's (the line offsets of a real S2A
-datastrip, :data:`l1bsr_core.simulate.BAND_LINE_OFFSETS`); all signs flip on even detectors, so
-the ratios between bands are the same on every detector."""
 _JOINT_MIN_WINDOWS = 8
 """NIR keeps its classical estimate when fewer of its windows are confident."""
 _JOINT_ITERATIONS = 6
@@ -285,7 +281,7 @@ class JointCSR(nn.Module):
         ``config.nir_coupling``; else unchanged).
 
         The shared field is the least-squares ``V`` of ``B = s_B + τ_B·V``, ``R = s_R + τ_R·V``
-        (:data:`BAND_TIME_RATIOS`) from the fused B and R; NIR's first-pass windows (``shift``,
+        (:data:`~l1bsr_core.bands.BAND_TIME_RATIOS`) from the fused B and R; NIR's first-pass windows (``shift``,
         ``confidence``) are fitted by ``a + A·p + c·V`` (an affine part per component and one
         coupling ``c``) by Cauchy-reweighted least squares, with ``V`` made orthogonal to the
         affine terms (so ``c`` only explains what an affine NIR cannot) and a small ridge on

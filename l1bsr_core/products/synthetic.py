@@ -5,7 +5,8 @@ Detector k (0-based) sees ground columns from ``k · (cols − overlap)`` and ro
 along-track offset (odd and even detectors differ, as the real fore/aft stagger does). Within a
 detector, G sees the ground directly and B, R, NIR see it displaced by a constant coarse offset of
 tens of pixels plus a smooth field of about a pixel, both proportional to the band's time lag
-behind G, so their signs flip between odd and even detectors (see :data:`LAGS_D1`). Images go
+behind G, so their signs flip between odd and even detectors
+(:data:`l1bsr_core.bands.BAND_LINE_OFFSETS`). Images go
 through the project's one warp (bicubic), Gaussian noise and uint16 quantisation, and are written
 as lossless JPEG 2000 through GDAL, with metadata in the Sentinel-2 L1B schema: either generated
 here, or copied from a real datastrip (``template``, e.g. ``../shared/data/l1b-product-metadata``).
@@ -28,15 +29,13 @@ import torch
 from rasterio.errors import NotGeoreferencedWarning
 
 from ..arrays import to_uint16
-from ..bands import MOVING_BANDS
+from ..bands import BAND_LINE_OFFSETS, MOVING_BANDS
 from ..scenes import make_scene
 from ..simulate import invert_flow
 from ..warp import warp
 from .layout import image_stem
 from .metadata import BGRN_BAND_FILES, BGRN_BAND_IDS
 
-LAGS_D1 = (-341.0, 0.0, 311.0, -171.0)
-"""Line-1 time of B, G, R, NIR behind G on detector 1 of a real S2A datastrip, line periods."""
 COARSE_PX_PER_LAG = 0.1
 """Simulated coarse band offset (along track) per line period of lag: B −34 px, R +31, NIR −17."""
 ACROSS_PX_PER_LAG = 0.012
@@ -102,7 +101,7 @@ def _metadata_name(granule: str) -> str:
 
 def _datastrip_xml(datastrip: str, granules: dict[int, list[tuple[str, int]]], detectors: list[int]) -> str:
     stamps = []
-    for band_id, lag in zip(BGRN_BAND_IDS, LAGS_D1):
+    for band_id, lag in zip(BGRN_BAND_IDS, BAND_LINE_OFFSETS):
         rows = []
         for detector in detectors:
             seconds = 30.0 + _sign(detector) * lag * LINE_PERIOD_MS / 1000.0
@@ -195,7 +194,7 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
     detectors = list(detectors)
     rng = np.random.default_rng(seed)
     strip_rows = rows * granules
-    margin = int(np.ceil(max(abs(lag) for lag in LAGS_D1) * COARSE_PX_PER_LAG + 2 * SMOOTH_PX)) + 8
+    margin = int(np.ceil(max(abs(lag) for lag in BAND_LINE_OFFSETS) * COARSE_PX_PER_LAG + 2 * SMOOTH_PX)) + 8
     ground_rows = strip_rows + EVEN_DETECTOR_ROWS + 2 * margin
     ground_cols = len(detectors) * (cols - overlap) + overlap + 2 * margin
     ground = torch.from_numpy(make_scene(ground_rows, ground_cols, seed=seed))[:, None]  # (4, 1, H, W)
@@ -213,9 +212,9 @@ def write_synthetic_product(folder, *, detectors=(1, 2, 3), granules: int = 2, r
         detector_rows[detector] = row0 - margin
         sign = _sign(detector)
         flows = np.zeros((4, 2, strip_rows, cols), np.float32)
-        for band, lag in enumerate(LAGS_D1):
-            flows[band, 0] = sign * lag * ACROSS_PX_PER_LAG + sign * lag / -LAGS_D1[0] * smooth[0]
-            flows[band, 1] = sign * lag * COARSE_PX_PER_LAG + sign * lag / -LAGS_D1[0] * smooth[1]
+        for band, lag in enumerate(BAND_LINE_OFFSETS):
+            flows[band, 0] = sign * lag * ACROSS_PX_PER_LAG + sign * lag / -BAND_LINE_OFFSETS[0] * smooth[0]
+            flows[band, 1] = sign * lag * COARSE_PX_PER_LAG + sign * lag / -BAND_LINE_OFFSETS[0] * smooth[1]
         window = ground[:, :, row0:row0 + strip_rows, col0:col0 + cols]
         # band b at p sees the ground at p + flows[b]: warp a larger window so no reflection enters
         big = ground[:, :, row0 - margin:row0 + strip_rows + margin, col0 - margin:col0 + cols + margin]
