@@ -36,7 +36,7 @@ from .models.csr_joint import robust_fusion
 from .models.phase_correlation import (
     MIN_CONFIDENCE,
     OUTLIER_PX,
-    apodize,
+    apodized_spectra,
     complex_gradient,
     phase_correlation,
 )
@@ -98,8 +98,8 @@ def _shifts_from_stacks(reference: np.ndarray, moving: np.ndarray, upsample: int
     """Phase correlation of stacks of gradient windows (n, h, w) -> dx, dy, confidence (n,), by the
     project's one phase correlation (:func:`~l1bsr_core.models.phase_correlation.phase_correlation`)."""
     with torch.no_grad():
-        ref = torch.fft.fft2(apodize(torch.from_numpy(np.ascontiguousarray(reference))))
-        mov = torch.fft.fft2(apodize(torch.from_numpy(np.ascontiguousarray(moving))))
+        ref = apodized_spectra(torch.from_numpy(np.ascontiguousarray(reference)))
+        mov = apodized_spectra(torch.from_numpy(np.ascontiguousarray(moving)))
         dx, dy, confidence = phase_correlation(ref, mov, _refine_stages(upsample))
     return dx.numpy(), dy.numpy(), confidence.numpy()
 

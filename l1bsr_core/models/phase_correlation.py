@@ -23,12 +23,12 @@ Why these choices (they follow the project's classical pipeline, see
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
-import torch.nn.functional as F
 
-from ..filters import gaussian_radius, gaussian_taps
+from ..filters import correlate1d, gaussian_radius, gaussian_taps
 
 # The constants of phase correlation, here once: the joint CSR (this module, :mod:`.csr_joint`) and
 # the classical pipeline (:mod:`l1bsr_core.registration`) use these.
@@ -71,17 +71,10 @@ def _gaussian_taps(sigma: float, dtype, device) -> tuple[torch.Tensor, torch.Ten
 
 def complex_gradient(bands: torch.Tensor, sigma: float = GRADIENT_SIGMA_PX) -> torch.Tensor:
     """``gx + i·gy`` of every plane of an (N, C, H, W) real tensor, reflected borders: complex (N, C, H, W)."""
-    n, c, h, w = bands.shape
     smooth, derivative = _gaussian_taps(sigma, bands.dtype, bands.device)
-    r = smooth.numel() // 2
-    planes = bands.reshape(n * c, 1, h, w)
-    mode = "reflect" if min(h, w) > r else "replicate"
-    rows = F.pad(planes, (0, 0, r, r), mode=mode)
-    smooth_y = F.conv2d(rows, smooth.view(1, 1, -1, 1))
-    diff_y = F.conv2d(rows, derivative.view(1, 1, -1, 1))
-    gx = F.conv2d(F.pad(smooth_y, (r, r, 0, 0), mode=mode), derivative.view(1, 1, 1, -1))
-    gy = F.conv2d(F.pad(diff_y, (r, r, 0, 0), mode=mode), smooth.view(1, 1, 1, -1))
-    return torch.complex(gx, gy).reshape(n, c, h, w)
+    gx = correlate1d(correlate1d(bands, smooth, -2), derivative, -1)
+    gy = correlate1d(correlate1d(bands, derivative, -2), smooth, -1)
+    return torch.complex(gx, gy)
 
 
 def window_grid(length: int, window: int, step: int) -> int:
@@ -101,38 +94,68 @@ def hann(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
     return torch.sin(math.pi * (torch.arange(n, dtype=dtype, device=device) + 0.5) / n) ** 2
 
 
-def apodize(patches: torch.Tensor) -> torch.Tensor:
-    """(..., h, w) windows with their Hann-weighted mean removed, times the 2D Hann window."""
-    dtype = patches.real.dtype
-    weight = hann(patches.shape[-2], dtype, patches.device)[:, None] * hann(patches.shape[-1], dtype, patches.device)
-    mean = (patches * weight).sum(dim=(-2, -1), keepdim=True) / weight.sum()
-    return (patches - mean) * weight
+_LOWEST = [0, 1, -1]
+"""The frequencies (per axis) at which a Hann window sampled at pixel centres, a raised cosine
+of one period, has a non-zero spectrum."""
 
 
-def _windows(gradient: torch.Tensor, window: int, step: int) -> torch.Tensor:
-    """(N, H, W) complex → (N, gy, gx, window, window) apodised windows (weighted mean removed)."""
-    return apodize(gradient.unfold(-2, window, step).unfold(-2, window, step))
+@functools.lru_cache(maxsize=8)
+def _apodization(h: int, w: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """The 2-D Hann window (h, w), its spectrum at the 3 × 3 lowest frequencies and its sum."""
+    with torch.inference_mode(False):  # cached: usable inside and outside inference mode
+        weight = hann(h, dtype, device)[:, None] * hann(w, dtype, device)
+        lowest = torch.fft.fft2(weight)[_LOWEST][:, _LOWEST]
+    return weight, lowest, float(weight.sum())
+
+
+def apodized_spectra(patches: torch.Tensor) -> torch.Tensor:
+    """FFTs (..., h, w) of ``(..., h, w)`` windows apodised: their Hann-weighted mean removed, then
+    times the 2-D Hann window.
+
+    Computed as ``fft2(patches · hann)`` minus the weighted mean times the window's spectrum, which
+    is non-zero at the 3 × 3 lowest frequencies only; the weighted mean is the first spectrum's
+    zero frequency over the window's sum. One multiplication and one FFT per window.
+    """
+    weight, lowest, total = _apodization(*patches.shape[-2:], patches.real.dtype, patches.device)
+    spectra = torch.fft.fft2(patches * weight)
+    rows = torch.tensor(_LOWEST, device=patches.device)[:, None]
+    cols = torch.tensor(_LOWEST, device=patches.device)
+    spectra[..., rows, cols] -= spectra[..., :1, :1] / total * lowest
+    return spectra
 
 
 def _frequencies(size: int, dtype, device) -> torch.Tensor:
     return torch.fft.fftfreq(size, dtype=dtype, device=device)
 
 
-def _dft_kernels(centre: torch.Tensor, size: int, half: int, step: float) -> torch.Tensor:
-    """exp(2πi·s·k / size) for the sample positions ``centre + j·step``, j in [−half, half]: (..., 2·half + 1, size)."""
-    offsets = torch.arange(-half, half + 1, dtype=centre.dtype, device=centre.device) * step
-    k = _frequencies(size, centre.dtype, centre.device)  # cycles / px
-    per_centre = torch.polar(torch.ones_like(k).expand(*centre.shape, -1), 2 * math.pi * centre[..., None] * k)
-    per_offset = torch.polar(torch.ones(len(offsets), size, dtype=centre.dtype, device=centre.device),
-                             2 * math.pi * offsets[:, None] * k)
-    return per_centre[..., None, :] * per_offset
+@functools.lru_cache(maxsize=32)
+def _offset_kernels(size: int, half: int, step: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """exp(2πi·j·step·k / size) for j in [−half, half] and the ``size`` frequencies k: (2·half + 1, size)."""
+    with torch.inference_mode(False):  # cached: usable inside and outside inference mode
+        offsets = torch.arange(-half, half + 1, dtype=dtype, device=device) * step
+        angle = 2 * math.pi * offsets[:, None] * _frequencies(size, dtype, device)
+        return torch.polar(torch.ones_like(angle), angle)
 
 
-def _sample_correlation(spectrum: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor, half: int, step: float):
-    """|correlation| sampled on a (2·half + 1)² grid of ``step`` px around (cy, cx): (M, a, a) real."""
-    ky = _dft_kernels(cy, spectrum.shape[-2], half, step)  # (M, a, h)
-    kx = _dft_kernels(cx, spectrum.shape[-1], half, step)  # (M, a, w)
-    return torch.matmul(torch.matmul(ky, spectrum), kx.transpose(-1, -2)).abs()
+def _dft_kernels(centre: torch.Tensor, half: int, step: float, weight: torch.Tensor) -> torch.Tensor:
+    """weight(k)·exp(2πi·s·k / size) for the sample positions ``s = centre + j·step``, j in [−half, half],
+    and the ``size = len(weight)`` frequencies k: (M, 2·half + 1, size)."""
+    size = weight.numel()
+    angle = 2 * math.pi * centre[:, None] * _frequencies(size, centre.dtype, centre.device)
+    per_centre = torch.polar(weight.expand_as(angle), angle)
+    return per_centre[:, None, :] * _offset_kernels(size, half, step, centre.dtype, centre.device)
+
+
+def _sample_correlation(phase: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor, half: int, step: float,
+                        row_weight: torch.Tensor, col_weight: torch.Tensor) -> torch.Tensor:
+    """|correlation| of the spectrum ``phase · (row_weight ⊗ col_weight)`` sampled on a
+    (2·half + 1)² grid of ``step`` px around (cy, cx): (M, a, a) real.
+
+    ``phase`` (M, h, w); the separable weights (h,) and (w,) are folded into the DFT kernels, so
+    the weighted spectrum is never formed."""
+    ky = _dft_kernels(cy, half, step, row_weight)  # (M, a, h)
+    kx = _dft_kernels(cx, half, step, col_weight)  # (M, a, w)
+    return torch.matmul(torch.matmul(ky, phase), kx.transpose(-1, -2)).abs()
 
 
 def _parabola(minus: torch.Tensor, centre: torch.Tensor, plus: torch.Tensor) -> torch.Tensor:
@@ -141,9 +164,10 @@ def _parabola(minus: torch.Tensor, centre: torch.Tensor, plus: torch.Tensor) -> 
     return offset.clamp(-0.5, 0.5)
 
 
-def _refine(spectrum: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, half: int, step: float):
+def _refine(phase: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, half: int, step: float,
+            row_weight: torch.Tensor, col_weight: torch.Tensor):
     """Move (cx, cy) to the maximum of the sampled |correlation|, then to the parabola's vertex."""
-    surface = _sample_correlation(spectrum, cy, cx, half, step)
+    surface = _sample_correlation(phase, cy, cx, half, step, row_weight, col_weight)
     size = 2 * half + 1
     best = surface.flatten(-2).argmax(-1)
     iy, ix = best // size, best % size
@@ -156,51 +180,80 @@ def _refine(spectrum: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, half: in
     return cx + (ix - half + ox) * step, cy + (iy - half + oy) * step
 
 
+@functools.lru_cache(maxsize=8)
+def _frequency_weights(h: int, w: int, dtype: torch.dtype, device: torch.device):
+    """Separable weights of the frequencies of (h, w) spectra whose mean and Nyquist row and column
+    are zeroed (:func:`_drop_undetected`): ``(all_y, all_x)``, the all-frequency correlation
+    normalised to 1 for identical windows, and ``(low_y, low_x)``, the Gaussian low-pass of the
+    sub-pixel refinement (:data:`SUBPIXEL_CUTOFF`), normalised to sum 1."""
+    def detected(size: int) -> torch.Tensor:
+        keep = torch.ones(size, dtype=dtype, device=device)
+        if size % 2 == 0:
+            keep[size // 2] = 0
+        return keep
+
+    with torch.inference_mode(False):  # cached: usable inside and outside inference mode
+        all_y, all_x = detected(h), detected(w)
+        all_y = all_y / float(all_y.sum() * all_x.sum() - 1)  # minus the mean
+        low_y = detected(h) * torch.exp(-_frequencies(h, dtype, device) ** 2 / SUBPIXEL_CUTOFF**2)
+        low_x = detected(w) * torch.exp(-_frequencies(w, dtype, device) ** 2 / SUBPIXEL_CUTOFF**2)
+        low_y = low_y / (low_y.sum() * low_x.sum() - low_y[0] * low_x[0])
+    return (all_y, all_x), (low_y, low_x)
+
+
+def _drop_undetected(phase: torch.Tensor) -> None:
+    """Zero, in place, the frequencies the peak search leaves out: the mean and the Nyquist row and column."""
+    h, w = phase.shape[-2:]
+    if h % 2 == 0:
+        phase[..., h // 2, :] = 0
+    if w % 2 == 0:
+        phase[..., :, w // 2] = 0
+    phase[..., 0, 0] = 0
+
+
 def phase_correlation(reference: torch.Tensor, moving: torch.Tensor, stages=REFINE_STAGES):
     """Shifts and confidences of pairs of apodised windows, from their spectra: the one phase correlation.
 
     Args:
-        reference, moving: (M, h, w) complex FFTs of apodised windows (e.g. of complex gradients).
+        reference, moving: (..., h, w) complex FFTs of apodised windows (e.g. of complex
+            gradients), broadcast against each other (one reference spectrum may serve several
+            moving ones); M pairs in all.
         stages: sub-pixel refinement, (half-width in samples, sample step in px) of each stage
             (:data:`REFINE_STAGES`); empty for integer shifts.
 
     Returns:
-        ``(dx, dy, confidence)``, each (M,) in the input's real dtype: the shift with
-        ``moving(y + dy, x + dx) ≈ reference(y, x)`` over the window (within ±h/2, ±w/2) and the
-        height of the all-frequency correlation peak, in [0, 1].
+        ``(dx, dy, confidence)``, each (M,) in the input's real dtype, pairs in the broadcast
+        shape's order: the shift with ``moving(y + dy, x + dx) ≈ reference(y, x)`` over the window
+        (within ±h/2, ±w/2) and the height of the all-frequency correlation peak, in [0, 1].
     """
-    h, w = reference.shape[-2:]
-    dtype, device = reference.real.dtype, reference.device
-    cross = moving * reference.conj()
-    power = cross.real.square() + cross.imag.square()
-    floor = 1e-24 * power.flatten(-2).amax(-1)[..., None, None] + 1e-30
-    phase = cross * torch.rsqrt(power.maximum(floor))
+    h, w = moving.shape[-2:]
+    dtype, device = moving.real.dtype, moving.device
+    # unit-magnitude cross-power spectrum (0 where it vanishes); the frequencies the peak search
+    # does not use are zeroed in place, so the masks below only need their separable parts
+    phase = torch.sgn(moving * reference.conj()).reshape(-1, h, w)
+    _drop_undetected(phase)
+    all_frequencies, low_pass = _frequency_weights(h, w, dtype, device)
 
-    # Integer peak of |correlation| over all frequencies but the mean and the Nyquist row and column
-    # (|.| also catches an inverted peak).
-    detection = torch.ones(h, w, dtype=dtype, device=device)
-    if h % 2 == 0:
-        detection[h // 2, :] = 0
-    if w % 2 == 0:
-        detection[:, w // 2] = 0
-    detection[0, 0] = 0
-    spectrum = phase * (detection / detection.sum())
-    correlation = torch.fft.ifft2(spectrum)
-    peak = (correlation.real.square() + correlation.imag.square()).flatten(-2).argmax(-1)
+    # Integer peak of |correlation| over the detected frequencies (|.| also catches an inverted peak).
+    correlation = torch.view_as_real(torch.fft.ifft2(phase)).square()
+    peak = (correlation[..., 0] + correlation[..., 1]).flatten(-2).max(-1).indices
     py, px = (peak // w).to(dtype), (peak % w).to(dtype)
     py = torch.where(py > h // 2, py - h, py)
     px = torch.where(px > w // 2, px - w, px)
 
-    # Sub-pixel, on low-passed phases (see SUBPIXEL_CUTOFF).
-    fy, fx = _frequencies(h, dtype, device), _frequencies(w, dtype, device)
-    lowpass = detection * torch.exp(-(fy[:, None] ** 2 + fx[None, :] ** 2) / SUBPIXEL_CUTOFF**2)
-    smooth = phase * (lowpass / lowpass.sum())
+    # Sub-pixel, on Gaussian-low-passed phases (see SUBPIXEL_CUTOFF).
     sx, sy = px, py
     for half, fine in stages:
-        sx, sy = _refine(smooth, sx, sy, half, fine)
+        sx, sy = _refine(phase, sx, sy, half, fine, *low_pass)
     # Confidence: the all-frequency correlation at the final shift.
-    confidence = _sample_correlation(spectrum, sy, sx, 0, 1.0)[:, 0, 0].clamp(0, 1)
+    confidence = _sample_correlation(phase, sy, sx, 0, 1.0, *all_frequencies)[:, 0, 0].clamp(0, 1)
     return sx, sy, confidence
+
+
+PAIRS_PER_CHUNK = 128
+"""Window pairs correlated at once by :func:`windowed_phase_correlation`. A pair's spectra take
+32 KiB (64 px windows, complex64), so a chunk's chain of element-wise operations and FFTs stays in
+the CPU's cache: about 3× faster than all windows of a crop at once (1083 pairs, 35 MiB a step)."""
 
 
 def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *, window: int, step: int,
@@ -220,16 +273,29 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
         module's convention), confidence (N, K, gy, gx) in [0, 1], the height of the
         all-frequency correlation peak (1 for identical content, about 0.1 for unrelated noise in
         64 px windows).
+
+    The windows are cut, transformed and correlated in blocks of about :data:`PAIRS_PER_CHUNK`
+    pairs (one reference window serves the K bands at its place); the result does not depend on it.
     """
     n, k = moving.shape[:2]
     top, bottom = context
-    window_grid(reference.shape[-2] - top - bottom, window, step)  # raises when a side is smaller than the window
-    window_grid(reference.shape[-1], window, step)
+    gy = window_grid(reference.shape[-2] - top - bottom, window, step)  # raises when a side is smaller
+    gx = window_grid(reference.shape[-1], window, step)
     rows = slice(top, reference.shape[-2] - bottom)
-    ref = torch.fft.fft2(_windows(complex_gradient(reference[:, None].float())[:, 0, rows], window, step))
-    mov = torch.fft.fft2(_windows(complex_gradient(moving.float())[:, :, rows], window, step))
-    gy, gx = ref.shape[1:3]
-    sx, sy, confidence = phase_correlation(ref[:, None].expand_as(mov).reshape(-1, window, window),
-                                           mov.reshape(-1, window, window))
-    shift = torch.stack((sx, sy), dim=1).reshape(n, k, gy, gx, 2).permute(0, 1, 4, 2, 3)
-    return shift.contiguous(), confidence.reshape(n, k, gy, gx)
+    # (N, 1 or K, gy, gx, window, window) views of the windows; each block is copied when apodised
+    ref = complex_gradient(reference[:, None].float())[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
+    mov = complex_gradient(moving.float())[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
+    shift = torch.empty(n, k, 2, gy, gx, device=moving.device)
+    confidence = torch.empty(n, k, gy, gx, device=moving.device)
+    block_x = min(gx, max(1, PAIRS_PER_CHUNK // (n * k)))
+    block_y = min(gy, max(1, PAIRS_PER_CHUNK // (n * k * block_x)))
+    for y0 in range(0, gy, block_y):
+        y = slice(y0, min(y0 + block_y, gy))
+        for x0 in range(0, gx, block_x):
+            x = slice(x0, min(x0 + block_x, gx))
+            sx, sy, c = phase_correlation(apodized_spectra(ref[:, :, y, x]), apodized_spectra(mov[:, :, y, x]))
+            block = (n, k, y.stop - y.start, x.stop - x.start)
+            shift[:, :, 0, y, x] = sx.reshape(block)
+            shift[:, :, 1, y, x] = sy.reshape(block)
+            confidence[:, :, y, x] = c.reshape(block)
+    return shift, confidence
