@@ -89,6 +89,7 @@ def superresolve(
     device: str | torch.device = "cpu",
     tile: int | None = None,
     progress: Progress | None = None,
+    out=None,
 ) -> np.ndarray:
     """Super-resolve a BGRN crop by :data:`SCALE_FACTOR` with REC.
 
@@ -98,9 +99,12 @@ def superresolve(
         device: "cpu" or "cuda".
         tile: tile side in input pixels; ``None`` chooses, 0 disables tiling.
         progress: called as ``progress(done_tiles, total_tiles)``.
+        out: where to write the output instead of a new array: a (2H, 2W, 4) array-like taking
+            ``out[rows, cols] = tile`` in row-major tile order, e.g. the writer of
+            :func:`~l1bsr_core.io.write_bgrn_rows`, which streams a large image to its file.
 
     Returns:
-        (2H, 2W, 4) uint16, all bands in the input G band's geometry.
+        (2H, 2W, 4) uint16 (or ``out``), all bands in the input G band's geometry.
 
     Raises:
         InputError: for an array that is not a BGRN crop.
@@ -111,7 +115,7 @@ def superresolve(
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
     model, _ = get_model("rec", weights, device)
-    return runtime_of(model).superresolve(model, bgrn, Run(device, tile, progress, get_model))
+    return runtime_of(model).superresolve(model, bgrn, Run(device, tile, progress, get_model, out))
 
 
 def register(
@@ -121,13 +125,16 @@ def register(
     device: str | torch.device = "cpu",
     tile: int | None = None,
     progress: Progress | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    out=None,
+    with_flow: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Register B, R and NIR onto G with CSR.
 
-    Args: as :func:`superresolve`.
+    Args: as :func:`superresolve` (``out`` of the input's shape), and
+        with_flow: also return the flow (24 bytes a pixel); False returns None in its place.
 
     Returns:
-        ``(registered, flow)``: registered (H, W, 4) uint16 with G unchanged, and flow
+        ``(registered, flow)``: registered (H, W, 4) uint16 (or ``out``) with G unchanged, and flow
         (3, 2, H, W) float32 for B, R, NIR (channel 0 dx, 1 dy, px) such that
         ``registered[..., b] = warp(bgrn[..., b], flow[i])`` on valid pixels. No-data (0)
         pixels stay 0 and are not blended into valid ones: a registered pixel is 0 where the
@@ -143,4 +150,4 @@ def register(
     bgrn = validate_bgrn(bgrn)
     device = _device(device)
     model, _ = get_model("csr", weights, device)
-    return runtime_of(model).register(model, bgrn, Run(device, tile, progress, get_model))
+    return runtime_of(model).register(model, bgrn, Run(device, tile, progress, get_model, out, with_flow))

@@ -36,6 +36,7 @@ from .arrays import to_uint16
 from .bands import BAND_NAMES, DN_MAX, N_BANDS, SENTINEL2_BANDS
 from .errors import InputError, one_line
 from .outputs import TIFF_SUFFIXES, atomic_output, check_suffix
+from .tiff_rows import RowWriter
 
 log = logging.getLogger(__name__)
 
@@ -534,15 +535,55 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
     source = os.fspath(path)
     with atomic_output(path) as temp:
         try:
-            tifffile.imwrite(
-                temp,
-                data,
-                photometric="minisblack",
-                planarconfig="separate" if info.layout == PLANAR else "contig",
-                metadata=None,
-                software=False,
-                extratags=geotiff.rescaled_tags(info.extratags, scale, pixel_is_point=info.pixel_is_point),
-                **_rescaled_resolution(info, scale),
-            )
+            tifffile.imwrite(temp, data, **_write_options(info, scale))
         except (OSError, ValueError) as error:
             raise InputError(f"cannot write {source}: {one_line(error)}") from error
+
+
+def _write_options(info: TiffInfo, scale: float) -> dict:
+    """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer."""
+    return dict(
+        photometric="minisblack",
+        planarconfig="separate" if info.layout == PLANAR else "contig",
+        metadata=None,
+        software=False,
+        extratags=geotiff.rescaled_tags(info.extratags, scale, pixel_is_point=info.pixel_is_point),
+        **_rescaled_resolution(info, scale),
+    )
+
+
+@contextlib.contextmanager
+def write_bgrn_rows(path, height: int, width: int, *, like: TiffInfo | None = None,
+                    scale: float = 1) -> Iterator[RowWriter]:
+    """Write a BGRN TIFF of ``height`` × ``width`` px band of rows by band of rows, atomically.
+
+    The same file as :func:`write_bgrn` of the whole image writes (layout, tags, georeferencing
+    ``scale``), but only one band of rows is held in memory: the caller assigns tiles
+    ``writer[rows, cols] = tile`` ((rows, cols, 4) uint16) in row-major order (see
+    :class:`~l1bsr_core.tiff_rows.RowWriter`). The file appears at ``path`` only when the
+    block ends normally with every pixel written; otherwise nothing is left behind.
+
+    Raises:
+        ArgumentError: for a ``path`` whose name does not end in one of :data:`TIFF_SUFFIXES`.
+        InputError: one line, when the file cannot be written.
+    """
+    check_suffix(path, TIFF_SUFFIXES)
+    info = TiffInfo() if like is None else like
+    shape = (N_BANDS, height, width) if info.layout == PLANAR else (height, width, N_BANDS)
+    source = os.fspath(path)
+    with atomic_output(path) as temp:
+        try:
+            tifffile.imwrite(temp, None, shape=shape, dtype=np.uint16, **_write_options(info, scale))
+            with tifffile.TiffFile(temp) as tif:
+                page = tif.pages[0]
+                block = (page.is_contiguous, page.dataoffsets[0], sum(page.databytecounts))
+            file = open(temp, "r+b")
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot write {source}: {one_line(error)}") from error
+        with file:
+            contiguous, offset, size = block
+            if not contiguous or size != np.dtype(np.uint16).itemsize * height * width * N_BANDS:
+                raise InputError(f"cannot write {source}: tifffile did not lay its pixels out in one block")
+            writer = RowWriter(file, offset, height, width, planar=info.layout == PLANAR, source=source)
+            yield writer
+            writer.close()

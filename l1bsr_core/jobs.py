@@ -15,7 +15,7 @@ import numpy as np
 
 from .bands import SCALE_FACTOR
 from .errors import ArgumentError, InputError, one_line
-from .io import read_bgrn, write_bgrn
+from .io import read_bgrn, write_bgrn, write_bgrn_rows
 from .outputs import atomic_output
 
 TASKS = ("superresolution", "registration")
@@ -78,14 +78,18 @@ def process_file(
     bgrn, info = read_bgrn(input)
     from . import inference  # imports torch: keep --help and refused paths fast
 
-    if task == "superresolution":
-        result = inference.superresolve(bgrn, weights=weights, device=device, tile=tile, progress=progress)
-        write_bgrn(output, result, like=info, scale=SCALE_FACTOR)
+    height, width = bgrn.shape[:2]
+    if task == "superresolution":  # the output is written as it is computed (bounded memory)
+        with write_bgrn_rows(output, SCALE_FACTOR * height, SCALE_FACTOR * width, like=info,
+                             scale=SCALE_FACTOR) as out:
+            inference.superresolve(bgrn, weights=weights, device=device, tile=tile, progress=progress, out=out)
+        return
+    if flow is None:
+        with write_bgrn_rows(output, height, width, like=info) as out:
+            inference.register(bgrn, weights=weights, device=device, tile=tile, progress=progress, out=out,
+                               with_flow=False)
         return
     registered, flows = inference.register(bgrn, weights=weights, device=device, tile=tile, progress=progress)
-    if flow is None:
-        write_bgrn(output, registered, like=info)
-        return
     with atomic_output(flow, FLOW_SUFFIXES[0]) as temp:  # the flow appears only with the image
         save_flow(temp, flows)
         write_bgrn(output, registered, like=info)

@@ -79,10 +79,28 @@ class Run:
     progress: Progress | None = None
     load: ModelLoader | None = None
     """``load(kind, weights, device) -> (model, info)``: e.g. the CSR a faithful REC aligns with."""
+    out: object | None = None
+    """Where the output image goes: an array-like of its (rows, cols, 4) shape taking
+    ``out[rows, cols] = tile`` in row-major tile order (e.g. :class:`~l1bsr_core.tiff_rows.RowWriter`,
+    which streams it to a file); by default a new array, returned."""
+    keep_flow: bool = True
+    """Registration: also return the (3, 2, H, W) flow (24 bytes a pixel); else None."""
 
     def report(self, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(done, total)
+
+    def output(self, shape: tuple[int, int, int]):
+        """The array the output image of ``shape`` is written to: :attr:`out` or a new uint16 array."""
+        if self.out is None:
+            return np.empty(shape, np.uint16)
+        if tuple(self.out.shape) != tuple(shape):
+            raise ValueError(f"the output given has shape {tuple(self.out.shape)}; this run writes {tuple(shape)}")
+        return self.out
+
+    def flow_output(self, height: int, width: int) -> np.ndarray | None:
+        """The (3, 2, H, W) float32 flow array, or None when the flow is not kept."""
+        return np.empty((len(MOVING_BANDS), 2, height, width), np.float32) if self.keep_flow else None
 
 
 def _to_dn(tensor: torch.Tensor) -> np.ndarray:
@@ -132,15 +150,16 @@ def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarray, np.ndarray]:
     """B, R, NIR of ``bgrn`` warped onto G by whole-image ``flows``, tile by tile; ``(registered, flow)``."""
     height, width, _ = bgrn.shape
-    registered = np.empty_like(bgrn)  # every pixel of every band is written below
-    flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
+    registered = run.output(bgrn.shape)  # every pixel of every band is written below
+    flow = run.flow_output(height, width)
     tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), WARP_MARGIN)
     with torch.inference_mode():
         for done, t in enumerate(tiles, start=1):
             x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
             tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
             aligned = align_to_reference(x, tile_flows, MOVING_BANDS)
-            flow[:, :, t.core_y, t.core_x] = tile_flows[0][..., t.inner_y, t.inner_x].cpu().numpy()
+            if flow is not None:
+                flow[:, :, t.core_y, t.core_x] = tile_flows[0][..., t.inner_y, t.inner_x].cpu().numpy()
             registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
             run.report(done, len(tiles))
     return registered, flow
@@ -169,7 +188,7 @@ class PlainRECRuntime(RECRuntime):
         radiometric = model.config.radiometric_scale
         factor = model.config.scale
         height, width, bands = bgrn.shape
-        out = np.empty((height * factor, width * factor, bands), np.uint16)
+        out = run.output((height * factor, width * factor, bands))
         tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), REC_MARGIN)
         memory_format = conv_memory_format(run.device)
         with torch.inference_mode():
@@ -200,7 +219,7 @@ class FaithfulRECRuntime(RECRuntime):
         flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
         mean, _ = band_statistics(bgrn)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
-        out = np.empty((height * factor, width * factor, bands), np.uint16)
+        out = run.output((height * factor, width * factor, bands))
         tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, ALIGNED_REC_TILE), REC_MARGIN)
         with torch.inference_mode():
             for done, t in enumerate(tiles, start=1):
@@ -222,8 +241,9 @@ class CSRRuntime:
 
     kind = "csr"
 
-    def register(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> tuple[np.ndarray, np.ndarray]:
-        """(H, W, 4) uint16 → ``(registered, flow)`` (``bgrn`` already validated)."""
+    def register(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> tuple[np.ndarray, np.ndarray | None]:
+        """(H, W, 4) uint16 → ``(registered, flow)`` (``bgrn`` already validated; flow None
+        unless ``run.keep_flow``)."""
         raise NotImplementedError
 
     def image_flows(self, model: nn.Module, bgrn: np.ndarray, device: torch.device) -> BandFlows:
@@ -255,8 +275,8 @@ class PairwiseCSRRuntime(CSRRuntime):
         # Contrast normalisation uses statistics of the whole image, so tiles see what an untiled run sees.
         mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1)
                      for v in band_statistics(bgrn))
-        registered = np.empty_like(bgrn)  # every pixel of every band is written below
-        flow = np.empty((len(MOVING_BANDS), 2, height, width), np.float32)
+        registered = run.output(bgrn.shape)  # every pixel of every band is written below
+        flow = run.flow_output(height, width)
         multiple = model.config.size_multiple
         margin = CSR_MARGIN + -CSR_MARGIN % multiple
         tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, CSR_TILE, multiple), margin,
@@ -266,7 +286,8 @@ class PairwiseCSRRuntime(CSRRuntime):
                 x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
                 tile_flow = self.normalised_flows(model, contrast_normalise(x, mean, std))
                 aligned = align_to_reference(x, tile_flow[None], MOVING_BANDS)
-                flow[:, :, t.core_y, t.core_x] = tile_flow[..., t.inner_y, t.inner_x].cpu().numpy()
+                if flow is not None:
+                    flow[:, :, t.core_y, t.core_x] = tile_flow[..., t.inner_y, t.inner_x].cpu().numpy()
                 registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
                 run.report(done, len(tiles))
         return registered, flow

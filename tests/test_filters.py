@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from l1bsr_core.filters import box_mean, gaussian_blur, gaussian_radius, gaussian_taps
+from l1bsr_core.filters import box_mean, correlate1d, gaussian_blur, gaussian_radius, gaussian_taps
 
 
 def test_taps_sum_to_one_and_are_symmetric():
@@ -31,3 +31,23 @@ def test_box_mean_counts_only_pixels_inside():
     out = box_mean(image, 1)
     assert out[0, 0, 2, 2].item() == pytest.approx(image[0, 0, 1:4, 1:4].mean().item())
     assert out[0, 0, 0, 0].item() == pytest.approx(image[0, 0, :2, :2].mean().item())
+
+
+def test_box_mean_equals_the_windowed_mean_of_pooling_at_every_pixel():
+    image = torch.from_numpy(np.random.default_rng(1).normal(size=(2, 3, 23, 31)))
+    for radius in (1, 4, 7, 12):
+        reference = torch.nn.functional.avg_pool2d(image, 2 * radius + 1, stride=1, padding=radius,
+                                                   count_include_pad=False)
+        torch.testing.assert_close(box_mean(image, radius), reference)
+    # a window wider than the image is the mean of the whole image at every pixel
+    torch.testing.assert_close(box_mean(image, 40), image.mean(dim=(2, 3), keepdim=True).expand_as(image))
+
+
+def test_correlate1d_equals_a_convolution_with_the_same_borders():
+    image = torch.from_numpy(np.random.default_rng(2).normal(size=(1, 2, 17, 19)))
+    taps = torch.tensor([0.1, -0.4, 0.25, 0.7, -0.2], dtype=torch.float64)
+    for dim, pad, kernel in ((-2, (0, 0, 2, 2), taps.view(1, 1, -1, 1)), (-1, (2, 2, 0, 0), taps.view(1, 1, 1, -1))):
+        for mode in ("reflect", "replicate"):
+            padded = torch.nn.functional.pad(image, pad, mode=mode)
+            reference = torch.nn.functional.conv2d(padded, kernel.expand(2, 1, *kernel.shape[2:]), groups=2)
+            torch.testing.assert_close(correlate1d(image, taps, dim, mode), reference)

@@ -193,3 +193,24 @@ def test_a_network_can_be_given_instead_of_weights(example_crop):
     assert inference.model_info("rec", weights=rec)["parameters"] == sum(p.numel() for p in rec.parameters())
     with pytest.raises(WeightsError, match="expected CSR"):
         inference.register(example_crop[:64, :64], weights=rec)
+
+
+@pytest.mark.parametrize("task", ["superresolve", "register"])
+def test_a_tiled_run_streamed_to_a_file_writes_what_it_returns(use_random_weights, large, task, tmp_path):
+    """``out=`` (the command line's bounded-memory path) receives exactly the array a run returns."""
+    from l1bsr_core.io import read_bgrn_array, write_bgrn_rows
+
+    run = getattr(inference, task)
+    expected = run(large, tile=128)
+    expected = expected[0] if task == "register" else expected
+    options = {"with_flow": False} if task == "register" else {}
+    with write_bgrn_rows(tmp_path / "out.tif", *expected.shape[:2]) as out:
+        returned = run(large, tile=128, out=out, **options)
+    if task == "register":
+        assert returned[1] is None  # no flow asked for
+    np.testing.assert_array_equal(read_bgrn_array(tmp_path / "out.tif"), expected)
+
+
+def test_an_output_of_the_wrong_shape_is_refused(use_random_weights, example_crop):
+    with pytest.raises(ValueError, match="shape"):
+        inference.superresolve(example_crop, out=np.empty(example_crop.shape, np.uint16))

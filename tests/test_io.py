@@ -19,6 +19,7 @@ from l1bsr_core.io import (
     read_bgrn_array,
     validate_bgrn,
     write_bgrn,
+    write_bgrn_rows,
 )
 from l1bsr_core.outputs import atomic_output, check_output_path, same_file
 
@@ -402,3 +403,37 @@ def test_check_output_path_refuses_folders_and_missing_folders(tmp_path):
         check_output_path(tmp_path / "no" / "out.tif")
     with pytest.raises(ArgumentError, match=r"\.npy"):
         check_output_path(tmp_path / "flow.txt", (".npy",))
+
+
+def write_by_tiles(path, array, tile: int, **kwargs) -> None:
+    """``array`` through :func:`write_bgrn_rows`, tile by tile in row-major order."""
+    height, width = array.shape[:2]
+    with write_bgrn_rows(path, height, width, **kwargs) as out:
+        for y in range(0, height, tile):
+            for x in range(0, width, tile):
+                out[y:y + tile, x:x + tile] = array[y:y + tile, x:x + tile]
+
+
+@pytest.mark.parametrize("layout", ["interleaved", "planar"])
+def test_rows_written_by_tiles_give_the_file_of_the_whole_image(crop_path, tmp_path, layout):
+    array, info = read_bgrn(crop_path)
+    like = TiffInfo(layout=layout, extratags=info.extratags, resolution=info.resolution,
+                    resolution_unit=info.resolution_unit)
+    write_bgrn(tmp_path / "whole.tif", array, like=like, scale=2)
+    write_by_tiles(tmp_path / "tiles.tif", array, 48, like=like, scale=2)
+    assert (tmp_path / "tiles.tif").read_bytes() == (tmp_path / "whole.tif").read_bytes()
+
+
+def test_rows_out_of_order_or_missing_leave_no_file(tmp_path, small_crop):
+    out = tmp_path / "out.tif"
+    with pytest.raises(ValueError, match="out of order"):
+        with write_bgrn_rows(out, SIDE, SIDE) as writer:
+            writer[20:40, :] = small_crop[20:40]
+    with pytest.raises(ValueError, match="columns written"):
+        with write_bgrn_rows(out, SIDE, SIDE) as writer:
+            writer[0:20, 0:10] = small_crop[0:20, 0:10]
+            writer[20:40, :] = small_crop[20:40]
+    with pytest.raises(ValueError, match="were written"):
+        with write_bgrn_rows(out, SIDE, SIDE) as writer:
+            writer[0:20, :] = small_crop[0:20]
+    assert list(tmp_path.iterdir()) == []

@@ -13,6 +13,7 @@ import torch
 
 from l1bsr_core import registration
 from l1bsr_core.bands import BLUE, GREEN, NIR, RED
+from l1bsr_core.models import phase_correlation as phase_correlation_module
 from l1bsr_core.models.phase_correlation import gradient_reach, window_grid, windowed_phase_correlation
 from l1bsr_core.warp import warp
 
@@ -155,3 +156,31 @@ def test_agrees_with_the_numpy_classical_estimator(band):
 def test_an_image_smaller_than_the_window_is_refused():
     with pytest.raises(ValueError, match="smaller than the 64 px"):
         windowed_phase_correlation(torch.zeros(1, 40, 80), torch.zeros(1, 1, 40, 80), window=WINDOW, step=STEP)
+
+
+def test_blocks_and_worker_threads_do_not_change_the_measurements(band, monkeypatch):
+    """Windows are correlated in blocks by single-threaded workers: neither the block size nor
+    the number of workers may change a window's shift or confidence."""
+    reference, moving = shifted_pair(band, 0.4, -1.3)
+    moving = torch.cat((moving, moving.flip(-1), 2 * moving), dim=1)
+    results = []
+    for pairs, threads in ((10_000, 1), (5, 1), (5, 2), (64, 2)):
+        monkeypatch.setattr(phase_correlation_module, "PAIRS_PER_CHUNK", pairs)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with torch.inference_mode():
+                results.append(correlate(reference, moving))
+        finally:
+            torch.set_num_threads(previous)
+    for shift, confidence in results[1:]:
+        torch.testing.assert_close(shift, results[0][0], rtol=0, atol=NUMERIC_PX)
+        torch.testing.assert_close(confidence, results[0][1], rtol=0, atol=NUMERIC_CONFIDENCE)
+
+
+def test_apodized_spectra_are_the_spectra_of_hann_weighted_windows_without_their_weighted_mean():
+    patches = torch.randn(6, 48, 40, dtype=torch.complex128, generator=torch.Generator().manual_seed(4)) + 3 - 2j
+    weight = phase_correlation_module.hann(48)[:, None] * phase_correlation_module.hann(40)
+    mean = (patches * weight).sum(dim=(-2, -1), keepdim=True) / weight.sum()
+    expected = torch.fft.fft2((patches - mean) * weight)
+    torch.testing.assert_close(phase_correlation_module.apodized_spectra(patches), expected)

@@ -102,7 +102,7 @@ def output(rec, view) -> torch.Tensor:
 class GreenEverywhere(torch.nn.Module):
     """A worst-case inner network: every band of its output is G, enlarged."""
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, bicubic: torch.Tensor | None = None) -> torch.Tensor:
         return upsample_bicubic(z[:, GREEN:GREEN + 1].expand(-1, N_BANDS, -1, -1), SCALE_FACTOR)
 
 

@@ -29,6 +29,7 @@ import math
 import torch
 
 from ..filters import correlate1d, gaussian_radius, gaussian_taps
+from ..parallel import map_blocks
 
 # The constants of phase correlation, here once: the joint CSR (this module, :mod:`.csr_joint`) and
 # the classical pipeline (:mod:`l1bsr_core.registration`) use these.
@@ -275,7 +276,8 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
         64 px windows).
 
     The windows are cut, transformed and correlated in blocks of about :data:`PAIRS_PER_CHUNK`
-    pairs (one reference window serves the K bands at its place); the result does not depend on it.
+    pairs (one reference window serves the K bands at its place), by single-threaded workers
+    (:func:`~l1bsr_core.parallel.map_blocks`); the result depends on neither.
     """
     n, k = moving.shape[:2]
     top, bottom = context
@@ -289,13 +291,15 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
     confidence = torch.empty(n, k, gy, gx, device=moving.device)
     block_x = min(gx, max(1, PAIRS_PER_CHUNK // (n * k)))
     block_y = min(gy, max(1, PAIRS_PER_CHUNK // (n * k * block_x)))
-    for y0 in range(0, gy, block_y):
-        y = slice(y0, min(y0 + block_y, gy))
-        for x0 in range(0, gx, block_x):
-            x = slice(x0, min(x0 + block_x, gx))
-            sx, sy, c = phase_correlation(apodized_spectra(ref[:, :, y, x]), apodized_spectra(mov[:, :, y, x]))
-            block = (n, k, y.stop - y.start, x.stop - x.start)
-            shift[:, :, 0, y, x] = sx.reshape(block)
-            shift[:, :, 1, y, x] = sy.reshape(block)
-            confidence[:, :, y, x] = c.reshape(block)
+
+    def correlate(block: tuple[slice, slice]) -> None:
+        y, x = block
+        sx, sy, c = phase_correlation(apodized_spectra(ref[:, :, y, x]), apodized_spectra(mov[:, :, y, x]))
+        size = (n, k, y.stop - y.start, x.stop - x.start)
+        shift[:, :, 0, y, x] = sx.reshape(size)
+        shift[:, :, 1, y, x] = sy.reshape(size)
+        confidence[:, :, y, x] = c.reshape(size)
+
+    map_blocks(correlate, [(slice(y0, min(y0 + block_y, gy)), slice(x0, min(x0 + block_x, gx)))
+                           for y0 in range(0, gy, block_y) for x0 in range(0, gx, block_x)], moving.device)
     return shift, confidence

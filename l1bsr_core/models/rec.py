@@ -131,12 +131,15 @@ class RCAN(nn.Module):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 4, H, W) scaled DN → (N, 4, scale·H, scale·W) scaled DN."""
+    def forward(self, x: torch.Tensor, bicubic: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, 4, H, W) scaled DN → (N, 4, scale·H, scale·W) scaled DN.
+
+        ``bicubic``: ``upsample_bicubic(x, scale)`` when the caller has it already (the skip of a
+        ``bicubic_skip`` network then reuses it)."""
         features = self.head(x)
         out = self.tail(features + self.body(features))
         if self.config.bicubic_skip:
-            out = out + upsample_bicubic(x, self.config.scale)
+            out = out + (upsample_bicubic(x, self.config.scale) if bicubic is None else bicubic)
         return out
 
 

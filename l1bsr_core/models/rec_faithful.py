@@ -77,6 +77,17 @@ def _nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
     return image.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
+def darkest_3x3(image: torch.Tensor) -> torch.Tensor:
+    """The smallest value of each pixel's 3 × 3 neighbourhood within (N, C, h, w) ``image``
+    (separable running minima; a replicated edge changes no minimum)."""
+    for dim in (-2, -1):
+        size = image.shape[dim]
+        padded = F.pad(image, (0, 0, 1, 1) if dim == -2 else (1, 1, 0, 0), mode="replicate")
+        image = torch.minimum(torch.minimum(padded.narrow(dim, 0, size), padded.narrow(dim, 1, size)),
+                              padded.narrow(dim, 2, size))
+    return image
+
+
 def symmetric_pad(image: torch.Tensor, pad: int) -> torch.Tensor:
     """(N, C, h, w) extended by ``pad`` pixels on each side, mirrored about the image's edge
     (half-sample symmetric: the edge pixel is repeated, as suits the area pixel convention).
@@ -92,6 +103,8 @@ def symmetric_pad(image: torch.Tensor, pad: int) -> torch.Tensor:
 def fill_no_data(x: torch.Tensor, valid: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """No-data pixels of (N, C, h, w) ``x`` replaced by the mean of the valid pixels near them
     (within :data:`FILL_RADIUS_PX`), or by the band's ``scale`` (N, C, 1, 1) when none is near."""
+    if bool(valid.all()):  # nothing to fill (most crops): skip the box means
+        return x
     weight = valid.to(x.dtype)
     near = box_mean(weight, FILL_RADIUS_PX)
     local = box_mean(x * weight, FILL_RADIUS_PX) / near.clamp_min(1e-6)
@@ -147,12 +160,13 @@ class FaithfulREC(nn.Module):
         scale = scale.clamp_min(1.0)
         z = symmetric_pad(fill_no_data(x, valid, scale) / scale, BORDER_PAD_PX)
         base = upsample_bicubic(z, factor)
-        darkest = _nearest(-F.max_pool2d(-z, 3, stride=1, padding=1), factor)
-        y = base + remove_phase_pattern(torch.maximum(self.network(z), OVERSHOOT_FLOOR * darkest) - base, factor)
+        darkest = _nearest(darkest_3x3(z), factor)
+        y = base + remove_phase_pattern(torch.maximum(self.network(z, base), OVERSHOOT_FLOOR * darkest) - base, factor)
         y = base + remove_phase_pattern(torch.maximum(y, UNDERSHOOT_FLOOR * darkest) - base, factor)
         y = low_frequency_constraint(y, z, factor)
         y = torch.maximum(y, POSITIVE_FLOOR * darkest)
         crop = factor * BORDER_PAD_PX
         y = y[..., crop:y.shape[-2] - crop, crop:y.shape[-1] - crop] * scale
-        valid_fine = _nearest(valid, factor)
-        return torch.where(valid_fine, y, torch.zeros_like(y))
+        if bool(valid.all()):
+            return y
+        return torch.where(_nearest(valid, factor), y, torch.zeros_like(y))
