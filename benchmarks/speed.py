@@ -23,7 +23,7 @@ What is printed:
   shipped networks (seconds ``paper`` / ``default``, per 352 x 352 crop, same run);
 * with ``--cli-large``: the command line's times, once, with no load.
 
-FLOPs are those of the untimed warm-up pass: :class:`torch.utils.flop_counter.FlopCounterMode`
+FLOPs are those of an untimed single-threaded pass: :class:`torch.utils.flop_counter.FlopCounterMode`
 counts convolutions and matrix products (2 FLOPs per multiply-add); FFTs (the CSR's windowed
 phase correlation) are added analytically, ``5 · n · log2(n)`` per complex ``n``-point transform,
 by counting every ``torch.fft.fft2`` / ``ifft2`` call. Peak memory is the process's peak
@@ -161,8 +161,9 @@ def _synchronize(device: str) -> None:
 def _measure(kind: str, config: str, device: str, size: int, repeats: int, threads: int) -> dict:
     """Run in a fresh process: count one forward pass's FLOPs, time ``repeats`` on a size x size crop.
 
-    The counted pass is the warm-up, so it costs no extra run and no timed run carries the
-    counters' overhead.
+    The counted pass runs on one thread (the FLOP counter sees only its own thread, and the
+    phase correlation otherwise hands its blocks to worker threads); a warm-up follows, untimed,
+    so no timed run carries the counters' overhead.
     """
     import numpy as np
     import torch
@@ -193,7 +194,11 @@ def _measure(kind: str, config: str, device: str, size: int, repeats: int, threa
 
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    flops = _count_flops(run)  # the warm-up
+    # FlopCounterMode only sees its own thread: the counted pass runs on one (no worker threads)
+    torch.set_num_threads(1)
+    flops = _count_flops(run)
+    torch.set_num_threads(threads)
+    run()  # the warm-up, with the worker threads
     times = []
     for _ in range(repeats):
         _synchronize(device)

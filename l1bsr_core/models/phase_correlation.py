@@ -102,23 +102,25 @@ of one period, has a non-zero spectrum."""
 
 @functools.lru_cache(maxsize=8)
 def _apodization(h: int, w: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """The 2-D Hann window (h, w), its spectrum at the 3 × 3 lowest frequencies and its sum."""
+    """The 2-D Hann window (h, w) in ``dtype`` (complex: multiplying a complex window in place by
+    a complex weight is the fast path), its spectrum at the 3 × 3 lowest frequencies and its sum."""
     with torch.inference_mode(False):  # cached: usable inside and outside inference mode
-        weight = hann(h, dtype, device)[:, None] * hann(w, dtype, device)
+        weight = hann(h, dtype.to_real(), device)[:, None] * hann(w, dtype.to_real(), device)
         lowest = torch.fft.fft2(weight)[_LOWEST][:, _LOWEST]
-    return weight, lowest, float(weight.sum())
+        return weight.to(dtype), lowest, float(weight.sum())
 
 
 def apodized_spectra(patches: torch.Tensor) -> torch.Tensor:
-    """FFTs (..., h, w) of ``(..., h, w)`` windows apodised: their Hann-weighted mean removed, then
-    times the 2-D Hann window.
+    """FFTs (..., h, w) of complex ``(..., h, w)`` windows apodised: their Hann-weighted mean
+    removed, then times the 2-D Hann window.
 
     Computed as ``fft2(patches · hann)`` minus the weighted mean times the window's spectrum, which
     is non-zero at the 3 × 3 lowest frequencies only; the weighted mean is the first spectrum's
-    zero frequency over the window's sum. One multiplication and one FFT per window.
+    zero frequency over the window's sum. One copy (contiguous: a strided view of overlapping
+    windows makes the FFT 2× slower), one multiplication in place and one FFT per window.
     """
-    weight, lowest, total = _apodization(*patches.shape[-2:], patches.real.dtype, patches.device)
-    spectra = torch.fft.fft2(patches * weight)
+    weight, lowest, total = _apodization(*patches.shape[-2:], patches.dtype, patches.device)
+    spectra = torch.fft.fft2(patches.clone(memory_format=torch.contiguous_format).mul_(weight))
     rows = torch.tensor(_LOWEST, device=patches.device)[:, None]
     cols = torch.tensor(_LOWEST, device=patches.device)
     spectra[..., rows, cols] -= spectra[..., :1, :1] / total * lowest

@@ -18,9 +18,10 @@ What holds whatever the weights (each is a layer below, each is tested):
   image, no-data is filled from nearby valid pixels (:func:`fill_no_data`), so valid pixels near
   it are not pulled towards 0.
 * **No border frame**: every layer runs on the input extended by :data:`BORDER_PAD_PX` mirrored
-  pixels on each side (:func:`symmetric_pad`, after the no-data fill), and the output is cropped
-  back. Without it the network's convolutions zero-pad at the image edge and the last 3–4 output
-  pixels got a frame of alternating light and dark columns (8 px ring 2–5 dB worse than bicubic).
+  pixels on each side that is an edge of the image (:func:`symmetric_pad`, after the no-data
+  fill; a tile's inner sides have the image's own context), and the output is cropped back.
+  Without it the network's convolutions zero-pad at the image edge and the last 3–4 output pixels
+  got a frame of alternating light and dark columns (8 px ring 2–5 dB worse than bicubic).
 * **No clipping of valid pixels, no deep halos**: the network's output is kept above half the
   darkest input pixel of its 3 × 3 neighbourhood (:data:`OVERSHOOT_FLOOR`, an overshoot guard),
   then, after the phase layer, above that darkest pixel itself (:data:`UNDERSHOOT_FLOOR`, so the
@@ -88,15 +89,17 @@ def darkest_3x3(image: torch.Tensor) -> torch.Tensor:
     return image
 
 
-def symmetric_pad(image: torch.Tensor, pad: int) -> torch.Tensor:
-    """(N, C, h, w) extended by ``pad`` pixels on each side, mirrored about the image's edge
-    (half-sample symmetric: the edge pixel is repeated, as suits the area pixel convention).
-    Images smaller than ``pad`` are mirrored repeatedly."""
-    while pad > 0:
-        step = min(pad, image.shape[-2], image.shape[-1])
-        image = torch.cat((image[..., :step, :].flip(-2), image, image[..., -step:, :].flip(-2)), dim=-2)
-        image = torch.cat((image[..., :step].flip(-1), image, image[..., -step:].flip(-1)), dim=-1)
-        pad -= step
+def symmetric_pad(image: torch.Tensor, pad: int | tuple[int, int, int, int]) -> torch.Tensor:
+    """(N, C, h, w) extended by ``pad`` pixels on each side (or by (top, bottom, left, right)),
+    mirrored about the image's edge (half-sample symmetric: the edge pixel is repeated, as suits
+    the area pixel convention). Images smaller than the pad are mirrored repeatedly."""
+    top, bottom, left, right = (pad,) * 4 if isinstance(pad, int) else pad
+    while top or bottom or left or right:
+        rows, cols = image.shape[-2:]
+        up, down, before, after = min(top, rows), min(bottom, rows), min(left, cols), min(right, cols)
+        image = torch.cat((image[..., :up, :].flip(-2), image, image[..., rows - down:, :].flip(-2)), dim=-2)
+        image = torch.cat((image[..., :before].flip(-1), image, image[..., cols - after:].flip(-1)), dim=-1)
+        top, bottom, left, right = top - up, bottom - down, left - before, right - after
     return image
 
 
@@ -149,24 +152,27 @@ class FaithfulREC(nn.Module):
         self.config = config
         self.network = RCAN(replace(config, faithful=False, bicubic_skip=True, radiometric_scale=1.0))
 
-    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None,
+                edges: tuple[bool, bool, bool, bool] = (True, True, True, True)) -> torch.Tensor:
         """(N, 4, h, w) aligned DN → (N, 4, f·h, f·w) DN.
 
-        ``scale`` (N, 4, 1, 1) is per band; by default this input's valid mean."""
+        ``scale`` (N, 4, 1, 1) is per band; by default this input's valid mean. ``edges``: which
+        sides (top, bottom, left, right) of ``x`` are the image's edges, mirrored by
+        :data:`BORDER_PAD_PX`; a tile's other sides already have the image's own context."""
         factor = self.config.scale
         valid = x != NO_DATA
         if scale is None:
             scale = (x * valid).sum(dim=(2, 3), keepdim=True) / valid.sum(dim=(2, 3), keepdim=True).clamp_min(1)
         scale = scale.clamp_min(1.0)
-        z = symmetric_pad(fill_no_data(x, valid, scale) / scale, BORDER_PAD_PX)
+        top, bottom, left, right = pad = tuple(BORDER_PAD_PX if edge else 0 for edge in edges)
+        z = symmetric_pad(fill_no_data(x, valid, scale) / scale, pad)
         base = upsample_bicubic(z, factor)
         darkest = _nearest(darkest_3x3(z), factor)
         y = base + remove_phase_pattern(torch.maximum(self.network(z, base), OVERSHOOT_FLOOR * darkest) - base, factor)
         y = base + remove_phase_pattern(torch.maximum(y, UNDERSHOOT_FLOOR * darkest) - base, factor)
         y = low_frequency_constraint(y, z, factor)
         y = torch.maximum(y, POSITIVE_FLOOR * darkest)
-        crop = factor * BORDER_PAD_PX
-        y = y[..., crop:y.shape[-2] - crop, crop:y.shape[-1] - crop] * scale
+        y = y[..., factor * top:y.shape[-2] - factor * bottom, factor * left:y.shape[-1] - factor * right] * scale
         if bool(valid.all()):
             return y
         return torch.where(_nearest(valid, factor), y, torch.zeros_like(y))
