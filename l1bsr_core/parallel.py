@@ -26,6 +26,11 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="l1bsr-block", initializer=_single_threaded)
 
 
+def workers(device: torch.device) -> int:
+    """How many blocks :func:`map_blocks` runs at once on ``device``."""
+    return torch.get_num_threads() if device.type == "cpu" else 1
+
+
 def map_blocks(work: Callable[[object], None], blocks: Iterable, device: torch.device) -> None:
     """Call ``work(block)`` for every block, in parallel on the CPU; ``work`` returns nothing (it
     writes its results into disjoint parts of tensors it was given).
@@ -35,8 +40,8 @@ def map_blocks(work: Callable[[object], None], blocks: Iterable, device: torch.d
     The first exception of a block is raised here, after the other blocks finished.
     """
     blocks = list(blocks)
-    workers = min(torch.get_num_threads(), len(blocks))
-    if workers <= 1 or device.type != "cpu":
+    count = min(workers(device), len(blocks))
+    if count <= 1:
         for block in blocks:
             work(block)
         return
@@ -46,5 +51,5 @@ def map_blocks(work: Callable[[object], None], blocks: Iterable, device: torch.d
         with torch.inference_mode(inference), torch.set_grad_enabled(grad):
             work(block)
 
-    for future in [_pool(workers).submit(run, block) for block in blocks]:
+    for future in [_pool(count).submit(run, block) for block in blocks]:
         future.result()

@@ -34,8 +34,9 @@ from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import WeightsError
 from .models import RCAN, CSRNet, FaithfulREC, JointCSR
 from .models.csr import contrast_normalise
+from .parallel import map_blocks, workers
 from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
-from .tiling import Tile, plan_tiles, resolve_tile
+from .tiling import DEFAULT_TILE, Tile, plan_bands, plan_tiles, resolve_tile
 from .train import losses
 from .warp import align_to_reference
 
@@ -65,6 +66,9 @@ CSR_TILE = 256
 """Registration tile for images larger than :data:`~l1bsr_core.tiling.DEFAULT_TILE` (smaller ones run untiled): the
 float32 flow output (24 bytes a pixel) already takes most of the memory of a large image, so
 tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
+
+MIN_BAND_ROWS = 64
+"""An image of one tile is cut into bands of rows, one per worker, when each gets at least this many."""
 
 STATS_ROWS = 512
 """Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
@@ -147,21 +151,57 @@ def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return x
 
 
+def _run_tiles(tiles: list[Tile], compute: Callable[[Tile], object], store: Callable[[Tile, object], None],
+               run: Run) -> None:
+    """``store(t, compute(t))`` for every tile, reporting progress: the one tile loop of the runtimes.
+
+    ``compute`` runs for as many tiles at once as there are workers
+    (:func:`~l1bsr_core.parallel.map_blocks`: single-threaded, in the caller's inference mode);
+    ``store`` runs in this thread, in tile order (row-major: a streamed output needs it)."""
+    group = workers(run.device)
+    for start in range(0, len(tiles), group):
+        batch = tiles[start:start + group]
+        results: dict[int, object] = {}
+
+        def work(index: int, batch=batch, results=results) -> None:
+            results[index] = compute(batch[index])
+
+        map_blocks(work, range(len(batch)), run.device)
+        for index, t in enumerate(batch):
+            store(t, results[index])
+            run.report(start + index + 1, len(tiles))
+
+
+def _rec_tiles(height: int, width: int, run: Run, size: int) -> list[Tile]:
+    """REC tiles of ``size`` px for a large image; an image of one tile is cut into one band of rows
+    per worker when the tile size was not given (the bands then run at once)."""
+    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, size), REC_MARGIN)
+    if len(tiles) == 1 and run.tile is None and height >= workers(run.device) * MIN_BAND_ROWS:
+        return plan_bands(height, width, workers(run.device), REC_MARGIN)
+    return tiles
+
+
 def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarray, np.ndarray]:
     """B, R, NIR of ``bgrn`` warped onto G by whole-image ``flows``, tile by tile; ``(registered, flow)``."""
     height, width, _ = bgrn.shape
     registered = run.output(bgrn.shape)  # every pixel of every band is written below
     flow = run.flow_output(height, width)
     tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), WARP_MARGIN)
+
+    def compute(t: Tile):
+        x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
+        tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
+        aligned = align_to_reference(x, tile_flows, MOVING_BANDS)
+        return tile_flows[0][..., t.inner_y, t.inner_x], _to_dn(aligned[..., t.inner_y, t.inner_x])
+
+    def store(t: Tile, result) -> None:
+        tile_flow, tile_registered = result
+        if flow is not None:
+            flow[:, :, t.core_y, t.core_x] = tile_flow.cpu().numpy()
+        registered[t.core_y, t.core_x] = tile_registered
+
     with torch.inference_mode():
-        for done, t in enumerate(tiles, start=1):
-            x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
-            tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
-            aligned = align_to_reference(x, tile_flows, MOVING_BANDS)
-            if flow is not None:
-                flow[:, :, t.core_y, t.core_x] = tile_flows[0][..., t.inner_y, t.inner_x].cpu().numpy()
-            registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
-            run.report(done, len(tiles))
+        _run_tiles(tiles, compute, store, run)
     return registered, flow
 
 
@@ -189,14 +229,15 @@ class PlainRECRuntime(RECRuntime):
         factor = model.config.scale
         height, width, bands = bgrn.shape
         out = run.output((height * factor, width * factor, bands))
-        tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), REC_MARGIN)
         memory_format = conv_memory_format(run.device)
+
+        def compute(t: Tile) -> torch.Tensor:
+            x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device) / radiometric
+            return model(x.contiguous(memory_format=memory_format)) * radiometric
+
         with torch.inference_mode():
-            for done, t in enumerate(tiles, start=1):
-                x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device) / radiometric
-                y = model(x.contiguous(memory_format=memory_format)) * radiometric
-                _store_core(out, y, t, factor)
-                run.report(done, len(tiles))
+            _run_tiles(_rec_tiles(height, width, run, DEFAULT_TILE), compute,
+                       lambda t, y: _store_core(out, y, t, factor), run)
         return out
 
     def training_output(self, model, csr, view):
@@ -220,15 +261,16 @@ class FaithfulRECRuntime(RECRuntime):
         mean, _ = band_statistics(bgrn)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
         out = run.output((height * factor, width * factor, bands))
-        tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, ALIGNED_REC_TILE), REC_MARGIN)
+
+        def compute(t: Tile) -> torch.Tensor:
+            x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
+            tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
+            edges = (t.read_y.start == 0, t.read_y.stop == height, t.read_x.start == 0, t.read_x.stop == width)
+            return model(align_to_reference(x, tile_flows, MOVING_BANDS), band_means, edges)
+
         with torch.inference_mode():
-            for done, t in enumerate(tiles, start=1):
-                x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
-                tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
-                edges = (t.read_y.start == 0, t.read_y.stop == height, t.read_x.start == 0, t.read_x.stop == width)
-                y = model(align_to_reference(x, tile_flows, MOVING_BANDS), band_means, edges)
-                _store_core(out, y, t, factor)
-                run.report(done, len(tiles))
+            _run_tiles(_rec_tiles(height, width, run, ALIGNED_REC_TILE), compute,
+                       lambda t, y: _store_core(out, y, t, factor), run)
         return out
 
     def training_output(self, model, csr, view):

@@ -56,6 +56,19 @@ def plan_tiles(height: int, width: int, tile: int, margin: int, align: int = 1) 
     return tiles
 
 
+def plan_bands(height: int, width: int, count: int, margin: int) -> list[Tile]:
+    """Cover an image with ``count`` bands of whole rows, as even as possible, each read with
+    ``margin`` rows of context (clipped at the borders): work for ``count`` workers at once."""
+    count = max(1, min(count, height))
+    edges = [round(i * height / count) for i in range(count + 1)]
+    tiles = []
+    for y0, y1 in zip(edges[:-1], edges[1:]):
+        ry0, ry1 = max(y0 - margin, 0), min(y1 + margin, height)
+        tiles.append(Tile(slice(ry0, ry1), slice(0, width), slice(y0, y1), slice(0, width),
+                          slice(y0 - ry0, y1 - ry0), slice(0, width)))
+    return tiles
+
+
 def check_tile(tile: int | None, multiple: int = 1) -> None:
     """Refuse a tile size other than ``None`` (automatic), 0 (no tiling) or a whole number of
     pixels of at least :data:`MIN_TILE` that is a multiple of ``multiple``.

@@ -214,3 +214,17 @@ def test_a_tiled_run_streamed_to_a_file_writes_what_it_returns(use_random_weight
 def test_an_output_of_the_wrong_shape_is_refused(use_random_weights, example_crop):
     with pytest.raises(ValueError, match="shape"):
         inference.superresolve(example_crop, out=np.empty(example_crop.shape, np.uint16))
+
+
+def test_a_crop_cut_into_bands_for_two_workers_equals_the_uncut_run(use_random_weights, large):
+    """An image of one tile runs as one band of rows per worker: the bands' seams do not show."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        banded = inference.superresolve(large)
+    finally:
+        torch.set_num_threads(previous)
+    whole = inference.superresolve(large, tile=0)
+    assert np.abs(whole.astype(np.int32) - banded).max() <= 1

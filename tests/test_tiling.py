@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from l1bsr_core.errors import ArgumentError
-from l1bsr_core.tiling import DEFAULT_TILE, MIN_TILE, plan_tiles, resolve_tile
+from l1bsr_core.tiling import DEFAULT_TILE, MIN_TILE, plan_bands, plan_tiles, resolve_tile
 
 
 def test_plan_tiles_cover_the_image_once():
@@ -41,3 +41,14 @@ def test_resolve_tile_chooses_and_checks():
             resolve_tile(bad, 4096, 4096)
     with pytest.raises(ArgumentError, match="multiple of 32"):
         resolve_tile(100, 4096, 4096, multiple=32)
+
+
+def test_bands_cover_every_row_once_with_context_clipped_at_the_borders():
+    bands = plan_bands(101, 40, 3, 8)
+    covered = [row for band in bands for row in range(band.core_y.start, band.core_y.stop)]
+    assert covered == list(range(101))
+    assert [b.read_y.start for b in bands] == [0, bands[1].core_y.start - 8, bands[2].core_y.start - 8]
+    assert bands[-1].read_y.stop == 101 and bands[0].read_y.stop == bands[0].core_y.stop + 8
+    for band in bands:
+        assert band.read_x == band.core_x == band.inner_x == slice(0, 40)
+        assert band.inner_y.stop - band.inner_y.start == band.core_y.stop - band.core_y.start
