@@ -230,3 +230,48 @@ def test_fill_no_data_uses_nearby_valid_pixels_only():
     assert (filled[..., :, 38:] == 600.0).all()
     nothing = fill_no_data(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8, dtype=torch.bool), scale)
     assert (nothing == 999.0).all()  # no valid pixel near: the band's scale
+
+
+class RingingNetwork(torch.nn.Module):
+    """A worst-case inner network: bicubic, strongly sharpened (an unsharp mask), so every bright
+    object gets a deep dark ring."""
+
+    def forward(self, z: torch.Tensor, bicubic: torch.Tensor | None = None) -> torch.Tensor:
+        base = upsample_bicubic(z, SCALE_FACTOR) if bicubic is None else bicubic
+        return base + SHARPENING * (base - F.avg_pool2d(base, 5, stride=1, padding=2, count_include_pad=False))
+
+
+SHARPENING = 8.0
+"""Gain of the ringing network's unsharp mask."""
+POINTS = 12
+"""Bright objects (2 × 2 px at 10 m, +50 % over the background: roofs) on the flat scene of the halo test."""
+OBJECT_PX, OBJECT_RISE_DN, BACKGROUND_DN, NOISE_DN = 2, 500, 1000, 20
+HALO_SLACK = 0.02
+"""How much deeper than bicubic's (fraction of a point's height) a ring may go: the constraint,
+which has the last word on low frequencies, may move a pixel a little below the floor."""
+
+
+def test_rings_round_bright_points_are_no_darker_than_bicubic_whatever_the_network(monkeypatch):
+    from l1bsr_core.metrics import bright_points, halo_depth
+    from l1bsr_core.models import rec_faithful
+
+    rng = np.random.default_rng(7)
+    scene = BACKGROUND_DN + NOISE_DN * rng.standard_normal((N_BANDS, SIZE, SIZE))
+    rows, cols = rng.integers(12, SIZE - 12, (2, POINTS))
+    for dy in range(OBJECT_PX):
+        for dx in range(OBJECT_PX):
+            scene[:, rows + dy, cols + dx] += OBJECT_RISE_DN
+    x = torch.from_numpy(scene.astype(np.float32))[None]
+    base = upsample_bicubic(x, SCALE_FACTOR)[0, GREEN].numpy()
+    points = bright_points(base)
+    assert len(points) >= POINTS // 2
+    model = build_rec(RECConfig(faithful=True))
+    model.network = RingingNetwork()
+    depths = {}
+    for rounds in (0, rec_faithful.HALO_ROUNDS):
+        monkeypatch.setattr(rec_faithful, "HALO_ROUNDS", rounds)
+        with torch.no_grad():
+            depths[rounds] = halo_depth(model(x)[0, GREEN].numpy(), points)
+    bicubic = halo_depth(base, points)
+    assert depths[rec_faithful.HALO_ROUNDS] >= bicubic - HALO_SLACK
+    assert depths[0] < bicubic - 2 * HALO_SLACK  # without the ring floor this network's rings show
