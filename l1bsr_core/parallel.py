@@ -11,6 +11,7 @@ waits for a descheduled thread but its own block. Results do not depend on the n
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +23,9 @@ def _single_threaded() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(workers: int, process: int) -> ThreadPoolExecutor:
+    """The pool of ``workers`` threads of this ``process`` (a forked child gets its own: the
+    parent's threads do not exist there)."""
     return ThreadPoolExecutor(workers, thread_name_prefix="l1bsr-block", initializer=_single_threaded)
 
 
@@ -51,5 +54,5 @@ def map_blocks(work: Callable[[object], None], blocks: Iterable, device: torch.d
         with torch.inference_mode(inference), torch.set_grad_enabled(grad):
             work(block)
 
-    for future in [_pool(count).submit(run, block) for block in blocks]:
+    for future in [_pool(count, os.getpid()).submit(run, block) for block in blocks]:
         future.result()

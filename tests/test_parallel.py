@@ -47,3 +47,21 @@ def test_an_error_in_a_block_reaches_the_caller(two_threads):
 
     with pytest.raises(ValueError, match="block 2 failed"):
         map_blocks(work, range(4), CPU)
+
+
+def test_a_forked_child_gets_its_own_workers(two_threads):
+    """A process forked after the pool started (multiprocessing's default on Linux) must not wait
+    for the parent's threads, which it does not have."""
+    import multiprocessing
+
+    map_blocks(lambda i: None, range(4), CPU)  # the parent's pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_blocks_in_a_child).get(timeout=60) == [0, 1, 2, 3]
+
+
+def _blocks_in_a_child() -> list[int]:
+    torch.set_num_threads(2)
+    done = []
+    map_blocks(done.append, range(4), CPU)
+    return sorted(done)
