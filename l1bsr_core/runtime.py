@@ -37,7 +37,6 @@ from .models.csr import contrast_normalise
 from .parallel import map_blocks, workers
 from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
 from .tiling import DEFAULT_TILE, Tile, plan_bands, plan_tiles, resolve_tile
-from .train import losses
 from .warp import align_to_reference
 
 Progress = Callable[[int, int], None]
@@ -105,6 +104,14 @@ class Run:
     def flow_output(self, height: int, width: int) -> np.ndarray | None:
         """The (3, 2, H, W) float32 flow array, or None when the flow is not kept."""
         return np.empty((len(MOVING_BANDS), 2, height, width), np.float32) if self.keep_flow else None
+
+
+def _losses():
+    """The training losses (:mod:`.train.losses`), imported by the training hooks only: inference
+    never loads training code."""
+    from .train import losses
+
+    return losses
 
 
 def _to_dn(tensor: torch.Tensor) -> np.ndarray:
@@ -181,18 +188,20 @@ def _rec_tiles(height: int, width: int, run: Run, size: int) -> list[Tile]:
     return tiles
 
 
-def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarray, np.ndarray]:
-    """B, R, NIR of ``bgrn`` warped onto G by whole-image ``flows``, tile by tile; ``(registered, flow)``."""
+def _register_tiles(bgrn: np.ndarray, tiles: list[Tile], tile_flows: Callable[[torch.Tensor, Tile], torch.Tensor],
+                    run: Run) -> tuple[np.ndarray, np.ndarray | None]:
+    """B, R, NIR of ``bgrn`` warped onto G tile by tile: ``(registered, flow)`` (flow None unless
+    ``run.keep_flow``). ``tile_flows(x, t)`` gives the (1, 3, 2, h, w) flows of tile ``t``'s read
+    window ``x`` (1, 4, h, w): the one registration tile loop of the CSR runtimes."""
     height, width, _ = bgrn.shape
     registered = run.output(bgrn.shape)  # every pixel of every band is written below
     flow = run.flow_output(height, width)
-    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), WARP_MARGIN)
 
     def compute(t: Tile):
         x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
-        tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
-        aligned = align_to_reference(x, tile_flows, MOVING_BANDS)
-        return tile_flows[0][..., t.inner_y, t.inner_x], _to_dn(aligned[..., t.inner_y, t.inner_x])
+        flows = tile_flows(x, t)
+        aligned = align_to_reference(x, flows, MOVING_BANDS)
+        return flows[0][..., t.inner_y, t.inner_x], _to_dn(aligned[..., t.inner_y, t.inner_x])
 
     def store(t: Tile, result) -> None:
         tile_flow, tile_registered = result
@@ -203,6 +212,14 @@ def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarra
     with torch.inference_mode():
         _run_tiles(tiles, compute, store, run)
     return registered, flow
+
+
+def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarray, np.ndarray | None]:
+    """B, R, NIR of ``bgrn`` warped onto G by whole-image ``flows``, tile by tile; ``(registered, flow)``."""
+    height, width, _ = bgrn.shape
+    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width), WARP_MARGIN)
+    return _register_tiles(bgrn, tiles, lambda x, t: flows.dense(t.read_y.start, t.read_x.start, *x.shape[-2:]),
+                           run)
 
 
 class RECRuntime:
@@ -318,22 +335,15 @@ class PairwiseCSRRuntime(CSRRuntime):
         # Contrast normalisation uses statistics of the whole image, so tiles see what an untiled run sees.
         mean, std = (torch.tensor(v, dtype=torch.float32, device=device).view(1, -1, 1, 1)
                      for v in band_statistics(bgrn))
-        registered = run.output(bgrn.shape)  # every pixel of every band is written below
-        flow = run.flow_output(height, width)
         multiple = model.config.size_multiple
         margin = CSR_MARGIN + -CSR_MARGIN % multiple
         tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, CSR_TILE, multiple), margin,
                            align=multiple)
-        with torch.inference_mode():
-            for done, t in enumerate(tiles, start=1):
-                x = image_to_tensor(bgrn[t.read_y, t.read_x], device)
-                tile_flow = self.normalised_flows(model, contrast_normalise(x, mean, std))
-                aligned = align_to_reference(x, tile_flow[None], MOVING_BANDS)
-                if flow is not None:
-                    flow[:, :, t.core_y, t.core_x] = tile_flow[..., t.inner_y, t.inner_x].cpu().numpy()
-                registered[t.core_y, t.core_x] = _to_dn(aligned[..., t.inner_y, t.inner_x])
-                run.report(done, len(tiles))
-        return registered, flow
+
+        def tile_flows(x: torch.Tensor, t: Tile) -> torch.Tensor:
+            return self.normalised_flows(model, contrast_normalise(x, mean, std))[None]
+
+        return _register_tiles(bgrn, tiles, tile_flows, run)
 
     @staticmethod
     def normalised_flows(model, normalised: torch.Tensor) -> torch.Tensor:
@@ -351,13 +361,13 @@ class PairwiseCSRRuntime(CSRRuntime):
         return torch.cat(flows)
 
     def flows_onto_green(self, model, view):
-        return losses.pairwise_flows_onto_green(model, view)
+        return _losses().pairwise_flows_onto_green(model, view)
 
     def view_flows(self, model, view0, view1):
-        return losses.pairwise_view_flows(model, view0, view1)
+        return _losses().pairwise_view_flows(model, view0, view1)
 
     def training_loss(self, model, batch, rng, cfg):
-        return losses.pairwise_training_loss(model, batch["view0"], batch["view1"], rng,
+        return _losses().pairwise_training_loss(model, batch["view0"], batch["view1"], rng,
                                              smooth_weight=cfg.smooth_weight,
                                              equivariance_weight=cfg.equivariance_weight)
 
@@ -375,10 +385,10 @@ class JointCSRRuntime(CSRRuntime):
         return model(view)
 
     def view_flows(self, model, view0, view1):
-        return losses.joint_view_flows(model, view0, view1)
+        return _losses().joint_view_flows(model, view0, view1)
 
     def training_loss(self, model, batch, rng, cfg):  # all bands of a view at once
-        return losses.two_view_consistency_loss(model, batch["view0"], batch["view1"])
+        return _losses().two_view_consistency_loss(model, batch["view0"], batch["view1"])
 
 
 RUNTIMES: dict[type[nn.Module], RECRuntime | CSRRuntime] = {

@@ -54,6 +54,17 @@ print(len(names), leaked)
     assert int(count) > 10 and leaked.strip() == "[]"
 
 
+def test_inference_loads_no_training_code():
+    code = """
+import sys
+from l1bsr_core import inference
+print(sorted(m for m in sys.modules if m.startswith("l1bsr_core.train")))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_command_line_works_without_the_demo_extras(random_weights_dir, tmp_path):
     """Both tasks end to end, with the demo's packages impossible to import."""
     import os
