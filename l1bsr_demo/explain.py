@@ -313,7 +313,9 @@ def sections() -> list[Section]:
             "their names and versions are shown with every result. REC is a small RCAN that "
             "sharpens the CSR-aligned bands inside layers that keep each band's radiometry: "
             "averaged back to 10 m, G is its input, and B, R and NIR are their inputs once aligned "
-            "to G (weights/MODEL_CARD.md). Synthetic examples come with the true 5 m image and the "
+            "to G; its edges are as good as its interior, and the dark rings it leaves round bright "
+            "points (roofs, cars) are no deeper than a plain bicubic enlargement's "
+            "(weights/MODEL_CARD.md). Synthetic examples come with the true 5 m image and the "
             "true flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
             "ground truth: judge it by eye, with the fringe views and the residual "
             "misregistration table.",
