@@ -43,7 +43,9 @@ Progress = Callable[[int, int], None]
 ModelLoader = Callable[[str, "str | None", torch.device], "tuple[nn.Module, dict]"]
 
 REC_MARGIN = 16
-"""Context added around each REC tile, input pixels (RCAN's receptive field is ~2·blocks·groups)."""
+"""Context added around each REC tile, input pixels. RCAN's receptive field is wider (~2·blocks·groups
+convolutions), but its far end barely moves the output: on mosaics of real crops 384 px tiles with
+12, 16, 24 or 32 px of context all equal the untiled run within 1 DN (mean 0.005 DN)."""
 
 CSR_MARGIN = 128
 """Context added around each tile of the pairwise (encoder–decoder) CSR, input pixels: covers
@@ -52,7 +54,7 @@ its receptive field, so tiled flows stay close to an untiled run (tested)."""
 ALIGNED_REC_TILE = 512
 """Tile of the faithful REC for large images. Each tile is read with :data:`REC_MARGIN` px of
 context, and the model mirrors another :data:`~l1bsr_core.models.rec_faithful.BORDER_PAD_PX` px
-at the image's edges only: an inner 512 px tile does (512 + 2·32)² / 512² ≈ 1.27× its pixels'
+at the image's edges only: an inner 512 px tile does (512 + 2·16)² / 512² ≈ 1.13× its pixels'
 work. Larger tiles cost more per pixel on this 2-core CPU, their layers' tensors no longer in
 cache (measured per pixel on a 1536 px image: 768 px tiles 1.4× the time of 512 px tiles)."""
 
