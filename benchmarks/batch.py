@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import tifffile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from l1bsr_core.batch.worker import machine_cores  # noqa: E402
 from l1bsr_core.scenes import make_scene  # noqa: E402
 from l1bsr_core.simulate import simulate_pair  # noqa: E402
 
@@ -79,7 +79,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.items, args.side, args.large = 3, 64, 128
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = machine_cores()
     python = [sys.executable, "-m", "l1bsr_core"]
     rows = []
     with tempfile.TemporaryDirectory(prefix="l1bsr-batch-bench-") as folder:

@@ -21,7 +21,9 @@ What is printed:
   of the convolution rate that pass achieves (FLOPs / seconds / convolution rate);
 * per scenario, when both configs ran: how many times slower the published sizes are than the
   shipped networks (seconds ``paper`` / ``default``, per 352 x 352 crop, same run);
-* with ``--cli-large``: the command line's times, once, with no load.
+* with ``--cli-large``: the command line's times, once, with no load, on a mirrored mosaic of the
+  first synthetic example, each per-pixel time also over that of a crop of the same image through
+  the API (content changes the CSR's cost: the table's crops of noise are slower per pixel).
 
 FLOPs are those of an untimed single-threaded pass: :class:`torch.utils.flop_counter.FlopCounterMode`
 counts convolutions and matrix products (2 FLOPs per multiply-add); FFTs (the CSR's windowed
@@ -364,23 +366,50 @@ def _print_ratios(results: list[dict]) -> None:
               "(how many times faster the shipped networks are)")
 
 
-def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:
-    """Time ``python -m l1bsr_core`` on a size x size image, reading and writing included.
-
-    The image tiles the demo's first synthetic example in mirror, so it has real structure and
-    no seams. Peak memory is the command's own peak resident set (measured by a wrapper process).
-    """
+def _mosaic(size: int):
+    """A size x size image tiling the demo's first synthetic example in mirror: real structure, no
+    seams. The image of the command-line table, and the crops it is compared with."""
     import numpy as np
 
-    from l1bsr_core.io import read_bgrn_array, write_bgrn
+    from l1bsr_core.io import read_bgrn_array
+
+    crop = read_bgrn_array(ROOT / "assets" / "examples" / "synthetic_1.tif")
+    mirrored = np.concatenate((crop, crop[::-1]), axis=0)
+    mirrored = np.concatenate((mirrored, mirrored[:, ::-1]), axis=1)
+    reps = -(-size // mirrored.shape[0])
+    return np.ascontiguousarray(np.tile(mirrored, (reps, reps, 1))[:size, :size])
+
+
+def _api_crop(task: str, repeats: int, threads: int) -> dict:
+    """Run in a fresh process: median seconds of ``task`` on a :data:`CROP` px crop of the
+    command-line table's image through the API, shipped weights, after a warm-up."""
+    import numpy as np
+    import torch
+
+    from l1bsr_core import inference
+
+    torch.set_num_threads(threads)
+    run = inference.superresolve if task == "superresolution" else inference.register
+    crop = _mosaic(CROP)
+    run(crop)
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        run(crop)
+        times.append(time.perf_counter() - tick)
+    return {"seconds": float(np.median(times))}
+
+
+def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:
+    """Time ``python -m l1bsr_core`` on a size x size :func:`_mosaic`, reading and writing included.
+
+    Peak memory is the command's own peak resident set (measured by a wrapper process).
+    """
+    from l1bsr_core.io import write_bgrn
 
     source = folder / f"large_{size}.tif"
     if not source.is_file():
-        crop = read_bgrn_array(ROOT / "assets" / "examples" / "synthetic_1.tif")
-        mirrored = np.concatenate((crop, crop[::-1]), axis=0)
-        mirrored = np.concatenate((mirrored, mirrored[:, ::-1]), axis=1)
-        reps = -(-size // mirrored.shape[0])
-        write_bgrn(source, np.tile(mirrored, (reps, reps, 1))[:size, :size])
+        write_bgrn(source, _mosaic(size))
     output = folder / f"out_{task}_{size}.tif"
     command = [sys.executable, "-m", "l1bsr_core", str(source), str(output), "--task", task]
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -395,17 +424,25 @@ def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:
 
 
 def _run_cli(args: argparse.Namespace) -> None:
-    """The command line's table: both tasks on a crop and on a ``--cli-large`` image."""
+    """The command line's table: both tasks on a crop and on a ``--cli-large`` image of the same
+    content, each per-pixel time also against a crop of that content through the API (same run)."""
     import tempfile
 
-    print("\ncommand line (python -m l1bsr_core, start-up, reading and writing included)")
-    print(f"{'task':<16} {'input':>11} {'s':>8} {'µs / px':>9} {'peak MiB':>9}")
+    print("\ncommand line (python -m l1bsr_core, start-up, reading and writing included), on a mirrored mosaic "
+          f"of synthetic_1; last column: µs / px over a {CROP} px crop of it through the API")
+    print(f"{'task':<16} {'input':>11} {'s':>8} {'µs / px':>9} {'peak MiB':>9} {'vs API':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for task in ("superresolution", "registration"):
+            out = _child(args, "--_api-crop", json.dumps([task, args.repeats]))
+            if out.returncode != 0:
+                raise RuntimeError(f"API crop of {task} failed: {out.stderr.strip()[-300:]}")
+            api_per_pixel = _last_json(out)["seconds"] / CROP**2
+            print(f"{task:<16} {CROP:>5}x{CROP:<5} {'API':>8} {1e6 * api_per_pixel:>9.3f} {'':>9} {1.0:>6.2f}x")
             for size in (CROP, args.cli_large):
                 r = _cli_run(task, size, args.threads, Path(tmp))
-                print(f"{task:<16} {size:>5}x{size:<5} {r['seconds']:>8.2f} "
-                      f"{1e6 * r['seconds'] / size**2:>9.3f} {r['peak_mib']:>9.0f}")
+                per_pixel = r["seconds"] / size**2
+                print(f"{task:<16} {size:>5}x{size:<5} {r['seconds']:>8.2f} {1e6 * per_pixel:>9.3f} "
+                      f"{r['peak_mib']:>9.0f} {per_pixel / api_per_pixel:>6.2f}x")
 
 
 def _parse() -> argparse.Namespace:
@@ -422,6 +459,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_conv-rate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_load", help=argparse.SUPPRESS)
+    parser.add_argument("--_api-crop", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -436,6 +474,9 @@ def main() -> None:
         return
     if args._load:
         _run_load(*json.loads(args._load))
+        return
+    if args._api_crop:
+        print(json.dumps(_api_crop(*json.loads(args._api_crop), args.threads)))
         return
     jobs = [(kind, config, CROP, args.repeats if config != "paper" else 1)
             for config in args.configs for kind in KINDS]

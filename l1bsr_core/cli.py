@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PROGRESS_BAR_WIDTH = 30
+"""Characters of a progress bar."""
+
+
+def progress_bar(done: int, total: int) -> str:
+    """``[#####.....]``: the one bar of the command line (tiles) and of ``l1bsr batch`` (items)."""
+    filled = PROGRESS_BAR_WIDTH * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (PROGRESS_BAR_WIDTH - filled)}]"
+
+
 class TileProgressBar:
     """A progress bar on stderr, shown only for runs of more than one tile."""
 
@@ -63,10 +73,8 @@ class TileProgressBar:
     def __call__(self, done: int, total: int) -> None:
         if total <= 1:
             return
-        width = 30
-        filled = int(width * done / total)
         elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles {elapsed:.1f}s")
+        sys.stderr.write(f"\r{self.label} {progress_bar(done, total)} {done}/{total} tiles {elapsed:.1f}s")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -527,21 +527,26 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
             f"the array to write has shape {array.shape}; expected (H, W, {N_BANDS}) "
             f"with bands {', '.join(BAND_NAMES)}"
         )
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
-        raise InputError(f"scale is {scale!r}; expected a positive number of output pixels per input pixel")
+    options = _write_options(info, scale)
     data = to_uint16(array)
     if info.layout == PLANAR:
         data = np.ascontiguousarray(np.moveaxis(data, -1, 0))
     source = os.fspath(path)
     with atomic_output(path) as temp:
         try:
-            tifffile.imwrite(temp, data, **_write_options(info, scale))
+            tifffile.imwrite(temp, data, **options)
         except (OSError, ValueError) as error:
             raise InputError(f"cannot write {source}: {one_line(error)}") from error
 
 
 def _write_options(info: TiffInfo, scale: float) -> dict:
-    """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer."""
+    """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer.
+
+    Raises:
+        InputError: for a ``scale`` that is not a positive number.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise InputError(f"scale is {scale!r}; expected a positive number of output pixels per input pixel")
     return dict(
         photometric="minisblack",
         planarconfig="separate" if info.layout == PLANAR else "contig",
@@ -565,15 +570,16 @@ def write_bgrn_rows(path, height: int, width: int, *, like: TiffInfo | None = No
 
     Raises:
         ArgumentError: for a ``path`` whose name does not end in one of :data:`TIFF_SUFFIXES`.
-        InputError: one line, when the file cannot be written.
+        InputError: one line, for a bad ``scale`` or when the file cannot be written.
     """
     check_suffix(path, TIFF_SUFFIXES)
     info = TiffInfo() if like is None else like
+    options = _write_options(info, scale)
     shape = (N_BANDS, height, width) if info.layout == PLANAR else (height, width, N_BANDS)
     source = os.fspath(path)
     with atomic_output(path) as temp:
         try:
-            tifffile.imwrite(temp, None, shape=shape, dtype=np.uint16, **_write_options(info, scale))
+            tifffile.imwrite(temp, None, shape=shape, dtype=np.uint16, **options)
             with tifffile.TiffFile(temp) as tif:
                 page = tif.pages[0]
                 block = (page.is_contiguous, page.dataoffsets[0], sum(page.databytecounts))

@@ -32,7 +32,7 @@ class RowWriter:
         self.shape = (height, width, N_BANDS)
         self.rows: slice | None = None
         self.band: np.ndarray | None = None
-        self.filled = 0  # columns of the current band written
+        self.written: np.ndarray | None = None  # columns of the current band written
         self.next_row = 0  # first row not yet written to the file
 
     def __setitem__(self, key: tuple[slice, slice], tile: np.ndarray) -> None:
@@ -45,17 +45,17 @@ class RowWriter:
                 raise ValueError(f"rows {rows.start}:{rows.stop} written out of order (row {self.next_row} is next)")
             self.rows = rows
             self.band = np.empty((rows.stop - rows.start, self.shape[1], N_BANDS), PIXEL_DTYPE)
-            self.filled = 0
+            self.written = np.zeros(self.shape[1], bool)
         self.band[:, cols] = tile
-        self.filled += cols.stop - cols.start
+        self.written[cols] = True
 
     def _flush(self) -> None:
         """Write the current band (complete) to the file."""
         if self.rows is None:
             return
-        if self.filled != self.shape[1]:
+        if not self.written.all():
             raise ValueError(f"rows {self.rows.start}:{self.rows.stop}: "
-                             f"{self.filled} of {self.shape[1]} columns written")
+                             f"{int(self.written.sum())} of {self.shape[1]} columns written")
         height, width = self.shape[:2]
         try:
             if self.planar:
@@ -67,7 +67,7 @@ class RowWriter:
                 self.file.write(self.band.tobytes())
         except OSError as error:
             raise InputError(f"cannot write {self.source}: {error.strerror or one_line(error)}") from error
-        self.next_row, self.rows, self.band = self.rows.stop, None, None
+        self.next_row, self.rows, self.band, self.written = self.rows.stop, None, None, None
 
     def close(self) -> None:
         """Write the last band; ValueError unless every row was written."""

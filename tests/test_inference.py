@@ -212,7 +212,7 @@ def test_a_tiled_run_streamed_to_a_file_writes_what_it_returns(use_random_weight
 
 
 def test_an_output_of_the_wrong_shape_is_refused(use_random_weights, example_crop):
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ArgumentError, match="expected"):
         inference.superresolve(example_crop, out=np.empty(example_crop.shape, np.uint16))
 
 

@@ -433,6 +433,11 @@ def test_rows_out_of_order_or_missing_leave_no_file(tmp_path, small_crop):
         with write_bgrn_rows(out, SIDE, SIDE) as writer:
             writer[0:20, 0:10] = small_crop[0:20, 0:10]
             writer[20:40, :] = small_crop[20:40]
+    with pytest.raises(ValueError, match="30 of 40 columns written"):  # as many columns, some twice
+        with write_bgrn_rows(out, SIDE, SIDE) as writer:
+            writer[0:20, 0:30] = small_crop[0:20, 0:30]
+            writer[0:20, 0:10] = small_crop[0:20, 0:10]
+            writer[20:40, :] = small_crop[20:40]
     with pytest.raises(ValueError, match="were written"):
         with write_bgrn_rows(out, SIDE, SIDE) as writer:
             writer[0:20, :] = small_crop[0:20]

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, run_reporting_errors
+from ..cli import EXIT_USER_ERROR, OneLineParser, progress_bar, run_reporting_errors
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
@@ -91,8 +91,6 @@ def check_arguments(args: argparse.Namespace) -> str:
 class Progress:
     """Items done/total, failures and an ETA on stderr; failed items as one line each above it."""
 
-    WIDTH = 30
-
     def __init__(self, total: int, skipped: int, stream=None):
         self.total, self.stream = total, stream or sys.stderr
         self.counts = {DONE: 0, FAILED: 0, SKIPPED: skipped}
@@ -114,9 +112,8 @@ class Progress:
     def update(self, status: str | None = None) -> None:
         if status is not None:
             self.counts[status] += 1
-        filled = self.WIDTH * self.finished // max(self.total, 1)
         failed = f", {self.counts[FAILED]} failed" if self.counts[FAILED] else ""
-        self.stream.write(f"\rbatch [{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.finished}/{self.total} "
+        self.stream.write(f"\rbatch {progress_bar(self.finished, self.total)} {self.finished}/{self.total} "
                           f"items{failed}, ETA {self.eta()}  ")
         self.stream.flush()
         self.drawn = True

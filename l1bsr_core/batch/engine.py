@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -28,7 +27,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from ..errors import ArgumentError, one_line
 from .items import Item
 from .manifest import FAILED
-from .worker import run_item
+from .worker import machine_cores, run_item
 
 ITEM_RESOURCE = "l1bsr-item"
 """Abstract resource of the embedded cluster's workers (1 each, 1 per item): one item at a time per worker."""
@@ -37,11 +36,6 @@ CONNECT_TIMEOUT_S = 10.0
 """How long to try to reach an existing scheduler, and to wait for its first worker."""
 
 SCHEDULER_SCHEMES = ("tcp://", "tls://", "inproc://", "ws://", "wss://", "ucx://")
-
-
-def machine_cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_workers(threads_per_worker: int) -> int:

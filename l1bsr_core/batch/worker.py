@@ -30,14 +30,18 @@ def _worker():
         return None
 
 
+def machine_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _set_torch_threads(threads: int | None, worker) -> None:
     """Torch's intra-op threads: ``threads``, or this machine's cores shared among the worker's task
     threads when not given (a worker of an existing cluster runs ``nthreads`` items at once)."""
     import torch
 
     if threads is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        threads = max(1, cores // max(1, getattr(worker, "nthreads", 1) or 1))
+        threads = max(1, machine_cores() // max(1, getattr(worker, "nthreads", 1) or 1))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 

@@ -176,13 +176,17 @@ class FaithfulREC(nn.Module):
         z = symmetric_pad(fill_no_data(x, valid, scale) / scale, pad)
         base = upsample_bicubic(z, factor)
         darkest = _nearest(darkest_3x3(z), factor)
-        y = base + remove_phase_pattern(torch.maximum(self.network(z, base), OVERSHOOT_FLOOR * darkest) - base, factor)
-        y = base + remove_phase_pattern(torch.maximum(y, UNDERSHOOT_FLOOR * darkest) - base, factor)
+
+        def floored(image: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+            """``image`` kept above ``floor``, then its 2 × 2 phase pattern removed (a floor that
+            bites on some phases only would leave one)."""
+            return base + remove_phase_pattern(torch.maximum(image, floor) - base, factor)
+
+        y = floored(floored(self.network(z, base), OVERSHOOT_FLOOR * darkest), UNDERSHOOT_FLOOR * darkest)
         y = low_frequency_constraint(y, z, factor)
         ring_floor = torch.minimum(base, darkest)
         for _ in range(HALO_ROUNDS):  # no ring darker than both bicubic's and the darkest neighbour's
-            y = low_frequency_constraint(base + remove_phase_pattern(torch.maximum(y, ring_floor) - base, factor),
-                                         z, factor)
+            y = low_frequency_constraint(floored(y, ring_floor), z, factor)
         y = torch.maximum(y, POSITIVE_FLOOR * darkest)
         y = y[..., factor * top:y.shape[-2] - factor * bottom, factor * left:y.shape[-1] - factor * right] * scale
         if bool(valid.all()):
