@@ -291,9 +291,13 @@ def simulated_pairs(config: SimulationConfig, crop_paths: list[Path], n: int) ->
     so a configuration always gives the same pairs.
     """
     rng = np.random.default_rng(SIMULATION_SEED)
+    return [simulate_pair(scene, config, rng=rng) for scene in simulation_scenes(crop_paths, n)]
+
+
+def simulation_scenes(crop_paths: list[Path], n: int) -> list[np.ndarray]:
+    """The aligned (4, H, W) scenes of :func:`simulated_pairs`: ``n`` procedural, then the first ``n`` real crops."""
     scenes = [make_scene(PROCEDURAL_SCENE_PX, PROCEDURAL_SCENE_PX, seed=PROCEDURAL_SEED + i) for i in range(n)]
-    scenes += [real_scene(p) for p in crop_paths[:n]]
-    return [simulate_pair(scene, config, rng=rng) for scene in scenes]
+    return scenes + [real_scene(p) for p in crop_paths[:n]]
 
 
 def view0(pair: SimulatedPair) -> np.ndarray:

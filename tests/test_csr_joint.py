@@ -6,6 +6,8 @@ Flows of B, R, NIR onto G follow ``warp(band, flow) ≈ G``: if a band is replac
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -289,3 +291,17 @@ def test_held_out_score_prefers_more_smoothing_for_a_smoother_field():
 
     assert best(flat) == 3.0
     assert best(wavy) == 1.0
+
+
+def test_held_out_score_is_infinite_when_no_window_can_be_predicted():
+    """An exclusion zone as wide as the Gaussian leaves nothing to predict from: such a smoothing
+    must lose to any that can be judged (a score of 0 made it win every time)."""
+    from l1bsr_core.models.csr_joint import held_out_score
+
+    rng = np.random.default_rng(1)
+    weight = torch.ones(1, 1, GRID, GRID)
+    values = torch.from_numpy(rng.normal(0, 0.15, (1, 2, GRID, GRID))).float()
+    assert math.isinf(float(held_out_score(values, weight, 1.0, 3)[0]))  # radius ceil(3σ) = 3
+    judged = float(held_out_score(values, weight, 1.5, 3)[0])
+    assert 0 < judged < 0.25
+    assert min((1.0, 1.5), key=lambda s: float(held_out_score(values, weight, s, 3)[0])) == 1.5

@@ -30,6 +30,7 @@ chunks; :meth:`fuse` runs on the whole (small) grid; :meth:`to_pixels` on any pi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -159,7 +160,10 @@ def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exc
     others, those within ``exclusion`` grid steps left out (their noise is shared: the windows
     overlap): the weighted mean of the squared prediction error, capped at 0.25 px², per sample.
 
-    ``values`` (N, 2, gy, gx), ``weight`` (N, 1, gy, gx) as in :func:`robust_fusion`.
+    ``values`` (N, 2, gy, gx), ``weight`` (N, 1, gy, gx) as in :func:`robust_fusion`. A sample
+    with no window predictable from outside its exclusion zone (e.g. ``exclusion`` at least the
+    Gaussian's radius, ceil(3σ)) scores +inf: that ``sigma`` cannot be judged, so it is never chosen
+    over one that can.
     """
     radius = gaussian_radius(sigma, FUSION_TRUNCATE)
     taps = gaussian_taps(sigma, radius, dtype=values.dtype, device=values.device)
@@ -174,7 +178,9 @@ def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exc
     predicted = num / den.clamp_min(1e-12)
     error = (values - predicted).square().sum(dim=1, keepdim=True).clamp_max(0.25)
     w = weight * valid
-    return (w * error).sum(dim=(1, 2, 3)) / w.sum(dim=(1, 2, 3)).clamp_min(1e-12)
+    total = w.sum(dim=(1, 2, 3))
+    score = (w * error).sum(dim=(1, 2, 3)) / total.clamp_min(1e-12)
+    return torch.where(total > 0, score, torch.full_like(score, math.inf))
 
 
 class JointCSR(nn.Module):
