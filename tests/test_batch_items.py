@@ -80,6 +80,19 @@ def test_leftover_temp_files_are_those_of_the_outputs_only(tmp_path):
     assert not left.exists() and all(path.exists() for path in kept)
 
 
+def test_remove_leftovers_lists_each_output_folder_once(tmp_path, monkeypatch):
+    """Many items in one folder: one listing, not one per item (which made a large batch quadratic)."""
+    items = [Item(f"k{i}", tmp_path / f"in{i}.tif", tmp_path / f"out{i}.tif") for i in range(50)]
+    left = [touch(tmp_path / f".out{i}.tif.0badc0de.tmp.tif") for i in range(0, 50, 7)]
+    stranger = touch(tmp_path / ".other.tif.0badc0de.tmp.tif")
+    listings = []
+    real_iterdir = Path.iterdir
+    monkeypatch.setattr(Path, "iterdir", lambda self: listings.append(self) or real_iterdir(self))
+    assert remove_leftovers(items) == len(left)
+    assert listings == [tmp_path]
+    assert not any(path.exists() for path in left) and stranger.exists()
+
+
 def test_a_real_product_and_its_zip_are_one_item_per_detector(synthetic_product, synthetic_product_zip, tmp_path):
     found = expand_inputs([synthetic_product_zip], tmp_path / "out")
     assert [item.detector for item in found] == synthetic_product.detectors

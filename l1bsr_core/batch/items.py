@@ -111,20 +111,34 @@ def _identity(path: Path):
         return str(path.resolve())
 
 
-def leftover_temp_files(output: Path) -> list[Path]:
-    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
-    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
-    pattern = re.compile(rf"\.{re.escape(output.name)}\.[0-9a-f]{{8}}\.tmp")
+_TEMP_NAME = re.compile(r"\.(?P<output>.+)\.[0-9a-f]{8}\.tmp")
+"""The name :func:`l1bsr_core.outputs.atomic_output` gives a temporary file: ``.<output name>.<8 hex>.tmp<suffix>``."""
+
+
+def _temp_files_in(folder: Path, names: set[str]) -> list[Path]:
+    """The temporary files in ``folder`` whose output name is one of ``names`` (one listing of the folder)."""
     with contextlib.suppress(FileNotFoundError):
-        return [path for path in output.parent.iterdir() if pattern.match(path.name)]
+        return [path for path in folder.iterdir()
+                if (match := _TEMP_NAME.match(path.name)) and match["output"] in names]
     return []
 
 
+def leftover_temp_files(output: Path) -> list[Path]:
+    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
+    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
+    return _temp_files_in(output.parent, {output.name})
+
+
 def remove_leftovers(items) -> int:
-    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running)."""
-    removed = 0
+    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running).
+
+    Each output folder is listed once, however many items write there."""
+    names_by_folder: dict[Path, set[str]] = {}
     for item in items:
-        for path in leftover_temp_files(item.output):
+        names_by_folder.setdefault(item.output.parent, set()).add(item.output.name)
+    removed = 0
+    for folder, names in names_by_folder.items():
+        for path in _temp_files_in(folder, names):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed += 1

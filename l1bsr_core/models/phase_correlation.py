@@ -191,8 +191,8 @@ def _frequency_weights(h: int, w: int, dtype: torch.dtype, device: torch.device)
     sub-pixel refinement (:data:`SUBPIXEL_CUTOFF`), normalised to sum 1."""
     def detected(size: int) -> torch.Tensor:
         keep = torch.ones(size, dtype=dtype, device=device)
-        if size % 2 == 0:
-            keep[size // 2] = 0
+        if (nyquist := _nyquist(size)) is not None:
+            keep[nyquist] = 0
         return keep
 
     with torch.inference_mode(False):  # cached: usable inside and outside inference mode
@@ -204,13 +204,18 @@ def _frequency_weights(h: int, w: int, dtype: torch.dtype, device: torch.device)
     return (all_y, all_x), (low_y, low_x)
 
 
+def _nyquist(size: int) -> int | None:
+    """Index of the Nyquist frequency in an FFT of ``size`` samples (only an even size has one)."""
+    return size // 2 if size % 2 == 0 else None
+
+
 def _drop_undetected(phase: torch.Tensor) -> None:
     """Zero, in place, the frequencies the peak search leaves out: the mean and the Nyquist row and column."""
     h, w = phase.shape[-2:]
-    if h % 2 == 0:
-        phase[..., h // 2, :] = 0
-    if w % 2 == 0:
-        phase[..., :, w // 2] = 0
+    if (row := _nyquist(h)) is not None:
+        phase[..., row, :] = 0
+    if (col := _nyquist(w)) is not None:
+        phase[..., :, col] = 0
     phase[..., 0, 0] = 0
 
 
