@@ -9,7 +9,8 @@ Every try is the shipped `csr` (its weights, its B and R) with one change to how
 * ``composite``: NIR is measured, after B and R are registered, against a per-window least-squares
   combination of G and the registered B and R (real coefficients on the windows' apodised complex
   gradients, a ridge relative to their mean energy) instead of G alone; then the joint model as
-  shipped. Variants: NIR warped by its first estimate before the measurement, a stronger ridge.
+  shipped. Variants: NIR warped by its first estimate before the measurement, a stronger ridge,
+  the composite's field with its affine part taken from the shipped estimate.
 * ``NIR windows``: NIR's first measurement with larger windows (B and R keep 64 px).
 * ``NIR gradient σ``: NIR's first measurement on smoother gradients.
 * configuration changes only: how NIR's residual from the joint model is smoothed.
@@ -93,6 +94,28 @@ class CompositeNIR(JointCSR):
         return self.joint_nir(shift, confidence, classical)
 
 
+class AnchoredCompositeNIR(CompositeNIR):
+    """:class:`CompositeNIR` for NIR's shape only: its field minus its own affine part, plus the
+    affine part of the shipped estimate (so B's and R's registration offsets, which the composite
+    inherits, cannot move NIR as a whole)."""
+
+    def grid(self, bgrn: torch.Tensor) -> torch.Tensor:
+        composite, shipped = super().grid(bgrn), JointCSR.grid(self, bgrn)
+        out = composite.clone()
+        out[0, K_NIR] = composite[0, K_NIR] - affine_part(composite[0, K_NIR]) + affine_part(shipped[0, K_NIR])
+        return out
+
+
+def affine_part(field: torch.Tensor) -> torch.Tensor:
+    """The least-squares affine fit (a + b·x + c·y per component) of a (2, gy, gx) grid field."""
+    gy, gx = field.shape[-2:]
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=torch.float64),
+                            torch.linspace(-1, 1, gx, dtype=torch.float64), indexing="ij")
+    basis = torch.stack((torch.ones_like(xs), xs, ys)).flatten(1).T  # (M, 3)
+    solution = torch.linalg.lstsq(basis, field.double().flatten(1).T).solution
+    return (basis @ solution).T.reshape(field.shape).to(field.dtype)
+
+
 class OtherNIRWindows(JointCSR):
     """The shipped pipeline, with NIR's first measurement on ``window`` px windows and gradients of ``sigma``."""
 
@@ -131,6 +154,8 @@ def tries(shipped: JointCSR) -> dict[str, JointCSR]:
         "composite reference, joint model": variant(CompositeNIR, ridge=1e-3, warped=False),
         "the same, NIR warped first": variant(CompositeNIR, ridge=1e-3, warped=True),
         "the same, ridge 1.0": variant(CompositeNIR, ridge=1.0, warped=True),
+        "the same (ridge 0.001), its affine part replaced by the shipped one's": variant(
+            AnchoredCompositeNIR, ridge=1e-3, warped=True),
         "NIR windows 96 px": variant(OtherNIRWindows, window=96, sigma=1.0),
         "NIR windows 128 px": variant(OtherNIRWindows, window=128, sigma=1.0),
         "NIR gradient σ 1.5 px": variant(OtherNIRWindows, window=64, sigma=1.5),
