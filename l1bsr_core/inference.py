@@ -27,22 +27,32 @@ __all__ = ["superresolve", "register", "get_model", "model_info", "band_statisti
 
 DEVICE_TYPES = ("cpu", "cuda")
 """Kinds of torch device the networks run on."""
+_ACCEPTED_DEVICES = "expected 'cpu', 'cuda' or 'cuda:N'"
+"""What an unusable device name is told."""
 
 
-def _device(device: str | torch.device) -> torch.device:
-    """The torch device named by ``device``: the CPU, or a CUDA GPU that this machine has.
+def parse_device(device: str | torch.device) -> torch.device:
+    """The torch device named by ``device`` (the CPU or a CUDA GPU), whether or not this machine has it.
 
     Raises:
-        ArgumentError: for a name torch does not know, another kind of device, or a GPU
-            that is not there.
+        ArgumentError: for a name torch does not know or another kind of device.
     """
-    accepted = "expected 'cpu', 'cuda' or 'cuda:N'"
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise ArgumentError(f"device {str(device)!r} is not a device name; {accepted}") from error
+        raise ArgumentError(f"device {str(device)!r} is not a device name; {_ACCEPTED_DEVICES}") from error
     if resolved.type not in DEVICE_TYPES:
-        raise ArgumentError(f"device {str(resolved)!r} is not supported; {accepted}")
+        raise ArgumentError(f"device {str(resolved)!r} is not supported; {_ACCEPTED_DEVICES}")
+    return resolved
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device named by ``device``: the CPU, or a CUDA GPU that this machine has.
+
+    Raises:
+        ArgumentError: as :func:`parse_device`, or for a GPU that is not there.
+    """
+    resolved = parse_device(device)
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise ArgumentError(f"device {str(resolved)!r} was asked for but no CUDA GPU is available; use 'cpu'")
@@ -70,11 +80,12 @@ def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: s
     if isinstance(weights, torch.nn.Module):
         if kind_of(weights) != kind:
             raise WeightsError(f"the network given is a {kind_of(weights).upper()} network; expected {kind.upper()}")
-        return weights.to(_device(device)), describe(weights, name=type(weights).__name__, source="(in memory)")
+        described = describe(weights, name=type(weights).__name__, source="(in memory)")
+        return weights.to(resolve_device(device)), described
     folder = weights_dir()
     registry = folder / REGISTRY_FILE
     stamp = registry.stat().st_mtime if registry.is_file() else 0.0  # a retrained registry reloads
-    return _cached_model(kind, str(weights or kind), str(_device(device)), str(folder), stamp)
+    return _cached_model(kind, str(weights or kind), str(resolve_device(device)), str(folder), stamp)
 
 
 def model_info(kind: str, weights: str | None = None) -> dict:
@@ -113,7 +124,7 @@ def superresolve(
         WeightsError: for weights that cannot be loaded.
     """
     bgrn = validate_bgrn(bgrn)
-    device = _device(device)
+    device = resolve_device(device)
     model, _ = get_model("rec", weights, device)
     return runtime_of(model).superresolve(model, bgrn, Run(device, tile, progress, get_model, out))
 
@@ -148,6 +159,6 @@ def register(
         WeightsError: for weights that cannot be loaded.
     """
     bgrn = validate_bgrn(bgrn)
-    device = _device(device)
+    device = resolve_device(device)
     model, _ = get_model("csr", weights, device)
     return runtime_of(model).register(model, bgrn, Run(device, tile, progress, get_model, out, with_flow))

@@ -88,6 +88,10 @@ USAGE_ERRORS = {  # name: (arguments after the inputs folder and OUT_DIR, fragme
     "threads zero": (["--threads-per-worker", "0"], ("--threads-per-worker",)),
     "bad tile": (["--tile", "5"], ("tile size is 5",)),
     "bad device": (["--device", "foo"], ("not a device name",)),
+    "device this machine lacks": (["--device", "cuda:99"], ("'cuda:99'",)),  # the embedded workers run here
+    # with a scheduler the workers need the device, not this machine: its lack here is not the error
+    "device lacking here, cluster elsewhere": (lambda: [*unreachable(), "--device", "cuda:99"],
+                                               ("cannot reach the Dask scheduler",)),
     "unknown weights": (["--weights", "nope"], ("unknown",)),
     "not an address": (["--scheduler", "localhost:8786"], ("not a Dask address", "tcp://HOST:PORT")),
     "unreachable scheduler": (unreachable, ("cannot reach the Dask scheduler",)),

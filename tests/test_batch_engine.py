@@ -105,3 +105,18 @@ def test_an_existing_cluster_is_used_and_left_running(cluster, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "2 done, 0 failed, 0 skipped" in err and "Traceback" not in err
     assert len(client.scheduler_info()["workers"]) == 2  # not closed by the batch
+
+
+def test_an_existing_cluster_whose_workers_lack_the_device_is_refused_before_anything_is_written(
+        cluster, tmp_path, capsys):
+    local, client = cluster
+    write_crops(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    argv = [str(tmp_path / "in"), str(out), "--task", TASK, "--scheduler", local.scheduler_address,
+            "--device", "cuda:99"]
+    assert commands.main(argv) == 2
+    lines = capsys.readouterr().err.strip().split("\n")
+    assert len(lines) == 1 and lines[0].startswith("l1bsr batch: error: worker tcp://"), lines
+    assert "'cuda:99'" in lines[0] and "other worker" in lines[0]  # both workers lack it, one line says so
+    assert not out.exists()
+    assert len(client.scheduler_info()["workers"]) == 2  # the cluster is left running

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
     parser.add_argument("--overwrite", action="store_true", help="redo items already done")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu or cuda (default: cpu); with --scheduler, what every worker must have")
     parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
     parser.add_argument("--tile", type=int, default=None,
                         help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
@@ -80,8 +81,10 @@ def check_arguments(args: argparse.Namespace) -> str:
 
     kind = MODEL_KINDS[args.task]
     _, info = inference.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
-    if args.device != "cpu":
-        inference.get_model(kind, args.weights, args.device)  # a device this machine lacks
+    if args.scheduler is None:
+        inference.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
+    else:
+        inference.parse_device(args.device)  # an existing cluster's workers are checked once connected
     sources = [(kind, info["source"])]
     if info["config"].get("align_with"):
         sources.append(("csr", inference.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
@@ -151,13 +154,15 @@ def run(args: argparse.Namespace) -> int:
     done = last_done(read_records(manifest.path))
     todo, skipped = _partition(items, done, args, networks)
     progress = Progress(len(items), len(skipped))
-    from .engine import open_cluster, run_items
+    from .engine import check_device, open_cluster, run_items
 
     with contextlib.ExitStack() as stack:
         stack.callback(remove_leftovers, todo)  # runs last, once the cluster is closed: no writer left
         if todo:  # connect first: an unreachable scheduler is a usage error that leaves OUT_DIR as it was
             cluster = stack.enter_context(open_cluster(scheduler=args.scheduler, workers=args.workers,
                                                        threads_per_worker=args.threads_per_worker))
+            if args.scheduler is not None:
+                check_device(cluster, args.device)
         try:
             args.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:

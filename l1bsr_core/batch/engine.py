@@ -27,7 +27,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from ..errors import ArgumentError, one_line
 from .items import Item
 from .manifest import FAILED
-from .worker import machine_cores, run_item
+from .worker import device_problem, machine_cores, run_item
 
 ITEM_RESOURCE = "l1bsr-item"
 """Abstract resource of the embedded cluster's workers (1 each, 1 per item): one item at a time per worker."""
@@ -115,6 +115,17 @@ def open_cluster(*, scheduler: str | None = None, workers: int | None = None,
             raise ArgumentError(f"the Dask scheduler at {scheduler} has no worker; expected 'dask worker "
                                 f"{scheduler}' running") from error
         yield Cluster(client, f"scheduler {scheduler}", threads=threads_per_worker)
+
+
+def check_device(cluster: Cluster, device: str) -> None:
+    """ArgumentError unless every worker of ``cluster`` now can run the networks on ``device``: on an
+    existing cluster the workers, not this machine, need it (a GPU cluster reached from a laptop)."""
+    problems = {address: problem for address, problem in cluster.client.run(device_problem, device).items()
+                if problem is not None}
+    if problems:
+        address, problem = sorted(problems.items())[0]
+        others = f" (and {len(problems) - 1} other worker(s))" if len(problems) > 1 else ""
+        raise ArgumentError(f"worker {address}{others}: {problem}; expected every worker to have device {device!r}")
 
 
 def _failure(error: BaseException) -> dict:

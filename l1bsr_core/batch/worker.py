@@ -83,3 +83,14 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
         result.update(status=FAILED, error=_error_text(error))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def device_problem(device: str) -> str | None:
+    """Run on a worker: why it cannot run the networks on ``device`` (one line), or None when it can."""
+    from ..inference import resolve_device  # imports torch: only on the worker
+
+    try:
+        resolve_device(device)
+    except L1BSRError as error:
+        return str(error)
+    return None
