@@ -304,7 +304,7 @@ def motionless_readings(paths, n: int, methods: dict[str, Register]) -> None:
             both = kept[nir] & draws[1][label][1][nir]
             if both.sum() > 2:
                 repeat[label][kind].append(_correlation(reading[nir], draws[1][label][0][nir], both))
-            if label in methods:
+            if label in methods and kept[nir].sum() > 2:
                 with_ngf[label][kind].append(_correlation(reading[nir], draws[0][NGF][0][nir], kept[nir]))
 
     def mean(values) -> float:

@@ -302,6 +302,8 @@ def test_held_out_score_is_infinite_when_no_window_can_be_predicted():
     weight = torch.ones(1, 1, GRID, GRID)
     values = torch.from_numpy(rng.normal(0, 0.15, (1, 2, GRID, GRID))).float()
     assert math.isinf(float(held_out_score(values, weight, 1.0, 3)[0]))  # radius ceil(3σ) = 3
+    assert math.isinf(float(held_out_score(values, weight, 1.0, 4)[0]))  # wider than the kernel
+    assert math.isinf(float(held_out_score(values, weight, 0.3, 2)[0]))
     judged = float(held_out_score(values, weight, 1.5, 3)[0])
     assert 0 < judged < 0.25
     assert min((1.0, 1.5), key=lambda s: float(held_out_score(values, weight, s, 3)[0])) == 1.5

@@ -4,7 +4,8 @@
 connects to an existing scheduler (``tcp://HOST:PORT``, workers started by hand or by a job
 system); the client, and the cluster it started, are closed however the block ends (Ctrl-C
 included). :func:`run_items` submits one task per item (``pure=False``: a re-run is a new task)
-and yields the results as they arrive.
+and yields the results as they arrive. On an existing cluster :func:`check_device` first asks every
+worker whether it has the ``--device`` asked for.
 
 A worker lost mid-run (killed, out of memory, its machine gone) is Dask's to handle: the
 scheduler runs its tasks again on other workers, up to ``distributed.scheduler.allowed-failures``
@@ -119,13 +120,21 @@ def open_cluster(*, scheduler: str | None = None, workers: int | None = None,
 
 def check_device(cluster: Cluster, device: str) -> None:
     """ArgumentError unless every worker of ``cluster`` now can run the networks on ``device``: on an
-    existing cluster the workers, not this machine, need it (a GPU cluster reached from a laptop)."""
-    problems = {address: problem for address, problem in cluster.client.run(device_problem, device).items()
-                if problem is not None}
+    existing cluster the workers, not this machine, need it (a GPU cluster reached from a laptop).
+    A worker that joins later is checked by its first item, which fails with the same one line."""
+    answers = cluster.client.run(device_problem, device, on_error="return")
+    if not answers:
+        raise ArgumentError(f"{cluster.description} has no worker left; expected at least one running")
+    problems = {}
+    for address, answer in answers.items():
+        if isinstance(answer, BaseException):  # e.g. a worker without l1bsr_core, or one that left
+            problems[address] = f"cannot check device {device!r}: {type(answer).__name__}: {one_line(answer)}"
+        elif answer is not None:
+            problems[address] = answer
     if problems:
         address, problem = sorted(problems.items())[0]
         others = f" (and {len(problems) - 1} other worker(s))" if len(problems) > 1 else ""
-        raise ArgumentError(f"worker {address}{others}: {problem}; expected every worker to have device {device!r}")
+        raise ArgumentError(f"worker {address}{others}: {problem}")
 
 
 def _failure(error: BaseException) -> dict:

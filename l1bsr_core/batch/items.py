@@ -111,7 +111,7 @@ def _identity(path: Path):
         return str(path.resolve())
 
 
-_TEMP_NAME = re.compile(r"\.(?P<output>.+)\.[0-9a-f]{8}\.tmp")
+_TEMP_NAME = re.compile(r"\.(?P<output>.+)\.[0-9a-f]{8}\.tmp", re.DOTALL)
 """The name :func:`l1bsr_core.outputs.atomic_output` gives a temporary file: ``.<output name>.<8 hex>.tmp<suffix>``."""
 
 

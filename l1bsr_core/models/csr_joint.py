@@ -167,9 +167,9 @@ def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exc
     """
     radius = gaussian_radius(sigma, FUSION_TRUNCATE)
     taps = gaussian_taps(sigma, radius, dtype=values.dtype, device=values.device)
-    near = taps.clone()
-    near[: radius - exclusion] = 0
-    near[radius + exclusion + 1:] = 0
+    near = torch.zeros_like(taps)  # the taps of the exclusion zone (all of them when it is wider)
+    inside = slice(max(radius - exclusion, 0), radius + exclusion + 1)
+    near[inside] = taps[inside]
     both = torch.cat((values * weight, weight), dim=1)
     # the replicate padding counts edge windows several times; the same in both terms, so it cancels
     full, local = separable_filter(both, taps, "replicate"), separable_filter(both, near, "replicate")
