@@ -37,6 +37,7 @@ from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, MOVING_BANDS, NIR, NO_DATA, RED
 from l1bsr_core.metrics import flow_epe
 from l1bsr_core.models import JointCSR
+from l1bsr_core.models.csr_joint import affine_basis
 from l1bsr_core.models.phase_correlation import apodized_spectra, complex_gradient, phase_correlation
 from l1bsr_core.registration import classical_register, ngf_misregistration
 from l1bsr_core.simulate import SimulationConfig, simulate_pair
@@ -110,10 +111,7 @@ class AnchoredCompositeNIR(CompositeNIR):
 
 def affine_part(field: torch.Tensor) -> torch.Tensor:
     """The least-squares affine fit (a + b·x + c·y per component) of a (2, gy, gx) grid field."""
-    gy, gx = field.shape[-2:]
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=torch.float64),
-                            torch.linspace(-1, 1, gx, dtype=torch.float64), indexing="ij")
-    basis = torch.stack((torch.ones_like(xs), xs, ys)).flatten(1).T  # (M, 3)
+    basis = affine_basis(*field.shape[-2:]).T  # (M, 3)
     solution = torch.linalg.lstsq(basis, field.double().flatten(1).T).solution
     return (basis @ solution).T.reshape(field.shape).to(field.dtype)
 

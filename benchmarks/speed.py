@@ -160,6 +160,18 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _timed_runs(call, runs: int, device: str) -> list[float]:
+    """Seconds of each of ``runs`` calls of ``call()`` (the GPU's queued work waited for on both sides)."""
+    times = []
+    for _ in range(runs):
+        _synchronize(device)
+        tick = time.perf_counter()
+        call()
+        _synchronize(device)
+        times.append(time.perf_counter() - tick)
+    return times
+
+
 def _measure(kind: str, config: str, device: str, size: int, repeats: int, threads: int) -> dict:
     """Run in a fresh process: count one forward pass's FLOPs, time ``repeats`` on a size x size crop.
 
@@ -201,13 +213,7 @@ def _measure(kind: str, config: str, device: str, size: int, repeats: int, threa
     flops = _count_flops(run)
     torch.set_num_threads(threads)
     run()  # the warm-up, with the worker threads
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        tick = time.perf_counter()
-        run()
-        _synchronize(device)
-        times.append(time.perf_counter() - tick)
+    times = _timed_runs(run, repeats, device)
     peak = (torch.cuda.max_memory_allocated() if device == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {**info, **flops, "size": size, "seconds": float(np.median(times)), "peak_mib": peak / 2**20}
@@ -228,15 +234,9 @@ def _conv_rate(device: str, threads: int) -> dict:
     conv = torch.nn.Conv2d(c, c, k, padding=k // 2, bias=False).to(device).to(memory_format=torch.channels_last)
     image = torch.randn(1, c, side, side, device=device).to(memory_format=torch.channels_last)
     flops = 2 * c * c * k * k * side * side
-    times = []
     with torch.inference_mode():
         conv(image)  # warm-up
-        for _ in range(CONV_RATE_RUNS):
-            _synchronize(device)
-            tick = time.perf_counter()
-            conv(image)
-            _synchronize(device)
-            times.append(time.perf_counter() - tick)
+        times = _timed_runs(lambda: conv(image), CONV_RATE_RUNS, device)
     return {"flops_per_s": flops / min(times)}
 
 
@@ -392,12 +392,7 @@ def _api_crop(task: str, repeats: int, threads: int) -> dict:
     run = inference.superresolve if task == "superresolution" else inference.register
     crop = _mosaic(CROP)
     run(crop)
-    times = []
-    for _ in range(repeats):
-        tick = time.perf_counter()
-        run(crop)
-        times.append(time.perf_counter() - tick)
-    return {"seconds": float(np.median(times))}
+    return {"seconds": float(np.median(_timed_runs(lambda: run(crop), repeats, "cpu")))}
 
 
 def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:

@@ -155,6 +155,13 @@ def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, *, min_confiden
     return fused, weight
 
 
+def affine_basis(gy: int, gx: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """(3, gy·gx): 1, x, y over a (gy, gx) grid, x and y from −1 to 1: an affine field's basis."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=dtype), torch.linspace(-1, 1, gx, dtype=dtype),
+                            indexing="ij")
+    return torch.stack((torch.ones_like(xs), xs, ys)).flatten(1)
+
+
 def held_out_score(values: torch.Tensor, weight: torch.Tensor, sigma: float, exclusion: int) -> torch.Tensor:
     """How well the normalised convolution of ``smoothing = sigma`` predicts each window from the
     others, those within ``exclusion`` grid steps left out (their noise is shared: the windows
@@ -305,9 +312,7 @@ class JointCSR(nn.Module):
         windows = shift[:, k].to(dtype)
         conf = confidence[:, k].to(dtype)
         weight0 = torch.where(conf >= config.min_confidence, conf, torch.zeros_like(conf)).flatten(1)  # (N, M)
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=dtype), torch.linspace(-1, 1, gx, dtype=dtype),
-                                indexing="ij")
-        basis = torch.stack((torch.ones_like(xs), xs, ys)).flatten(1).to(shift.device)  # (3, M)
+        basis = affine_basis(gy, gx, dtype).to(shift.device)  # (3, M)
         out = classical.clone()
         for i in range(n):
             w = weight0[i]
