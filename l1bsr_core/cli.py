@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .domain import DECLARABLE_LEVELS
 from .errors import L1BSRError, one_line
-from .jobs import FLOW_SUFFIXES, TASKS, process_file
+from .jobs import FLOW_SUFFIXES, REPORT_SUFFIXES, TASKS, process_file
 from .outputs import TIFF_SUFFIXES, check_output_path, same_file
 
 EXIT_USER_ERROR = 2
@@ -36,21 +37,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="l1bsr",
         description="Self-supervised 2x super-resolution (REC) and band registration (CSR) "
-        "of Sentinel-2 L1B BGRN crops (bands B2, B3, B4, B8 as uint16 TIFF).",
+        "of Sentinel-2 L1B BGRN crops (bands B2, B3, B4, B8 as uint16 TIFF). Also takes L1C/L2A products "
+        "(.SAFE folder or .zip) and 4-band GeoTIFF exports (float32 reflectance or uint16), outside the "
+        "networks' L1B domain: their bands are already co-registered, so super-resolution runs without "
+        "CSR alignment and registration measures their residual misregistration (a .json report).",
         epilog="Also: 'l1bsr product PRODUCT OUT_DIR' (an L1B product to detector strips), 'l1bsr pairs "
         "PRODUCT OUT_DIR' (overlap pairs for training), 'l1bsr batch INPUT... OUT_DIR' (many inputs on Dask); "
         "each with --help.",
     )
-    parser.add_argument("input", type=Path, help="input BGRN TIFF, (H, W, 4) or (4, H, W) uint16")
+    parser.add_argument("input", type=Path, help="input BGRN TIFF, (H, W, 4) or (4, H, W) uint16; or an L1C/L2A "
+                        "product or 4-band GeoTIFF export")
     parser.add_argument("output", type=Path,
-                        help="output TIFF, .tif or .tiff (same layout and metadata as the input; never the input)")
-    parser.add_argument("--task", choices=TASKS, default="superresolution")
+                        help="output TIFF, .tif or .tiff (same layout and metadata as the input; never the input); "
+                        ".json for the registration check of an L1C/L2A input")
+    parser.add_argument("--task", choices=TASKS, default="superresolution",
+                        help="superresolution (2x, the default) or registration")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--flow", type=Path, help="registration: save the (3, 2, H, W) float32 flow here (.npy)")
     parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
     parser.add_argument("--tile", type=int, default=None,
                         help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    add_coregistered_arguments(parser)
     return parser
+
+
+def _argument_type(parse: Callable):
+    """An argparse type from a parser raising L1BSRError (its message becomes argparse's one line)."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except L1BSRError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def add_coregistered_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of L1C/L2A inputs (products and exports), shared by ``l1bsr`` and ``l1bsr batch``."""
+    from .coregistered import parse_bbox, parse_window
+
+    parser.add_argument("--level", choices=sorted(DECLARABLE_LEVELS),
+                        help="the input's processing level when the file does not say it (default: from the "
+                        "product metadata or the file's tags; a TIFF on a map grid is taken as L1C/L2A, an "
+                        "untagged crop as L1B of unknown level)")
+    parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                        help="align B, R, NIR onto G with the CSR (default: yes for L1B, no for L1C/L2A, whose "
+                        "bands are already co-registered)")
+    parser.add_argument("--window", type=_argument_type(parse_window), metavar="COL,ROW,WIDTH,HEIGHT",
+                        help="L1C/L2A: process this pixel window only")
+    parser.add_argument("--bbox", type=_argument_type(parse_bbox), metavar="XMIN,YMIN,XMAX,YMAX",
+                        help="L1C/L2A: process this box only, in the input's CRS (with --window: both)")
+    parser.add_argument("--dn-offset", type=float, choices=(0.0, -1000.0), default=None,
+                        help="uint16 exports that do not say it: reflectance = (DN + offset) / 10000 (default: 0, "
+                        "said as assumed; -1000 for processing baseline 04.00 and later without harmonisation)")
 
 
 PROGRESS_BAR_WIDTH = 30
@@ -84,7 +123,8 @@ def check_paths(args: argparse.Namespace) -> None:
     """Refuse, before any work, output names of a format not written and outputs that are inputs."""
     if args.flow is not None and args.task != "registration":
         raise L1BSRError("--flow is only produced by --task registration")
-    check_output_path(args.output, TIFF_SUFFIXES, keep=(args.input,))
+    suffixes = TIFF_SUFFIXES + REPORT_SUFFIXES if args.task == "registration" else TIFF_SUFFIXES
+    check_output_path(args.output, suffixes, keep=(args.input,))
     if args.flow is None:
         return
     check_output_path(args.flow, FLOW_SUFFIXES, keep=(args.input,))
@@ -94,8 +134,20 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_paths(args)
-    process_file(args.input, args.output, args.task, weights=args.weights, device=args.device, tile=args.tile,
-                 flow=args.flow, progress=TileProgressBar(args.task))
+    record = process_file(args.input, args.output, args.task, weights=args.weights, device=args.device,
+                          tile=args.tile, flow=args.flow, progress=TileProgressBar(args.task), level=args.level,
+                          dn_offset=args.dn_offset, window=args.window, bbox=args.bbox, align=args.align)
+    report_domain("l1bsr", record)
+
+
+def report_domain(prog: str, record: dict) -> None:
+    """The domain notice (one line on stderr) for an input outside L1B, and a registration check's lines."""
+    if not record.get("in_domain", True):
+        print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}); path: {record['path']}",
+              file=sys.stderr)
+    for band, line in (record.get("misregistration") or {}).items():
+        print(f"{prog}: {band} onto G: median {line['median_px']:.3f} px, p90 {line['p90_px']:.3f} px, mean shift "
+              f"({line['mean_dx_px']:+.3f}, {line['mean_dy_px']:+.3f}) px", file=sys.stderr)
 
 
 SUBCOMMANDS = {

@@ -101,6 +101,8 @@ def superresolve(
     tile: int | None = None,
     progress: Progress | None = None,
     out=None,
+    align: bool = True,
+    band_means: np.ndarray | None = None,
 ) -> np.ndarray:
     """Super-resolve a BGRN crop by :data:`SCALE_FACTOR` with REC.
 
@@ -113,6 +115,11 @@ def superresolve(
         out: where to write the output instead of a new array: a (2H, 2W, 4) array-like taking
             ``out[rows, cols] = tile`` in row-major tile order, e.g. the writer of
             :func:`~l1bsr_core.io.write_bgrn_rows`, which streams a large image to its file.
+        align: align B, R, NIR onto G with the CSR first (L1B input, the default); False for bands
+            already co-registered (L1C/L2A products and their exports: see :mod:`l1bsr_core.domain`).
+            A REC that never aligns (the plain RCAN) ignores it.
+        band_means: (4,) per-band means of the whole image when ``bgrn`` is one block of it, so that
+            blocks processed apart agree (:func:`band_statistics`); None: ``bgrn``'s own.
 
     Returns:
         (2H, 2W, 4) uint16 (or ``out``), all bands in the input G band's geometry.
@@ -126,7 +133,8 @@ def superresolve(
     bgrn = validate_bgrn(bgrn)
     device = resolve_device(device)
     model, _ = get_model("rec", weights, device)
-    return runtime_of(model).superresolve(model, bgrn, Run(device, tile, progress, get_model, out))
+    run = Run(device, tile, progress, get_model, out, align=align, band_means=band_means)
+    return runtime_of(model).superresolve(model, bgrn, run)
 
 
 def register(

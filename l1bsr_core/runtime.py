@@ -92,6 +92,12 @@ class Run:
     which streams it to a file); by default a new array, returned."""
     keep_flow: bool = True
     """Registration: also return the (3, 2, H, W) flow (24 bytes a pixel); else None."""
+    align: bool = True
+    """Super-resolution: align B, R, NIR onto G first (L1B input); False for bands already
+    co-registered (L1C/L2A), which the REC then takes as they are."""
+    band_means: np.ndarray | None = None
+    """Super-resolution: the (4,) per-band means of the whole image when the input is one block of
+    it (so that blocks processed apart agree); None: the input's own."""
 
     def report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -269,7 +275,8 @@ class PlainRECRuntime(RECRuntime):
 class FaithfulRECRuntime(RECRuntime):
     """:class:`FaithfulREC`: B, R, NIR aligned to G by the joint CSR, then super-resolved in DN.
 
-    The per-band scale (mean of valid pixels) is the whole image's, so tiles agree.
+    The per-band scale (mean of valid pixels) is the whole image's, so tiles agree. With
+    ``run.align`` False (co-registered input) the CSR is neither loaded nor run.
     """
 
     aligns_input = True
@@ -277,17 +284,20 @@ class FaithfulRECRuntime(RECRuntime):
     def superresolve(self, model, bgrn, run):
         factor = model.config.scale
         height, width, bands = bgrn.shape
-        csr, _ = run.load("csr", model.config.align_with or None, run.device)
-        flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
-        mean, _ = band_statistics(bgrn)
+        flows = None
+        if run.align:
+            csr, _ = run.load("csr", model.config.align_with or None, run.device)
+            flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
+        mean = band_statistics(bgrn)[0] if run.band_means is None else np.asarray(run.band_means)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
         out = run.output((height * factor, width * factor, bands))
 
         def compute(t: Tile) -> torch.Tensor:
             x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
-            tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
             edges = (t.read_y.start == 0, t.read_y.stop == height, t.read_x.start == 0, t.read_x.stop == width)
-            return model(align_to_reference(x, tile_flows, MOVING_BANDS), band_means, edges)
+            if flows is not None:
+                x = align_to_reference(x, flows.dense(t.read_y.start, t.read_x.start, *x.shape[-2:]), MOVING_BANDS)
+            return model(x, band_means, edges)
 
         with torch.inference_mode():
             _run_tiles(_rec_tiles(height, width, run, ALIGNED_REC_TILE), compute,
