@@ -72,14 +72,20 @@ def _argument_type(parse: Callable):
     return convert
 
 
-def add_coregistered_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of L1C/L2A inputs (products and exports), shared by ``l1bsr`` and ``l1bsr batch``."""
+COREGISTERED_OPTIONS = ("level", "dn_offset", "window", "bbox", "align")
+"""The :func:`add_coregistered_arguments` of files, as :func:`~l1bsr_core.jobs.process_file` names them."""
+
+
+def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool = True) -> None:
+    """The options of L1C/L2A inputs, shared by ``l1bsr``, ``l1bsr batch`` and (without ``--level`` and
+    ``--dn-offset``, which a product says itself: ``files`` False) ``l1bsr product``."""
     from .coregistered import parse_bbox, parse_window
 
-    parser.add_argument("--level", choices=sorted(DECLARABLE_LEVELS),
-                        help="the input's processing level when the file does not say it (default: from the "
-                        "product metadata or the file's tags; a TIFF on a map grid is taken as L1C/L2A, an "
-                        "untagged crop as L1B of unknown level)")
+    if files:
+        parser.add_argument("--level", choices=sorted(DECLARABLE_LEVELS),
+                            help="the input's processing level when the file does not say it (default: from the "
+                            "product metadata or the file's tags; a TIFF on a map grid is taken as L1C/L2A, an "
+                            "untagged crop as L1B of unknown level)")
     parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
                         help="align B, R, NIR onto G with the CSR (default: yes for L1B, no for L1C/L2A, whose "
                         "bands are already co-registered)")
@@ -87,9 +93,10 @@ def add_coregistered_arguments(parser: argparse.ArgumentParser) -> None:
                         help="L1C/L2A: process this pixel window only")
     parser.add_argument("--bbox", type=_argument_type(parse_bbox), metavar="XMIN,YMIN,XMAX,YMAX",
                         help="L1C/L2A: process this box only, in the input's CRS (with --window: both)")
-    parser.add_argument("--dn-offset", type=float, choices=(0.0, -1000.0), default=None,
-                        help="uint16 exports that do not say it: reflectance = (DN + offset) / 10000 (default: 0, "
-                        "said as assumed; -1000 for processing baseline 04.00 and later without harmonisation)")
+    if files:
+        parser.add_argument("--dn-offset", type=float, choices=(0.0, -1000.0), default=None,
+                            help="uint16 exports that do not say it: reflectance = (DN + offset) / 10000 (default: "
+                            "0, said as assumed; -1000 for processing baseline 04.00 and later, not harmonised)")
 
 
 PROGRESS_BAR_WIDTH = 30

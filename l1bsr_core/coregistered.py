@@ -115,7 +115,7 @@ def resolve_window(shape: tuple[int, int], grid: GeoGrid, window=None, bbox=None
 
 
 def _bounds_text(shape, grid: GeoGrid) -> str:
-    (x0, y0), (x1, y1) = grid.transform * (0, 0), grid.transform * (shape[1], shape[0])
+    (x0, y0), (x1, y1) = grid.transform @ (0, 0), grid.transform @ (shape[1], shape[0])
     return f"{min(x0, x1):g},{min(y0, y1):g},{max(x0, x1):g},{max(y0, y1):g}"
 
 
@@ -201,6 +201,24 @@ def superresolve_window(source, output, window: Window, domain: InputDomain, *, 
 def window_record(window: Window) -> dict:
     return {"col": int(window.col_off), "row": int(window.row_off), "width": int(window.width),
             "height": int(window.height)}
+
+
+def export_window(path, output, *, window=None, bbox=None, progress: Progress | None = None) -> dict:
+    """Write ``window`` of an L1C/L2A product or export as it is (10 m, its own DN convention, no
+    network), block by block: a GeoTIFF of its B, G, R, NIR; the record."""
+    with open_coregistered(path) as source:
+        area = resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
+        grid = GeoGrid(source.crs, source.transform).window(area)
+        tags = source.domain.tags("none", align=False)
+        blocks = _blocks(area)
+        with geotiff_writer(output, int(area.height), int(area.width), grid, source.radiometry, tags) as out:
+            for done, (start, rows) in enumerate(blocks, start=1):
+                block = source.read(Window(area.col_off, area.row_off + start, area.width, rows))
+                write_block(out, start, block)
+                if progress is not None:
+                    progress(done, len(blocks))
+        return {**source.domain.record("none", align=False), "radiometry": source.radiometry.describe(),
+                "window": window_record(area)}
 
 
 def _check_blocks(window: Window) -> list[Window]:

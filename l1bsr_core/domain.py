@@ -24,6 +24,7 @@ ALIGNED_PATH = "REC with its CSR alignment of B, R, NIR onto G"
 UNALIGNED_PATH = "REC without CSR alignment (bands already co-registered)"
 WARP_PATH = "CSR registration (B, R, NIR warped onto G)"
 CHECK_PATH = "CSR measurement of the residual misregistration (nothing warped)"
+NO_NETWORK_PATH = "bands written as they are (no network)"
 
 TAG_LEVEL = "L1BSR_INPUT_LEVEL"
 TAG_DOMAIN = "L1BSR_DOMAIN"
@@ -54,7 +55,9 @@ class InputDomain:
         return not self.co_registered
 
     def path(self, task: str, *, align: bool) -> str:
-        """What runs for ``task`` ("superresolution" or "registration") on this input."""
+        """What runs for ``task`` ("superresolution", "registration" or "none") on this input."""
+        if task == "none":
+            return NO_NETWORK_PATH
         if task == "superresolution":
             return ALIGNED_PATH if align else UNALIGNED_PATH
         return WARP_PATH if align else CHECK_PATH

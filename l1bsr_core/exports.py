@@ -53,12 +53,12 @@ SAMPLE_PIXELS = 1 << 20
 
 
 def _band_number(description: str | None) -> str | None:
-    """``"B02"`` for descriptions like "B2", "B02", "B02 (blue)", "b8"; None otherwise."""
+    """``"B02"`` for descriptions like "B2", "B02", "B02 (blue)", "b8" (``"B8A"`` for "B8A"); None otherwise."""
     match = re.match(r"\s*B(\d{1,2}A?)\b", description or "", re.IGNORECASE)
     if match is None:
         return None
     number = match.group(1).upper()
-    return f"B{int(number[:-1] if number.endswith('A') else number):02d}{'A' if number.endswith('A') else ''}"
+    return f"B{int(number[:-1])}A" if number.endswith("A") else f"B{int(number):02d}"
 
 
 def _band_order(dataset, source: str) -> list[int]:

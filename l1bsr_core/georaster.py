@@ -44,7 +44,7 @@ class GeoGrid:
 
     def scaled(self, factor: int) -> GeoGrid:
         """The grid of the same ground with ``factor`` times more pixels per side (same origin)."""
-        return GeoGrid(self.crs, self.transform * Affine.scale(1 / factor))
+        return GeoGrid(self.crs, self.transform @ Affine.scale(1 / factor))
 
 
 def _nodata(radiometry: Radiometry) -> float:

@@ -161,6 +161,10 @@ def _process_coregistered(input, output, task, *, weights, device, tile, flow, p
         if report_only and flow is not None:
             raise ArgumentError("a co-registered input's registration measures its bands and writes a report; a "
                                 "flow is written only when it warps them: expected no flow, or alignment on")
+        if report_only and Path(output).suffix.lower() in TIFF_SUFFIXES:
+            raise ArgumentError(f"{domain.level} bands are already co-registered: their registration measures the "
+                                "residual misregistration into a .json report (or warps them with alignment on); "
+                                f"expected an output ending in .json, got {Path(output).name}")
         check_suffix(output, REPORT_SUFFIXES if report_only else TIFF_SUFFIXES)
         area = coregistered.resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
         record = {**domain.record(task, align=align), "radiometry": source.radiometry.describe()}

@@ -84,13 +84,14 @@ class Radiometry:
         return 1.0 / self.quantification, self.offset / self.quantification
 
     def valid(self, values: np.ndarray) -> np.ndarray:
-        """(H, W) True where every band holds a measurement (no band is no-data)."""
+        """(H, W) True where every band holds a measurement: no band is no-data, and (float) not all
+        four bands exactly 0, which exporters write outside the data when they declare no no-data."""
         values = np.asarray(values)
         if self.kind == FLOAT:
             bad = ~np.isfinite(values)
             if self.nodata is not None and np.isfinite(self.nodata):
                 bad |= values == self.nodata
-            return ~bad.any(axis=-1)
+            return ~bad.any(axis=-1) & ~(values == 0).all(axis=-1)
         return (values != NO_DATA).all(axis=-1)
 
     def to_working(self, values: np.ndarray) -> np.ndarray:

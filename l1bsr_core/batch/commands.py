@@ -14,7 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, progress_bar, run_reporting_errors
+from ..cli import (
+    COREGISTERED_OPTIONS,
+    EXIT_USER_ERROR,
+    OneLineParser,
+    add_coregistered_arguments,
+    progress_bar,
+    run_reporting_errors,
+)
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
@@ -39,7 +46,8 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
-        description="Run one task on many BGRN TIFFs (files, folders of them, L1B products) on a Dask "
+        description="Run one task on many BGRN TIFFs (files, folders of them, L1B products; also L1C/L2A "
+        "products and 4-band GeoTIFF exports, outside the networks' L1B domain) on a Dask "
         "cluster; outputs go to OUT_DIR with a manifest (manifest.jsonl). A re-run skips items done.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
@@ -59,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
     parser.add_argument("--tile", type=int, default=None,
                         help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    add_coregistered_arguments(parser)
     return parser
 
 
@@ -173,17 +182,25 @@ def run(args: argparse.Namespace) -> int:
                                         sha256=done[item.key]["sha256"], networks=networks))
         if todo:
             progress.update()
+            options = {name: getattr(args, name) for name in COREGISTERED_OPTIONS}
+            outside: dict[str, int] = {}
             for item, result in run_items(cluster, todo, task=args.task, weights=args.weights, device=args.device,
-                                          tile=args.tile):
+                                          tile=args.tile, options=options):
                 manifest.append(make_record(item, result["status"], task=args.task, weights=args.weights,
                                             error=result["error"], seconds=result["seconds"],
                                             worker=result["worker"], sha256=result["sha256"],
                                             detail=result["detail"], networks=networks))
+                if (result["detail"] or {}).get("in_domain") is False:
+                    outside[result["detail"]["input_level"]] = outside.get(result["detail"]["input_level"], 0) + 1
                 if result["status"] == FAILED:
                     error = result["error"]  # named once: our messages mostly name the input already
                     progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")
                 progress.update(result["status"])
     counts = progress.counts
+    if todo and outside:
+        levels = ", ".join(f"{count} {level}" for level, count in sorted(outside.items()))
+        progress.line(f"{PROG}: note: {levels} input(s) outside the networks' L1B training domain; the manifest "
+                      "says which and the path each took")
     progress.line(f"{PROG}: {counts[DONE]} done, {counts[FAILED]} failed, {counts[SKIPPED]} skipped in "
                   f"{time.perf_counter() - progress.start:.1f} s; manifest {manifest.path}")
     return EXIT_FAILED_ITEMS if counts[FAILED] else 0

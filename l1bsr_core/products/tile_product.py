@@ -153,8 +153,35 @@ def describe_tile_product(path) -> TileProductInfo:
     if not path.exists():
         raise InputError(f"{source} does not exist; {EXPECTED}")
     metadata, level = _find_metadata(path, source)
-    baseline, radiometry = _radiometry_of(_read_text(metadata, source), level, source)
+    xml = _read_text(metadata, source)
+    baseline, radiometry = _radiometry_of(xml, level, source)
+    _check_band_files(xml, metadata, source)
     return TileProductInfo(source, level, baseline, metadata, radiometry)
+
+
+def _check_band_files(xml: str, metadata: str, source: str) -> None:
+    """InputError naming a 10 m band file the metadata lists but the product lacks (GDAL would skip
+    it and read zeros), or a band the metadata does not list."""
+    images = [element.text.strip() for element in ElementTree.fromstring(xml).iter()
+              if _local_name(element.tag) == "IMAGE_FILE" and element.text]
+    root = metadata.rsplit("/", 1)[0]
+    for band in BGRN_TILE_BANDS:
+        number = f"B{int(band[1:]):02d}"
+        listed = [image for image in images if re.search(rf"_{number}(_10m)?$", image)]
+        if not listed:
+            raise InputError(f"the metadata of {source} lists no {number} image; expected the 10 m bands "
+                             "B02, B03, B04, B08")
+        if not _exists(f"{root}/{listed[0]}.jp2"):
+            raise InputError(f"{source} lacks the band file {PurePosixPath(listed[0]).name}.jp2 that its metadata "
+                             "lists; expected every 10 m band file (B02, B03, B04, B08)")
+
+
+def _exists(gdal_path: str) -> bool:
+    if gdal_path.startswith("/vsizip/"):
+        archive, _, member = gdal_path[len("/vsizip/"):].partition(".zip/")
+        with zipfile.ZipFile(archive + ".zip") as opened:
+            return member in set(opened.namelist())
+    return Path(gdal_path).is_file()
 
 
 def is_tile_product(path) -> bool:
@@ -260,20 +287,7 @@ def open_tile_product(path) -> OpenTileProduct:
         raise InputError(f"GDAL cannot open the 10 m bands of {info.source}: {error}") from error
     try:
         indexes = _band_indexes(dataset, info.source)
-        _check_band_files(dataset, info.source)
     except InputError:
         dataset.close()
         raise
     return OpenTileProduct(info, dataset, indexes)
-
-
-def _check_band_files(dataset, source: str) -> None:
-    """InputError naming a band file the metadata lists but the product lacks (GDAL would read zeros)."""
-    for file in dataset.files:
-        if file.lower().endswith(".jp2"):
-            try:
-                with rasterio.open(file):
-                    pass
-            except RasterioIOError as error:
-                raise InputError(f"{source} lacks the band file {PurePosixPath(file).name} (or it is damaged); "
-                                 "expected every 10 m band file the metadata lists") from error
