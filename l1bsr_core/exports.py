@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-from rasterio.windows import Window
 
 from .bands import N_BANDS
 from .domain import DECLARABLE_LEVELS, L1B, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
 from .errors import InputError
+from .georaster import OpenBands
 from .radiometry import Radiometry
 
 EXPORT_BANDS = ("B02", "B03", "B04", "B08")
@@ -123,44 +123,11 @@ def _check_float_range(dataset, indexes: list[int], source: str) -> None:
 
 
 @dataclass
-class OpenExport:
-    """A 4-band export open for windowed reads (a context manager), with what its values mean."""
+class OpenExport(OpenBands):
+    """A 4-band export open for windowed reads, with what its values mean."""
 
-    source: str
-    dataset: rasterio.DatasetReader
-    indexes: list[int]
-    radiometry: Radiometry
-    domain: InputDomain
-
-    @property
-    def crs(self):
-        return self.dataset.crs
-
-    @property
-    def transform(self):
-        return self.dataset.transform
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.dataset.height, self.dataset.width
-
-    def read(self, window: Window) -> np.ndarray:
-        """(h, w, 4) stored values of ``window`` (float32 or uint16), bands B, G, R, NIR."""
-        try:
-            planes = self.dataset.read(self.indexes, window=window)
-        except RasterioIOError as error:
-            raise InputError(f"cannot read the pixels of {self.source}: {error}") from error
-        values = np.ascontiguousarray(np.moveaxis(planes, 0, -1))
-        return values.astype(np.float32, copy=False) if values.dtype.kind == "f" else values
-
-    def close(self) -> None:
-        self.dataset.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    radiometry: Radiometry = None
+    domain: InputDomain = None
 
 
 def open_export(path, *, level: str | None = None, dn_offset: float | None = None) -> OpenExport:

@@ -31,6 +31,47 @@ BLOCK_PX = 512
 TAG_RADIOMETRY = "L1BSR_RADIOMETRY"
 
 
+@dataclass
+class OpenBands:
+    """Four bands of a GDAL dataset, open for windowed reads (a context manager): ``indexes`` are the
+    1-based GDAL band numbers of B, G, R, NIR (Sentinel-2 B02, B03, B04, B08)."""
+
+    source: str
+    """The path the user gave (named in errors)."""
+    dataset: rasterio.DatasetReader
+    indexes: list[int]
+
+    @property
+    def crs(self):
+        return self.dataset.crs
+
+    @property
+    def transform(self) -> Affine:
+        return self.dataset.transform
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.dataset.height, self.dataset.width
+
+    def read(self, window: Window) -> np.ndarray:
+        """(h, w, 4) stored values of ``window`` (float as float32, else as stored), bands B, G, R, NIR."""
+        try:
+            planes = self.dataset.read(self.indexes, window=window)
+        except RasterioIOError as error:
+            raise InputError(f"cannot read the pixels of {self.source}: {error}") from error
+        values = np.ascontiguousarray(np.moveaxis(planes, 0, -1))
+        return values.astype(np.float32, copy=False) if values.dtype.kind == "f" else values
+
+    def close(self) -> None:
+        self.dataset.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class GeoGrid:
     """Where an image lies: its CRS (None: not georeferenced) and pixel-to-map transform."""

@@ -15,7 +15,6 @@ from l1bsr_core.domain import TAG_LEVEL, TAG_PATH, UNALIGNED_PATH, InputDomain
 from l1bsr_core.errors import ArgumentError
 from l1bsr_core.georaster import GeoGrid
 
-
 REFLECTANCE_TOLERANCE = 1e-3
 """Largest difference, in reflectance, between an output brought back to 10 m and its input (L2A's
 absolute accuracy is about 10 times coarser; its quantisation step is 1e-4)."""

@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
-import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-from rasterio.windows import Window
 
 from ..domain import InputDomain
 from ..errors import InputError
+from ..georaster import OpenBands
 from ..radiometry import Radiometry
 
 LEVELS = ("L1C", "L2A")
@@ -223,16 +222,10 @@ def _band_indexes(dataset, source: str) -> list[int]:
 
 
 @dataclass
-class OpenTileProduct:
+class OpenTileProduct(OpenBands):
     """An L1C/L2A product's 10 m B, G, R, NIR, open for windowed reads (a context manager)."""
 
-    info: TileProductInfo
-    dataset: rasterio.DatasetReader
-    indexes: list[int]
-
-    @property
-    def source(self) -> str:
-        return self.info.source
+    info: TileProductInfo = None
 
     @property
     def radiometry(self) -> Radiometry:
@@ -241,35 +234,6 @@ class OpenTileProduct:
     @property
     def domain(self) -> InputDomain:
         return InputDomain(self.info.level, f"{self.info.level} product metadata, baseline {self.info.baseline}")
-
-    @property
-    def crs(self):
-        return self.dataset.crs
-
-    @property
-    def transform(self):
-        return self.dataset.transform
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.dataset.height, self.dataset.width
-
-    def read(self, window: Window) -> np.ndarray:
-        """(h, w, 4) uint16 stored DN of ``window``, bands B, G, R, NIR."""
-        try:
-            planes = self.dataset.read(self.indexes, window=window)
-        except RasterioIOError as error:
-            raise InputError(f"cannot read the pixels of {self.info.source}: {error}") from error
-        return np.ascontiguousarray(np.moveaxis(planes, 0, -1)).astype(np.uint16, copy=False)
-
-    def close(self) -> None:
-        self.dataset.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def open_tile_product(path) -> OpenTileProduct:
@@ -290,4 +254,4 @@ def open_tile_product(path) -> OpenTileProduct:
     except InputError:
         dataset.close()
         raise
-    return OpenTileProduct(info, dataset, indexes)
+    return OpenTileProduct(info.source, dataset, indexes, info)
