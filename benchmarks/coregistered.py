@@ -17,13 +17,17 @@ real L1B crops); the dates split as the NIR benchmark's (issue #24) does: tuning
 held-out 2015–2017, reported apart all the same.
 
     python benchmarks/coregistered.py            # all 7 dates, ~3 min on 2 cores
+    python benchmarks/coregistered.py --large 2048 4096   # time and peak memory of whole windows
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -102,10 +106,41 @@ def run_date(path: Path, work: Path) -> dict[str, list[float]]:
     return rows
 
 
+def large_runs(sides: list[int]) -> None:
+    """``l1bsr`` on an L2A product of ``side`` × ``side`` px (a procedural scene), in a fresh process:
+    seconds, peak memory (the child's maximum resident set) and µs per output pixel."""
+    from l1bsr_core.scenes import make_scene
+
+    rows = []
+    for side in sides:
+        with tempfile.TemporaryDirectory() as folder:
+            scene = np.moveaxis(make_scene(side, side, seed=11), 0, -1)
+            product = write_tile_product(Path(folder), np.rint(scene + L2A_OFFSET_DN).astype(np.uint16),
+                                         level="L2A", baseline="05.09")
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-m", "l1bsr_core", str(product.path),
+                                     str(Path(folder) / "sr.tif")], capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            if result.returncode != 0:
+                raise SystemExit(result.stderr)
+            note = "" if peak > before else " (peak not above an earlier run's)"
+            rows.append([f"{side} x {side}", f"{seconds:.1f}", f"{peak / 2**20:.2f}{note}",
+                         f"{1e6 * seconds / (4 * side * side):.3f}"])
+    table("L2A product, whole window super-resolved by l1bsr (fresh process)",
+          ["window (10 m px)", "seconds", "peak GiB", "µs per output pixel"], rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dates", nargs="*", help="NAIP files to use (default: all in ../shared/data/naip-rgbn)")
+    parser.add_argument("--large", nargs="*", type=int, help="instead: time and peak memory on products of "
+                        "these sides (px), in increasing order")
     args = parser.parse_args(argv)
+    if args.large:
+        large_runs(sorted(args.large))
+        return 0
     paths = [Path(p) for p in args.dates] if args.dates else sorted(NAIP.glob("*.tif"))
     if not paths:
         print(f"skipped: no NAIP scenes in {NAIP}", file=sys.stderr)

@@ -79,7 +79,7 @@ COREGISTERED_OPTIONS = ("level", "dn_offset", "window", "bbox", "align")
 def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool = True) -> None:
     """The options of L1C/L2A inputs, shared by ``l1bsr``, ``l1bsr batch`` and (without ``--level`` and
     ``--dn-offset``, which a product says itself: ``files`` False) ``l1bsr product``."""
-    from .coregistered import parse_bbox, parse_window
+    from .areas import parse_bbox, parse_window
 
     if files:
         parser.add_argument("--level", choices=sorted(DECLARABLE_LEVELS),

@@ -57,30 +57,6 @@ MEAN_SAMPLE_PIXELS = 4_000_000
 Progress = Callable[[int, int], None]
 
 
-def parse_window(text: str) -> tuple[int, int, int, int]:
-    """``"COL,ROW,WIDTH,HEIGHT"`` (pixels) → a tuple; ArgumentError otherwise."""
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or values[0] < 0 or values[1] < 0 or values[2] <= 0 or values[3] <= 0:
-        raise ArgumentError(f"window {text!r}; expected COL,ROW,WIDTH,HEIGHT in pixels, e.g. 0,0,1024,1024 "
-                            "(COL, ROW >= 0, WIDTH, HEIGHT > 0)")
-    return values
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``"XMIN,YMIN,XMAX,YMAX"`` (the input's CRS units) → a tuple; ArgumentError otherwise."""
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(map(math.isfinite, values)) or values[0] >= values[2] or values[1] >= values[3]:
-        raise ArgumentError(f"bbox {text!r}; expected XMIN,YMIN,XMAX,YMAX in the input's CRS, with XMIN < XMAX "
-                            "and YMIN < YMAX")
-    return values
-
-
 def resolve_window(shape: tuple[int, int], grid: GeoGrid, window=None, bbox=None) -> Window:
     """The pixel window to process: ``window`` (must lie inside the image), ``bbox`` (clipped to the
     image, snapped outwards to whole pixels), both (their intersection) or the whole image.
@@ -151,19 +127,15 @@ def open_coregistered(path, *, level: str | None = None, dn_offset: float | None
 
 
 def _window_means(source, window: Window) -> np.ndarray:
-    """(4,) per-band means of the working DN of ``window`` over valid pixels (decimated read)."""
+    """(4,) per-band means of the working DN of ``window`` over valid pixels, from a view decimated to
+    at most :data:`MEAN_SAMPLE_PIXELS` (exact for smaller windows)."""
     step = max(1, math.ceil(math.sqrt(window.width * window.height / MEAN_SAMPLE_PIXELS)))
-    totals, count = np.zeros(4), 0
-    for row in range(int(window.row_off), int(window.row_off + window.height), BLOCK_ROWS * step):
-        rows = min(BLOCK_ROWS * step, int(window.row_off + window.height) - row)
-        working = source.radiometry.to_working(source.read(Window(window.col_off, row, window.width, rows)))
-        sample = working[::step, ::step].reshape(-1, 4).astype(np.float64)
-        valid = sample[(sample > 0).all(axis=1)]
-        totals += valid.sum(axis=0)
-        count += len(valid)
-    if count == 0:
+    shape = None if step == 1 else (max(1, int(window.height) // step), max(1, int(window.width) // step))
+    sample = source.radiometry.to_working(source.read(window, out_shape=shape)).reshape(-1, 4)
+    valid = sample[(sample > 0).all(axis=1)].astype(np.float64)
+    if len(valid) == 0:
         raise InputError(f"{source.source} has no valid pixel in the window; expected some data (0 is no-data)")
-    return totals / count
+    return valid.mean(axis=0)
 
 
 def _blocks(window: Window) -> list[tuple[int, int]]:

@@ -53,10 +53,13 @@ class OpenBands:
     def shape(self) -> tuple[int, int]:
         return self.dataset.height, self.dataset.width
 
-    def read(self, window: Window) -> np.ndarray:
-        """(h, w, 4) stored values of ``window`` (float as float32, else as stored), bands B, G, R, NIR."""
+    def read(self, window: Window, out_shape: tuple[int, int] | None = None) -> np.ndarray:
+        """(h, w, 4) stored values of ``window`` (float as float32, else as stored), bands B, G, R, NIR;
+        with ``out_shape`` (h, w), a nearest-neighbour decimated view (GDAL then decodes a JPEG 2000
+        at a reduced resolution level when the file has one)."""
+        shape = None if out_shape is None else (len(self.indexes), *out_shape)
         try:
-            planes = self.dataset.read(self.indexes, window=window)
+            planes = self.dataset.read(self.indexes, window=window, out_shape=shape)
         except RasterioIOError as error:
             raise InputError(f"cannot read the pixels of {self.source}: {error}") from error
         values = np.ascontiguousarray(np.moveaxis(planes, 0, -1))
