@@ -35,7 +35,7 @@ from .bands import MOVING_BAND_NAMES, SCALE_FACTOR
 from .domain import InputDomain
 from .errors import ArgumentError, InputError
 from .exports import LEVEL_TAGS, open_export
-from .georaster import GeoGrid, geotiff_writer, write_block
+from .georaster import GeoGrid, geotiff_writer, write_block, write_geotiff
 from .io import MIN_SIZE_PX
 from .outputs import atomic_output
 from .products.tile_product import is_tile_product, open_tile_product
@@ -248,13 +248,11 @@ def register_window(source, output, window: Window, domain: InputDomain, *, weig
     registered, flows = inference.register(working, weights=weights, device=device, tile=tile, progress=progress,
                                            with_flow=flow is not None)
     grid = GeoGrid(source.crs, source.transform).window(window)
-    height, width = working.shape[:2]
     tags = domain.tags("registration", align=True)
     with atomic_output(flow, ".npy") if flow is not None else contextlib.nullcontext() as temp:
         if temp is not None:
             save_flow(temp, flows)
-        with geotiff_writer(output, height, width, grid, source.radiometry, tags) as out:
-            write_block(out, 0, source.radiometry.from_working(registered))
+        write_geotiff(output, source.radiometry.from_working(registered), grid, source.radiometry, tags)
     return {"window": window_record(window)}
 
 

@@ -129,3 +129,9 @@ def write_block(dataset, row: int, block: np.ndarray) -> None:
     """Write the (h, W, 4) ``block`` at output row ``row`` of ``dataset`` (full width)."""
     planes = np.moveaxis(block, -1, 0)
     dataset.write(planes, window=Window(0, row, block.shape[1], block.shape[0]))
+
+
+def write_geotiff(path, stored: np.ndarray, grid: GeoGrid, radiometry: Radiometry, tags: dict[str, str]) -> None:
+    """Write a whole (H, W, 4) array of stored values (``radiometry``'s convention) as one GeoTIFF."""
+    with geotiff_writer(path, stored.shape[0], stored.shape[1], grid, radiometry, tags) as dataset:
+        write_block(dataset, 0, stored)
