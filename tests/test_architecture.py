@@ -105,7 +105,7 @@ def layer_of(name: str) -> int:
         for index, layer in enumerate(LAYERS):
             if prefix in layer:
                 return index
-    raise AssertionError(f"{name} is in no layer of tests/test_architecture.py LAYERS: place it there and in the README")
+    raise AssertionError(f"{name} is in no layer of LAYERS: place it there and in the README")
 
 
 def _cycle() -> list[str] | None:

@@ -77,17 +77,17 @@ def check_arguments(args: argparse.Namespace) -> str:
     if args.scheduler is not None and args.workers is not None:
         raise ArgumentError("--workers sizes the embedded cluster; an existing cluster (--scheduler) has its own")
     check_tile(args.tile)
-    from .. import inference  # imports torch: after the cheap checks
+    from .. import devices, weights  # import torch: after the cheap checks
 
     kind = MODEL_KINDS[args.task]
-    _, info = inference.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
+    _, info = weights.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
     if args.scheduler is None:
-        inference.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
+        devices.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
     else:
-        inference.parse_device(args.device)  # an existing cluster's workers are checked once connected
+        devices.parse_device(args.device)  # an existing cluster's workers are checked once connected
     sources = [(kind, info["source"])]
     if info["config"].get("align_with"):
-        sources.append(("csr", inference.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
+        sources.append(("csr", weights.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
     return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
 
 
