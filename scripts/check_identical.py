@@ -22,7 +22,6 @@ crops of real data: keep the ``.npz`` outside the repository.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -33,7 +32,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from l1bsr_core import inference
+from l1bsr_core.classical_registration import classical_register
 from l1bsr_core.io import read_bgrn_array
+from l1bsr_core.misregistration import misregistration, ngf_misregistration
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import SimulationConfig, simulate_pair
 
@@ -44,23 +45,6 @@ SEEDS = (3, 11)
 """Scene and simulation seeds: each seed gives one scene and one pair per simulator config."""
 SIMULATORS = {"default": SimulationConfig(), "held_out": SimulationConfig.held_out()}
 ESTIMATOR_STATS = ("median_px", "p90_px", "mean_dx", "mean_dy", "n_windows")
-
-
-def _first_attribute(name: str, modules: tuple[str, ...]):
-    """``name`` from the first of ``modules`` that defines it (the check runs on the code before a
-    module move and after it)."""
-    for module in modules:
-        try:
-            found = importlib.import_module(module)
-        except ImportError:
-            continue
-        if hasattr(found, name):
-            return getattr(found, name)
-    raise ImportError(f"none of {', '.join(modules)} defines {name}")
-
-
-CLASSICAL = ("l1bsr_core.classical_registration", "l1bsr_core.registration")
-ESTIMATORS = ("l1bsr_core.misregistration", "l1bsr_core.registration")
 
 
 def _networks(prefix: str, bgrn: np.ndarray, outputs: dict[str, np.ndarray]) -> None:
@@ -77,9 +61,6 @@ def _estimates(report: dict[str, dict]) -> np.ndarray:
 
 def compute_outputs() -> dict[str, np.ndarray]:
     """Every output the check compares, by name."""
-    classical_register = _first_attribute("classical_register", CLASSICAL)
-    misregistration = _first_attribute("misregistration", ESTIMATORS)
-    ngf_misregistration = _first_attribute("ngf_misregistration", ESTIMATORS)
     outputs: dict[str, np.ndarray] = {}
     crops = sorted(CROPS.glob("*.tif"))
     if not crops:

@@ -14,7 +14,8 @@ import torch
 
 from l1bsr_core.bands import MOVING_BANDS, NIR, NO_DATA
 from l1bsr_core.models import JointCSR
-from l1bsr_core.models.csr_joint import JointCSRConfig, robust_fusion
+from l1bsr_core.models.csr_joint import JointCSRConfig
+from l1bsr_core.shift_fusion import robust_fusion
 from l1bsr_core.warp import align_to_reference, warp
 
 from support import constant_flow, randomise_parameters, simulated_view
