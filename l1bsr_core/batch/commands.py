@@ -14,7 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, progress_bar, run_reporting_errors
+from ..command_kit import (
+    DEVICE_HELP,
+    EXIT_USER_ERROR,
+    OneLineParser,
+    add_network_arguments,
+    progress_bar,
+    run_reporting_errors,
+)
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
@@ -54,11 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
     parser.add_argument("--overwrite", action="store_true", help="redo items already done")
-    parser.add_argument("--device", default="cpu",
-                        help="cpu or cuda (default: cpu); with --scheduler, what every worker must have")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None,
-                        help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    add_network_arguments(parser, device_help=f"{DEVICE_HELP}; with --scheduler, what every worker must have")
     return parser
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, TileProgressBar, run_reporting_errors
+from ..command_kit import EXIT_USER_ERROR, OneLineParser, TileProgressBar, add_network_arguments, run_reporting_errors
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
 from ..outputs import atomic_output
@@ -52,9 +52,7 @@ def product_parser() -> argparse.ArgumentParser:
     _common(parser)
     parser.add_argument("--task", choices=PRODUCT_TASKS, default="registration",
                         help="none: coarse band alignment only; registration; superresolution (2x)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None, help="tile side in px (default: automatic)")
+    add_network_arguments(parser)
     return parser
 
 
