@@ -17,7 +17,7 @@ import torch
 
 from .devices import resolve_device
 from .io import validate_bgrn
-from .runtime import Progress, Run, band_statistics, runtime_of
+from .runtime import Run, TileProgress, band_statistics, runtime_of
 from .weights import get_model
 
 __all__ = ["superresolve", "register", "get_model", "model_info", "band_statistics"]
@@ -34,7 +34,7 @@ def superresolve(
     weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
-    progress: Progress | None = None,
+    progress: TileProgress | None = None,
     out=None,
 ) -> np.ndarray:
     """Super-resolve a BGRN crop by :data:`SCALE_FACTOR` with REC.
@@ -70,7 +70,7 @@ def register(
     weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
-    progress: Progress | None = None,
+    progress: TileProgress | None = None,
     out=None,
     with_flow: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -9,14 +9,11 @@ writes. Output names are the caller's to check first (:func:`l1bsr_core.outputs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-
-import numpy as np
 
 from .bands import SCALE_FACTOR
-from .errors import ArgumentError, InputError, one_line
+from .errors import ArgumentError
 from .io import read_bgrn, write_bgrn, write_bgrn_rows
-from .outputs import atomic_output
+from .outputs import FLOW_SUFFIXES, atomic_output, save_flow
 
 TASKS = ("superresolution", "registration")
 """What :func:`process_file` does: 2x REC super-resolution, or CSR registration of B, R, NIR onto G."""
@@ -24,22 +21,10 @@ TASKS = ("superresolution", "registration")
 MODEL_KINDS = {"superresolution": "rec", "registration": "csr"}
 """The network kind each task runs (the kind ``weights`` names)."""
 
-FLOW_SUFFIXES = (".npy",)
-"""Names accepted for the flow file: it is saved with ``np.save``."""
-
-
 def check_task(task: str) -> None:
     """ArgumentError unless ``task`` is one of :data:`TASKS`."""
     if task not in TASKS:
         raise ArgumentError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-
-
-def save_flow(path: Path, flow: np.ndarray) -> None:
-    """``np.save`` to ``path`` (a temporary file of :func:`atomic_output`), as an InputError if it fails."""
-    try:
-        np.save(path, flow)
-    except OSError as error:
-        raise InputError(f"cannot write the flow: {error.strerror or one_line(error)}") from error
 
 
 def process_file(

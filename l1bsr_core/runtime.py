@@ -39,7 +39,8 @@ from .tiling import DEFAULT_TILE, Tile, plan_bands, plan_tiles, resolve_tile
 from .warp import align_to_reference
 from .weights import get_model
 
-Progress = Callable[[int, int], None]
+TileProgress = Callable[[int, int], None]
+"""``progress(done_tiles, total_tiles)``: called after each tile."""
 
 REC_MARGIN = 16
 """Context added around each REC tile, input pixels. RCAN's receptive field is wider (~2·blocks·groups
@@ -82,7 +83,7 @@ class Run:
 
     device: torch.device
     tile: int | None = None
-    progress: Progress | None = None
+    progress: TileProgress | None = None
     out: object | None = None
     """Where the output image goes: an array-like of its (rows, cols, 4) shape taking
     ``out[rows, cols] = tile`` in row-major tile order (e.g. :class:`~l1bsr_core.tiff_rows.RowWriter`,

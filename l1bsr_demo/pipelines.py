@@ -27,7 +27,7 @@ from l1bsr_core.bands import MOVING_BAND_NAMES, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.errors import InputError, L1BSRError
 from l1bsr_core.io import read_bgrn, write_bgrn
 from l1bsr_core.misregistration import misregistration
-from l1bsr_core.outputs import atomic_output
+from l1bsr_core.outputs import atomic_output, save_flow
 from l1bsr_core.resample import UPSAMPLING_METHODS, block_mean, upsample
 
 from . import figures, paths, records, speed, summaries, viz
@@ -380,7 +380,7 @@ def run_registration(
     write_bgrn(tiff, registered, like=loaded.info)
     flow_path = out / f"{loaded.name}_flow.npy"
     with atomic_output(flow_path) as temp:
-        np.save(temp, flow)
+        save_flow(temp, flow)
     files = [
         str(tiff),
         str(flow_path),

@@ -10,6 +10,7 @@ from safetensors import safe_open
 
 from l1bsr_core.errors import WeightsError
 from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_network
+from l1bsr_core.outputs import sha256_of
 from l1bsr_core.weights import (
     PROJECT_WEIGHTS_DIR,
     PUBLISHED_CSR_KEY,
@@ -17,7 +18,6 @@ from l1bsr_core.weights import (
     read_registry,
     register_weights,
     save_checkpoint,
-    sha256_of,
 )
 
 from test_models import PUBLISHED_REC_PARAMS

@@ -94,7 +94,7 @@ def check_arguments(args: argparse.Namespace) -> str:
     return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
 
 
-class Progress:
+class ItemProgressBar:
     """Items done/total, failures and an ETA on stderr; failed items as one line each above it."""
 
     def __init__(self, total: int, skipped: int, stream=None):
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
     todo, skipped = _partition(items, done, args, networks)
-    progress = Progress(len(items), len(skipped))
+    progress = ItemProgressBar(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items
 
     with contextlib.ExitStack() as stack:

@@ -123,14 +123,10 @@ def _temp_files_in(folder: Path, names: set[str]) -> list[Path]:
     return []
 
 
-def leftover_temp_files(output: Path) -> list[Path]:
-    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
-    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
-    return _temp_files_in(output.parent, {output.name})
-
-
 def remove_leftovers(items) -> int:
-    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running).
+    """Delete the temporary files :func:`l1bsr_core.outputs.atomic_output` made for any item's output and
+    never renamed (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it. Call it when
+    no writer is running.
 
     Each output folder is listed once, however many items write there."""
     names_by_folder: dict[Path, set[str]] = {}

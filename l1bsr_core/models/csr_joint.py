@@ -4,7 +4,7 @@ Input: (N, 4, H, W) float, bands B, G, R, NIR in digital numbers (0 = no-data), 
 Output: (N, 3, 2, H, W) float32 flows of B, R, NIR onto G, in pixels, channel 0 dx, channel 1 dy,
 in the :func:`l1bsr_core.warp.warp` convention: ``warp(band, flow)`` lies on G.
 
-Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.fuse`, :meth:`JointCSR.to_pixels`):
+Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.combine`, :meth:`JointCSR.to_pixels`):
 
 1. **Measure** (classical, no parameters): :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`
    of each band against G on a grid of ``window`` px windows every ``step`` px: a shift and a
@@ -25,7 +25,7 @@ Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.fuse`, :meth:`JointCSR.t
    outermost centres).
 
 Large images: :meth:`measure` works on any rows of windows independently, so it can run in
-chunks; :meth:`fuse` runs on the whole (small) grid; :meth:`to_pixels` on any pixel window.
+chunks; :meth:`combine` runs on the whole (small) grid; :meth:`to_pixels` on any pixel window.
 """
 
 from __future__ import annotations
@@ -314,11 +314,6 @@ class JointCSR(nn.Module):
                     best = (score, fused)
             out[i, k] = (model_grid.float() + best[1])[0]
         return out
-
-    def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
-        first, weight = self.classical_fusion(shift, confidence)
-        return self.correct(shift, confidence, first, weight, first)
 
     def to_pixels(self, grid: torch.Tensor, height: int, width: int, window: int, *, top: int = 0, left: int = 0,
                   rows: int | None = None, cols: int | None = None) -> torch.Tensor:
