@@ -37,6 +37,7 @@ from .phase_correlation import (
     apodized_spectra,
     complex_gradient,
     phase_correlation,
+    window_starts,
 )
 from .shift_fusion import robust_fusion
 from .warp import warp_bands
@@ -139,14 +140,6 @@ def phase_correlation_shift(
     return float(dx[0]), float(dy[0]), float(confidence[0])
 
 
-def _window_starts(length: int, window: int, step: int) -> np.ndarray:
-    """Start indices of windows of ``window`` px every ``step`` px, the last flush with the end."""
-    starts = list(range(0, length - window + 1, step))
-    if starts[-1] != length - window:
-        starts.append(length - window)
-    return np.asarray(starts)
-
-
 def windowed_shifts(
     reference, moving, *, window: int = 64, step: int = 32, upsample: int = 64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -175,8 +168,8 @@ def windowed_shifts(
             f"need window >= {_MIN_WINDOW} px (image {reference.shape}) and step >= 1; "
             f"got window {window}, step {step}"
         )
-    starts_y = _window_starts(height, window, step)
-    starts_x = _window_starts(width, window, step)
+    starts_y = np.asarray(window_starts(height, window, step, flush_end=True))
+    starts_x = np.asarray(window_starts(width, window, step, flush_end=True))
 
     def windows(image):
         view = sliding_window_view(_complex_gradient(image), (window, window))

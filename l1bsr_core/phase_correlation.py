@@ -79,11 +79,25 @@ def complex_gradient(bands: torch.Tensor, sigma: float = GRADIENT_SIGMA_PX) -> t
     return torch.complex(gx, gy)
 
 
-def window_grid(length: int, window: int, step: int) -> int:
-    """Number of windows along an axis of ``length`` px (the last one may leave < ``step`` px uncovered)."""
+def window_starts(length: int, window: int, step: int, *, flush_end: bool = False) -> list[int]:
+    """Where the windows of a grid start along an axis of ``length`` px: 0, ``step``, 2·``step``, … (the
+    last one may leave < ``step`` px uncovered); with ``flush_end`` one more window, flush with the end,
+    when it would (the classical registration's grid). A window's centre is ``start + (window − 1) / 2``.
+
+    The one window grid of the project: the joint CSR's (:func:`window_grid`) and the classical
+    registration's (:func:`~l1bsr_core.classical_registration.windowed_shifts`).
+    """
     if length < window:
         raise ValueError(f"an image side of {length} px is smaller than the {window} px correlation window")
-    return (length - window) // step + 1
+    starts = list(range(0, length - window + 1, step))
+    if flush_end and starts[-1] != length - window:
+        starts.append(length - window)
+    return starts
+
+
+def window_grid(length: int, window: int, step: int) -> int:
+    """Number of windows along an axis of ``length`` px (:func:`window_starts`, no flush window)."""
+    return len(window_starts(length, window, step))
 
 
 def window_centres(count: int, window: int, step: int) -> torch.Tensor:
