@@ -217,7 +217,7 @@ def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarra
 
 
 class RECRuntime:
-    """How a super-resolution network runs. Subclasses: one per REC architecture."""
+    """How a super-resolution network runs. Subclasses: one per REC runtime name of the table."""
 
     def superresolve(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> np.ndarray:
         """(H, W, 4) uint16 → (factor·H, factor·W, 4) uint16 (``bgrn`` already validated)."""
@@ -272,7 +272,7 @@ class FaithfulRECRuntime(RECRuntime):
 
 
 class CSRRuntime:
-    """How a registration network runs. Subclasses: one per CSR architecture."""
+    """How a registration network runs. Subclasses: one per CSR runtime name of the table."""
 
     def register(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> tuple[np.ndarray, np.ndarray | None]:
         """(H, W, 4) uint16 → ``(registered, flow)`` (``bgrn`` already validated; flow None

@@ -8,7 +8,8 @@ Usage (from the project root)::
 What it runs, on the CPU with the shipped weights (``l1bsr_core.inference``):
 
 * ``superresolve`` and ``register`` (image and flow) on the real crops
-  ``../shared/data/l1b-examples/*.tif`` (read with :func:`l1bsr_core.io.read_bgrn_array`);
+  ``../shared/data/l1b-examples/*.tif`` (or under ``$L1BSR_SHARED_DIR``), read with
+  :func:`l1bsr_core.io.read_bgrn_array`;
 * the same on view 0 of simulated pairs (:func:`l1bsr_core.simulate.simulate_pair` of
   :func:`l1bsr_core.scenes.make_scene` scenes, fixed seeds), for ``SimulationConfig()`` and
   ``SimulationConfig.held_out()``; the simulated views and their true band flows are saved too;
@@ -22,6 +23,7 @@ crops of real data: keep the ``.npz`` outside the repository.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +40,9 @@ from l1bsr_core.misregistration import misregistration, ngf_misregistration
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import SimulationConfig, simulate_pair
 
-CROPS = ROOT.parent / "shared" / "data" / "l1b-examples"
+SHARED_DIR_ENV = "L1BSR_SHARED_DIR"
+CROPS = Path(os.environ.get(SHARED_DIR_ENV) or ROOT.parent / "shared") / "data" / "l1b-examples"
+"""The real crops: ``../shared/data/l1b-examples`` beside the project, or under ``$L1BSR_SHARED_DIR`` (as the tests)."""
 SCENE_SIZE_HR = 256
 """Side of each simulated scene, HR px (the views are half that)."""
 SEEDS = (3, 11)
