@@ -1,22 +1,28 @@
 """The table of networks: every architecture builds, has a kind, a runtime and training hooks, found by its type."""
 
+from dataclasses import dataclass
+
+import numpy as np
 import pytest
 import torch
 
+from l1bsr_core import inference, weights
 from l1bsr_core.errors import WeightsError
 from l1bsr_core.models import (
     NETWORKS,
     RCAN,
     CSRConfig,
     JointCSRConfig,
+    Network,
     RECConfig,
     build_network,
     config_from_dict,
     kind_of,
     network_of,
 )
+from l1bsr_core.models.config import DictConfig
 from l1bsr_core.runtime import RUNTIMES, CSRRuntime, RECRuntime, runtime_of
-from l1bsr_core.train.networks import TRAINING, CSRTraining, RECTraining, training_of
+from l1bsr_core.train.networks import TRAINING, CSRTraining, PlainRECTraining, RECTraining, training_of
 
 CONFIGS = [("rec", RECConfig(n_groups=1, n_blocks=1, n_feats=8)),
            ("rec", RECConfig(n_groups=1, n_blocks=1, n_feats=8, faithful=True)),
@@ -56,3 +62,41 @@ def test_a_subclass_gets_its_base_class_line_and_an_unknown_network_is_refused()
     assert runtime_of(Wider(RECConfig(n_groups=1, n_blocks=1, n_feats=8))) is RUNTIMES["plain_rec"]
     with pytest.raises(WeightsError, match="not a REC or CSR network: Conv2d"):
         runtime_of(torch.nn.Conv2d(1, 1, 1))
+
+
+@dataclass(frozen=True)
+class TinyRECConfig(DictConfig):
+    """The config of a sixth network, made for this test."""
+
+    architecture: str = "tiny_rec"
+    scale: int = 2
+    radiometric_scale: float = 400.0
+    n_feats: int = 4
+
+
+class TinyREC(torch.nn.Module):
+    """A 2x super-resolution network that runs like RCAN: one conv, a pixel shuffle."""
+
+    def __init__(self, config: TinyRECConfig):
+        super().__init__()
+        self.config = config
+        self.conv = torch.nn.Conv2d(4, 4 * config.scale**2, 3, padding=1)
+        self.shuffle = torch.nn.PixelShuffle(config.scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shuffle(self.conv(x))
+
+
+def test_a_sixth_network_is_one_line_of_the_table(monkeypatch, tmp_path):
+    """Its module and one line: weights build, save and load it, inference and training run it."""
+    monkeypatch.setitem(NETWORKS, "tiny_rec", Network("tiny_rec", "rec", TinyREC, TinyRECConfig, runtime="plain_rec"))
+    model = build_network("rec", {"architecture": "tiny_rec", "n_feats": 2})
+    assert isinstance(model, TinyREC) and model.config == TinyRECConfig(n_feats=2) and kind_of(model) == "rec"
+    path = tmp_path / "tiny.safetensors"
+    weights.save_checkpoint(model, path)
+    loaded, info = weights.load_model("rec", path)
+    assert isinstance(loaded, TinyREC) and info["config"] == model.config.to_dict()
+    bgrn = np.random.default_rng(0).integers(1, 3000, (40, 48, 4), dtype=np.uint16)
+    out = inference.superresolve(bgrn, weights=loaded)
+    assert out.shape == (80, 96, 4) and out.dtype == np.uint16
+    assert isinstance(training_of(loaded), PlainRECTraining)
