@@ -37,7 +37,7 @@ from .errors import ArgumentError, InputError
 from .exports import LEVEL_TAGS, open_export
 from .georaster import GeoGrid, geotiff_writer, write_block, write_geotiff
 from .io import MIN_SIZE_PX
-from .outputs import atomic_output
+from .outputs import atomic_output, save_flow
 from .products.tile_product import is_tile_product, open_tile_product
 
 BLOCK_ROWS = 512
@@ -238,7 +238,6 @@ def register_window(source, output, window: Window, domain: InputDomain, *, weig
                     tile=None, flow=None, progress: Progress | None = None) -> dict:
     """Warp B, R, NIR of ``window`` onto G (a forced registration of co-registered bands)."""
     from . import inference
-    from .jobs import save_flow
 
     if window.width * window.height > MAX_WARP_PIXELS:
         raise ArgumentError(f"a forced registration warps the window whole; {int(window.width)} x "

@@ -161,11 +161,6 @@ class TiffInfo:
         return None
 
     @property
-    def georeferenced(self) -> bool:
-        """True when a ModelPixelScale, ModelTiepoint or ModelTransformation tag is carried."""
-        return any(self.tag_value(code) is not None for code in geotiff.PLACEMENT_TAGS)
-
-    @property
     def pixel_is_point(self) -> bool:
         """True when the GeoKeys say PixelIsPoint (see :func:`l1bsr_core.geotiff.pixel_is_point`)."""
         return geotiff.pixel_is_point(self.tag_value(geotiff.GEO_KEY_DIRECTORY))

@@ -11,22 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from .bands import SCALE_FACTOR
 from .domain import DECLARABLE_LEVELS, L1B, UNKNOWN, InputDomain
-from .errors import ArgumentError, InputError, one_line
+from .errors import ArgumentError
 from .io import read_bgrn, write_bgrn, write_bgrn_rows
-from .outputs import TIFF_SUFFIXES, atomic_output, check_suffix
+from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow
 
 TASKS = ("superresolution", "registration")
 """What :func:`process_file` does: 2x REC super-resolution, or CSR registration of B, R, NIR onto G."""
 
 MODEL_KINDS = {"superresolution": "rec", "registration": "csr"}
 """The network kind each task runs (the kind ``weights`` names)."""
-
-FLOW_SUFFIXES = (".npy",)
-"""Names accepted for the flow file: it is saved with ``np.save``."""
 
 REPORT_SUFFIXES = (".json",)
 """Names accepted for the report of a co-registered input's registration check."""
@@ -36,14 +31,6 @@ def check_task(task: str) -> None:
     """ArgumentError unless ``task`` is one of :data:`TASKS`."""
     if task not in TASKS:
         raise ArgumentError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
-
-
-def save_flow(path: Path, flow: np.ndarray) -> None:
-    """``np.save`` to ``path`` (a temporary file of :func:`atomic_output`), as an InputError if it fails."""
-    try:
-        np.save(path, flow)
-    except OSError as error:
-        raise InputError(f"cannot write the flow: {error.strerror or one_line(error)}") from error
 
 
 def process_file(

@@ -14,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import (
+from ..command_kit import (
     COREGISTERED_OPTIONS,
+    DEVICE_HELP,
     EXIT_USER_ERROR,
     OneLineParser,
     add_coregistered_arguments,
+    add_network_arguments,
     progress_bar,
     run_reporting_errors,
 )
@@ -62,11 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
     parser.add_argument("--overwrite", action="store_true", help="redo items already done")
-    parser.add_argument("--device", default="cpu",
-                        help="cpu or cuda (default: cpu); with --scheduler, what every worker must have")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None,
-                        help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    add_network_arguments(parser, device_help=f"{DEVICE_HELP}; with --scheduler, what every worker must have")
     add_coregistered_arguments(parser)
     return parser
 
@@ -86,21 +84,21 @@ def check_arguments(args: argparse.Namespace) -> str:
     if args.scheduler is not None and args.workers is not None:
         raise ArgumentError("--workers sizes the embedded cluster; an existing cluster (--scheduler) has its own")
     check_tile(args.tile)
-    from .. import inference  # imports torch: after the cheap checks
+    from .. import devices, weights  # import torch: after the cheap checks
 
     kind = MODEL_KINDS[args.task]
-    _, info = inference.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
+    _, info = weights.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
     if args.scheduler is None:
-        inference.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
+        devices.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
     else:
-        inference.parse_device(args.device)  # an existing cluster's workers are checked once connected
+        devices.parse_device(args.device)  # an existing cluster's workers are checked once connected
     sources = [(kind, info["source"])]
     if info["config"].get("align_with"):
-        sources.append(("csr", inference.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
+        sources.append(("csr", weights.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
     return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
 
 
-class Progress:
+class ItemProgressBar:
     """Items done/total, failures and an ETA on stderr; failed items as one line each above it."""
 
     def __init__(self, total: int, skipped: int, stream=None):
@@ -162,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
     todo, skipped = _partition(items, done, args, networks)
-    progress = Progress(len(items), len(skipped))
+    progress = ItemProgressBar(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items
 
     with contextlib.ExitStack() as stack:

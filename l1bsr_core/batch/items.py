@@ -20,11 +20,10 @@ from pathlib import Path
 from ..errors import ArgumentError
 from ..outputs import TIFF_SUFFIXES
 from ..products import is_product, list_detectors
+from ..products.layout import product_stem
 from ..products.tile_product import is_tile_product
 
 OUTPUT_SUFFIX = ".tif"
-PRODUCT_SUFFIXES = (".zip", ".safe")
-"""Suffixes stripped (in this order, any case) from a product's name to make its output stem."""
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,6 @@ def _tiffs_in(folder: Path) -> list[Path]:
         path for path in folder.iterdir()
         if path.suffix.lower() in TIFF_SUFFIXES and not path.name.startswith(".") and path.is_file()
     )
-
-
-def product_stem(product: Path) -> str:
-    """``S2A_…_L1B.SAFE`` and ``S2A_…_L1B.SAFE.zip`` → ``S2A_…_L1B``."""
-    name = product.name
-    for suffix in PRODUCT_SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return name
 
 
 def _items_of(path: Path, out_dir: Path) -> list[Item]:
@@ -128,14 +118,10 @@ def _temp_files_in(folder: Path, names: set[str]) -> list[Path]:
     return []
 
 
-def leftover_temp_files(output: Path) -> list[Path]:
-    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
-    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
-    return _temp_files_in(output.parent, {output.name})
-
-
 def remove_leftovers(items) -> int:
-    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running).
+    """Delete the temporary files :func:`l1bsr_core.outputs.atomic_output` made for any item's output and
+    never renamed (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it. Call it when
+    no writer is running.
 
     Each output folder is listed once, however many items write there."""
     names_by_folder: dict[Path, set[str]] = {}

@@ -92,7 +92,7 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
 
 def device_problem(device: str) -> str | None:
     """Run on a worker: why it cannot run the networks on ``device`` (one line), or None when it can."""
-    from ..inference import resolve_device  # imports torch: only on the worker
+    from ..devices import resolve_device  # imports torch: only on the worker
 
     try:
         resolve_device(device)

@@ -20,17 +20,19 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import (
+from ..command_kit import (
     EXIT_USER_ERROR,
     OneLineParser,
     TileProgressBar,
     add_coregistered_arguments,
+    add_network_arguments,
     report_domain,
     run_reporting_errors,
 )
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
 from ..outputs import atomic_output
+from .layout import product_stem
 from .overlap import EXPECTED_OVERLAP_PX, cut_pairs, find_overlap, plan_pairs
 from .process import PRODUCT_TASKS, aligned_strip, check_detectors, open_product, output_name, process_detector
 
@@ -67,9 +69,7 @@ def product_parser() -> argparse.ArgumentParser:
     _common(parser)
     parser.add_argument("--task", choices=PRODUCT_TASKS, default="registration",
                         help="none: coarse band alignment only; registration; superresolution (2x)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None, help="tile side in px (default: automatic)")
+    add_network_arguments(parser)
     add_coregistered_arguments(parser, files=False)
     return parser
 
@@ -100,7 +100,6 @@ def _write_json(path: Path, record: dict) -> None:
 
 def _run_tile_product(args) -> int:
     """An L1C/L2A product: one output for the window, a manifest with the domain notice."""
-    from ..batch.items import product_stem
     from ..coregistered import export_window
     from ..jobs import process_file
 

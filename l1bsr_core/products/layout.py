@@ -21,6 +21,8 @@ from ..errors import InputError
 from .metadata import BGRN_BAND_FILES
 
 PRODUCT_SUFFIXES = (".zip",)
+STEM_SUFFIXES = (".zip", ".safe")
+"""Suffixes stripped (in this order, any case) from a product's name to make its outputs' stem."""
 OTHER_LEVELS = {"MSIL1C": "L1C", "MSIL2A": "L2A", "MSIL2B": "L2B", "_L1C_": "L1C", "_L2A_": "L2A"}
 """Name fragments of Sentinel-2 products of other processing levels."""
 MAX_DEPTH = 3
@@ -150,6 +152,15 @@ def _zip_listing(path: Path, source: str) -> dict[str, list[str]]:
         member = PurePosixPath(name)
         listing.setdefault(member.parent.as_posix(), []).append(member.name)
     return listing
+
+
+def product_stem(product: Path) -> str:
+    """``S2A_…_L1B.SAFE`` and ``S2A_…_L1B.SAFE.zip`` → ``S2A_…_L1B``."""
+    name = product.name
+    for suffix in STEM_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
 
 
 def find_product(path) -> ProductFiles:
