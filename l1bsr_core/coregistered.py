@@ -4,8 +4,9 @@ They are outside the networks' L1B domain (:mod:`l1bsr_core.domain`), and take t
 
 * **super-resolution** runs the REC *without* its CSR alignment (``align=False``; ``align=True``
   forces it), over a window of the input (``--window`` in pixels, ``--bbox`` in the input's CRS),
-  in blocks of :data:`BLOCK_ROWS` rows with :data:`BLOCK_MARGIN_PX` rows of context, each
-  written as it is finished: memory is bounded by a block, whatever the window. The per-band
+  in blocks of at most :data:`BLOCK_ROWS` × :data:`BLOCK_COLS` px with :data:`BLOCK_MARGIN_PX` px
+  of context on each side, each written as it is finished: memory is bounded by a block,
+  whatever the window (a 2048² and a 4096² window peaked at the same 1.1 GiB). The per-band
   scale of the REC is the whole window's (so blocks agree). Output: a GeoTIFF in the input's CRS,
   5 m pixels, same upper-left corner, in the input's convention (float stays float; uint16 DN
   keep their offset), with GDAL scale/offset so that GIS tools read reflectance;
@@ -41,9 +42,11 @@ from .outputs import atomic_output, save_flow
 from .products.tile_product import is_tile_product, open_tile_product
 
 BLOCK_ROWS = 512
-"""Input rows super-resolved at once (a 10980 px wide tile: about 0.5 GiB of work arrays)."""
+BLOCK_COLS = 2048
+"""Input pixels super-resolved at once (rows x columns): with blocks of whole 4096 px rows a
+4096² window peaked at 1.7 GiB against 1.1 GiB for 2048², so blocks are bounded in both sides."""
 BLOCK_MARGIN_PX = 32
-"""Rows of context read above and below each block (twice the REC tiles' own 16 px context)."""
+"""Pixels of context read around each block (twice the REC tiles' own 16 px context)."""
 CHECK_BLOCK_PX = 1024
 """Side of the blocks the registration check measures one at a time."""
 CHECK_BORDER_PX = 32
@@ -138,10 +141,24 @@ def _window_means(source, window: Window) -> np.ndarray:
     return valid.mean(axis=0)
 
 
-def _blocks(window: Window) -> list[tuple[int, int]]:
-    """(first row, rows) of each block of the window, in window coordinates."""
-    height = int(window.height)
-    return [(start, min(BLOCK_ROWS, height - start)) for start in range(0, height, BLOCK_ROWS)]
+def _blocks(window: Window) -> list[Window]:
+    """The blocks of ``window`` in row-major order (a streamed output needs it), in window coordinates."""
+    height, width = int(window.height), int(window.width)
+    return [Window(col, row, min(BLOCK_COLS, width - col), min(BLOCK_ROWS, height - row))
+            for row in range(0, height, BLOCK_ROWS) for col in range(0, width, BLOCK_COLS)]
+
+
+def _with_margin(block: Window, window: Window) -> Window:
+    """``block`` grown by :data:`BLOCK_MARGIN_PX` on each side, inside ``window`` (window coordinates)."""
+    top, left = max(0, block.row_off - BLOCK_MARGIN_PX), max(0, block.col_off - BLOCK_MARGIN_PX)
+    bottom = min(int(window.height), block.row_off + block.height + BLOCK_MARGIN_PX)
+    right = min(int(window.width), block.col_off + block.width + BLOCK_MARGIN_PX)
+    return Window(left, top, right - left, bottom - top)
+
+
+def _in_image(block: Window, window: Window) -> Window:
+    """A block in window coordinates → image coordinates."""
+    return Window(window.col_off + block.col_off, window.row_off + block.row_off, block.width, block.height)
 
 
 def superresolve_window(source, output, window: Window, domain: InputDomain, *, align: bool, weights=None,
@@ -154,16 +171,16 @@ def superresolve_window(source, output, window: Window, domain: InputDomain, *, 
     means = _window_means(source, window)
     blocks = _blocks(window)
     tags = domain.tags("superresolution", align=align)
-    with geotiff_writer(output, SCALE_FACTOR * height, SCALE_FACTOR * width, grid, source.radiometry, tags) as out:
-        for done, (start, rows) in enumerate(blocks, start=1):
-            top = max(0, start - BLOCK_MARGIN_PX)
-            bottom = min(height, start + rows + BLOCK_MARGIN_PX)
-            read = Window(window.col_off, window.row_off + top, width, bottom - top)
-            working = source.radiometry.to_working(source.read(read))
+    s = SCALE_FACTOR
+    with geotiff_writer(output, s * height, s * width, grid, source.radiometry, tags) as out:
+        for done, block in enumerate(blocks, start=1):
+            read = _with_margin(block, window)
+            working = source.radiometry.to_working(source.read(_in_image(read, window)))
             sr = inference.superresolve(working, weights=weights, device=device, tile=tile, align=align,
                                         band_means=means)
-            core = sr[SCALE_FACTOR * (start - top):SCALE_FACTOR * (start - top + rows)]
-            write_block(out, SCALE_FACTOR * start, source.radiometry.from_working(core))
+            top, left = s * (block.row_off - read.row_off), s * (block.col_off - read.col_off)
+            core = sr[top:top + s * block.height, left:left + s * block.width]
+            write_block(out, s * block.row_off, source.radiometry.from_working(core), col=s * block.col_off)
             if progress is not None:
                 progress(done, len(blocks))
     return {"window": window_record(window), "output_size": [SCALE_FACTOR * width, SCALE_FACTOR * height],
@@ -184,9 +201,8 @@ def export_window(path, output, *, window=None, bbox=None, progress: Progress | 
         tags = source.domain.tags("none", align=False)
         blocks = _blocks(area)
         with geotiff_writer(output, int(area.height), int(area.width), grid, source.radiometry, tags) as out:
-            for done, (start, rows) in enumerate(blocks, start=1):
-                block = source.read(Window(area.col_off, area.row_off + start, area.width, rows))
-                write_block(out, start, block)
+            for done, block in enumerate(blocks, start=1):
+                write_block(out, block.row_off, source.read(_in_image(block, area)), col=block.col_off)
                 if progress is not None:
                     progress(done, len(blocks))
         return {**source.domain.record("none", align=False), "radiometry": source.radiometry.describe(),

@@ -86,11 +86,12 @@ def test_blocks_match_the_whole_window(tmp_path, monkeypatch):
     outputs = {}
     for rows in (SIDE, 48):
         monkeypatch.setattr(coregistered, "BLOCK_ROWS", rows)
+        monkeypatch.setattr(coregistered, "BLOCK_COLS", rows + 16)
         with open_coregistered(product.path) as source:
             window = resolve_window(source.shape, GeoGrid(source.crs, source.transform))
             outputs[rows] = tmp_path / f"{rows}.tif"
             record = superresolve_window(source, outputs[rows], window, source.domain, align=False)
-        assert record["blocks"] == -(-SIDE // rows)
+        assert record["blocks"] == -(-SIDE // rows) * -(-SIDE // (rows + 16))
     whole, blocks = read(outputs[SIDE])[0], read(outputs[48])[0]
     assert np.abs(whole.astype(int) - blocks.astype(int)).max() <= 1
 

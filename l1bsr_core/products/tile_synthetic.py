@@ -42,6 +42,8 @@ DEFAULT_EPSG = 32634
 DEFAULT_ORIGIN = (300000.0, 6100020.0)
 """Upper-left corner (x, y) of the tile written by default, metres in :data:`DEFAULT_EPSG`."""
 PIXEL_M = 10.0
+JP2_TILE_PX = 1024
+"""JPEG 2000 tile side, as in real products (a window is decoded tile by tile, not whole)."""
 ALL_BAND_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
 """Sentinel-2's 13 bands in the order of the metadata's ``bandId`` numbers (0…12)."""
 
@@ -198,7 +200,7 @@ def write_tile_product(
         path = safe / f"{_image_path(level, granule, band)}.jp2"
         with rasterio.open(path, "w", driver="JP2OpenJPEG", width=width, height=height, count=1,
                            dtype="uint16", crs=CRS.from_epsg(epsg), transform=transform,
-                           QUALITY=100, REVERSIBLE="YES", RESOLUTIONS=1) as image:
+                           QUALITY=100, REVERSIBLE="YES", BLOCKXSIZE=JP2_TILE_PX, BLOCKYSIZE=JP2_TILE_PX) as image:
             image.write(dn[..., index], 1)
     path = safe
     if as_zip:
