@@ -49,7 +49,7 @@ def test_superresolution_outputs(example_crops):
     fractions = [fraction for fraction, _ in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 8
-    assert result.status.startswith("**Super-resolution done**") and "Results below" in result.status
+    assert result.status.startswith("**Super-resolution done**") and result.status.endswith("→ 192 × 192 px.")
 
 
 def test_registration_outputs(example_crops):
