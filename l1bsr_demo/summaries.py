@@ -122,10 +122,15 @@ ESTIMATE_NAME = ("phase-correlation estimate (same family as the CSR: a consiste
                  "not an independent one)")
 """What the residual misregistration is measured with, in words, wherever the page names it."""
 
+MISREGISTRATION_MAX_SIDE = 1024
+"""The residual misregistration of a larger image is measured in its central square of this side
+(input pixels): the correlation's gradients cost as much as the area measured."""
+
 MISREGISTRATION_TEXT = (
     f"**Residual misregistration vs G**: shift of B, R, NIR against G by the project's {ESTIMATE_NAME}, "
     "in input pixels (10 m); before = the input, after = the REC output "
-    "averaged back to 10 m. *windows*: confident measurements before / after."
+    "averaged back to 10 m. *windows*: confident measurements before / after (on a large image, in the "
+    f"central {MISREGISTRATION_MAX_SIDE} × {MISREGISTRATION_MAX_SIDE} px, with fewer, more widely spaced windows)."
 )
 
 NIR_NOTE = (
