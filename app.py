@@ -167,6 +167,10 @@ def register_on_page(image, display, fringe_band, window_x0, window_y0, window_s
                                on_page=True)
 
 
+SCROLL_MARGIN_PX = 8
+"""Space left above an element the page scrolls to."""
+
+
 def scroll_to(elem_id: str, only_if_hidden: bool = False) -> str:
     """Browser code that scrolls the page so that element ``elem_id`` is at the top of the window
     (the options and Run button, then the status line and the results under them); with
@@ -174,7 +178,7 @@ def scroll_to(elem_id: str, only_if_hidden: bool = False) -> str:
     condition = ("const r = e.getBoundingClientRect(); if (r.top >= 0 && r.bottom <= window.innerHeight) return;"
                  if only_if_hidden else "")
     return (f"() => {{ const e = document.getElementById({elem_id!r}); if (!e) return; {condition} "
-            "e.scrollIntoView({block: 'start'}); }")
+            f"window.scrollBy(0, e.getBoundingClientRect().top - {SCROLL_MARGIN_PX}); }}")
 
 
 def build_demo() -> gr.Blocks:
@@ -234,6 +238,8 @@ def build_demo() -> gr.Blocks:
                                               elem_classes="pixelated")
                     sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False,
                                              elem_classes="pixelated")
+                    sr_zoom_truth = gr.Image(label="Detail: the true 5 m image", format="png", interactive=False,
+                                             visible=False, elem_id="sr-zoom-truth", elem_classes="pixelated")
                 with gr.Row():
                     sr_fringe_before = gr.Image(label="Fringe view: input ×2 (as enlarged above)", format="png",
                                                 interactive=False, elem_id="sr-fringe-before", elem_classes="pixelated")
@@ -321,8 +327,8 @@ def build_demo() -> gr.Blocks:
         # buttons come back at its end, success or failure, unless the file cannot be used. A
         # failure is shown beside the button (the page's handlers do not raise).
         sr_inputs = [image, sr_display, sr_upsampling, sr_fringe, *window]
-        sr_outputs = [sr_slider, sr_zoom_before, sr_zoom_after, sr_fringe_before, sr_fringe_after, sr_summary,
-                      sr_files, sr_status]
+        sr_outputs = [sr_slider, sr_zoom_before, sr_zoom_after, sr_zoom_truth, sr_fringe_before, sr_fringe_after,
+                      sr_summary, sr_files, sr_status]
         reg_inputs = [image, reg_display, reg_fringe, *window]
         reg_outputs = [reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before,
                        reg_fringe_after, reg_summary, reg_files, reg_status, reg_ndvi_before, reg_ndvi_after]

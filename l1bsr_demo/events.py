@@ -47,6 +47,13 @@ def _page_error(message: str) -> gr.Error:
     return gr.Error(message, visible=False, print_exception=False)
 
 
+def _shown(result_type: type[pipelines.PageResult], outputs: tuple) -> tuple:
+    """The page's outputs: an optional one (:attr:`~l1bsr_demo.pipelines.PageResult.optional_outputs`)
+    is hidden when it is None, shown otherwise."""
+    return tuple(gr.update(value=value, visible=value is not None) if name in result_type.optional_outputs else value
+                 for name, value in zip(result_type.output_names(), outputs))
+
+
 def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress,
          raise_error: bool) -> Iterator[tuple]:
     """Run ``task``; yield its outputs, or cleared outputs and the reason (then raise, for the API)."""
@@ -54,11 +61,11 @@ def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progres
         result = task(*args, progress=progress)
     except Exception as error:
         message = user_message(error, task.__name__)
-        yield result_type.failed(f"{FAILURE_MARK} **{message}**")
+        yield _shown(result_type, result_type.failed(f"{FAILURE_MARK} **{message}**"))
         if raise_error:
             raise _page_error(message) from None
         return
-    yield result.outputs()
+    yield _shown(result_type, result.outputs())
 
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None,

@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -86,7 +87,10 @@ DEFAULT_FRINGE_BAND = MOVING_BAND_NAMES[0]
 
 @dataclass(frozen=True)
 class PageResult:
-    """A task's result; its fields are the page's outputs, in order."""
+    """A task's result; its fields are the page's outputs, in order. Fields named in
+    :attr:`optional_outputs` may be None: the page then hides them."""
+
+    optional_outputs: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
@@ -110,6 +114,7 @@ class SuperResolutionResult(PageResult):
     Attributes:
         slider: (upsampled input, REC output), uint8 (2h, 2w, 3) RGB, the detail outlined.
         zoom_before, zoom_after: that detail enlarged, uint8 RGB.
+        zoom_truth: the same detail of the true 5 m image, for examples that have one, else None.
         fringe_before, fringe_after: fringe views of the detail (:func:`l1bsr_demo.viz.fringe`).
         summary: Markdown (timings, device, model, residual misregistration, PSNR when known).
         files: paths of the super-resolved 16-bit TIFF, the PNG views and the run's record (JSON,
@@ -117,9 +122,12 @@ class SuperResolutionResult(PageResult):
         status: one line for beside the Run button (what ran, how long, where the results are).
     """
 
+    optional_outputs: ClassVar[tuple[str, ...]] = ("zoom_truth",)
+
     slider: tuple[np.ndarray, np.ndarray]
     zoom_before: np.ndarray
     zoom_after: np.ndarray
+    zoom_truth: np.ndarray | None
     fringe_before: np.ndarray
     fringe_after: np.ndarray
     summary: str
@@ -319,6 +327,8 @@ def run_superresolution(
     before_rgb, after_rgb = viz.render(shown_input, display, stretch), viz.render(sr, display, stretch)
     slider = _slider_pair(before_rgb, after_rgb, box)
     zoom_before, zoom_after = viz.zoom(before_rgb, box, DETAIL_ZOOM), viz.zoom(after_rgb, box, DETAIL_ZOOM)
+    truth, _ = _truth_window(loaded)
+    zoom_truth = None if truth is None else viz.zoom(viz.render(truth, display, stretch), box, DETAIL_ZOOM)
     fringe_before, fringe_after = _fringe_pair(shown_input, sr, box, fringe_band, DETAIL_ZOOM)
     timings["pictures"] = time.perf_counter() - start
 
@@ -327,7 +337,6 @@ def run_superresolution(
     # Measured at 10 m (the output averaged over s × s blocks), where the input needs no resampling.
     misregistration = summaries.misregistration_rows(_misregistration(loaded.array),
                                                      _misregistration(block_mean(sr, s)))
-    truth, _ = _truth_window(loaded)
     psnr = None if truth is None else summaries.psnr_table(truth, {"bicubic input": smooth_input, "REC output": sr})
     nir_note = truth is not None and summaries.nir_below_enlargement(truth, smooth_input, sr)
     timings["measurements"] = time.perf_counter() - start
@@ -355,8 +364,8 @@ def run_superresolution(
     status = (f"**Super-resolution done** in {total:.1f} s: {summaries.window_text(loaded)} → "
               f"{w * s} × {h * s} px.")
     _report(progress, 1.0, "Done")
-    return SuperResolutionResult(slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files,
-                                 status)
+    return SuperResolutionResult(slider, zoom_before, zoom_after, zoom_truth, fringe_before, fringe_after, summary,
+                                 files, status)
 
 
 def run_registration(

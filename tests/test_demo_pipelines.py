@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from l1bsr_core import weights
-from l1bsr_demo import events, paths, pipelines
+from l1bsr_demo import events, examples, paths, pipelines
 
 WINDOW = 96
 
@@ -48,7 +48,7 @@ def test_superresolution_outputs(example_crops):
     assert "PSNR vs true 5 m" in result.summary  # a synthetic example is scored against its truth
     fractions = [fraction for fraction, _ in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 8
+    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 9
     assert result.status.startswith("**Super-resolution done**") and result.status.endswith("→ 192 × 192 px.")
 
 
@@ -89,8 +89,13 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
     summary = outputs[names.index("summary")]
     assert summary.startswith(events.FAILURE_MARK) and "holiday.tif is not a TIFF file" in summary
     assert outputs[names.index("status")] == summary  # beside the Run button too, in view
-    assert all(value is None for name, value in zip(names, outputs) if name not in ("summary", "status"))
+    cleared = {name: value for name, value in zip(names, outputs) if name not in ("summary", "status")}
+    assert cleared["zoom_truth"] == gr.update(value=None, visible=False)  # an optional output is hidden
+    assert all(value is None for name, value in cleared.items() if name != "zoom_truth"), cleared
     assert error.value.message in summary and not error.value.visible  # for API clients, no pop-up
+    # on the page the same failure is shown, not raised (no "Error" badge over the result)
+    (on_page,) = list(events.superresolve(bad, "true", "bicubic", "B", 0, 0, 0, on_page=True))
+    assert on_page == outputs
     (good,) = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
     assert "CSR registration" in good[pipelines.RegistrationResult.output_names().index("summary")]
 
@@ -130,3 +135,21 @@ def test_nir_note_when_nir_scores_below_enlargement(example_crops, monkeypatch):
     monkeypatch.setattr(pipelines.summaries, "nir_below_enlargement", lambda *args: True)
     result = pipelines.run_superresolution(example_crops[0], window_size=WINDOW)
     assert "NIR is the weakest band" in result.summary
+
+
+def test_the_airborne_example_is_shown_beside_its_truth_and_scored():
+    """The teaching example: the true 5 m detail beside the output, per-band scores, what it teaches."""
+    airborne = next(e for e in examples.synthetic_examples() if e.source == examples.AIRBORNE)
+    result = pipelines.run_superresolution(airborne.path)
+    assert result.zoom_truth is not None and result.zoom_truth.shape == result.zoom_after.shape
+    assert "PSNR vs true 5 m (dB) | B | G | R | NIR | mean" in result.summary
+    assert "of this airborne example" in result.summary and "what it invents" in result.summary
+    registered = pipelines.run_registration(airborne.path)
+    assert "Against the true flows" in registered.summary and "Known displacements" in registered.summary
+    assert "invents" not in registered.summary  # each task says its own lesson
+
+
+def test_an_example_without_truth_has_no_truth_detail(tmp_path, example_crops):
+    upload = tmp_path / "mine.tif"
+    tifffile.imwrite(upload, tifffile.imread(example_crops[0])[::-1].copy())  # not an example any more
+    assert pipelines.run_superresolution(upload, window_size=WINDOW).zoom_truth is None
