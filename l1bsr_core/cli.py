@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", type=Path, help="input BGRN TIFF, (H, W, 4) or (4, H, W) uint16")
     parser.add_argument("output", type=Path,
                         help="output TIFF, .tif or .tiff (same layout and metadata as the input; never the input)")
-    parser.add_argument("--task", choices=TASKS, default="superresolution")
+    parser.add_argument("--task", choices=TASKS, default="superresolution",
+                        help="superresolution (the default: REC, 2x, bands aligned to G) or registration "
+                        "(CSR: B, R, NIR moved onto G)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--flow", type=Path, help="registration: save the (3, 2, H, W) float32 flow here (.npy)")
     parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")

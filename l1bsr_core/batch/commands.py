@@ -20,7 +20,17 @@ from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
 from ..tiling import check_tile
 from .items import Item, expand_inputs, remove_leftovers
-from .manifest import DONE, FAILED, SKIPPED, Manifest, is_up_to_date, last_done, make_record, read_records
+from .manifest import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Manifest,
+    check_same_task,
+    is_up_to_date,
+    last_done,
+    make_record,
+    read_records,
+)
 
 PROG = "l1bsr batch"
 EXIT_FAILED_ITEMS = 1
@@ -53,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
-    parser.add_argument("--overwrite", action="store_true", help="redo items already done")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo items already done (never another task's: outputs are named after the input "
+                        "only, so OUT_DIR holds one task's outputs)")
     parser.add_argument("--device", default="cpu",
                         help="cpu or cuda (default: cpu); with --scheduler, what every worker must have")
     parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
@@ -152,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     items = expand_inputs(args.inputs, args.out_dir)
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
+    check_same_task(items, done, args.task)
     todo, skipped = _partition(items, done, args, networks)
     progress = Progress(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items
