@@ -108,8 +108,12 @@ wrap instead of being cut. On a phone (at most :data:`PHONE_WIDTH` px): the thre
 line (no hidden "⋯" menu), sliders are as tall as their picture, every option takes the full width
 (nothing cut) with the Run button first, and figures with text scroll sideways at a readable size."""
 
-LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS}
-"""Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port)."""
+LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS, "show_error": True}
+"""Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port). ``show_error``:
+an error raised before the demo's own code runs (an image URL that cannot be fetched, for an API
+or MCP client) reaches the client with its reason instead of Gradio's generic line; the demo's
+own errors are one line already, and unexpected ones are reported without details
+(:func:`l1bsr_demo.events.user_message`)."""
 
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
