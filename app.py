@@ -195,7 +195,9 @@ def build_demo() -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 gr.Markdown("#### 1. Choose an example (click it) or upload a crop\n"
-                            "Synthetic scenes come with their true 5 m image and flows, so results are scored.")
+                            "Synthetic scenes come with their true 5 m image and flows, so results are scored. "
+                            "**Airborne 5 m** is the one with a *real* 5 m truth (airborne imagery, not "
+                            "Sentinel-2): see what super-resolution recovers and what it invents.")
                 gallery_view = gr.Gallery(
                     value=items, label="Examples", show_label=False, columns=6, height=130,
                     allow_preview=False, object_fit="cover", format="png", interactive=False,

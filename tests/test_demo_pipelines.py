@@ -153,3 +153,19 @@ def test_an_example_without_truth_has_no_truth_detail(tmp_path, example_crops):
     upload = tmp_path / "mine.tif"
     tifffile.imwrite(upload, tifffile.imread(example_crops[0])[::-1].copy())  # not an example any more
     assert pipelines.run_superresolution(upload, window_size=WINDOW).zoom_truth is None
+
+
+def test_large_results_are_shown_reduced_with_a_visible_box():
+    """A 4000² result is shown at most SLIDER_MAX_SIDE px a side, its box a few pixels wide (not a
+    hairline once the browser shrinks it); the misregistration of a large image uses fewer windows."""
+    side = 4000
+    before = np.zeros((side, side, 3), np.uint8)
+    after = np.full((side, side, 3), 200, np.uint8)
+    shown_before, shown_after = pipelines._slider_pair(before, after, (1000, 1000, 400, 400))
+    assert shown_before.shape == shown_after.shape == (1333, 1333, 3)  # 3 × 3 block means
+    assert max(shown_after.shape[:2]) <= pipelines.SLIDER_MAX_SIDE and shown_after[700, 700].tolist() == [200] * 3
+    yellow = (shown_before == (255, 214, 0)).all(axis=-1)
+    assert yellow[333:339, 400].all() and not yellow[340, 400]  # the top edge: 6 px wide, at 1000 / 3
+    assert pipelines.misregistration_step((192, 192)) == pipelines.MISREGISTRATION_STEP
+    step = pipelines.misregistration_step((1024, 1024))
+    assert (1024 // step) ** 2 <= pipelines.MISREGISTRATION_MAX_WINDOWS
