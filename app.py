@@ -99,6 +99,8 @@ PAGE_CSS = f"""
   .options .run-button {{ order: -1; min-width: 100% !important; }}
   .wide-figure .image-container, .wide-figure .image-frame {{ overflow-x: auto; }}
   .wide-figure img {{ min-width: {WIDE_FIGURE_MIN_WIDTH}px; }}
+  .prose table {{ display: block; overflow-x: auto; font-size: 0.85em; }}
+  .prose th, .prose td {{ white-space: nowrap; padding: 4px 6px; }}
 }}
 """
 """Before/after sliders as wide as their picture: Gradio's handle moves over the whole component
@@ -106,7 +108,8 @@ width, so a picture narrower than the page would let it leave the picture. Resul
 shown with their pixels as they are (no smoothing by the browser when enlarged); gallery captions
 wrap instead of being cut. On a phone (at most :data:`PHONE_WIDTH` px): the three tabs fit on one
 line (no hidden "⋯" menu), sliders are as tall as their picture, every option takes the full width
-(nothing cut) with the Run button first, and figures with text scroll sideways at a readable size."""
+(nothing cut) with the Run button first, and figures with text and wide tables scroll sideways at a
+readable size."""
 
 LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS, "show_error": True}
 """Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port). ``show_error``:

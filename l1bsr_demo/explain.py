@@ -321,7 +321,7 @@ def sections() -> list[Section]:
             "super-resolution on it and compare the detail with the **true 5 m original** shown "
             "beside it: edges the 10 m input still holds, blurred (field borders, the road, pond "
             "shores), come back sharper and in place; detail finer than 10 m that the input lost "
-            "altogether (single trees, furrows, small buildings) cannot come back, and texture the "
+            "altogether (furrows, narrow tracks, single shrubs) cannot come back, and texture the "
             "output shows there is a plausible guess, not a measurement. Registration on it is "
             "scored against the displacements the simulator applied.",
         ),

@@ -103,8 +103,8 @@ class AirborneExample:
 AIRBORNE = AirborneExample(
     "airborne_naip", "m_4709963_se_14_1_20160816.tif", 130, 440, 256, 12.0, 2101,
     "Airborne 5 m with its truth",
-    "AIRBORNE IMAGERY, NOT SENTINEL-2: a 1.28 km square of North Dakota prairie (ponds, fields, a road and "
-    "a farmstead) photographed from an aircraft (USDA NAIP, 2016, resampled to 5 m; public domain). Its "
+    "AIRBORNE IMAGERY, NOT SENTINEL-2: a 1.28 km square of North Dakota prairie (ponds, furrowed fields, a road "
+    "and field tracks) photographed from an aircraft (USDA NAIP, 2016, resampled to 5 m; public domain). Its "
     "5 m original is the truth; the 10 m input was made from it by this project's Sentinel-2-like "
     "simulator (blur, 2 × decimation, band shifts, noise). Bands co-registered in the source, digital "
     "numbers × 12: outside the L1B domain the networks were trained for.",
@@ -113,8 +113,8 @@ AIRBORNE = AirborneExample(
             "**What super-resolution recovers, and what it invents.** Compare the output with the true 5 m "
             "original beside it: edges that the 10 m input still holds, blurred (field borders, the road, pond "
             "shores), come back sharper and in place, and the colour fringes of the misregistered input are "
-            "gone. Detail finer than 10 m that the input lost altogether (single trees, furrows, the farmstead's "
-            "small buildings) cannot come back: where the output shows texture there, it is a plausible guess, "
+            "gone. Detail finer than 10 m that the input lost altogether (furrows, narrow tracks, single "
+            "shrubs) cannot come back: where the output shows texture there, it is a plausible guess, "
             "not a measurement. The per-band scores measure the difference against the truth; this is airborne "
             "imagery with another sensor's colours and noise, so the scores are a lesson, not the networks' "
             "accuracy on Sentinel-2.",
