@@ -317,7 +317,7 @@ def test_a_negative_window_value_is_said_beside_run_without_an_error_badge(page)
     page.locator("#run-sr").click()
     expect(page.locator("#sr-status")).to_contain_text("x0 must be a whole number of pixels >= 0", timeout=10_000)
     expect(page.locator("#run-sr")).to_be_enabled()
-    assert page.locator("[data-testid=status-tracker].error").count() == 0 and page.locator(TOAST).count() == 0
+    assert page.locator("[data-testid=status-tracker] .error").count() == 0 and page.locator(TOAST).count() == 0
     x0.fill("0")
     x0.press("Enter")
     expect(page.locator("#input-about")).not_to_contain_text("x0 must")

@@ -29,7 +29,7 @@ expect = sync_api.expect
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 SCREENSHOTS = PROJECT / "screenshots"
-ERROR_BADGE = "[data-testid=status-tracker].error"
+ERROR_BADGE = "[data-testid=status-tracker] .error"
 """Gradio's red "Error" badge over an output whose event raised."""
 
 
@@ -83,6 +83,13 @@ def test_the_three_tabs_fit_without_a_menu(page):
         expect(page.get_by_role("tab", name=name)).to_be_visible()
     expect(page.get_by_label("More tabs")).to_be_hidden()
     shot(page, "01_page")
+
+
+def test_run_without_an_input_says_so_without_an_error_badge(page):
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-status")).to_contain_text("no input: choose an example", timeout=10_000)
+    assert_in_view(page, "#run-sr", "#sr-status")
+    assert page.locator(ERROR_BADGE).count() == 0 and page.locator(TOAST).count() == 0
 
 
 def test_an_example_then_run_keeps_run_and_status_in_view(page):
