@@ -84,6 +84,9 @@ WIDE_FIGURE_MIN_WIDTH = 720
 """On a phone, figures with text (flows, arrows, "How it works") keep at least this width and
 scroll sideways, so that their labels stay readable; a tap on one shows it full screen."""
 
+PREVIEW_MAX_HEIGHT = "45vh"
+"""On a phone the input preview fills the width, at most this tall (the Run button stays near)."""
+
 PAGE_CSS = f"""
 .before-after .slider-wrap > .wrap {{ width: fit-content; max-width: 100%; margin-inline: auto; }}
 .before-after .slider-wrap img {{ width: auto; max-width: 100%; height: {SLIDER_HEIGHT}px; object-fit: contain; }}
@@ -95,6 +98,9 @@ PAGE_CSS = f"""
   .before-after .slider-wrap > .wrap {{ width: 100%; }}
   .before-after .slider-wrap img {{ width: 100%; height: auto; max-height: {SLIDER_HEIGHT}px; }}
   .before-after, .before-after .image-container, .before-after .slider-wrap {{ height: auto !important; }}
+  .preview, .preview .image-container, .preview .image-frame {{ height: auto !important; }}
+  .preview img {{ width: 100%; height: auto; max-height: {PREVIEW_MAX_HEIGHT}; object-fit: contain;
+                  image-rendering: pixelated; }}
   .options .form > .block, .options > .block {{ min-width: 100% !important; }}
   .options .run-button {{ order: -1; min-width: 100% !important; }}
   .wide-figure .image-container, .wide-figure .image-frame {{ overflow-x: auto; }}
@@ -107,7 +113,7 @@ PAGE_CSS = f"""
 width, so a picture narrower than the page would let it leave the picture. Result pictures are
 shown with their pixels as they are (no smoothing by the browser when enlarged); gallery captions
 wrap instead of being cut. On a phone (at most :data:`PHONE_WIDTH` px): the three tabs fit on one
-line (no hidden "⋯" menu), sliders are as tall as their picture, every option takes the full width
+line (no hidden "⋯" menu), the preview and the sliders are as tall as their picture, every option takes the full width
 (nothing cut) with the Run button first, and figures with text and wide tables scroll sideways at a
 readable size."""
 

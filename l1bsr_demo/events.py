@@ -54,18 +54,22 @@ def _shown(result_type: type[pipelines.PageResult], outputs: tuple) -> tuple:
                  for name, value in zip(result_type.output_names(), outputs))
 
 
-def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress,
-         raise_error: bool) -> Iterator[tuple]:
-    """Run ``task``; yield its outputs, or cleared outputs and the reason (then raise, for the API)."""
+def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress, on_page: bool) -> Iterator[tuple]:
+    """Run ``task``; yield its outputs, or cleared outputs and the reason. For the page, optional
+    outputs are hidden when empty and an error is only shown; for API clients, the values as they
+    are, and an error is raised."""
+    def outputs(values: tuple) -> tuple:
+        return _shown(result_type, values) if on_page else values
+
     try:
         result = task(*args, progress=progress)
     except Exception as error:
         message = user_message(error, task.__name__)
-        yield _shown(result_type, result_type.failed(f"{FAILURE_MARK} **{message}**"))
-        if raise_error:
+        yield outputs(result_type.failed(f"{FAILURE_MARK} **{message}**"))
+        if not on_page:
             raise _page_error(message) from None
         return
-    yield _shown(result_type, result.outputs())
+    yield outputs(result.outputs())
 
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None,
@@ -74,14 +78,14 @@ def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, 
     API clients, and only shown (status line, summary) ``on_page``."""
     yield from _run(pipelines.run_superresolution, pipelines.SuperResolutionResult,
                     image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress,
-                    raise_error=not on_page)
+                    on_page=on_page)
 
 
 def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None, on_page: bool = False):
     """Registration: :func:`l1bsr_demo.pipelines.run_registration`; errors as :func:`superresolve`."""
     yield from _run(pipelines.run_registration, pipelines.RegistrationResult,
                     image, display, fringe_band, window_x0, window_y0, window_size, progress=progress,
-                    raise_error=not on_page)
+                    on_page=on_page)
 
 
 def _popup(error: Exception, where: str) -> gr.Error:
