@@ -103,7 +103,9 @@ PAGE_CSS = f"""
                   image-rendering: pixelated; }}
   .options .form > .block, .options > .block {{ min-width: 100% !important; }}
   .options .run-button {{ order: -1; min-width: 100% !important; }}
-  .wide-figure .image-container, .wide-figure .image-frame {{ overflow-x: auto; }}
+  .wide-figure .image-container {{ overflow-x: auto; }}
+  .wide-figure .image-container button, .wide-figure .image-frame {{ justify-content: flex-start; overflow: visible;
+                                                                    width: max-content; }}
   .wide-figure img {{ min-width: {WIDE_FIGURE_MIN_WIDTH}px; }}
   .prose table {{ display: block; overflow-x: auto; font-size: 0.85em; }}
   .prose th, .prose td {{ white-space: nowrap; padding: 4px 6px; }}
