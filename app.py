@@ -11,9 +11,10 @@ reads ``GRADIO_SERVER_NAME`` and ``GRADIO_SERVER_PORT``. API endpoints (gradio_c
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
-from l1bsr_core.outputs import TIFF_SUFFIXES
 from l1bsr_demo import events, explain, gallery, summaries
 from l1bsr_demo.inputs import DEMO_MAX_SIDE
 from l1bsr_demo.pipelines import DEFAULT_FRINGE_BAND, FRINGE_CHOICES, MODE_CHOICES, UPSAMPLING_CHOICES
@@ -76,29 +77,64 @@ QUEUE_SIZE = 16
 SLIDER_HEIGHT = 720
 """Display height of the before/after sliders, screen pixels."""
 
+PHONE_WIDTH = 640
+"""Screens at most this wide (CSS px) get the phone layout of :data:`PAGE_CSS`."""
+
+WIDE_FIGURE_MIN_WIDTH = 720
+"""On a phone, figures with text (flows, arrows, "How it works") keep at least this width and
+scroll sideways, so that their labels stay readable; a tap on one shows it full screen."""
+
+PREVIEW_MAX_HEIGHT = "45vh"
+"""On a phone the input preview fills the width, at most this tall (the Run button stays near)."""
+
 PAGE_CSS = f"""
 .before-after .slider-wrap > .wrap {{ width: fit-content; max-width: 100%; margin-inline: auto; }}
 .before-after .slider-wrap img {{ width: auto; max-width: 100%; height: {SLIDER_HEIGHT}px; object-fit: contain; }}
 .pixelated img {{ image-rendering: pixelated; }}
 #examples .caption-label {{ max-width: calc(100% - 8px); white-space: normal; font-size: 0.8em; }}
 .run-status {{ min-height: 2.2em; }}
+@media (max-width: {PHONE_WIDTH}px) {{
+  .tabs .tab-container button {{ font-size: 13px; padding-inline: 6px; }}
+  .before-after .slider-wrap > .wrap {{ width: 100%; }}
+  .before-after .slider-wrap img {{ width: 100%; height: auto; max-height: {SLIDER_HEIGHT}px; }}
+  .before-after, .before-after .image-container, .before-after .slider-wrap {{ height: auto !important; }}
+  .preview, .preview .image-container, .preview .image-frame {{ height: auto !important; }}
+  .preview img {{ width: 100%; height: auto; max-height: {PREVIEW_MAX_HEIGHT}; object-fit: contain;
+                  image-rendering: pixelated; }}
+  .options .form > .block, .options > .block {{ min-width: 100% !important; }}
+  .options .run-button {{ order: -1; min-width: 100% !important; }}
+  .wide-figure .image-container {{ overflow-x: auto; }}
+  .wide-figure .image-container button, .wide-figure .image-frame {{ justify-content: flex-start; overflow: visible;
+                                                                    width: max-content; }}
+  .wide-figure img {{ min-width: {WIDE_FIGURE_MIN_WIDTH}px; }}
+  .prose table {{ display: block; overflow-x: auto; font-size: 0.85em; }}
+  .prose th, .prose td {{ white-space: nowrap; padding: 4px 6px; }}
+}}
 """
 """Before/after sliders as wide as their picture: Gradio's handle moves over the whole component
 width, so a picture narrower than the page would let it leave the picture. Result pictures are
 shown with their pixels as they are (no smoothing by the browser when enlarged); gallery captions
-wrap instead of being cut."""
+wrap instead of being cut. On a phone (at most :data:`PHONE_WIDTH` px): the three tabs fit on one
+line (no hidden "⋯" menu), the preview and the sliders are as tall as their picture, every option takes the full width
+(nothing cut) with the Run button first, and figures with text and wide tables scroll sideways at a
+readable size."""
 
-LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS}
-"""Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port)."""
+LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS, "show_error": True}
+"""Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port). ``show_error``:
+an error raised before the demo's own code runs (an image URL that cannot be fetched, for an API
+or MCP client) reaches the client with its reason instead of Gradio's generic line; the demo's
+own errors are one line already, and unexpected ones are reported without details
+(:func:`l1bsr_demo.events.user_message`)."""
 
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
                  progress=gr.Progress()):
-    """Super-resolve a Sentinel-2 L1B crop 2x (10 m to 5 m) with REC, all bands aligned to G.
+    """Super-resolve a Sentinel-2 L1B crop 2x (10 m to 5 m) with the REC network, all bands aligned to G.
 
-    The page's Run button, the ``/superresolve`` API endpoint and the MCP tool of that name
-    (:func:`l1bsr_demo.events.superresolve`). Outputs: the before/after slider, details, fringe
-    views, a summary, and files (the 2x uint16 TIFF, the run's JSON record).
+    Returns the input enlarged and the output (a before/after pair), detail and fringe views, a
+    Markdown summary (timings, model, residual misregistration, scores when the truth is known),
+    the files (the 2x uint16 TIFF, PNG views, the run's JSON record) and a one-line status. A
+    problem with the input is raised as a one-line error.
 
     Args:
         image: BGRN TIFF, uint16, bands B, G, R, NIR (Sentinel-2 B2, B3, B4, B8), at most 2048 px a side.
@@ -114,12 +150,12 @@ def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, 
 
 
 def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=gr.Progress()):
-    """Register B, R and NIR of a Sentinel-2 L1B crop onto G with CSR (dense flows, in px).
+    """Register B, R and NIR of a Sentinel-2 L1B crop onto G with the CSR network (dense flows, in px).
 
-    The page's Run button, the ``/register`` API endpoint and the MCP tool of that name
-    (:func:`l1bsr_demo.events.register`). Outputs: the before/after slider, flow pictures, tables
-    of residual misregistration, fringe and NDVI views, a summary, and files (the registered
-    uint16 TIFF, the (3, 2, H, W) flows as .npy, the run's JSON record).
+    Returns the input and the registered image (a before/after pair), flow pictures, tables of
+    flow statistics and of residual misregistration, fringe and NDVI views, a Markdown summary,
+    the files (the registered uint16 TIFF, the (3, 2, H, W) flows as .npy, PNG views, the run's
+    JSON record) and a one-line status. A problem with the input is raised as a one-line error.
 
     Args:
         image: BGRN TIFF, uint16, bands B, G, R, NIR (Sentinel-2 B2, B3, B4, B8), at most 2048 px a side.
@@ -132,10 +168,32 @@ def register(image, display, fringe_band, window_x0, window_y0, window_size, pro
     yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress)
 
 
-def scroll_to(elem_id: str) -> str:
+def superresolve_on_page(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
+                         progress=gr.Progress()):
+    """The page's super-resolution Run button: :func:`superresolve`, a failure shown beside the button
+    (no "Error" badge over the result, no pop-up)."""
+    yield from events.superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
+                                   progress, on_page=True)
+
+
+def register_on_page(image, display, fringe_band, window_x0, window_y0, window_size, progress=gr.Progress()):
+    """The page's registration Run button: :func:`register`, a failure shown beside the button."""
+    yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress,
+                               on_page=True)
+
+
+SCROLL_MARGIN_PX = 8
+"""Space left above an element the page scrolls to."""
+
+
+def scroll_to(elem_id: str, only_if_hidden: bool = False) -> str:
     """Browser code that scrolls the page so that element ``elem_id`` is at the top of the window
-    (the options and Run button, then the status line and the results under them)."""
-    return f"() => {{ document.getElementById({elem_id!r})?.scrollIntoView({{block: 'start'}}); }}"
+    (the options and Run button, then the status line and the results under them); with
+    ``only_if_hidden``, only when part of it is outside the window (a phone's short screen)."""
+    condition = ("const r = e.getBoundingClientRect(); if (r.top >= 0 && r.bottom <= window.innerHeight) return;"
+                 if only_if_hidden else "")
+    return (f"() => {{ const e = document.getElementById({elem_id!r}); if (!e) return; {condition} "
+            f"window.scrollBy(0, e.getBoundingClientRect().top - {SCROLL_MARGIN_PX}); }}")
 
 
 def build_demo() -> gr.Blocks:
@@ -148,7 +206,9 @@ def build_demo() -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 gr.Markdown("#### 1. Choose an example (click it) or upload a crop\n"
-                            "Synthetic scenes come with their true 5 m image and flows, so results are scored.")
+                            "Synthetic scenes come with their true 5 m image and flows, so results are scored. "
+                            "**Airborne 5 m** is the one with a *real* 5 m truth (airborne imagery, not "
+                            "Sentinel-2): see what super-resolution recovers and what it invents.")
                 gallery_view = gr.Gallery(
                     value=items, label="Examples", show_label=False, columns=6, height=130,
                     allow_preview=False, object_fit="cover", format="png", interactive=False,
@@ -156,34 +216,35 @@ def build_demo() -> gr.Blocks:
                 )
                 examples_note = gr.Markdown(note, elem_id="examples-note")
                 keys_state = gr.State(keys)
+                # Any file is accepted here and checked by the page (a refused type would leave a
+                # dead box with an "Error" badge and no reason): the reason shows just below.
                 with gr.Row(equal_height=True):
-                    image = gr.File(
-                        label="Input crop (BGRN TIFF)", scale=3,
-                        file_types=list(TIFF_SUFFIXES), type="filepath", height=120, elem_id="input-file",
-                    )
-                    upload = gr.UploadButton("Upload another crop", file_types=list(TIFF_SUFFIXES), type="filepath",
-                                             size="sm", variant="secondary", elem_id="upload-another", scale=1)
+                    image = gr.File(label="Input crop (BGRN TIFF)", scale=3, type="filepath", height=120,
+                                    elem_id="input-file")
+                    upload = gr.UploadButton("Upload another crop", type="filepath", size="sm",
+                                             variant="secondary", elem_id="upload-another", scale=1)
+                about = gr.Markdown(elem_id="input-about", elem_classes="notice")
             with gr.Column(scale=2):
                 preview = gr.Image(label="Input (true colour; the yellow box is the window)", interactive=False,
-                                   format="png", height=260, elem_id="input-preview")
-                about = gr.Markdown(elem_id="input-about")
+                                   format="png", height=260, elem_id="input-preview", elem_classes="preview")
                 with gr.Accordion("Window (large images)", open=False, elem_id="window") as window_panel:
                     gr.Markdown(WINDOW_HELP)
                     with gr.Row():
-                        window_x0 = gr.Number(0, label="x0 (px)", precision=0, minimum=0, elem_id="window-x0")
-                        window_y0 = gr.Number(0, label="y0 (px)", precision=0, minimum=0, elem_id="window-y0")
-                        window_size = gr.Number(0, label="size (px, 0 = whole)", precision=0, minimum=0,
+                        window_x0 = gr.Number(0, label="x0 (px)", precision=0, elem_id="window-x0")
+                        window_y0 = gr.Number(0, label="y0 (px)", precision=0, elem_id="window-y0")
+                        window_size = gr.Number(0, label="size (px, 0 = whole)", precision=0,
                                                 elem_id="window-size")
         input_ok = gr.State(True)
 
         with gr.Tabs():
             with gr.Tab("Super-resolution", id="sr"):
-                with gr.Row(equal_height=False, elem_id="sr-options"):
+                with gr.Row(equal_height=False, elem_id="sr-options", elem_classes="options"):
                     sr_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display", scale=2)
                     sr_upsampling = gr.Radio(UPSAMPLING_CHOICES, value="bicubic", label="Input enlarged by", scale=2)
                     sr_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
                                             label="Fringe view: band compared with G", scale=2)
-                    sr_run = gr.Button("2. Run super-resolution (REC)", variant="primary", elem_id="run-sr", scale=2)
+                    sr_run = gr.Button("2. Run super-resolution (REC)", variant="primary", elem_id="run-sr", scale=2,
+                                       elem_classes="run-button")
                 sr_status = gr.Markdown(elem_id="sr-status", elem_classes="run-status")
                 sr_slider = gr.ImageSlider(label="Input ×2 (left) | REC output at 5 m (right)", format="png",
                                            type="numpy", interactive=False, max_height=SLIDER_HEIGHT,
@@ -194,6 +255,8 @@ def build_demo() -> gr.Blocks:
                                               elem_classes="pixelated")
                     sr_zoom_after = gr.Image(label="Detail: REC output", format="png", interactive=False,
                                              elem_classes="pixelated")
+                    sr_zoom_truth = gr.Image(label="Detail: the true 5 m image", format="png", interactive=False,
+                                             visible=False, elem_id="sr-zoom-truth", elem_classes="pixelated")
                 with gr.Row():
                     sr_fringe_before = gr.Image(label="Fringe view: input ×2 (as enlarged above)", format="png",
                                                 interactive=False, elem_id="sr-fringe-before", elem_classes="pixelated")
@@ -205,11 +268,12 @@ def build_demo() -> gr.Blocks:
                                    file_count="multiple", interactive=False, elem_id="sr-files")
 
             with gr.Tab("Registration", id="registration"):
-                with gr.Row(equal_height=False, elem_id="reg-options"):
+                with gr.Row(equal_height=False, elem_id="reg-options", elem_classes="options"):
                     reg_display = gr.Dropdown(MODE_CHOICES, value="true", label="Display", scale=2)
                     reg_fringe = gr.Dropdown(FRINGE_CHOICES, value=DEFAULT_FRINGE_BAND,
                                              label="Fringe view: band compared with G", scale=2)
-                    reg_run = gr.Button("2. Run registration (CSR)", variant="primary", elem_id="run-reg", scale=2)
+                    reg_run = gr.Button("2. Run registration (CSR)", variant="primary", elem_id="run-reg", scale=2,
+                                        elem_classes="run-button")
                 reg_status = gr.Markdown(elem_id="reg-status", elem_classes="run-status")
                 reg_slider = gr.ImageSlider(label="Input (left) | registered (right)", format="png", type="numpy",
                                             interactive=False, max_height=SLIDER_HEIGHT, elem_id="reg-slider",
@@ -230,7 +294,7 @@ def build_demo() -> gr.Blocks:
                 gr.Markdown(NDVI_HELP)
                 gr.Markdown("#### Flows of B, R and NIR onto G")
                 reg_flows = gr.Image(label="Flows of B, R, NIR onto G", show_label=False, format="png",
-                                     interactive=False, elem_id="reg-flows")
+                                     interactive=False, elem_id="reg-flows", elem_classes="wide-figure")
                 with gr.Row():
                     reg_stats = gr.Dataframe(headers=list(summaries.FLOW_STATS_HEADERS), label="Flow statistics (px)",
                                              interactive=False, elem_id="reg-stats")
@@ -240,7 +304,7 @@ def build_demo() -> gr.Blocks:
                                                     "not an independent one)",
                                               interactive=False, elem_id="reg-misregistration")
                 reg_quiver = gr.Image(label="Flows as arrows", show_label=False, format="png", interactive=False,
-                                      elem_id="reg-quiver")
+                                      elem_id="reg-quiver", elem_classes="wide-figure")
                 gr.Markdown(NIR_HELP)
                 reg_summary = gr.Markdown(elem_id="reg-summary")
                 reg_files = gr.File(label="Downloads: registered TIFF, flows (.npy), PNG views, run record (JSON)",
@@ -251,7 +315,8 @@ def build_demo() -> gr.Blocks:
                     gr.Markdown(f"### {section.title}\n{section.text}")
                     if section.figure is not None:
                         gr.Image(section.figure(), label=section.caption, show_label=False, format="png",
-                                 interactive=False, buttons=[], container=False)
+                                 interactive=False, buttons=["fullscreen"], container=False,
+                                 elem_classes="wide-figure")
                 gr.Markdown(f"### Citation\n{explain.CITATION}\n\n```bibtex\n{explain.BIBTEX}\n```")
 
         # --- wiring ---------------------------------------------------------------------------
@@ -263,9 +328,12 @@ def build_demo() -> gr.Blocks:
         upload.upload(lambda path: path, inputs=upload, outputs=image, queue=False, api_visibility="private")
         window = [window_x0, window_y0, window_size]
         run_buttons = [sr_run, reg_run]
+        # The line about the file (or why it cannot be used) is brought into view: on a phone it
+        # would otherwise sit below the screen while the file box looks accepted.
         image.change(events.describe_input, inputs=image,
                      outputs=[preview, about, *window, window_panel, *run_buttons, input_ok],
-                     api_name="describe_input", concurrency_limit=4, api_visibility="undocumented")
+                     api_name="describe_input", concurrency_limit=4, api_visibility="undocumented",
+                     ).then(None, js=scroll_to("input-about", only_if_hidden=True), api_visibility="private")
         # A new file: the status lines spoke of the previous one.
         image.change(lambda: ("", ""), outputs=[sr_status, reg_status], queue=False, api_visibility="private")
         for number in window:
@@ -273,33 +341,34 @@ def build_demo() -> gr.Blocks:
                           api_visibility="private", concurrency_limit=4)
         # One click, one run: the click first disables both Run buttons (no queue: at once; a
         # second click meanwhile is dropped by trigger_mode="once"), the run follows, and the
-        # buttons come back at its end, success or failure, unless the file cannot be used.
-        sr_running = sr_run.click(
-            lambda: events.run_started("superresolution"), outputs=[sr_status, *run_buttons], queue=False,
-            trigger_mode="once", api_visibility="private", js=scroll_to("sr-options"),
-        ).then(
-            superresolve,
-            inputs=[image, sr_display, sr_upsampling, sr_fringe, *window],
-            outputs=[sr_slider, sr_zoom_before, sr_zoom_after, sr_fringe_before, sr_fringe_after, sr_summary,
-                     sr_files, sr_status],
-            api_name="superresolve", concurrency_limit=1, concurrency_id="networks",
-            show_progress_on=sr_slider, scroll_to_output=True,
-        )
-        for after in (sr_running.then, sr_running.failure):  # .then alone is skipped after an error
-            after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False, api_visibility="private")
-        reg_running = reg_run.click(
-            lambda: events.run_started("registration"), outputs=[reg_status, *run_buttons], queue=False,
-            trigger_mode="once", api_visibility="private", js=scroll_to("reg-options"),
-        ).then(
-            register,
-            inputs=[image, reg_display, reg_fringe, *window],
-            outputs=[reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before, reg_fringe_after,
-                     reg_summary, reg_files, reg_status, reg_ndvi_before, reg_ndvi_after],
-            api_name="register", concurrency_limit=1, concurrency_id="networks",
-            show_progress_on=reg_slider, scroll_to_output=True,
-        )
-        for after in (reg_running.then, reg_running.failure):  # .then alone is skipped after an error
-            after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False, api_visibility="private")
+        # buttons come back at its end, success or failure, unless the file cannot be used. A
+        # failure is shown beside the button (the page's handlers do not raise).
+        sr_inputs = [image, sr_display, sr_upsampling, sr_fringe, *window]
+        sr_outputs = [sr_slider, sr_zoom_before, sr_zoom_after, sr_zoom_truth, sr_fringe_before, sr_fringe_after,
+                      sr_summary, sr_files, sr_status]
+        reg_inputs = [image, reg_display, reg_fringe, *window]
+        reg_outputs = [reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before,
+                       reg_fringe_after, reg_summary, reg_files, reg_status, reg_ndvi_before, reg_ndvi_after]
+        for run, task, options, fn, inputs_, outputs, status_line in (
+            (sr_run, "superresolution", "sr-options", superresolve_on_page, sr_inputs, sr_outputs, sr_status),
+            (reg_run, "registration", "reg-options", register_on_page, reg_inputs, reg_outputs, reg_status),
+        ):
+            running = run.click(
+                functools.partial(events.run_started, task), outputs=[status_line, *run_buttons], queue=False,
+                trigger_mode="once", api_visibility="private", js=scroll_to(options),
+            ).then(fn, inputs=inputs_, outputs=outputs, concurrency_limit=1, concurrency_id="networks",
+                   show_progress_on=outputs[0], api_visibility="private")
+            for after in (running.then, running.failure):  # .then alone is skipped after an error
+                after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False,
+                      api_visibility="private")
+
+        # The API and MCP endpoints of the two tasks: the same runs, raising their errors for the
+        # client. Their trigger is never shown; the outputs go to the caller only.
+        api_trigger = gr.Button(visible=False, elem_id="api-trigger")
+        api_trigger.click(superresolve, inputs=sr_inputs, outputs=sr_outputs, api_name="superresolve",
+                          concurrency_limit=1, concurrency_id="networks")
+        api_trigger.click(register, inputs=reg_inputs, outputs=reg_outputs, api_name="register",
+                          concurrency_limit=1, concurrency_id="networks")
     app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return app
 

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output TIFF, .tif or .tiff (same layout and metadata as the input; never the input); "
                         ".json for the registration check of an L1C/L2A input")
     parser.add_argument("--task", choices=TASKS, default="superresolution",
-                        help="superresolution (2x, the default) or registration")
+                        help="superresolution (the default: REC, 2x, bands aligned to G) or registration "
+                        "(CSR: B, R, NIR moved onto G)")
     parser.add_argument("--flow", type=Path, help="registration: save the (3, 2, H, W) float32 flow here (.npy)")
     add_network_arguments(parser)
     add_coregistered_arguments(parser)

@@ -4,10 +4,11 @@ Each handler calls the gradio-free logic (:mod:`~l1bsr_demo.pipelines`,
 :mod:`~l1bsr_demo.inputs`, :mod:`~l1bsr_demo.gallery`) and turns its outcome into what the page
 shows:
 
-* a run that fails first shows its outputs cleared, with the one-line reason in place of the
-  summary and in the status line beside the Run button (so nothing of the previous run stays on
-  screen, the reason is in view, and each failure replaces the last message instead of adding a
-  pop-up), then raises :class:`gradio.Error` so that API clients get the same line as an error;
+* a run that fails on the page shows its outputs cleared, with the one-line reason in place of
+  the summary and in the status line beside the Run button (so nothing of the previous run stays
+  on screen, the reason is in view, and each failure replaces the last message instead of adding
+  a pop-up or an "Error" badge over the result); the API and MCP endpoints of the same tasks
+  (:func:`superresolve`, :func:`register`) raise :class:`gradio.Error` with that line instead;
 * while a run is in progress both Run buttons are disabled (:func:`run_started`,
   :func:`run_finished`): one click, one run; a file that cannot be used keeps them disabled;
 * problems the user can fix (:class:`~l1bsr_core.errors.L1BSRError`: a bad file, missing weights)
@@ -46,27 +47,45 @@ def _page_error(message: str) -> gr.Error:
     return gr.Error(message, visible=False, print_exception=False)
 
 
-def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress) -> Iterator[tuple]:
-    """Run ``task``; yield its outputs, or cleared outputs and the reason, then raise."""
+def _shown(result_type: type[pipelines.PageResult], outputs: tuple) -> tuple:
+    """The page's outputs: an optional one (:attr:`~l1bsr_demo.pipelines.PageResult.optional_outputs`)
+    is hidden when it is None, shown otherwise."""
+    return tuple(gr.update(value=value, visible=value is not None) if name in result_type.optional_outputs else value
+                 for name, value in zip(result_type.output_names(), outputs))
+
+
+def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress, on_page: bool) -> Iterator[tuple]:
+    """Run ``task``; yield its outputs, or cleared outputs and the reason. For the page, optional
+    outputs are hidden when empty and an error is only shown; for API clients, the values as they
+    are, and an error is raised."""
+    def outputs(values: tuple) -> tuple:
+        return _shown(result_type, values) if on_page else values
+
     try:
         result = task(*args, progress=progress)
     except Exception as error:
         message = user_message(error, task.__name__)
-        yield result_type.failed(f"{FAILURE_MARK} **{message}**")
-        raise _page_error(message) from None
-    yield result.outputs()
+        yield outputs(result_type.failed(f"{FAILURE_MARK} **{message}**"))
+        if not on_page:
+            raise _page_error(message) from None
+        return
+    yield outputs(result.outputs())
 
 
-def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None):
-    """The super-resolution button: :func:`l1bsr_demo.pipelines.run_superresolution` for the page."""
+def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None,
+                 on_page: bool = False):
+    """Super-resolution: :func:`l1bsr_demo.pipelines.run_superresolution`; an error is raised for
+    API clients, and only shown (status line, summary) ``on_page``."""
     yield from _run(pipelines.run_superresolution, pipelines.SuperResolutionResult,
-                    image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress)
+                    image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress,
+                    on_page=on_page)
 
 
-def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None):
-    """The registration button: :func:`l1bsr_demo.pipelines.run_registration` for the page."""
+def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None, on_page: bool = False):
+    """Registration: :func:`l1bsr_demo.pipelines.run_registration`; errors as :func:`superresolve`."""
     yield from _run(pipelines.run_registration, pipelines.RegistrationResult,
-                    image, display, fringe_band, window_x0, window_y0, window_size, progress=progress)
+                    image, display, fringe_band, window_x0, window_y0, window_size, progress=progress,
+                    on_page=on_page)
 
 
 def _popup(error: Exception, where: str) -> gr.Error:

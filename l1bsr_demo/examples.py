@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from l1bsr_core.outputs import sha256_of
@@ -23,8 +23,9 @@ INDEX_FILE = "examples.json"
 """The synthetic examples' index: ``{"examples": [{"name", "title", "description", "files":
 {"input", "truth", "flow", …}}, …]}``, file names relative to its folder."""
 
-SYNTHETIC, REAL = "synthetic", "real"
-"""The two sources of examples."""
+SYNTHETIC, AIRBORNE, REAL = "synthetic", "airborne", "real"
+"""The sources of examples: simulated from procedural scenes, simulated from a real airborne 5 m
+scene (the teaching example: a real truth, outside the L1B domain), the authors' real L1B crops."""
 
 REAL_EXAMPLE_SHA256 = {
     "00": "6b13bcbe66de6066fe52bb1828b56742288fc30cd0b1dfe1d69a7304c0a9f442",
@@ -49,9 +50,11 @@ class Example:
         key: unique id ("synthetic-…" or "real-00").
         title, description: words for the gallery and the result summary.
         path: the (H, W, 4) uint16 L1B-like input TIFF.
-        truth: the true (2H, 2W, 4) 5 m image (synthetic examples only).
-        flow: the true (3, 2, H, W) flows of B, R, NIR onto G, ``.npy`` (synthetic only).
-        source: :data:`SYNTHETIC` or :data:`REAL`.
+        truth: the true (2H, 2W, 4) 5 m image (shipped examples only).
+        flow: the true (3, 2, H, W) flows of B, R, NIR onto G, ``.npy`` (shipped examples only).
+        source: :data:`SYNTHETIC`, :data:`AIRBORNE` or :data:`REAL`.
+        notes: Markdown shown with the results of each task on this example (what it teaches), by
+            task ("superresolution", "registration").
     """
 
     key: str
@@ -61,11 +64,12 @@ class Example:
     truth: Path | None = None
     flow: Path | None = None
     source: str = SYNTHETIC
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def file_name(self) -> str:
         """Name of the input file as the visitor sees it ("synthetic_1.tif", "l1b_03.tif")."""
-        return self.path.name if self.source == SYNTHETIC else f"l1b_{self.key.removeprefix('real-')}.tif"
+        return self.path.name if self.source != REAL else f"l1b_{self.key.removeprefix('real-')}.tif"
 
     @property
     def caption(self) -> str:
@@ -75,7 +79,8 @@ class Example:
 
 
 def synthetic_examples(folder: Path | None = None) -> list[Example]:
-    """The shipped synthetic examples whose input file exists, in :data:`INDEX_FILE` order.
+    """The shipped examples (simulated, with their truth: the synthetic ones and the airborne
+    teaching example) whose input file exists, in :data:`INDEX_FILE` order.
 
     Args:
         folder: default :data:`l1bsr_demo.paths.ASSETS_DIR`. A missing folder or index gives no
@@ -96,13 +101,16 @@ def synthetic_examples(folder: Path | None = None) -> list[Example]:
         if not files["input"].is_file():
             continue
         truth, flow = files.get("truth"), files.get("flow")
+        source = entry.get("source", SYNTHETIC)
         examples.append(Example(
-            key=f"{SYNTHETIC}-{entry['name']}",
+            key=f"{source}-{entry['name']}",
             title=entry["title"],
             description=entry["description"],
             path=files["input"],
             truth=truth if truth is not None and truth.is_file() else None,
             flow=flow if flow is not None and flow.is_file() else None,
+            source=source,
+            notes=entry.get("note", {}),
         ))
     return examples
 

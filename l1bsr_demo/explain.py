@@ -311,6 +311,21 @@ def sections() -> list[Section]:
             "CSR measures a flow per band by phase correlation; the warp moves the band onto G.",
         ),
         Section(
+            "What super-resolution recovers, and what it invents",
+            "Sentinel-2 has no 5 m truth, so one example here borrows one: **Airborne 5 m** is a "
+            "1.28 km square of North Dakota prairie photographed from an aircraft (USDA NAIP, public "
+            "domain), degraded to 10 m by this project's Sentinel-2-like simulator (blur, 2 × "
+            "decimation, band shifts it knows, noise). It is *airborne imagery, not Sentinel-2*: "
+            "its bands were co-registered in the source and its colours and noise are another "
+            "sensor's, so it lies outside the L1B domain the networks were trained for. Run "
+            "super-resolution on it and compare the detail with the **true 5 m original** shown "
+            "beside it: edges the 10 m input still holds, blurred (field borders, the road, pond "
+            "shores), come back sharper and in place; detail finer than 10 m that the input lost "
+            "altogether (furrows, narrow tracks, single shrubs) cannot come back, and texture the "
+            "output shows there is a plausible guess, not a measurement. Registration on it is "
+            "scored against the displacements the simulator applied.",
+        ),
+        Section(
             "About this demo",
             "The networks here are CPU-sized and trained by this project without ground truth; "
             "their names and versions are shown with every result. REC is a small RCAN that "
@@ -318,7 +333,10 @@ def sections() -> list[Section]:
             "averaged back to 10 m, G is its input, and B, R and NIR are their inputs once aligned "
             "to G; its edges are as good as its interior, and the dark rings it leaves round bright "
             "points (roofs, cars) are no deeper than a plain bicubic enlargement's "
-            "(weights/MODEL_CARD.md). Synthetic examples come with the true 5 m image and the "
+            "(weights/MODEL_CARD.md): a bright point on a darker field still gets a thin darker "
+            "rim, as with bicubic. In the last column or two of a crop, where a band's flow points "
+            "outside the image, that band has no data of its own and colour speckles can appear: "
+            "ignore the outermost pixels. Synthetic examples come with the true 5 m image and the "
             "true flows, so the demo reports PSNR and flow errors for them; a real L1B crop has no "
             "ground truth: judge it by eye, with the fringe views and the residual "
             "misregistration table.",

@@ -223,7 +223,7 @@ def describe(image, window_x0=0, window_y0=0, window_size=0) -> tuple[np.ndarray
     if max(height, width) > min(LARGE_SIDE, DEMO_MAX_SIDE):
         whole = (f"over the demo's limit of {DEMO_MAX_SIDE} × {DEMO_MAX_SIDE} px, so it needs a window"
                  if max(height, width) > DEMO_MAX_SIDE else f"the whole image would take {_seconds(height * width)}")
-        lines.append(f"**Large image**: {whole}. A {PROPOSED_WINDOW} px window in its centre is set under "
+        lines.append(f"**Large image**: {whole}. A window of {PROPOSED_WINDOW} px in its centre is proposed under "
                      "'Window' (size 0 = the whole image).")
     try:
         x0, y0, size = window_numbers(window_x0, window_y0, window_size)
@@ -238,6 +238,8 @@ def describe(image, window_x0=0, window_y0=0, window_size=0) -> tuple[np.ndarray
         lines.append(where)
         rgb = viz.draw_box(rgb, _scaled_box((wx, wy, w, h), step, rgb.shape),
                            width=max(2, max(rgb.shape[:2]) // 120))
+    elif max(height, width) > min(LARGE_SIDE, DEMO_MAX_SIDE):  # said of a large image only: a choice was made
+        lines.append(f"Window: none (size 0), the whole image is processed ({_seconds(w * h)}).")
     return rgb, "\n\n".join(lines)
 
 

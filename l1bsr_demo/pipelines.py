@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
@@ -63,7 +65,20 @@ MISREGISTRATION_MIN_SIDE = 64
 """Smallest side on which the residual misregistration is measured (one correlation window)."""
 
 MISREGISTRATION_STEP = 32
-"""Spacing of the correlation windows of the residual misregistration, input pixels."""
+"""Spacing of the correlation windows of the residual misregistration, input pixels …"""
+
+MISREGISTRATION_MAX_WINDOWS = 400
+"""… widened on a large image so that each band is measured in at most about this many windows
+(a median over 400 windows is as steady as over 4000, in a tenth of the time) …
+(and in the central :data:`~l1bsr_demo.summaries.MISREGISTRATION_MAX_SIDE` square)."""
+
+SLIDER_MAX_SIDE = 1600
+"""Largest side of the before/after pictures, screen pixels: a larger result is shown reduced
+(block means; the detail views and the downloads keep every pixel). Bigger pictures only cost
+encoding and network time; no screen shows them whole."""
+
+FIGURE_MAX_SIDE = 512
+"""Largest side of the flows drawn in the flow and arrow figures (their panels are smaller)."""
 
 UPSAMPLING_CHOICES = [("Bicubic", "bicubic"), ("Nearest neighbour (pixels as they are)", "nearest")]
 MODE_CHOICES = [(label, key) for key, label in viz.MODE_LABELS.items()]
@@ -73,7 +88,10 @@ DEFAULT_FRINGE_BAND = MOVING_BAND_NAMES[0]
 
 @dataclass(frozen=True)
 class PageResult:
-    """A task's result; its fields are the page's outputs, in order."""
+    """A task's result; its fields are the page's outputs, in order. Fields named in
+    :attr:`optional_outputs` may be None: the page then hides them."""
+
+    optional_outputs: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def output_names(cls) -> tuple[str, ...]:
@@ -97,6 +115,7 @@ class SuperResolutionResult(PageResult):
     Attributes:
         slider: (upsampled input, REC output), uint8 (2h, 2w, 3) RGB, the detail outlined.
         zoom_before, zoom_after: that detail enlarged, uint8 RGB.
+        zoom_truth: the same detail of the true 5 m image, for examples that have one, else None.
         fringe_before, fringe_after: fringe views of the detail (:func:`l1bsr_demo.viz.fringe`).
         summary: Markdown (timings, device, model, residual misregistration, PSNR when known).
         files: paths of the super-resolved 16-bit TIFF, the PNG views and the run's record (JSON,
@@ -104,9 +123,12 @@ class SuperResolutionResult(PageResult):
         status: one line for beside the Run button (what ran, how long, where the results are).
     """
 
+    optional_outputs: ClassVar[tuple[str, ...]] = ("zoom_truth",)
+
     slider: tuple[np.ndarray, np.ndarray]
     zoom_before: np.ndarray
     zoom_after: np.ndarray
+    zoom_truth: np.ndarray | None
     fringe_before: np.ndarray
     fringe_after: np.ndarray
     summary: str
@@ -189,18 +211,36 @@ _MISREGISTRATION_CACHE: dict[tuple, dict] = {}
 _MISREGISTRATION_CACHE_SIZE = 32
 
 
+def misregistration_step(shape: tuple[int, ...]) -> int:
+    """Spacing of the misregistration windows on an image of ``shape``: :data:`MISREGISTRATION_STEP`,
+    widened so that there are at most about :data:`MISREGISTRATION_MAX_WINDOWS` windows."""
+    height, width = shape[:2]
+    return max(MISREGISTRATION_STEP, math.ceil(math.sqrt(height * width / MISREGISTRATION_MAX_WINDOWS)))
+
+
 def _misregistration(image: np.ndarray) -> dict[str, dict] | None:
-    """:func:`l1bsr_core.misregistration.misregistration` (None for images under one window),
-    memoised by content (the input is measured again by every run on it)."""
+    """:func:`l1bsr_core.misregistration.misregistration` of the central :data:`~.summaries.MISREGISTRATION_MAX_SIDE`
+    square (None for images under one window), memoised by content (the input is measured again
+    by every run on it)."""
     if min(image.shape[:2]) < MISREGISTRATION_MIN_SIDE:
         return None
-    image = np.ascontiguousarray(image)
+    side = summaries.MISREGISTRATION_MAX_SIDE
+    top, left = (max(0, (length - side) // 2) for length in image.shape[:2])
+    image = np.ascontiguousarray(image[top : top + side, left : left + side])
     key = (hashlib.sha256(image.data).hexdigest(), image.shape, image.dtype.str)
     if key not in _MISREGISTRATION_CACHE:
         if len(_MISREGISTRATION_CACHE) >= _MISREGISTRATION_CACHE_SIZE:
             _MISREGISTRATION_CACHE.pop(next(iter(_MISREGISTRATION_CACHE)))
-        _MISREGISTRATION_CACHE[key] = misregistration(image, step=MISREGISTRATION_STEP)
+        _MISREGISTRATION_CACHE[key] = misregistration(image, step=misregistration_step(image.shape))
     return _MISREGISTRATION_CACHE[key]
+
+
+def _slider_pair(before: np.ndarray, after: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    """The before/after pictures, reduced to at most :data:`SLIDER_MAX_SIDE` px, ``box`` drawn on both."""
+    factor = viz.reduction(before.shape, SLIDER_MAX_SIDE)
+    box = tuple(value // factor for value in box)
+    shown = [viz.shrink(rgb, factor) for rgb in (before, after)]
+    return tuple(viz.draw_box(rgb, box, width=viz.box_line_width(rgb.shape)) for rgb in shown)
 
 
 def _truth_window(loaded: LoadedInput) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -267,6 +307,7 @@ def run_superresolution(
     """
     if upsampling not in UPSAMPLING_METHODS:
         raise InputError(f"unknown upsampling {upsampling!r}; expected one of {', '.join(UPSAMPLING_METHODS)}")
+    started = time.perf_counter()
     loaded, timings = _read_checked(image, display, fringe_band, (window_x0, window_y0, window_size), progress)
 
     where = device()
@@ -285,8 +326,10 @@ def run_superresolution(
     x, y, size, _ = viz.detail_box(loaded.array, DETAIL_SIZE)
     box = (x * s, y * s, size * s, size * s)
     before_rgb, after_rgb = viz.render(shown_input, display, stretch), viz.render(sr, display, stretch)
-    slider = (viz.draw_box(before_rgb, box), viz.draw_box(after_rgb, box))
+    slider = _slider_pair(before_rgb, after_rgb, box)
     zoom_before, zoom_after = viz.zoom(before_rgb, box, DETAIL_ZOOM), viz.zoom(after_rgb, box, DETAIL_ZOOM)
+    truth, _ = _truth_window(loaded)
+    zoom_truth = None if truth is None else viz.zoom(viz.render(truth, display, stretch), box, DETAIL_ZOOM)
     fringe_before, fringe_after = _fringe_pair(shown_input, sr, box, fringe_band, DETAIL_ZOOM)
     timings["pictures"] = time.perf_counter() - start
 
@@ -295,7 +338,6 @@ def run_superresolution(
     # Measured at 10 m (the output averaged over s × s blocks), where the input needs no resampling.
     misregistration = summaries.misregistration_rows(_misregistration(loaded.array),
                                                      _misregistration(block_mean(sr, s)))
-    truth, _ = _truth_window(loaded)
     psnr = None if truth is None else summaries.psnr_table(truth, {"bicubic input": smooth_input, "REC output": sr})
     nir_note = truth is not None and summaries.nir_below_enlargement(truth, smooth_input, sr)
     timings["measurements"] = time.perf_counter() - start
@@ -317,14 +359,14 @@ def run_superresolution(
                                           files)))
 
     summary = summaries.superresolution_summary(loaded, where, timings, misregistration, psnr, nir_note)
-    total = sum(timings.values())
+    total = time.perf_counter() - started
     speed.record("superresolution", loaded.array.shape[0] * loaded.array.shape[1], total)
     h, w = loaded.array.shape[:2]
     status = (f"**Super-resolution done** in {total:.1f} s: {summaries.window_text(loaded)} → "
-              f"{w * s} × {h * s} px. Results below.")
+              f"{w * s} × {h * s} px.")
     _report(progress, 1.0, "Done")
-    return SuperResolutionResult(slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files,
-                                 status)
+    return SuperResolutionResult(slider, zoom_before, zoom_after, zoom_truth, fringe_before, fringe_after, summary,
+                                 files, status)
 
 
 def run_registration(
@@ -343,6 +385,7 @@ def run_registration(
     Raises:
         L1BSRError: one line, for a bad file, choice or window, or missing weights.
     """
+    started = time.perf_counter()
     loaded, timings = _read_checked(image, display, fringe_band, (window_x0, window_y0, window_size), progress)
 
     where = device()
@@ -358,10 +401,15 @@ def run_registration(
     stretch = viz.Stretch.from_image(loaded.array)
     before_rgb, after_rgb = viz.render(loaded.array, display, stretch), viz.render(registered, display, stretch)
     box = viz.detail_box(loaded.array, min(REGISTRATION_DETAIL_SIZE, *loaded.array.shape[:2]))
-    slider = (viz.draw_box(before_rgb, box), viz.draw_box(after_rgb, box))
-    flows_png = figures.flow_panel(flow, true_flows=true_flow)
+    slider = _slider_pair(before_rgb, after_rgb, box)
+    # The figures' panels are a few hundred pixels wide: a large flow is drawn subsampled (arrows
+    # in the subsampled grid's pixels, so that they keep their length on the picture).
+    k = viz.reduction(flow.shape[-2:], FIGURE_MAX_SIDE)
+    shown_truth = None if true_flow is None else true_flow[..., ::k, ::k]
+    flows_png = figures.flow_panel(flow[..., ::k, ::k], true_flows=shown_truth)
     step = max(QUIVER_MIN_STEP, min(loaded.array.shape[:2]) // QUIVER_CELLS)
-    quiver_png = figures.quiver_figure(viz.render(loaded.array, "true", stretch), flow, step=step)
+    quiver_png = figures.quiver_figure(viz.render(loaded.array[::k, ::k], "true", stretch), flow[..., ::k, ::k] / k,
+                                       step=max(1, step // k))
     fringe_before, fringe_after = _fringe_pair(loaded.array, registered, box, fringe_band, FRINGE_ZOOM)
     whole_box = (0, 0, box[2], box[3])
     ndvi_before, ndvi_after = (viz.zoom(viz.ndvi_colour(viz.crop(image, box)), whole_box, FRINGE_ZOOM)
@@ -396,10 +444,10 @@ def run_registration(
 
     flow_error = None if true_flow is None else summaries.flow_error_line(flow, true_flow)
     summary = summaries.registration_summary(loaded, where, timings, flow.shape, flow_error)
-    total = sum(timings.values())
+    total = time.perf_counter() - started
     speed.record("registration", loaded.array.shape[0] * loaded.array.shape[1], total)
     status = (f"**Registration done** in {total:.1f} s: {summaries.window_text(loaded)}, B, R and NIR "
-              "moved onto G. Results below.")
+              "moved onto G.")
     _report(progress, 1.0, "Done")
     return RegistrationResult(slider, flows_png, quiver_png, stats, misregistration, fringe_before, fringe_after,
                               summary, files, status, ndvi_before, ndvi_after)

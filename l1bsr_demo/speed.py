@@ -2,7 +2,10 @@
 
 The page says how long a large image would take before anyone runs it. The estimate starts from
 :data:`DEFAULT_SECONDS_PER_MPX` (measured through the demo on a busy 2-core CPU) and follows the
-latest run of :data:`MIN_MEASURED_PIXELS` or more on this server, whatever its device.
+latest run of :data:`MIN_MEASURED_PIXELS` or more on this server, whatever its device. A run is
+timed whole, from reading the file to its last file written, so the estimate, the "done in" line
+and the summary's steps agree; only the transfer of the results to the browser is outside it
+(the pictures sent are at most :data:`~l1bsr_demo.pipelines.SLIDER_MAX_SIDE` px a side).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import threading
 
 TASKS = ("superresolution", "registration")
 
-DEFAULT_SECONDS_PER_MPX = {"superresolution": 24.0, "registration": 12.0}
-"""Seconds per input megapixel of a whole page run (network, pictures, measurements, files) on a
-busy 2-core CPU: a 2000 × 2000 px super-resolution took ~95 s."""
+DEFAULT_SECONDS_PER_MPX = {"superresolution": 15.0, "registration": 10.0}
+"""Seconds per input megapixel of a whole page run (reading, network, pictures, measurements,
+files, record: what :mod:`l1bsr_demo.pipelines` records) on a 2-core CPU shared with other jobs
+(load average ~10): a 2000 × 2000 px super-resolution took 59 s, a registration 40 s."""
 
 MIN_MEASURED_PIXELS = 256 * 256
 """Smaller runs are dominated by fixed costs and do not update the estimate."""

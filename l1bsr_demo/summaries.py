@@ -89,7 +89,7 @@ def psnr_table(truth: np.ndarray, candidates: dict[str, np.ndarray]) -> str:
 def flow_error_line(flow: np.ndarray, true_flow: np.ndarray) -> str:
     """One sentence: the mean endpoint error (px) of each band's flow against the true flow."""
     errors = [metrics.flow_epe(estimated, true, border=EPE_BORDER_PX) for estimated, true in zip(flow, true_flow)]
-    return ("**Against the true flows** of this synthetic example (mean endpoint error, px): "
+    return ("**Against the true flows** of this example (mean endpoint error, px): "
             + ", ".join(f"{band} {format_number(e, 3)}" for band, e in zip(MOVING_BAND_NAMES, errors)) + ".")
 
 
@@ -122,10 +122,15 @@ ESTIMATE_NAME = ("phase-correlation estimate (same family as the CSR: a consiste
                  "not an independent one)")
 """What the residual misregistration is measured with, in words, wherever the page names it."""
 
+MISREGISTRATION_MAX_SIDE = 1024
+"""The residual misregistration of a larger image is measured in its central square of this side
+(input pixels): the correlation's gradients cost as much as the area measured."""
+
 MISREGISTRATION_TEXT = (
     f"**Residual misregistration vs G**: shift of B, R, NIR against G by the project's {ESTIMATE_NAME}, "
     "in input pixels (10 m); before = the input, after = the REC output "
-    "averaged back to 10 m. *windows*: confident measurements before / after."
+    "averaged back to 10 m. *windows*: confident measurements before / after (on a large image, in the "
+    f"central {MISREGISTRATION_MAX_SIDE} × {MISREGISTRATION_MAX_SIDE} px, with fewer, more widely spaced windows)."
 )
 
 NIR_NOTE = (
@@ -161,11 +166,12 @@ def superresolution_summary(loaded: LoadedInput, device: str, timings: dict[str,
         markdown_table(MISREGISTRATION_HEADERS, misregistration),
     ]
     if psnr is not None:
-        parts += ["**Against the true 5 m image** of this synthetic example:", psnr]
+        parts += [f"**Against the true 5 m image** of this {loaded.example.source} example:", psnr]
         if nir_note:
             parts.append(NIR_NOTE)
     elif loaded.example is not None and loaded.example.source == REAL:
         parts.append("Real L1B crop: no ground truth exists; judge the detail and the fringe views.")
+    parts += teaching_note(loaded, "superresolution")
     return "\n\n".join(parts)
 
 
@@ -183,4 +189,11 @@ def registration_summary(loaded: LoadedInput, device: str, timings: dict[str, fl
     ]
     if flow_error is not None:
         parts.append(flow_error)
+    parts += teaching_note(loaded, "registration")
     return "\n\n".join(parts)
+
+
+def teaching_note(loaded: LoadedInput, task: str) -> list[str]:
+    """The example's note on what ``task`` teaches on it (the airborne example's), as 0 or 1 part."""
+    note = loaded.example.notes.get(task) if loaded.example is not None else None
+    return [note] if note else []

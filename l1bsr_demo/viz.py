@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import io as _io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from PIL import Image
 from scipy import ndimage
 
 from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, N_BANDS, NIR, RED, band_index
+from l1bsr_core.resample import block_mean
 
 DISPLAY_MODES: dict[str, tuple[int, ...]] = {
     "true": (RED, GREEN, BLUE),
@@ -43,6 +45,9 @@ MODE_LABELS: dict[str, str] = {
     "NIR": "Near infrared (B8)",
 }
 """Display mode → words for a menu."""
+
+BOX_LINE_FRACTION = 1 / 240
+"""Width of a drawn box's line as a fraction of the picture's longer side (:func:`box_line_width`)."""
 
 DEFAULT_PERCENTILES = (1.0, 99.0)
 
@@ -375,18 +380,42 @@ def flow_to_colour(flow: np.ndarray, max_norm: float | None = None) -> np.ndarra
 # === Files ===================================================================================
 
 
-def png_bytes(image: np.ndarray) -> bytes:
+PNG_COMPRESS_LEVEL = 1
+"""zlib level of the PNG files written for download: fast (a 4000² view in well under a second);
+the pictures are already lossless, a higher level only makes them a little smaller, slowly."""
+
+
+def png_bytes(image: np.ndarray, compress_level: int = 6) -> bytes:
     """Lossless PNG encoding of a uint8 (H, W, 3) or (H, W) image."""
     buffer = _io.BytesIO()
-    Image.fromarray(_check_uint8(image)).save(buffer, format="PNG")
+    Image.fromarray(_check_uint8(image)).save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:
-    """Write a uint8 image as PNG at ``path`` and return the path."""
+    """Write a uint8 image as PNG at ``path`` (:data:`PNG_COMPRESS_LEVEL`) and return the path."""
     path = Path(path)
-    path.write_bytes(png_bytes(image))
+    path.write_bytes(png_bytes(image, PNG_COMPRESS_LEVEL))
     return path
+
+
+def reduction(shape: tuple[int, ...], max_side: int) -> int:
+    """The whole factor that brings an image of ``shape`` (H, W, …) to at most ``max_side`` px a side."""
+    return max(1, math.ceil(max(shape[:2]) / max_side))
+
+
+def shrink(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """A uint8 (H, W, 3) picture reduced ``factor`` times by averaging ``factor`` × ``factor`` blocks
+    (what a screen shows of a large picture anyway); ``factor`` 1 returns it as it is."""
+    if factor == 1:
+        return rgb
+    return np.rint(block_mean(rgb, factor)).astype(np.uint8)
+
+
+def box_line_width(shape: tuple[int, ...]) -> int:
+    """Line width of a box drawn on a picture of ``shape``, in px: about :data:`BOX_LINE_FRACTION` of
+    its longer side (at least 2 px), so the box stays visible when a large picture is shown small."""
+    return max(2, round(max(shape[:2]) * BOX_LINE_FRACTION))
 
 
 def _check_uint8(image: np.ndarray) -> np.ndarray:

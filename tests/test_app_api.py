@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 import tifffile  # noqa: E402
 
 from l1bsr_core import weights  # noqa: E402
-from l1bsr_demo import examples  # noqa: E402
+from l1bsr_demo import examples, pipelines  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -61,7 +61,8 @@ def by_suffix(files, suffix: str) -> Path:
 def test_superresolve_a_fetched_example(client, fetched):
     result = client.predict(handle_file(fetched), window_x0=40, window_y0=60, window_size=WINDOW,
                             api_name="/superresolve")
-    slider, zoom_before, zoom_after, fringe_before, fringe_after, summary, files, status = result
+    slider, zoom_before, zoom_after, zoom_truth, fringe_before, fringe_after, summary, files, status = result
+    assert zoom_truth is None  # a real crop has no truth
     sr = tifffile.imread(by_suffix(files, ".tif"))
     assert sr.shape == (2 * WINDOW, 2 * WINDOW, 4) and sr.dtype == np.uint16
     assert len(slider) == 2 and all(str(p).endswith(".png") for p in slider)
@@ -92,8 +93,10 @@ def test_register_a_fetched_example(client, fetched):
 def test_synthetic_example_reports_truth(client):
     example = examples.synthetic_examples()[0]
     sr = client.predict(handle_file(example.path), window_size=WINDOW, api_name="/superresolve")
-    assert tifffile.imread(by_suffix(sr[6], ".tif")).shape == (2 * WINDOW, 2 * WINDOW, 4)
-    assert "PSNR vs true 5 m" in sr[5] and example.title in sr[5]
+    sr = dict(zip(pipelines.SuperResolutionResult.output_names(), sr))
+    assert tifffile.imread(by_suffix(sr["files"], ".tif")).shape == (2 * WINDOW, 2 * WINDOW, 4)
+    assert "PSNR vs true 5 m" in sr["summary"] and example.title in sr["summary"]
+    assert Path(sr["zoom_truth"]).is_file()  # the true 5 m detail, beside input and output
     reg = client.predict(handle_file(example.path), window_size=WINDOW, api_name="/register")
     assert np.load(by_suffix(reg[8], ".npy")).shape == (3, 2, WINDOW, WINDOW)
     assert "true flows" in reg[7]
@@ -139,7 +142,7 @@ def test_a_failed_call_does_not_spoil_the_next(client, tmp_path, fetched):
     bad.write_bytes(b"")
     assert_one_line_error(client, bad, "/superresolve", "empty.tif is empty")
     result = client.predict(handle_file(fetched), window_size=64, api_name="/superresolve")
-    assert "REC super-resolution" in result[5]
+    assert "REC super-resolution" in result[pipelines.SuperResolutionResult.output_names().index("summary")]
 
 
 def test_missing_weights_message_is_shown(client, tmp_path, fetched):

@@ -41,3 +41,17 @@ def test_the_two_tasks_are_the_tools_and_take_a_tiff_by_url(tmp_path):
     assert not result.isError, result.content
     text = " ".join(getattr(part, "text", "") for part in result.content)
     assert "_registered.tif" in text and "_flow.npy" in text, text[:500]
+
+
+def test_tool_descriptions_are_plain_and_a_bad_url_says_why(tmp_path):
+    with running_app(tmp_path, mcp_server=True) as url:
+        schema = json.loads(urllib.request.urlopen(url + "gradio_api/mcp/schema").read())
+        for tool in schema:
+            text = tool["description"] + json.dumps(tool["inputSchema"])
+            assert ":func:" not in text and "``" not in text and "below" not in text.lower(), tool["name"]
+        _, result = asyncio.run(call_tool(url + "gradio_api/mcp/", "superresolve", {
+            "image": "http://127.0.0.1:9/no_such_crop.tif", "display": "true", "upsampling": "bicubic",
+            "fringe_band": "B", "window_x0": 0, "window_y0": 0, "window_size": 0}))
+    text = " ".join(getattr(part, "text", "") for part in result.content)
+    assert result.isError, text
+    assert "verbose error reporting" not in text and "127.0.0.1" in text, text  # the reason, e.g. a refused host

@@ -99,7 +99,8 @@ USAGE_ERRORS = {  # name: (arguments after the inputs folder and OUT_DIR, fragme
 }
 
 
-@pytest.mark.parametrize("case", [*USAGE_ERRORS, "no images", "out dir a file", "same names", "missing input"])
+@pytest.mark.parametrize("case", [*USAGE_ERRORS, "no images", "out dir a file", "same names", "missing input",
+                                  "another task's outputs"])
 def test_usage_errors_get_one_line_and_write_nothing(use_random_weights, inputs, monkeypatch, capsys, case):
     monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 0.5)
     sources, out = [inputs / "in"], inputs / "out"
@@ -114,6 +115,13 @@ def test_usage_errors_get_one_line_and_write_nothing(use_random_weights, inputs,
         sources, fragments = [inputs / "in", inputs / "other"], ("would both be written",)
     elif case == "missing input":
         sources, fragments = [inputs / "nope.tif"], ("does not exist",)
+    elif case == "another task's outputs":  # OUT_DIR holds a super-resolution of in/crop00.tif
+        out.mkdir()
+        (out / "crop00.tif").write_bytes(b"made by super-resolution")
+        record = {"key": str((inputs / "in" / "crop00.tif").resolve()), "status": DONE, "task": TASK,
+                  "output": str(out / "crop00.tif")}
+        (out / "manifest.jsonl").write_text(json.dumps(record) + "\n")
+        fragments = ("holds superresolution outputs of 1 of these inputs", "crop00.tif", "another OUT_DIR")
     before = sorted(p.relative_to(inputs) for p in inputs.rglob("*"))
     status = commands.main([*map(str, sources), str(out), *task, *rest])
     captured = capsys.readouterr()
@@ -122,6 +130,8 @@ def test_usage_errors_get_one_line_and_write_nothing(use_random_weights, inputs,
     assert len(lines) == 1 and lines[0].startswith("l1bsr batch: error: "), captured.err
     assert all(fragment in lines[0] for fragment in fragments), lines[0]
     assert sorted(p.relative_to(inputs) for p in inputs.rglob("*")) == before  # no OUT_DIR, no manifest
+    if case == "another task's outputs":
+        assert (out / "crop00.tif").read_bytes() == b"made by super-resolution"
 
 
 def test_help_and_both_entry_points(capsys):

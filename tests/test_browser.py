@@ -284,3 +284,40 @@ def test_the_nir_fringe_view_turns_grey_once_registered(page, app_url, tmp_path)
     expect(page.locator("#reg-ndvi-after img")).to_be_visible()  # NDVI before / after, for teaching
     page.locator("#reg-ndvi-before").scroll_into_view_if_needed()
     shot(page, "12_ndvi.png", full_page=False)
+
+
+def test_the_airborne_example_beside_its_truth(page):
+    """The teaching example: labelled airborne, its true 5 m detail beside input and output, scored."""
+    airborne = next(e for e in examples.synthetic_examples() if e.source == examples.AIRBORNE)
+    page.get_by_role("tab", name="Super-resolution").click()
+    page.locator("#examples img").nth(examples.synthetic_examples().index(airborne)).click()
+    expect(page.locator("#input-about")).to_contain_text("AIRBORNE IMAGERY, NOT SENTINEL-2")
+    expect(page.locator("#input-about")).to_contain_text("outside the L1B domain")
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-summary")).to_contain_text("of this airborne example", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-summary")).to_contain_text("what it invents")
+    expect(page.locator("#sr-zoom-truth img")).to_be_visible()  # beside the input and the output
+    page.locator("#sr-zoom-truth").scroll_into_view_if_needed()
+    shot(page, "13_airborne_truth.png", full_page=False)
+    page.locator("#examples img").first.click()  # a synthetic one: its truth detail too
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-summary")).to_contain_text("of this synthetic example", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-zoom-truth img")).to_be_visible()
+
+
+def test_a_negative_window_value_is_said_beside_run_without_an_error_badge(page):
+    page.get_by_role("tab", name="Super-resolution").click()
+    page.locator("#examples img").nth(2).click()
+    expect(page.locator("#input-about")).to_contain_text(examples.synthetic_examples()[2].title)
+    x0 = page.locator("#window-x0 input")
+    if not x0.is_visible():
+        page.locator("#window button, #window .label-wrap").first.click()  # open "Window"
+    x0.fill("-5")
+    x0.press("Enter")
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-status")).to_contain_text("x0 must be a whole number of pixels >= 0", timeout=10_000)
+    expect(page.locator("#run-sr")).to_be_enabled()
+    assert page.locator("[data-testid=status-tracker] .error").count() == 0 and page.locator(TOAST).count() == 0
+    x0.fill("0")
+    x0.press("Enter")
+    expect(page.locator("#input-about")).not_to_contain_text("x0 must")

@@ -220,3 +220,10 @@ def test_registration_on_a_made_crop_writes_image_and_flow(random_weights_dir, m
     assert np.load(flow).shape == (3, 2, MADE_SIDE, MADE_SIDE)
     assert made_crop.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crop.tif", "flow.npy", "registered.TIFF"]
+
+
+def test_help_says_the_default_task(capsys):
+    from l1bsr_core.cli import build_parser
+
+    help_text = " ".join(build_parser().format_help().split())
+    assert "superresolution (the default" in help_text and "registration" in help_text

@@ -27,3 +27,9 @@ def test_band_timing_section_draws_the_real_datastrip_facts():
     for detector, lags in REAL_BAND_LAGS.items():  # the flip the page describes
         sign = 1 if detector % 2 else -1
         assert sign * lags[0] < -300 and sign * lags[1] > 300 and sign * lags[2] < -150
+
+
+def test_the_teaching_example_is_explained_as_airborne():
+    (section,) = [s for s in explain.sections() if "invents" in s.title]
+    assert "not Sentinel-2" in section.text and "outside the L1B domain" in section.text
+    assert "Airborne 5 m" in section.text  # the gallery caption a visitor clicks

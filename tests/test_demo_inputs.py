@@ -62,6 +62,9 @@ def test_a_large_image_gets_a_window_proposed_with_times(tmp_path, example_crops
     assert max(preview.shape[:2]) <= inputs.PREVIEW_SIDE  # whole image, subsampled
     yellow = (preview == (255, 214, 0)).all(axis=-1)
     assert yellow.any() and not yellow[:, :100].any()  # the box is drawn where the window is
+    preview, text = inputs.describe(large, x0, y0, 0)  # the visitor set size 0: the whole image
+    assert "Window: none (size 0), the whole image is processed" in text and f"at ({x0}, {y0})" not in text
+    assert not (preview == (255, 214, 0)).all(axis=-1).any()
 
 
 def test_the_preview_shows_a_moved_window_and_says_so(example_crops):

@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from l1bsr_core import weights
-from l1bsr_demo import events, paths, pipelines
+from l1bsr_demo import events, examples, paths, pipelines
 
 WINDOW = 96
 
@@ -48,8 +48,8 @@ def test_superresolution_outputs(example_crops):
     assert "PSNR vs true 5 m" in result.summary  # a synthetic example is scored against its truth
     fractions = [fraction for fraction, _ in steps]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 8
-    assert result.status.startswith("**Super-resolution done**") and "Results below" in result.status
+    assert len(result.outputs()) == len(pipelines.SuperResolutionResult.output_names()) == 9
+    assert result.status.startswith("**Super-resolution done**") and result.status.endswith("→ 192 × 192 px.")
 
 
 def test_registration_outputs(example_crops):
@@ -91,6 +91,12 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
     assert outputs[names.index("status")] == summary  # beside the Run button too, in view
     assert all(value is None for name, value in zip(names, outputs) if name not in ("summary", "status"))
     assert error.value.message in summary and not error.value.visible  # for API clients, no pop-up
+    # on the page the same failure is shown, not raised (no "Error" badge over the result), and
+    # the optional truth detail is hidden
+    (on_page,) = list(events.superresolve(bad, "true", "bicubic", "B", 0, 0, 0, on_page=True))
+    shown = dict(zip(names, on_page))
+    assert shown["zoom_truth"] == gr.update(value=None, visible=False)
+    assert shown["summary"] == shown["status"] == summary and shown["slider"] is None
     (good,) = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
     assert "CSR registration" in good[pipelines.RegistrationResult.output_names().index("summary")]
 
@@ -130,3 +136,37 @@ def test_nir_note_when_nir_scores_below_enlargement(example_crops, monkeypatch):
     monkeypatch.setattr(pipelines.summaries, "nir_below_enlargement", lambda *args: True)
     result = pipelines.run_superresolution(example_crops[0], window_size=WINDOW)
     assert "NIR is the weakest band" in result.summary
+
+
+def test_the_airborne_example_is_shown_beside_its_truth_and_scored():
+    """The teaching example: the true 5 m detail beside the output, per-band scores, what it teaches."""
+    airborne = next(e for e in examples.synthetic_examples() if e.source == examples.AIRBORNE)
+    result = pipelines.run_superresolution(airborne.path)
+    assert result.zoom_truth is not None and result.zoom_truth.shape == result.zoom_after.shape
+    assert "PSNR vs true 5 m (dB) | B | G | R | NIR | mean" in result.summary
+    assert "of this airborne example" in result.summary and "what it invents" in result.summary
+    registered = pipelines.run_registration(airborne.path)
+    assert "Against the true flows" in registered.summary and "Known displacements" in registered.summary
+    assert "invents" not in registered.summary  # each task says its own lesson
+
+
+def test_an_example_without_truth_has_no_truth_detail(tmp_path, example_crops):
+    upload = tmp_path / "mine.tif"
+    tifffile.imwrite(upload, tifffile.imread(example_crops[0])[::-1].copy())  # not an example any more
+    assert pipelines.run_superresolution(upload, window_size=WINDOW).zoom_truth is None
+
+
+def test_large_results_are_shown_reduced_with_a_visible_box():
+    """A 4000² result is shown at most SLIDER_MAX_SIDE px a side, its box a few pixels wide (not a
+    hairline once the browser shrinks it); the misregistration of a large image uses fewer windows."""
+    side = 4000
+    before = np.zeros((side, side, 3), np.uint8)
+    after = np.full((side, side, 3), 200, np.uint8)
+    shown_before, shown_after = pipelines._slider_pair(before, after, (1000, 1000, 400, 400))
+    assert shown_before.shape == shown_after.shape == (1333, 1333, 3)  # 3 × 3 block means
+    assert max(shown_after.shape[:2]) <= pipelines.SLIDER_MAX_SIDE and shown_after[700, 700].tolist() == [200] * 3
+    yellow = (shown_before == (255, 214, 0)).all(axis=-1)
+    assert yellow[333:339, 400].all() and not yellow[340, 400]  # the top edge: 6 px wide, at 1000 / 3
+    assert pipelines.misregistration_step((192, 192)) == pipelines.MISREGISTRATION_STEP
+    step = pipelines.misregistration_step((1024, 1024))
+    assert (1024 // step) ** 2 <= pipelines.MISREGISTRATION_MAX_WINDOWS

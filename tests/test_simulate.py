@@ -1,6 +1,7 @@
 """The acquisition simulator and the scene sources: operator, PSF, geometry truth, noise, scenes."""
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -376,7 +377,11 @@ def test_synthetic_examples_are_consistent():
         # the flows land on it.
         reference = degrade(torch.from_numpy(np.moveaxis(truth, -1, 0).astype(np.float64))[None], 2, sigma)[0].numpy()
         inner = (slice(8, -8), slice(8, -8))
-        assert np.abs(lr[..., GREEN] - reference[GREEN])[inner].mean() < 3.0
+        # (up to the noise: mean |noise| = sqrt(2 / pi) σ, with σ from the mean signal; 3 DN at the
+        # synthetic scenes' levels, more on the airborne example's brighter digital numbers)
+        sim = index["simulation"]
+        noise = math.sqrt(2 / math.pi * (sim["noise_a"] * reference[GREEN].mean() + sim["noise_b"] ** 2))
+        assert np.abs(lr[..., GREEN] - reference[GREEN])[inner].mean() < max(3.0, 1.25 * noise)
         for i, band in enumerate(MOVING_BANDS):
             registered = warped(lr[..., band], flow[i])
             assert np.abs(residual_shift(registered, reference[band], 8)).max() < 0.1

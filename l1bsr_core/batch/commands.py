@@ -29,7 +29,17 @@ from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
 from ..tiling import check_tile
 from .items import Item, expand_inputs, remove_leftovers
-from .manifest import DONE, FAILED, SKIPPED, Manifest, is_up_to_date, last_done, make_record, read_records
+from .manifest import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Manifest,
+    check_same_task,
+    is_up_to_date,
+    last_done,
+    make_record,
+    read_records,
+)
 
 PROG = "l1bsr batch"
 EXIT_FAILED_ITEMS = 1
@@ -63,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
-    parser.add_argument("--overwrite", action="store_true", help="redo items already done")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo items already done (never another task's: outputs are named after the input "
+                        "only, so OUT_DIR holds one task's outputs)")
     add_network_arguments(parser, device_help=f"{DEVICE_HELP}; with --scheduler, what every worker must have")
     add_coregistered_arguments(parser)
     return parser
@@ -159,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     items = expand_inputs(args.inputs, args.out_dir)
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
+    check_same_task(items, done, args.task)
     todo, skipped = _partition(items, done, args, networks)
     progress = ItemProgressBar(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items

@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from ..errors import InputError, one_line
+from ..errors import ArgumentError, InputError, one_line
 from ..outputs import sha256_of
 from .items import Item
 
@@ -71,6 +71,23 @@ def read_records(path) -> list[dict]:
 def last_done(records) -> dict[str, dict]:
     """key → the item's last :data:`DONE` record."""
     return {record["key"]: record for record in records if record["status"] == DONE}
+
+
+def check_same_task(items, done: dict[str, dict], task: str) -> None:
+    """Refuse (ArgumentError) to write over outputs that another task made: output names do not
+    carry the task, so a registration into a folder of super-resolution outputs would replace them.
+
+    Args:
+        items: the batch's items.
+        done: :func:`last_done` of OUT_DIR's manifest.
+        task: the task asked for.
+    """
+    others = [(item, done[item.key]["task"]) for item in items
+              if item.key in done and done[item.key].get("task") != task and item.output.is_file()]
+    if others:
+        item, other = others[0]
+        raise ArgumentError(f"{item.output.parent} holds {other} outputs of {len(others)} of these inputs "
+                            f"(e.g. {item.output.name}); --task {task} would replace them: expected another OUT_DIR")
 
 
 def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | None,
