@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 L1B, L1C, L2A, ORTHO, UNKNOWN = "L1B", "L1C", "L2A", "L1C/L2A", "unknown"
 """Input levels: ``ORTHO`` is an orthorectified export whose level the file does not say."""
+AIRBORNE = "airborne"
+"""Airborne imagery made L1B-like by the simulator (the demo's teaching example): bands displaced
+like L1B's, so aligned, but another sensor's texture, PSF and noise."""
 CO_REGISTERED_LEVELS = (L1C, L2A, ORTHO)
 """Levels whose bands come co-registered (orthorectified products and their exports)."""
 DECLARABLE_LEVELS = {"l1b": L1B, "l1c": L1C, "l2a": L2A}
@@ -68,6 +71,9 @@ class InputDomain:
         if self.level == UNKNOWN:
             return ("unknown level: processed as L1B, the networks' training domain; if it is L1C/L2A, "
                     "say so with --level")
+        if self.level == AIRBORNE:
+            return ("airborne imagery, not Sentinel-2: outside the networks' L1B training domain (made L1B-like "
+                    "by the simulator)")
         return (f"{self.level}: outside the networks' L1B training domain (orthorectified, bands "
                 "already co-registered)")
 

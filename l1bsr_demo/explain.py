@@ -240,7 +240,13 @@ def sections() -> list[Section]:
             "measured them, before the images are projected onto a map. Each band is recorded by "
             "**12 detectors** placed in a staggered line across the focal plane. Neighbouring "
             "detectors overlap a little, so along every seam a strip of ground is imaged **twice**, "
-            "at slightly different times and from different angles.",
+            "at slightly different times and from different angles. What most people download is "
+            "**L1C** (top-of-atmosphere reflectance) or **L2A** (surface reflectance): the same "
+            "bands projected onto a map grid, where they are already aligned to each other and the "
+            "detector seams are gone. The networks want L1B because they learn from the detector "
+            "overlap and from bands that are still misaligned; on an L1C/L2A upload (a Copernicus "
+            "Browser export of B02, B03, B04, B08) the page says it is outside that domain and "
+            "super-resolves it without aligning its bands.",
             detector_overlap_figure,
             "Staggered detectors and their overlapping ground strips.",
         ),

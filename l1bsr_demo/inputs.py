@@ -1,7 +1,12 @@
 """The crop a visitor chose or uploaded: read it, check it, cut the window to process.
 
 An input is a path to a BGRN TIFF ((H, W, 4) or (4, H, W) uint16, bands B, G, R, NIR =
-Sentinel-2 B2, B3, B4, B8). Images larger than :data:`DEMO_MAX_SIDE` need a square window
+Sentinel-2 B2, B3, B4, B8), or to a 4-band GeoTIFF export of L1C/L2A imagery (Copernicus
+Browser: B02, B03, B04, B08 as float32 reflectance or uint16), which is read through
+:mod:`l1bsr_core.coregistered` into the networks' working DN and keeps its georeferencing and
+value convention for the output. Every input says what it is (:class:`~l1bsr_core.domain.InputDomain`):
+the gallery's examples by their source, an export as L1C/L2A, any other TIFF as of unknown level.
+Images larger than :data:`DEMO_MAX_SIDE` need a square window
 (x0, y0, size), in input pixels; size 0 means the whole image. Above :data:`LARGE_SIDE` the page
 proposes a window of :data:`PROPOSED_WINDOW` px (:func:`proposed_window`) and says how long the
 whole image would take. A window reaching past the image's right or bottom edge is moved inside
@@ -18,13 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rasterio.windows import Window as GdalWindow
 
+from l1bsr_core.coregistered import open_coregistered, peek_is_coregistered
+from l1bsr_core.domain import AIRBORNE, L1B, UNKNOWN, InputDomain
 from l1bsr_core.errors import InputError, L1BSRError
+from l1bsr_core.georaster import GeoGrid
 from l1bsr_core.io import MIN_SIZE_PX, TiffInfo, read_bgrn
 from l1bsr_core.outputs import TIFF_SUFFIXES
+from l1bsr_core.radiometry import Radiometry
 
 from . import gallery, speed, viz
-from .examples import Example
+from .examples import AIRBORNE as AIRBORNE_SOURCE
+from .examples import REAL, Example
 
 DEMO_MAX_SIDE = 2048
 """Largest image side processed at once; larger uploads need a window (x0, y0, size)."""
@@ -43,6 +54,25 @@ Window = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
+class Export:
+    """A GeoTIFF export's place on the map and what its values mean."""
+
+    grid: GeoGrid
+    radiometry: Radiometry
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A whole file as the demo uses it: (H, W, 4) uint16 (working DN for an export), and how to
+    write outputs like it."""
+
+    array: np.ndarray
+    info: TiffInfo
+    domain: InputDomain
+    export: Export | None = None
+
+
+@dataclass(frozen=True)
 class LoadedInput:
     """An input crop ready to process.
 
@@ -55,6 +85,8 @@ class LoadedInput:
         example: the example the file is, if it is one.
         moved_from: the (x0, y0) asked for, when the window was moved inside the image.
         path: the file read.
+        domain: the input's level, how it is known (examples by source, exports from the file).
+        export: a GeoTIFF export's grid and radiometry; ``array`` then holds working DN.
     """
 
     array: np.ndarray
@@ -65,6 +97,10 @@ class LoadedInput:
     example: Example | None
     moved_from: tuple[int, int] | None = None
     path: Path | None = None
+    domain: InputDomain = InputDomain(UNKNOWN, "no level in the file")
+    """What the input is, and so which path it takes (:meth:`InputDomain.default_align`)."""
+    export: Export | None = None
+    """For a GeoTIFF export: its grid and value convention (the output is written alike)."""
 
     @property
     def is_whole(self) -> bool:
@@ -102,12 +138,36 @@ def input_path(image) -> Path:
     return path
 
 
-def read(path: Path) -> tuple[np.ndarray, TiffInfo]:
-    """:func:`~l1bsr_core.io.read_bgrn`, with messages naming the file, not its folder."""
+def read(path: Path) -> FileContent:
+    """The file's pixels and description, with messages naming the file, not its folder: an export
+    (:func:`~l1bsr_core.coregistered.peek_is_coregistered`) through GDAL, anything else through
+    :func:`~l1bsr_core.io.read_bgrn`."""
     try:
-        return read_bgrn(path)
+        if peek_is_coregistered(path):
+            with open_coregistered(path) as source:
+                height, width = source.shape
+                values = source.read(GdalWindow(0, 0, width, height))
+                return FileContent(source.radiometry.to_working(values), TiffInfo(), source.domain,
+                                   Export(GeoGrid(source.crs, source.transform), source.radiometry))
+        array, info = read_bgrn(path)
+        return FileContent(array, info, InputDomain(UNKNOWN, "no level in the file"))
     except InputError as error:
         raise InputError(str(error).replace(str(path), path.name)) from None
+
+
+def domain_notice(domain: InputDomain) -> str:
+    """The page's notice for an input outside L1B: what it is and which path its super-resolution takes."""
+    path = domain.path("superresolution", align=domain.default_align())
+    return f"ℹ️ **Input {domain.domain_text()}** ({domain.evidence}). Super-resolution: {path}."
+
+
+def example_domain(example: Example) -> InputDomain:
+    """What a gallery example is: real L1B, the simulator's L1B, or airborne imagery made L1B-like."""
+    if example.source == REAL:
+        return InputDomain(L1B, "a real L1B crop of the authors' examples")
+    if example.source == AIRBORNE_SOURCE:
+        return InputDomain(AIRBORNE, "airborne 5 m imagery degraded and displaced like L1B by the simulator")
+    return InputDomain(L1B, "simulated L1B (the project's simulator)")
 
 
 def place_window(height: int, width: int, name: str, x0: int, y0: int, size: int) -> tuple[Window, bool]:
@@ -159,24 +219,28 @@ def load_input(image, window_x0=0, window_y0=0, window_size=0) -> LoadedInput:
     """
     path = input_path(image)
     x0, y0, size = window_numbers(window_x0, window_y0, window_size)
-    full, info = read(path)
+    content = read(path)
+    full = content.array
     window, moved = place_window(*full.shape[:2], path.stem, x0, y0, size)
     wx, wy, w, h = window
     array = np.ascontiguousarray(full[wy : wy + h, wx : wx + w])
-    return LoadedInput(array, info, path.stem, full.shape[:2], window, gallery.identify(path),
-                       (x0, y0) if moved else None, path)
+    example = gallery.identify(path)
+    domain = example_domain(example) if example is not None else content.domain
+    return LoadedInput(array, content.info, path.stem, full.shape[:2], window, example,
+                       (x0, y0) if moved else None, path, domain, content.export)
 
 
 @functools.lru_cache(maxsize=4)
-def _preview_base(path: str, stamp: tuple[int, int]) -> tuple[np.ndarray, int, tuple[int, int]]:
-    """(true-colour preview subsampled to at most :data:`PREVIEW_SIDE`, its step, (H, W)) of a file;
-    ``stamp`` (mtime, size) keys the cache so that a changed file is read again."""
-    full, _ = read(Path(path))
+def _preview_base(path: str, stamp: tuple[int, int]) -> tuple[np.ndarray, int, tuple[int, int], InputDomain]:
+    """(true-colour preview subsampled to at most :data:`PREVIEW_SIDE`, its step, (H, W), what the
+    file is) of a file; ``stamp`` (mtime, size) keys the cache so that a changed file is read again."""
+    content = read(Path(path))
+    full = content.array
     step = max(1, math.ceil(max(full.shape[:2]) / PREVIEW_SIDE))
-    return viz.render(full[::step, ::step], "true"), step, full.shape[:2]
+    return viz.render(full[::step, ::step], "true"), step, full.shape[:2], content.domain
 
 
-def _preview(path: Path) -> tuple[np.ndarray, int, tuple[int, int]]:
+def _preview(path: Path) -> tuple[np.ndarray, int, tuple[int, int], InputDomain]:
     stat = path.stat()
     return _preview_base(str(path), (stat.st_mtime_ns, stat.st_size))
 
@@ -186,7 +250,7 @@ def proposed_window(image) -> tuple[int, int, int]:
     px square when a side is over :data:`LARGE_SIDE`, else (0, 0, 0), the whole image (also for a
     file that cannot be read: its problem is said elsewhere)."""
     try:
-        _, _, (height, width) = _preview(input_path(image))
+        _, _, (height, width), _ = _preview(input_path(image))
     except (L1BSRError, OSError):
         return 0, 0, 0
     if max(height, width) <= min(LARGE_SIDE, DEMO_MAX_SIDE):
@@ -212,12 +276,16 @@ def describe(image, window_x0=0, window_y0=0, window_size=0) -> tuple[np.ndarray
         return None, ""
     try:
         path = input_path(image)
-        rgb, step, (height, width) = _preview(path)
+        rgb, step, (height, width), domain = _preview(path)
     except L1BSRError as error:
         return None, f"⚠️ **{error}**"
     example = gallery.identify(path)
     what = f"**{example.title}**: {example.description} " if example else f"`{path.name}`: "
-    lines = [f"{what}{width} × {height} px, 4 bands (B, G, R, NIR), uint16."]
+    domain = example_domain(example) if example is not None else domain
+    kind = "a GeoTIFF export of B02, B03, B04, B08" if domain.co_registered else "4 bands (B, G, R, NIR), uint16"
+    lines = [f"{what}{width} × {height} px, {kind}."]
+    if not domain.in_domain:
+        lines.append(domain_notice(domain))
     if example is not None and example.truth is not None:
         lines[0] += " Comes with its true 5 m image and flows: results are scored against them."
     if max(height, width) > min(LARGE_SIDE, DEMO_MAX_SIDE):

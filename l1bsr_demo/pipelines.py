@@ -23,10 +23,12 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
+from rasterio.windows import Window as GdalWindow
 
 from l1bsr_core import inference
 from l1bsr_core.bands import MOVING_BAND_NAMES, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.errors import InputError, L1BSRError
+from l1bsr_core.georaster import write_geotiff
 from l1bsr_core.io import read_bgrn, write_bgrn
 from l1bsr_core.misregistration import misregistration
 from l1bsr_core.outputs import atomic_output, save_flow
@@ -262,6 +264,26 @@ def _truth_window(loaded: LoadedInput) -> tuple[np.ndarray | None, np.ndarray | 
     return truth, flow
 
 
+def write_image(path, image: np.ndarray, loaded: LoadedInput, task: str, align: bool, *, scale: int = 1) -> None:
+    """The (H, W, 4) uint16 ``image`` (working DN for an export) as the input was written: a GeoTIFF
+    export in its own grid and value convention, a BGRN TIFF like the input otherwise; with the
+    input's level and path as metadata items (:meth:`~l1bsr_core.domain.InputDomain.tags`)."""
+    tags = loaded.domain.tags(task, align=align)
+    if loaded.export is None:
+        write_bgrn(path, image, like=loaded.info, scale=scale, tags=tags)
+        return
+    x0, y0, w, h = loaded.window
+    grid = loaded.export.grid.window(GdalWindow(x0, y0, w, h)).scaled(scale)
+    write_geotiff(path, loaded.export.radiometry.from_working(image), grid, loaded.export.radiometry, tags)
+
+
+def domain_status(loaded: LoadedInput, task: str, align: bool) -> str:
+    """A sentence for the status line of an input outside L1B ("" for L1B)."""
+    if loaded.domain.in_domain:
+        return ""
+    return f" Input {loaded.domain.domain_text()}; path: {loaded.domain.path(task, align=align)}."
+
+
 def _read_checked(image, display: str, fringe_band: str, window, progress) -> tuple[LoadedInput, dict[str, float]]:
     """Check the display choices both tasks share, then read the crop; returns (input, timings)."""
     if display not in viz.DISPLAY_MODES:
@@ -312,9 +334,11 @@ def run_superresolution(
 
     where = device()
     start = time.perf_counter()
-    _report(progress, 0.05, "Aligning B, R, NIR to G (whole window), then super-resolving tile by tile")
-    sr = inference.superresolve(loaded.array, device=where, progress=_tile_progress(progress, 0.05, 0.9,
-                                                                                     "Super-resolving"))
+    align = loaded.domain.default_align()
+    _report(progress, 0.05, "Aligning B, R, NIR to G (whole window), then super-resolving tile by tile" if align
+            else "Super-resolving tile by tile (bands already co-registered: no alignment)")
+    sr = inference.superresolve(loaded.array, device=where, align=align,
+                                progress=_tile_progress(progress, 0.05, 0.9, "Super-resolving"))
     timings[f"super-resolution (REC, {where})"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -345,7 +369,7 @@ def run_superresolution(
     start = time.perf_counter()
     out = paths.new_request_dir("sr-")
     tiff = out / f"{loaded.name}_x{s}.tif"
-    write_bgrn(tiff, sr, like=loaded.info, scale=s)
+    write_image(tiff, sr, loaded, "superresolution", align, scale=s)
     files = [
         str(tiff),
         str(viz.save_png(out / f"{loaded.name}_x{s}_{display}.png", after_rgb)),
@@ -363,7 +387,7 @@ def run_superresolution(
     speed.record("superresolution", loaded.array.shape[0] * loaded.array.shape[1], total)
     h, w = loaded.array.shape[:2]
     status = (f"**Super-resolution done** in {total:.1f} s: {summaries.window_text(loaded)} → "
-              f"{w * s} × {h * s} px.")
+              f"{w * s} × {h * s} px.{domain_status(loaded, 'superresolution', align)}")
     _report(progress, 1.0, "Done")
     return SuperResolutionResult(slider, zoom_before, zoom_after, zoom_truth, fringe_before, fringe_after, summary,
                                  files, status)
@@ -425,7 +449,7 @@ def run_registration(
     start = time.perf_counter()
     out = paths.new_request_dir("reg-")
     tiff = out / f"{loaded.name}_registered.tif"
-    write_bgrn(tiff, registered, like=loaded.info)
+    write_image(tiff, registered, loaded, "registration", True)
     flow_path = out / f"{loaded.name}_flow.npy"
     with atomic_output(flow_path) as temp:
         save_flow(temp, flow)
@@ -447,7 +471,10 @@ def run_registration(
     total = time.perf_counter() - started
     speed.record("registration", loaded.array.shape[0] * loaded.array.shape[1], total)
     status = (f"**Registration done** in {total:.1f} s: {summaries.window_text(loaded)}, B, R and NIR "
-              "moved onto G.")
+              f"moved onto G.{domain_status(loaded, 'registration', True)}")
+    if loaded.domain.co_registered:
+        status += (" Its bands were already co-registered: the flows measure the product's residual "
+                   "misregistration, the moved image is for comparison only.")
     _report(progress, 1.0, "Done")
     return RegistrationResult(slider, flows_png, quiver_png, stats, misregistration, fringe_before, fringe_after,
                               summary, files, status, ndvi_before, ndvi_after)

@@ -85,6 +85,7 @@ def write_record(path: Path, task: str, input_path: str | Path, loaded: LoadedIn
             "size_px": [loaded.full_shape[1], loaded.full_shape[0]],
             "example": loaded.example.key if loaded.example else None,
         },
+        "input_domain": loaded.domain.record(task, align=task == "registration" or loaded.domain.default_align()),
         "window": {"x0": x0, "y0": y0, "width": w, "height": h, "whole_image": loaded.is_whole,
                    "moved_from": list(loaded.moved_from) if loaded.moved_from else None},
         "parameters": parameters,

@@ -100,3 +100,20 @@ def test_describe(tmp_path, example_crops):
     tifffile.imwrite(tmp_path / "three.tif", np.zeros((64, 64, 3), np.uint16))
     preview, text = inputs.describe(tmp_path / "three.tif")
     assert preview is None and text.startswith("⚠️ **three.tif has 3 bands")
+
+
+def test_inputs_say_what_they_are(tmp_path, example_crops):
+    from coregistered_support import reflectance_scene, write_export
+
+    export = write_export(tmp_path / "export.tif", reflectance_scene(64, 64).astype(np.float32))
+    loaded = inputs.load_input(export)
+    assert loaded.domain.co_registered and loaded.export is not None
+    assert loaded.array.dtype == np.uint16 and loaded.array.shape == (64, 64, 4)
+    _, text = inputs.describe(str(export))
+    assert "GeoTIFF export of B02, B03, B04, B08" in text and "outside the networks' L1B training domain" in text
+    assert "without CSR alignment" in text
+    example = inputs.load_input(example_crops[0])
+    assert example.domain.in_domain and example.export is None
+    assert "outside" not in inputs.describe(str(example_crops[0]))[1]
+    three = write_export(tmp_path / "truecolour.tif", np.full((64, 64, 3), 90, np.uint8))
+    assert "3 bands (a true-colour" in inputs.describe(str(three))[1]

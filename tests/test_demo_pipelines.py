@@ -170,3 +170,24 @@ def test_large_results_are_shown_reduced_with_a_visible_box():
     assert pipelines.misregistration_step((192, 192)) == pipelines.MISREGISTRATION_STEP
     step = pipelines.misregistration_step((1024, 1024))
     assert (1024 // step) ** 2 <= pipelines.MISREGISTRATION_MAX_WINDOWS
+
+
+def test_a_copernicus_browser_export_is_super_resolved_with_its_notice(tmp_path):
+    import rasterio
+    from coregistered_support import EPSG, ORIGIN, reflectance_scene, write_export
+
+    values = reflectance_scene(96, 96).astype(np.float32)
+    values[:4] = np.nan
+    export = write_export(tmp_path / "browser_export.tif", values, nodata=float("nan"))
+    result = pipelines.run_superresolution(export)
+    assert "Input L1C/L2A: outside the networks' L1B training domain" in result.status
+    assert "REC without CSR alignment" in result.status
+    with rasterio.open(result.files[0]) as dataset:
+        sr = dataset.read()
+        assert dataset.dtypes[0] == "float32" and dataset.crs.to_epsg() == EPSG
+        assert (dataset.transform.a, dataset.transform.c, dataset.transform.f) == (5.0, *ORIGIN)
+        assert dataset.tags()["L1BSR_INPUT_LEVEL"] == "L1C/L2A"
+    assert np.isnan(sr[:, :8]).all() and np.isfinite(sr[:, 8:]).all()
+    assert abs(np.nanmean(sr[1, 16:]) / np.nanmean(values[8:, :, 1]) - 1) < 0.01
+    record = json.loads(Path(result.files[-1]).read_text())
+    assert record["input_domain"]["in_domain"] is False and record["input_domain"]["input_level"] == "L1C/L2A"
