@@ -24,7 +24,7 @@ DECLARABLE_LEVELS = {"l1b": L1B, "l1c": L1C, "l2a": L2A}
 """``--level`` values a user may declare, and the level each names."""
 
 ALIGNED_PATH = "REC with its CSR alignment of B, R, NIR onto G"
-UNALIGNED_PATH = "REC without CSR alignment (bands already co-registered)"
+UNALIGNED_PATH = "REC without CSR alignment"
 WARP_PATH = "CSR registration (B, R, NIR warped onto G)"
 CHECK_PATH = "CSR measurement of the residual misregistration (nothing warped)"
 NO_NETWORK_PATH = "bands written as they are (no network)"

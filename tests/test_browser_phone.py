@@ -163,3 +163,22 @@ def test_how_it_works_figures_are_readable(page):
     assert widths and min(widths) >= app.WIDE_FIGURE_MIN_WIDTH - 1, widths
     shown[0].scroll_into_view_if_needed()
     shot(page, "06_how_it_works")
+
+
+def test_a_copernicus_browser_export_says_it_is_outside_the_l1b_domain(page, tmp_path):
+    import numpy as np
+    from coregistered_support import reflectance_scene, write_export
+
+    export = write_export(tmp_path / "copernicus_export.tif", reflectance_scene(96, 96).astype(np.float32),
+                          descriptions=("B02", "B03", "B04", "B08"))
+    page.evaluate("window.scrollTo(0, 0)")
+    upload(page, export)
+    about = page.locator("#input-about")
+    expect(about).to_contain_text("outside the networks' L1B training domain")
+    expect(about).to_contain_text("without CSR alignment")
+    assert_in_view(page, "#input-about")
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-status")).to_contain_text("Super-resolution done", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-status")).to_contain_text("REC without CSR alignment")
+    assert_in_view(page, "#sr-status")
+    shot(page, "08_copernicus_export")
