@@ -6,7 +6,7 @@ They are outside the networks' L1B domain (:mod:`l1bsr_core.domain`), and take t
   forces it), over a window of the input (``--window`` in pixels, ``--bbox`` in the input's CRS),
   in blocks of at most :data:`BLOCK_ROWS` × :data:`BLOCK_COLS` px with :data:`BLOCK_MARGIN_PX` px
   of context on each side, each written as it is finished: memory is bounded by a block,
-  whatever the window (a 2048² and a 4096² window peaked at the same 1.1 GiB). The per-band
+  whatever the window (a 2048² and a 4096² window of an L2A product peaked at 1.1 and 1.2 GiB). The per-band
   scale of the REC is the whole window's (so blocks agree). Output: a GeoTIFF in the input's CRS,
   5 m pixels, same upper-left corner, in the input's convention (float stays float; uint16 DN
   keep their offset), with GDAL scale/offset so that GIS tools read reflectance;
