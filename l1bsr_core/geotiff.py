@@ -1,4 +1,4 @@
-"""GeoTIFF georeferencing: the tags that place a raster on the ground, and how they change with scale.
+"""GeoTIFF tags: those that place a raster on the ground (and how they change with scale), GDAL metadata items.
 
 An output with ``scale`` times more pixels per side (the 2× super-resolution) covers the same
 ground: its pixels are ``scale`` times smaller and its corners keep their model coordinates.
@@ -6,6 +6,9 @@ Tags are handled as tifffile ``extratags`` tuples ``(code, dtype, count, value, 
 """
 
 from __future__ import annotations
+
+import contextlib
+from xml.etree import ElementTree
 
 import numpy as np
 
@@ -85,3 +88,28 @@ def rescaled_tags(extratags: tuple, scale: float, *, pixel_is_point: bool) -> tu
             value = tuple((matrix @ output_to_input).ravel().tolist())
         rescaled.append((code, dtype, count, value, writeonce))
     return tuple(rescaled)
+
+
+GDAL_METADATA = 42112
+ASCII_TYPE = 2
+"""TIFF data type code of text tags."""
+"""TIFF tag of GDAL's metadata items (``<GDALMetadata><Item name=…>…</Item></GDALMetadata>``)."""
+
+
+def with_metadata_items(extratags: tuple, items: dict[str, str] | None) -> tuple:
+    """``extratags`` with ``items`` added to (or replacing those of) its GDAL_METADATA tag."""
+    if not items:
+        return extratags
+    existing = next((tag for tag in extratags if tag[0] == GDAL_METADATA), None)
+    others = tuple(tag for tag in extratags if tag[0] != GDAL_METADATA)
+    found: dict[str, str] = {}
+    if existing is not None:
+        with contextlib.suppress(ElementTree.ParseError):
+            for item in ElementTree.fromstring(existing[3]).iter("Item"):
+                if item.get("sample") is None and item.get("name"):
+                    found[item.get("name")] = item.text or ""
+    found.update(items)
+    root = ElementTree.Element("GDALMetadata")
+    for name, value in found.items():
+        ElementTree.SubElement(root, "Item", name=name).text = value
+    return (*others, (GDAL_METADATA, ASCII_TYPE, 0, ElementTree.tostring(root, encoding="unicode"), True))

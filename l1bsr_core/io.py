@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from xml.etree import ElementTree
 
 import numpy as np
 import tifffile
@@ -537,29 +536,6 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1,
             raise InputError(f"cannot write {source}: {one_line(error)}") from error
 
 
-GDAL_METADATA = 42112
-"""TIFF tag of GDAL's metadata items (``<GDALMetadata><Item name=…>…</Item></GDALMetadata>``)."""
-
-
-def _with_metadata_items(extratags: tuple, items: dict[str, str] | None) -> tuple:
-    """``extratags`` with ``items`` added to (or replacing those of) its GDAL_METADATA tag."""
-    if not items:
-        return extratags
-    existing = next((tag for tag in extratags if tag[0] == GDAL_METADATA), None)
-    others = tuple(tag for tag in extratags if tag[0] != GDAL_METADATA)
-    found: dict[str, str] = {}
-    if existing is not None:
-        with contextlib.suppress(ElementTree.ParseError):
-            for item in ElementTree.fromstring(existing[3]).iter("Item"):
-                if item.get("sample") is None and item.get("name"):
-                    found[item.get("name")] = item.text or ""
-    found.update(items)
-    root = ElementTree.Element("GDALMetadata")
-    for name, value in found.items():
-        ElementTree.SubElement(root, "Item", name=name).text = value
-    return (*others, (GDAL_METADATA, ASCII, 0, ElementTree.tostring(root, encoding="unicode"), True))
-
-
 def _write_options(info: TiffInfo, scale: float, items: dict[str, str] | None = None) -> dict:
     """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer,
     with GDAL metadata ``items`` (e.g. the input's level, :meth:`~l1bsr_core.domain.InputDomain.tags`).
@@ -575,7 +551,7 @@ def _write_options(info: TiffInfo, scale: float, items: dict[str, str] | None = 
         planarconfig="separate" if info.layout == PLANAR else "contig",
         metadata=None,
         software=False,
-        extratags=_with_metadata_items(extratags, items),
+        extratags=geotiff.with_metadata_items(extratags, items),
         **_rescaled_resolution(info, scale),
     )
 
