@@ -41,6 +41,7 @@ from ..bands import BAND_TIME_RATIOS, BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REF
 from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
 from ..warp import align_to_reference
 from .config import DictConfig
+from .nir_reference import composite_nir_windows
 from .phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
 
 JOINT = "joint_phase_correlation"
@@ -51,6 +52,13 @@ _MEDIAN_SIZE = 3
 
 FUSION_TRUNCATE = 3.0
 """Half-width, in standard deviations, of the robust fusion's Gaussians (as trained)."""
+
+NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE = "green", "composite"
+NIR_REFERENCES = (NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE)
+"""The values of :attr:`JointCSRConfig.nir_reference`."""
+
+_K_NIR = MOVING_BANDS.index(NIR)
+"""NIR's position in B, R, NIR."""
 
 _JOINT_MIN_WINDOWS = 8
 """NIR keeps its classical estimate when fewer of its windows are confident."""
@@ -107,6 +115,15 @@ class JointCSRConfig(DictConfig):
     """NIR windows further than this (or than 4 robust standard deviations of the residuals,
     whichever is larger) from the joint model are ignored: a cluster of confident wrong peaks,
     which the 3 × 3 median test cannot see."""
+    nir_reference: str = NIR_REFERENCE_GREEN
+    """What NIR's windows are matched against before the joint NIR model: ``"green"`` (G, complex
+    gradients, the first measurement) or ``"composite"`` (after B and R are registered, NIR warped
+    by its first estimate is measured again against the composite of B, G, R on orientation-doubled
+    gradients, :mod:`.nir_reference`; issue #24)."""
+
+    def __post_init__(self):
+        if self.nir_reference not in NIR_REFERENCES:
+            raise ValueError(f"nir_reference must be one of {', '.join(NIR_REFERENCES)}; got {self.nir_reference!r}")
 
     @property
     def size_multiple(self) -> int:
@@ -221,14 +238,26 @@ class JointCSR(nn.Module):
         ``bands``: positions in B, R, NIR to measure (default all three, K = 3). ``context``: rows
         (top, bottom) of a slab that only feed the gradient filters (see
         :func:`.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
-        row by row gives the windows of the whole image.
+        row by row gives the windows of the whole image. A second measurement (``bands`` given:
+        the bands already warped onto G) of NIR uses the composite reference when
+        ``config.nir_reference`` says so (:func:`.nir_reference.composite_nir_windows`).
         """
         window = window or self.window_size(*bgrn.shape[-2:])
         step = self.config.step
-        positions = range(len(MOVING_BANDS)) if bands is None else bands
-        moving = bgrn[:, [MOVING_BANDS[i] for i in positions]]
-        shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
-                                                       context=context)
+        positions = list(range(len(MOVING_BANDS)) if bands is None else bands)
+        composite = bands is not None and self.config.nir_reference == NIR_REFERENCE_COMPOSITE and _K_NIR in positions
+        against_green = [i for i in positions if not (composite and i == _K_NIR)]
+        if composite:
+            shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
+            if against_green:
+                green_shift, green_confidence = self.measure(bgrn, window, context, against_green)
+                at = positions.index(_K_NIR)
+                shift = torch.cat((green_shift[:, :at], shift, green_shift[:, at:]), dim=1)
+                confidence = torch.cat((green_confidence[:, :at], confidence, green_confidence[:, at:]), dim=1)
+        else:
+            moving = bgrn[:, [MOVING_BANDS[i] for i in positions]]
+            shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
+                                                           context=context)
         top, bottom = context
         bgrn = bgrn[..., top:bgrn.shape[-2] - bottom, :]
         no_data = (bgrn == NO_DATA).any(dim=1, keepdim=True).float()
@@ -416,9 +445,10 @@ class JointCSR(nn.Module):
         window = self.window_size(height, width)
 
         @torch.no_grad()
-        def measure_refined(classical: torch.Tensor):
+        def measure_refined(classical: torch.Tensor, bands: list[int] | None = None):
             dense = self.to_pixels(classical, height, width, window)
-            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window, bands=self.refined_bands())
+            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
+                                bands=self.refined_bands() if bands is None else bands)
 
         return self.combine(*self.measure(bgrn, window), measure_refined)
 
@@ -426,14 +456,32 @@ class JointCSR(nn.Module):
         """The joint CSR's pipeline on the window grid, written once (used by :meth:`grid` and, slab
         by slab, by :func:`l1bsr_core.band_alignment.band_flows`).
 
-        ``shift``, ``confidence``: the first measurement (:meth:`measure`). ``measure_refined(classical)``
-        measures the :meth:`refined_bands` again after warping them by the grid ``classical`` and
-        returns ``(shift, confidence)`` of those residuals. Then: classical fusion, + fused residuals,
-        joint NIR, learned correction. Returns the grid (N, 3, 2, gy, gx).
+        ``shift``, ``confidence``: the first measurement (:meth:`measure`). ``measure_refined(classical,
+        bands=None)`` measures ``bands`` (default the :meth:`refined_bands`) again after warping the
+        moving bands by the grid ``classical`` and returns ``(shift, confidence)`` of those
+        residuals. Then: classical fusion, + fused residuals, NIR's windows measured again against
+        the composite reference (when ``config.nir_reference`` is ``"composite"``,
+        :meth:`composite_nir`), joint NIR, learned correction. Returns the grid (N, 3, 2, gy, gx).
         """
         first, weight = self.classical_fusion(shift, confidence)
         classical = first
         if self.refined_bands():
             classical = classical + self.residual_fusion(*measure_refined(classical))
-        classical = self.joint_nir(shift, confidence, classical)
+        nir_shift, nir_confidence = shift, confidence
+        if self.config.nir_reference == NIR_REFERENCE_COMPOSITE:
+            nir_shift, nir_confidence = self.composite_nir(shift, confidence, classical, measure_refined)
+        classical = self.joint_nir(nir_shift, nir_confidence, classical)
         return self.correct(shift, confidence, first, weight, classical)
+
+    def composite_nir(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor,
+                      measure_refined) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first measurement with NIR's windows replaced by its composite-reference windows.
+
+        B and R are warped by ``classical`` (their refined grid), NIR by its first estimate; NIR's
+        residual windows against the composite of B, G, R plus that estimate at each window are
+        NIR's windows (px, onto G). Returns ``(shift, confidence)`` shaped as the inputs."""
+        residual, residual_confidence = measure_refined(classical, [_K_NIR])
+        shift, confidence = shift.clone(), confidence.clone()
+        shift[:, _K_NIR] = residual[:, 0] + classical[:, _K_NIR]
+        confidence[:, _K_NIR] = residual_confidence[:, 0]
+        return shift, confidence
