@@ -115,6 +115,14 @@ class JointCSRConfig(DictConfig):
     """NIR windows further than this (or than 4 robust standard deviations of the residuals,
     whichever is larger) from the joint model are ignored: a cluster of confident wrong peaks,
     which the 3 × 3 median test cannot see."""
+    nir_composite_passes: int = 1
+    """With the composite reference: how many times NIR is warped by its current estimate,
+    measured against the composite and re-estimated by the joint model."""
+    nir_residual_support: float = 0.0
+    """NIR's own residual is trusted in proportion to the confident windows around a point: it is
+    multiplied by min(1, local mean kept weight / this) (the weight Gaussian-smoothed as the
+    residual is), so where NIR has no texture its flow falls back to the joint model (affine part
+    + coupling), and never to a residual extrapolated from far windows. 0: no fallback."""
     nir_reference: str = NIR_REFERENCE_GREEN
     """What NIR's windows are matched against before the joint NIR model: ``"green"`` (G, complex
     gradients, the first measurement) or ``"composite"`` (after B and R are registered, NIR warped
@@ -248,7 +256,7 @@ class JointCSR(nn.Module):
         composite = bands is not None and self.config.nir_reference == NIR_REFERENCE_COMPOSITE and _K_NIR in positions
         against_green = [i for i in positions if not (composite and i == _K_NIR)]
         if composite:
-            shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
+            shift, confidence = self.composite_windows(bgrn, window, step, context)
             if against_green:
                 green_shift, green_confidence = self.measure(bgrn, window, context, against_green)
                 at = positions.index(_K_NIR)
@@ -264,6 +272,12 @@ class JointCSR(nn.Module):
         touched = F.max_pool2d(no_data, window, step)[:, :, :confidence.shape[-2], :confidence.shape[-1]]
         confidence = confidence * (1 - touched)
         return shift, confidence
+
+    def composite_windows(self, bgrn: torch.Tensor, window: int, step: int,
+                          context: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """NIR's windows against the composite reference (:func:`.nir_reference.composite_nir_windows`):
+        (N, 1, 2, gy, gx), (N, 1, gy, gx)."""
+        return composite_nir_windows(bgrn, window=window, step=step, context=context)
 
     def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor,
                          bands: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -386,9 +400,17 @@ class JointCSR(nn.Module):
                                              outlier_px=config.outlier_px, smoothing=sigma)
                 score = float(held_out_score(residual_windows, kept, sigma, config.nir_score_exclusion)[0])
                 if best is None or score < best[0]:
-                    best = (score, fused)
+                    best = (score, fused * self.residual_trust(kept, sigma))
             out[i, k] = (model_grid.float() + best[1])[0]
         return out
+
+    def residual_trust(self, kept: torch.Tensor, sigma: float) -> torch.Tensor:
+        """(N, 1, gy, gx) factor in [0, 1] on NIR's fused residual from the kept window weights
+        (N, 1, gy, gx) and the fusion's ``sigma`` (grid steps): ``config.nir_residual_support``."""
+        support = self.config.nir_residual_support
+        if support <= 0:
+            return torch.ones_like(kept)
+        return (_gaussian_smooth(kept, sigma) / support).clamp(max=1.0)
 
     def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
         """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
@@ -467,10 +489,12 @@ class JointCSR(nn.Module):
         classical = first
         if self.refined_bands():
             classical = classical + self.residual_fusion(*measure_refined(classical))
-        nir_shift, nir_confidence = shift, confidence
         if self.config.nir_reference == NIR_REFERENCE_COMPOSITE:
-            nir_shift, nir_confidence = self.composite_nir(shift, confidence, classical, measure_refined)
-        classical = self.joint_nir(nir_shift, nir_confidence, classical)
+            for _ in range(self.config.nir_composite_passes):
+                classical = self.joint_nir(*self.composite_nir(shift, confidence, classical, measure_refined),
+                                           classical)
+        else:
+            classical = self.joint_nir(shift, confidence, classical)
         return self.correct(shift, confidence, first, weight, classical)
 
     def composite_nir(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor,
