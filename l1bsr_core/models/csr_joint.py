@@ -344,9 +344,19 @@ class JointCSR(nn.Module):
         ``c``. NIR's flow is that model plus the robust fusion of its windows' residuals (windows
         far from the model dropped).
         """
-        config = self.config
-        if not config.nir_coupling:
+        if not self.config.nir_coupling:
             return classical
+        out = classical.clone()
+        for i, parts in enumerate(self.joint_nir_parts(shift, confidence, classical)):
+            if parts is not None:
+                out[i, _K_NIR] = parts[0] + parts[1]
+        return out
+
+    def joint_nir_parts(self, shift: torch.Tensor, confidence: torch.Tensor,
+                        classical: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor] | None]:
+        """Per sample, NIR's ``(model, residual)`` grids (2, gy, gx) of :meth:`joint_nir` (their sum
+        is NIR's flow), or None where NIR keeps ``classical`` (too few confident windows)."""
+        config = self.config
         n, _, _, gy, gx = shift.shape
         dtype = torch.float64
         b, r, k = MOVING_BANDS.index(BLUE), MOVING_BANDS.index(RED), MOVING_BANDS.index(NIR)
@@ -356,7 +366,7 @@ class JointCSR(nn.Module):
         conf = confidence[:, k].to(dtype)
         weight0 = torch.where(conf >= config.min_confidence, conf, torch.zeros_like(conf)).flatten(1)  # (N, M)
         basis = affine_basis(gy, gx, dtype).to(shift.device)  # (3, M)
-        out = classical.clone()
+        parts: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n
         for i in range(n):
             w = weight0[i]
             if int((w > 0).sum()) < _JOINT_MIN_WINDOWS:
@@ -401,8 +411,8 @@ class JointCSR(nn.Module):
                 score = float(held_out_score(residual_windows, kept, sigma, config.nir_score_exclusion)[0])
                 if best is None or score < best[0]:
                     best = (score, fused * self.residual_trust(kept, sigma))
-            out[i, k] = (model_grid.float() + best[1])[0]
-        return out
+            parts[i] = (model_grid.float()[0], best[1][0])
+        return parts
 
     def residual_trust(self, kept: torch.Tensor, sigma: float) -> torch.Tensor:
         """(N, 1, gy, gx) factor in [0, 1] on NIR's fused residual from the kept window weights
