@@ -211,8 +211,8 @@ def sr_methods(rec: str, csrs: dict[str, torch.nn.Module | str]) -> dict[str, Su
     }
     for label, weights in csrs.items():
         if weights != network.config.align_with:
-            methods[f"REC `{rec}` aligned by {label}"] = (
-                lambda view, truth, weights=weights: rec_on(network, view, inference.register(view, weights=weights)[1]))
+            methods[f"REC `{rec}` aligned by {label}"] = lambda view, truth, weights=weights: rec_on(
+                network, view, inference.register(view, weights=weights)[1])
     methods[TRUE_FLOWS_REC] = lambda view, truth: rec_on(network, view, truth)
     return methods
 

@@ -132,7 +132,8 @@ def main() -> None:
         row = [label]
         for kind in kinds:
             e, g = np.asarray(errors[label][kind]), np.asarray(gains[label][kind])
-            row += [f"{e.mean():.3f} / {e.max():.3f}", f"{naip.common.signed(g.mean())} / {naip.common.signed(g.min())}"]
+            signed = naip.common.signed
+            row += [f"{e.mean():.3f} / {e.max():.3f}", f"{signed(g.mean())} / {signed(g.min())}"]
         rows.append(row)
     header = ["try"]
     for kind in kinds:
