@@ -34,6 +34,9 @@ Scores (interior: the pair's margin, at least 16 LR px, left out):
    by its CSR), and the same REC network fed the bands registered with the true flows.
 3. Co-registered kind: the REC with its CSR alignment and without it (the network on the input as
    it is), gains over bicubic per band (dB), and what the CSR reads there (truth 0).
+4. Co-registered kind: NIR of the input (aligned: the truth) and of each method's registration,
+   read against G by the estimators the registration benchmark scores real crops with (phase
+   correlation; NGF with 40 and 80 px blocks): what those readings mean where the truth is known.
 
 Dates: :data:`TUNING_DATES` are the only ones any NIR change was tuned on;
 :data:`HELD_OUT_DATES` are used for reporting only. Both tables are printed.
@@ -61,7 +64,7 @@ from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, MOVING_BAND_NAMES, MOVING_BANDS, N_BANDS, NIR, RED, SCALE_FACTOR
 from l1bsr_core.metrics import cpsnr
-from l1bsr_core.registration import classical_register
+from l1bsr_core.registration import classical_register, misregistration, ngf_misregistration
 from l1bsr_core.runtime import band_statistics
 from l1bsr_core.simulate import SimulatedPair, SimulationConfig, random_smooth_flow, simulate_pair
 from l1bsr_core.tensors import image_to_tensor, tensor_to_image
@@ -98,6 +101,9 @@ AFFINE_SLOPE = 0.002
 """Largest entry of its affine matrix, per LR px from the centre (≤ 0.6 px at the scene's corners)."""
 
 CLASSICAL = "classical (phase corr. + warp)"
+TRUTH_ALIGNED = "the input itself (aligned: truth)"
+REAL_NGF_BLOCK_PX = 80
+"""The larger NGF blocks of the registration benchmark's real-crop NIR table."""
 ORACLE = "oracle: true flows + bicubic"
 TRUE_FLOWS_REC = "REC fed true-registered bands"
 FLOW_STATS = ("median", "p90")
@@ -223,6 +229,21 @@ class Results:
 
     flows: dict[tuple[str, str, str], np.ndarray]
     gains: dict[tuple[str, str, str], np.ndarray]
+    readings: dict[tuple[str, str], np.ndarray] = dataclasses.field(default_factory=dict)
+    """(scene name, method) → NIR median and p90 read by the real-crop estimators on the
+    co-registered kind (:func:`estimator_readings`)."""
+
+
+ESTIMATORS = ("phase correlation", "NGF 40 px", f"NGF {REAL_NGF_BLOCK_PX} px")
+"""The estimators the registration benchmark reads the real crops' residual NIR with."""
+
+
+def estimator_readings(registered: np.ndarray) -> np.ndarray:
+    """(3, 2): NIR median and p90 (px) by each of :data:`ESTIMATORS` on an (h, w, 4) image: what the
+    registration benchmark's real-crop tables would read on it."""
+    reports = (misregistration(registered), ngf_misregistration(registered),
+               ngf_misregistration(registered, window=REAL_NGF_BLOCK_PX))
+    return np.asarray([[r["NIR"]["median_px"], r["NIR"]["p90_px"]] for r in reports])
 
 
 def evaluate(scenes: list[Scene], kinds: list[str], flows: dict[str, Flows], srs: dict[str, SuperResolve],
@@ -238,6 +259,10 @@ def evaluate(scenes: list[Scene], kinds: list[str], flows: dict[str, Flows], srs
             for label, method in flows.items():
                 results.flows[scene.name, kind, label] = flow_errors(method(view), pair)
             if kind == COREGISTERED:
+                results.readings[scene.name, TRUTH_ALIGNED] = estimator_readings(view)
+                for label, method in flows.items():
+                    registered = to_uint16(common.register_with(view, method(view)))
+                    results.readings[scene.name, label] = estimator_readings(registered)
                 base = band_cpsnr(common.bicubic(view), pair)
                 for label, method in coregistered_srs.items():
                     results.gains[scene.name, kind, label] = band_cpsnr(method(view), pair) - base
@@ -304,6 +329,19 @@ def scene_table(results: Results, names: list[str], kinds: list[str], flow_label
                  header, rows)
 
 
+def readings_table(results: Results, names: list[str], title: str) -> None:
+    """What the real-crop estimators read on the co-registered kind, where the truth is 0."""
+    methods = list(dict.fromkeys(method for name, method in results.readings if name in names))
+    rows = []
+    for method in methods:
+        values = np.stack([results.readings[name, method] for name in names]).mean(axis=0)  # (3, 2)
+        rows.append([method, *[f"{median:.3f} / {p90:.3f}" for median, p90 in values]])
+    common.table(title, ["NIR of", *[f"{estimator}: median / p90" for estimator in ESTIMATORS]], rows,
+                 f"{len(names)} scenes, co-registered kind (no displacement: the input's NIR is on G up to the "
+                 "source's own ~0.05 px). Each image's NIR against G by the registration benchmark's real-crop "
+                 "estimators, mean over scenes: what they read where the truth is known.")
+
+
 def report(results: Results, scenes: list[Scene], kinds: list[str], flow_label: str, rec_label: str) -> None:
     """Every table, for the tuning dates and the held-out dates separately."""
     for label, dates in (("tuning dates", TUNING_DATES), ("held-out dates", HELD_OUT_DATES)):
@@ -320,6 +358,8 @@ def report(results: Results, scenes: list[Scene], kinds: list[str], flow_label: 
                 gain_table(results, names, kind, f"Super-resolution, `{kind}`, {label}: gain over the oracle (dB)",
                            "the oracle (true flows + bicubic)")
         scene_table(results, names, kinds, flow_label, rec_label)
+        if any(name in names for name, _ in results.readings):
+            readings_table(results, names, f"Real-crop estimators on co-registered NAIP scenes, {label} (px)")
 
 
 def selected_scenes(dates: list[str] | None, quick: bool) -> list[Scene]:
