@@ -30,6 +30,7 @@ if str(ROOT) not in sys.path:
 from l1bsr_core import inference  # noqa: E402
 from l1bsr_core.arrays import to_uint16  # noqa: E402
 from l1bsr_core.bands import GREEN, MOVING_BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, SCALE_FACTOR  # noqa: E402
+from l1bsr_core.classical_registration import classical_flow, classical_register  # noqa: E402
 from l1bsr_core.io import read_bgrn_array  # noqa: E402
 from l1bsr_core.metrics import (  # noqa: E402
     bandpass_energy,
@@ -44,7 +45,6 @@ from l1bsr_core.metrics import (  # noqa: E402
     ssim,
     tilewise_cpsnr,
 )
-from l1bsr_core.registration import classical_flow, classical_register  # noqa: E402
 from l1bsr_core.resample import upsample  # noqa: E402
 from l1bsr_core.scenes import make_scene, real_scene  # noqa: E402
 from l1bsr_core.simulate import SimulatedPair, SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair  # noqa: E402
@@ -156,7 +156,7 @@ def table(title: str, header: list[str], rows: list[list], note: str = "") -> No
 def misregistration_table(title: str, reports: dict[str, list[dict]], note: str) -> None:
     """One row per method: the mean over crops of each crop's median and p90 (px), B, R, NIR.
 
-    ``reports`` maps a method's label to its :func:`~l1bsr_core.registration.misregistration`
+    ``reports`` maps a method's label to its :func:`~l1bsr_core.misregistration.misregistration`
     reports, one per crop.
     """
     stats = ("median_px", "p90_px")

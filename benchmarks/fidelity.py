@@ -23,7 +23,7 @@ bicubic, classical registration + bicubic, and each REC. On the real crops:
    input lacks, so on a perfect 5 m image it scores only 0.97–0.98 on real-crop scenes of the
    simulator (and ties G on B); through the PSF it scores what noise and registration leave.
 4. Alignment: residual misregistration against G of the output averaged back to 10 m
-   (:func:`l1bsr_core.registration.misregistration`), mean over crops of median and p90, px.
+   (:func:`l1bsr_core.misregistration.misregistration`), mean over crops of median and p90, px.
 5. Detail, reduced scale: each 10 m crop degraded to 20 m by the simulator's acquisition
    operator, super-resolved back and scored against the crop (whole-crop cPSNR, cSSIM, tile-wise
    cPSNR with integer and ¼ px shifts, G cPSNR); Δ = gain over bicubic, dB.
@@ -51,7 +51,7 @@ from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, DN_MAX, GREEN, N_BANDS, NO_DATA, SCALE_FACTOR
 from l1bsr_core.metrics import RING_PX
-from l1bsr_core.registration import misregistration
+from l1bsr_core.misregistration import misregistration
 from l1bsr_core.resample import block_mean
 
 SuperResolve = Callable[[np.ndarray], np.ndarray]

@@ -63,8 +63,9 @@ import torch
 from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, MOVING_BAND_NAMES, MOVING_BANDS, N_BANDS, NIR, RED, SCALE_FACTOR
+from l1bsr_core.classical_registration import classical_register
 from l1bsr_core.metrics import cpsnr
-from l1bsr_core.registration import classical_register, misregistration, ngf_misregistration
+from l1bsr_core.misregistration import misregistration, ngf_misregistration
 from l1bsr_core.runtime import band_statistics
 from l1bsr_core.simulate import SimulatedPair, SimulationConfig, random_smooth_flow, simulate_pair
 from l1bsr_core.tensors import image_to_tensor, tensor_to_image
@@ -405,10 +406,10 @@ def main() -> None:
     common.describe_weights("csr", list(csrs.values()))
     common.describe_weights("rec", [args.rec])
     scenes = selected_scenes(args.dates, args.quick)
-    network = inference.get_model("rec", args.rec)[0]
     coregistered = {
         f"REC `{args.rec}` with its CSR alignment": lambda view: inference.superresolve(view, weights=args.rec),
-        f"REC `{args.rec}` without alignment": lambda view: rec_on(network, view, None),
+        f"REC `{args.rec}` without alignment (`align=False`)": lambda view: inference.superresolve(
+            view, weights=args.rec, align=False),
     }
     started = time.perf_counter()
     results = evaluate(scenes, args.kinds, flow_methods(csrs), sr_methods(args.rec, csrs), coregistered)

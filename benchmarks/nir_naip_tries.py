@@ -40,7 +40,7 @@ from l1bsr_core.bands import NIR
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
 from l1bsr_core.models.nir_reference import VISIBLE
-from l1bsr_core.models.phase_correlation import complex_gradient, feature_phase_correlation
+from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation
 
 K_NIR = 2
 """NIR's position in the flows (B, R, NIR)."""

@@ -35,11 +35,12 @@ import torch
 from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import BAND_NAMES, BLUE, GREEN, MOVING_BANDS, NIR, NO_DATA, RED
+from l1bsr_core.classical_registration import classical_register
 from l1bsr_core.metrics import flow_epe
+from l1bsr_core.misregistration import ngf_misregistration
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import affine_basis
-from l1bsr_core.models.phase_correlation import apodized_spectra, complex_gradient, phase_correlation
-from l1bsr_core.registration import classical_register, ngf_misregistration
+from l1bsr_core.phase_correlation import apodized_spectra, complex_gradient, phase_correlation
 from l1bsr_core.simulate import SimulationConfig, simulate_pair
 from l1bsr_core.warp import align_to_reference, warp_bands
 

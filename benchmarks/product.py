@@ -86,8 +86,8 @@ def accuracy(made, product_path, out: Path) -> list[str]:
 
     from l1bsr_core import inference
     from l1bsr_core.bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
+    from l1bsr_core.classical_registration import classical_register
     from l1bsr_core.products.process import aligned_strip, open_product
-    from l1bsr_core.registration import classical_register
 
     product = open_product(product_path)
     rows = []

@@ -9,10 +9,10 @@ Bands are B, G, R, NIR (Sentinel-2 B2, B3, B4, B8); B, R and NIR are registered 
 
 1. Real crops, residual misregistration against G (px), the mean over crops of each crop's
    median and 90th percentile, by two estimators:
-   (a) the phase-correlation estimate (:func:`l1bsr_core.registration.misregistration`:
+   (a) the phase-correlation estimate (:func:`l1bsr_core.misregistration.misregistration`:
    windowed phase correlation on complex gradients, the same method family as the CSR and the
    classical pipeline, so a consistency check, not an independent score);
-   (b) the NGF estimate (:func:`l1bsr_core.registration.ngf_misregistration`: normalised
+   (b) the NGF estimate (:func:`l1bsr_core.misregistration.ngf_misregistration`: normalised
    gradient fields, Gauss–Newton, 40 px blocks, no shared code path: independent, but noisier;
    its own floor on simulated crops with known flows is about 0.05 px for B and R and 0.17 px
    for NIR, median); (c) NIR by the NGF estimate with 64 and 80 px blocks.
@@ -54,14 +54,9 @@ from common import BandIdentity
 
 from l1bsr_core import inference
 from l1bsr_core.bands import BAND_NAMES, BAND_TIME_RATIOS, GREEN, MOVING_BAND_NAMES, MOVING_BANDS, NIR
+from l1bsr_core.classical_registration import classical_register
 from l1bsr_core.metrics import flow_epe
-from l1bsr_core.registration import (
-    NGF_MIN_COHERENCE,
-    classical_register,
-    misregistration,
-    ngf_misregistration,
-    ngf_shifts,
-)
+from l1bsr_core.misregistration import NGF_MIN_COHERENCE, misregistration, ngf_misregistration, ngf_shifts
 from l1bsr_core.simulate import SimulationConfig, invert_flow, random_relief_flow, random_smooth_flow, simulate_pair
 from l1bsr_core.warp import warp
 

@@ -184,9 +184,9 @@ def _measure(kind: str, config: str, device: str, size: int, repeats: int, threa
 
     sys.path.insert(0, str(ROOT))
     from l1bsr_core import inference
-    from l1bsr_core.models import CSRConfig, RECConfig
+    from l1bsr_core.models import CSRConfig, RECConfig, build_network
     from l1bsr_core.tensors import conv_memory_format
-    from l1bsr_core.weights import build_model, read_registry
+    from l1bsr_core.weights import read_registry
 
     torch.set_num_threads(threads)
     registry = read_registry()
@@ -196,7 +196,7 @@ def _measure(kind: str, config: str, device: str, size: int, repeats: int, threa
         cfg = registry[kind].config
     else:
         cfg = None
-    model = build_model(kind, cfg).eval().to(device).to(memory_format=conv_memory_format(device))
+    model = build_network(kind, cfg).eval().to(device).to(memory_format=conv_memory_format(device))
     info = {"name": f"{kind}/{config}", "kind": kind, "config": config,
             "parameters": sum(p.numel() for p in model.parameters())}
     rng = np.random.default_rng(0)

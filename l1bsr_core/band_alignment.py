@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .bands import MOVING_BANDS
-from .models.phase_correlation import gradient_reach, window_grid
+from .phase_correlation import gradient_reach, window_grid
 from .tensors import image_to_tensor
 from .warp import align_to_reference
 

@@ -28,9 +28,6 @@ GEOTIFF_TAGS = (
     GEO_ASCII_PARAMS,
 )
 
-PLACEMENT_TAGS = (MODEL_PIXEL_SCALE, MODEL_TIEPOINT, MODEL_TRANSFORMATION)
-"""The tags that place the raster: one of them makes a TIFF georeferenced."""
-
 GT_RASTER_TYPE_KEY = 1025
 """GeoKey GTRasterTypeGeoKey: 1 = PixelIsArea (default), 2 = PixelIsPoint."""
 RASTER_PIXEL_IS_POINT = 2

@@ -12,80 +12,15 @@ under ``torch.inference_mode()``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
-from .errors import ArgumentError, WeightsError
+from .devices import resolve_device
 from .io import validate_bgrn
-from .runtime import Progress, Run, band_statistics, runtime_of
-from .tensors import conv_memory_format
-from .weights import REGISTRY_FILE, describe, kind_of, load_model, weights_dir
+from .runtime import Run, TileProgress, band_statistics, runtime_of
+from .weights import get_model
 
 __all__ = ["superresolve", "register", "get_model", "model_info", "band_statistics"]
-
-DEVICE_TYPES = ("cpu", "cuda")
-"""Kinds of torch device the networks run on."""
-_ACCEPTED_DEVICES = "expected 'cpu', 'cuda' or 'cuda:N'"
-"""What an unusable device name is told."""
-
-
-def parse_device(device: str | torch.device) -> torch.device:
-    """The torch device named by ``device`` (the CPU or a CUDA GPU), whether or not this machine has it.
-
-    Raises:
-        ArgumentError: for a name torch does not know or another kind of device.
-    """
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ArgumentError(f"device {str(device)!r} is not a device name; {_ACCEPTED_DEVICES}") from error
-    if resolved.type not in DEVICE_TYPES:
-        raise ArgumentError(f"device {str(resolved)!r} is not supported; {_ACCEPTED_DEVICES}")
-    return resolved
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The torch device named by ``device``: the CPU, or a CUDA GPU that this machine has.
-
-    Raises:
-        ArgumentError: as :func:`parse_device`, or for a GPU that is not there.
-    """
-    resolved = parse_device(device)
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ArgumentError(f"device {str(resolved)!r} was asked for but no CUDA GPU is available; use 'cpu'")
-        count = torch.cuda.device_count()
-        if resolved.index is not None and resolved.index >= count:
-            raise ArgumentError(
-                f"device {str(resolved)!r} does not exist: this machine has {count} CUDA GPU(s), "
-                f"cuda:0 to cuda:{count - 1}"
-            )
-    return resolved
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_model(kind: str, weights: str, device: str, folder: str, stamp: float):
-    model, info = load_model(kind, weights, device)
-    return model.to(memory_format=conv_memory_format(device)), info
-
-
-def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: str | torch.device = "cpu"):
-    """The network of ``kind`` and its info dict, loaded once per (weights, device).
-
-    ``weights`` is a registered name, a checkpoint path, or a network already built (used as it
-    is, e.g. to time an untrained architecture); WeightsError when it is not of ``kind``.
-    """
-    if isinstance(weights, torch.nn.Module):
-        if kind_of(weights) != kind:
-            raise WeightsError(f"the network given is a {kind_of(weights).upper()} network; expected {kind.upper()}")
-        described = describe(weights, name=type(weights).__name__, source="(in memory)")
-        return weights.to(resolve_device(device)), described
-    folder = weights_dir()
-    registry = folder / REGISTRY_FILE
-    stamp = registry.stat().st_mtime if registry.is_file() else 0.0  # a retrained registry reloads
-    return _cached_model(kind, str(weights or kind), str(resolve_device(device)), str(folder), stamp)
 
 
 def model_info(kind: str, weights: str | None = None) -> dict:
@@ -99,8 +34,10 @@ def superresolve(
     weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
-    progress: Progress | None = None,
+    progress: TileProgress | None = None,
     out=None,
+    align: bool = True,
+    band_means: np.ndarray | None = None,
 ) -> np.ndarray:
     """Super-resolve a BGRN crop by :data:`SCALE_FACTOR` with REC.
 
@@ -113,6 +50,11 @@ def superresolve(
         out: where to write the output instead of a new array: a (2H, 2W, 4) array-like taking
             ``out[rows, cols] = tile`` in row-major tile order, e.g. the writer of
             :func:`~l1bsr_core.io.write_bgrn_rows`, which streams a large image to its file.
+        align: align B, R, NIR onto G with the CSR first (L1B input, the default); False for bands
+            already co-registered (L1C/L2A products and their exports: see :mod:`l1bsr_core.domain`).
+            A REC that never aligns (the plain RCAN) ignores it.
+        band_means: (4,) per-band means of the whole image when ``bgrn`` is one block of it, so that
+            blocks processed apart agree (:func:`band_statistics`); None: ``bgrn``'s own.
 
     Returns:
         (2H, 2W, 4) uint16 (or ``out``), all bands in the input G band's geometry.
@@ -126,7 +68,8 @@ def superresolve(
     bgrn = validate_bgrn(bgrn)
     device = resolve_device(device)
     model, _ = get_model("rec", weights, device)
-    return runtime_of(model).superresolve(model, bgrn, Run(device, tile, progress, get_model, out))
+    run = Run(device, tile, progress, out, align=align, band_means=band_means)
+    return runtime_of(model).superresolve(model, bgrn, run)
 
 
 def register(
@@ -135,7 +78,7 @@ def register(
     weights: str | torch.nn.Module | None = None,
     device: str | torch.device = "cpu",
     tile: int | None = None,
-    progress: Progress | None = None,
+    progress: TileProgress | None = None,
     out=None,
     with_flow: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -161,4 +104,4 @@ def register(
     bgrn = validate_bgrn(bgrn)
     device = resolve_device(device)
     model, _ = get_model("csr", weights, device)
-    return runtime_of(model).register(model, bgrn, Run(device, tile, progress, get_model, out, with_flow))
+    return runtime_of(model).register(model, bgrn, Run(device, tile, progress, out, with_flow))

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import tifffile
@@ -158,11 +159,6 @@ class TiffInfo:
             if tag[0] == code:
                 return tag[3]
         return None
-
-    @property
-    def georeferenced(self) -> bool:
-        """True when a ModelPixelScale, ModelTiepoint or ModelTransformation tag is carried."""
-        return any(self.tag_value(code) is not None for code in geotiff.PLACEMENT_TAGS)
 
     @property
     def pixel_is_point(self) -> bool:
@@ -496,7 +492,8 @@ def _rescaled_resolution(info: TiffInfo, scale: float) -> dict:
     }
 
 
-def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -> None:
+def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1,
+               tags: dict[str, str] | None = None) -> None:
     """Write a BGRN crop to a TIFF file, atomically.
 
     Args:
@@ -510,6 +507,7 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
             super-resolved output). The GeoTIFF pixel size is divided by it (ModelPixelScale
             X and Y, the pixel terms of ModelTransformation); the image corners keep their
             model coordinates (with PixelIsArea the tiepoint is unchanged).
+        tags: GDAL metadata items to write (added to those carried from ``like``).
 
     The file is uncompressed, PhotometricInterpretation MinIsBlack with unspecified extra
     samples (GDAL's convention for 4-band data), BigTIFF when over 4 GB.
@@ -527,7 +525,7 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
             f"the array to write has shape {array.shape}; expected (H, W, {N_BANDS}) "
             f"with bands {', '.join(BAND_NAMES)}"
         )
-    options = _write_options(info, scale)
+    options = _write_options(info, scale, tags)
     data = to_uint16(array)
     if info.layout == PLANAR:
         data = np.ascontiguousarray(np.moveaxis(data, -1, 0))
@@ -539,27 +537,52 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1) -
             raise InputError(f"cannot write {source}: {one_line(error)}") from error
 
 
-def _write_options(info: TiffInfo, scale: float) -> dict:
-    """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer.
+GDAL_METADATA = 42112
+"""TIFF tag of GDAL's metadata items (``<GDALMetadata><Item name=…>…</Item></GDALMetadata>``)."""
+
+
+def _with_metadata_items(extratags: tuple, items: dict[str, str] | None) -> tuple:
+    """``extratags`` with ``items`` added to (or replacing those of) its GDAL_METADATA tag."""
+    if not items:
+        return extratags
+    existing = next((tag for tag in extratags if tag[0] == GDAL_METADATA), None)
+    others = tuple(tag for tag in extratags if tag[0] != GDAL_METADATA)
+    found: dict[str, str] = {}
+    if existing is not None:
+        with contextlib.suppress(ElementTree.ParseError):
+            for item in ElementTree.fromstring(existing[3]).iter("Item"):
+                if item.get("sample") is None and item.get("name"):
+                    found[item.get("name")] = item.text or ""
+    found.update(items)
+    root = ElementTree.Element("GDALMetadata")
+    for name, value in found.items():
+        ElementTree.SubElement(root, "Item", name=name).text = value
+    return (*others, (GDAL_METADATA, ASCII, 0, ElementTree.tostring(root, encoding="unicode"), True))
+
+
+def _write_options(info: TiffInfo, scale: float, items: dict[str, str] | None = None) -> dict:
+    """tifffile ``imwrite`` arguments of a BGRN TIFF written like ``info``'s, ``scale`` times finer,
+    with GDAL metadata ``items`` (e.g. the input's level, :meth:`~l1bsr_core.domain.InputDomain.tags`).
 
     Raises:
         InputError: for a ``scale`` that is not a positive number.
     """
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
         raise InputError(f"scale is {scale!r}; expected a positive number of output pixels per input pixel")
+    extratags = geotiff.rescaled_tags(info.extratags, scale, pixel_is_point=info.pixel_is_point)
     return dict(
         photometric="minisblack",
         planarconfig="separate" if info.layout == PLANAR else "contig",
         metadata=None,
         software=False,
-        extratags=geotiff.rescaled_tags(info.extratags, scale, pixel_is_point=info.pixel_is_point),
+        extratags=_with_metadata_items(extratags, items),
         **_rescaled_resolution(info, scale),
     )
 
 
 @contextlib.contextmanager
 def write_bgrn_rows(path, height: int, width: int, *, like: TiffInfo | None = None,
-                    scale: float = 1) -> Iterator[RowWriter]:
+                    scale: float = 1, tags: dict[str, str] | None = None) -> Iterator[RowWriter]:
     """Write a BGRN TIFF of ``height`` × ``width`` px band of rows by band of rows, atomically.
 
     The same file as :func:`write_bgrn` of the whole image writes (layout, tags, georeferencing
@@ -574,7 +597,7 @@ def write_bgrn_rows(path, height: int, width: int, *, like: TiffInfo | None = No
     """
     check_suffix(path, TIFF_SUFFIXES)
     info = TiffInfo() if like is None else like
-    options = _write_options(info, scale)
+    options = _write_options(info, scale, tags)
     shape = (N_BANDS, height, width) if info.layout == PLANAR else (height, width, N_BANDS)
     source = os.fspath(path)
     with atomic_output(path) as temp:

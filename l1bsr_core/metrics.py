@@ -8,7 +8,8 @@ itself (its texture, its detail); :func:`border_ring_gain` scores an image's out
 baseline's (the frame a network can leave along the edges); :func:`bright_points` and
 :func:`halo_depth` measure dark rings around bright points. Every function takes numpy arrays
 (any real dtype) and computes in float64.
-Registration algorithms are in :mod:`l1bsr_core.registration`.
+Registration algorithms are in :mod:`l1bsr_core.classical_registration` and the networks; the
+misregistration estimators in :mod:`l1bsr_core.misregistration`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ArgumentError, InputError
+import numpy as np
+
+from .errors import ArgumentError, InputError, one_line
 
 HASH_CHUNK_BYTES = 1 << 20
 
@@ -134,3 +136,15 @@ def sha256_of(path) -> str:
         for chunk in iter(lambda: handle.read(HASH_CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+FLOW_SUFFIXES = (".npy",)
+"""Names accepted for the flow file: it is saved with ``np.save``."""
+
+
+def save_flow(path: Path, flow: np.ndarray) -> None:
+    """``np.save`` to ``path`` (a temporary file of :func:`atomic_output`), as an InputError if it fails."""
+    try:
+        np.save(path, flow)
+    except OSError as error:
+        raise InputError(f"cannot write the flow: {error.strerror or one_line(error)}") from error

@@ -1,18 +1,17 @@
-"""How each architecture runs, at inference and in training: one runtime per network class.
+"""How each architecture runs at inference: one runtime per way of running, named in the table of networks.
 
-:func:`runtime_of` looks a network's runtime up by its type in :data:`RUNTIMES`, once; the
-callers (:mod:`.inference`, :mod:`.train.loop`, :mod:`.train.losses` through the loop,
-:func:`.weights.kind_of`) ask it what to do and never test a network's type themselves.
+:func:`runtime_of` looks a network's runtime up by the ``runtime`` its line of
+:data:`~l1bsr_core.models.NETWORKS` names, in :data:`RUNTIMES`; :mod:`.inference` asks it what to do
+and never tests a network's type. Training lives in :mod:`.train` (its hooks, keyed alike, are in
+:mod:`.train.networks`): nothing here imports it.
 
-* :class:`RCAN` → :class:`PlainRECRuntime`: DN / radiometric scale in and out, tiled;
-* :class:`FaithfulREC` → :class:`FaithfulRECRuntime`: input aligned to G by the joint CSR, DN;
-* :class:`CSRNet` → :class:`PairwiseCSRRuntime`: one (reference, moving) pair at a time, tiled;
-* :class:`JointCSR` → :class:`JointCSRRuntime`: whole-image window grid, then a warp by tiles.
+* ``"plain_rec"`` (:class:`RCAN`) → :class:`PlainRECRuntime`: DN / radiometric scale in and out, tiled;
+* ``"aligned_rec"`` (:class:`FaithfulREC`) → :class:`FaithfulRECRuntime`: input aligned to G by the joint CSR, DN;
+* ``"pairwise_csr"`` (:class:`CSRNet`) → :class:`PairwiseCSRRuntime`: one (reference, moving) pair at a time, tiled;
+* ``"joint_csr"`` (:class:`JointCSR`) → :class:`JointCSRRuntime`: whole-image window grid, then a warp by tiles.
 
-A new architecture: write its network in ``models/`` (with a config whose ``architecture`` or
-flags :func:`~.weights.build_model` maps to it), subclass :class:`RECRuntime` or
-:class:`CSRRuntime` with its inference and training hooks, and add ``{NetworkClass: Runtime()}``
-to :data:`RUNTIMES`. Nothing else tests its type.
+A new way of running: subclass :class:`RECRuntime` or :class:`CSRRuntime` and add it to
+:data:`RUNTIMES` under the name its networks' table lines give.
 
 Arrays are (H, W, 4) uint16 in band order B, G, R, NIR; flows (3, 2, H, W) for B, R, NIR onto G,
 px, channel 0 dx, 1 dy, in the :func:`~.warp.warp` convention.
@@ -32,15 +31,16 @@ from .arrays import to_uint16
 from .band_alignment import BandFlows, band_flows
 from .bands import MOVING_BANDS, NO_DATA, band_pairs
 from .errors import ArgumentError, WeightsError
-from .models import RCAN, CSRNet, FaithfulREC, JointCSR
+from .models import network_of
 from .models.csr import contrast_normalise
 from .parallel import map_blocks, workers
 from .tensors import conv_memory_format, image_to_tensor, tensor_to_image
 from .tiling import DEFAULT_TILE, Tile, plan_bands, plan_tiles, resolve_tile
 from .warp import align_to_reference
+from .weights import get_model
 
-Progress = Callable[[int, int], None]
-ModelLoader = Callable[[str, "str | None", torch.device], "tuple[nn.Module, dict]"]
+TileProgress = Callable[[int, int], None]
+"""``progress(done_tiles, total_tiles)``: called after each tile."""
 
 REC_MARGIN = 16
 """Context added around each REC tile, input pixels. RCAN's receptive field is wider (~2·blocks·groups
@@ -79,19 +79,23 @@ STATS_ROWS = 512
 
 @dataclass(frozen=True)
 class Run:
-    """One inference call: where it runs, how it is tiled, whom it tells, how it loads other networks."""
+    """One inference call: where it runs, how it is tiled, whom it tells, where its output goes."""
 
     device: torch.device
     tile: int | None = None
-    progress: Progress | None = None
-    load: ModelLoader | None = None
-    """``load(kind, weights, device) -> (model, info)``: e.g. the CSR a faithful REC aligns with."""
+    progress: TileProgress | None = None
     out: object | None = None
     """Where the output image goes: an array-like of its (rows, cols, 4) shape taking
     ``out[rows, cols] = tile`` in row-major tile order (e.g. :class:`~l1bsr_core.tiff_rows.RowWriter`,
     which streams it to a file); by default a new array, returned."""
     keep_flow: bool = True
     """Registration: also return the (3, 2, H, W) flow (24 bytes a pixel); else None."""
+    align: bool = True
+    """Super-resolution: align B, R, NIR onto G first (L1B input); False for bands already
+    co-registered (L1C/L2A), which the REC then takes as they are."""
+    band_means: np.ndarray | None = None
+    """Super-resolution: the (4,) per-band means of the whole image when the input is one block of
+    it (so that blocks processed apart agree); None: the input's own."""
 
     def report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -108,14 +112,6 @@ class Run:
     def flow_output(self, height: int, width: int) -> np.ndarray | None:
         """The (3, 2, H, W) float32 flow array, or None when the flow is not kept."""
         return np.empty((len(MOVING_BANDS), 2, height, width), np.float32) if self.keep_flow else None
-
-
-def _losses():
-    """The training losses (:mod:`.train.losses`), imported by the training hooks only: inference
-    never loads training code."""
-    from .train import losses
-
-    return losses
 
 
 def _to_dn(tensor: torch.Tensor) -> np.ndarray:
@@ -227,18 +223,10 @@ def _warp_tiles(bgrn: np.ndarray, flows: BandFlows, run: Run) -> tuple[np.ndarra
 
 
 class RECRuntime:
-    """How a super-resolution network runs. Subclasses: one per REC architecture."""
-
-    kind = "rec"
-    aligns_input = False
-    """Whether its input is aligned to G by a CSR (then training loads the frozen CSR for every task)."""
+    """How a super-resolution network runs. Subclasses: one per REC runtime name of the table."""
 
     def superresolve(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> np.ndarray:
         """(H, W, 4) uint16 → (factor·H, factor·W, 4) uint16 (``bgrn`` already validated)."""
-        raise NotImplementedError
-
-    def training_output(self, model: nn.Module, csr: nn.Module | None, view: torch.Tensor) -> torch.Tensor:
-        """The network's output for an (N, 4, h, w) DN view, in DN, as at inference."""
         raise NotImplementedError
 
 
@@ -261,49 +249,40 @@ class PlainRECRuntime(RECRuntime):
                        lambda t, y: _store_core(out, y, t, factor), run)
         return out
 
-    def training_output(self, model, csr, view):
-        radiometric = model.config.radiometric_scale
-        return model(view / radiometric) * radiometric
-
 
 class FaithfulRECRuntime(RECRuntime):
     """:class:`FaithfulREC`: B, R, NIR aligned to G by the joint CSR, then super-resolved in DN.
 
-    The per-band scale (mean of valid pixels) is the whole image's, so tiles agree.
+    The per-band scale (mean of valid pixels) is the whole image's, so tiles agree. With
+    ``run.align`` False (co-registered input) the CSR is neither loaded nor run.
     """
-
-    aligns_input = True
 
     def superresolve(self, model, bgrn, run):
         factor = model.config.scale
         height, width, bands = bgrn.shape
-        csr, _ = run.load("csr", model.config.align_with or None, run.device)
-        flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
-        mean, _ = band_statistics(bgrn)
+        flows = None
+        if run.align:
+            csr, _ = get_model("csr", model.config.align_with or None, run.device)
+            flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
+        mean = band_statistics(bgrn)[0] if run.band_means is None else np.asarray(run.band_means)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
         out = run.output((height * factor, width * factor, bands))
 
         def compute(t: Tile) -> torch.Tensor:
             x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)
-            tile_flows = flows.dense(t.read_y.start, t.read_x.start, x.shape[-2], x.shape[-1])
             edges = (t.read_y.start == 0, t.read_y.stop == height, t.read_x.start == 0, t.read_x.stop == width)
-            return model(align_to_reference(x, tile_flows, MOVING_BANDS), band_means, edges)
+            if flows is not None:
+                x = align_to_reference(x, flows.dense(t.read_y.start, t.read_x.start, *x.shape[-2:]), MOVING_BANDS)
+            return model(x, band_means, edges)
 
         with torch.inference_mode():
             _run_tiles(_rec_tiles(height, width, run, ALIGNED_REC_TILE), compute,
                        lambda t, y: _store_core(out, y, t, factor), run)
         return out
 
-    def training_output(self, model, csr, view):
-        with torch.no_grad():
-            aligned = align_to_reference(view, runtime_of(csr).flows_onto_green(csr, view), MOVING_BANDS)
-        return model(aligned)
-
 
 class CSRRuntime:
-    """How a registration network runs. Subclasses: one per CSR architecture."""
-
-    kind = "csr"
+    """How a registration network runs. Subclasses: one per CSR runtime name of the table."""
 
     def register(self, model: nn.Module, bgrn: np.ndarray, run: Run) -> tuple[np.ndarray, np.ndarray | None]:
         """(H, W, 4) uint16 → ``(registered, flow)`` (``bgrn`` already validated; flow None
@@ -314,20 +293,6 @@ class CSRRuntime:
         """Whole-image flows that :meth:`BandFlows.dense` interpolates to any window (REC alignment)."""
         raise WeightsError(f"REC aligns its input with whole-image flows; the {type(model).__name__} "
                            f"CSR computes its flows tile by tile")
-
-    def flows_onto_green(self, model: nn.Module, view: torch.Tensor) -> torch.Tensor:
-        """(N, 4, h, w) DN view → (N, 3, 2, h, w) flows of B, R, NIR onto G (validation scores). The
-        joint CSR computes them as at inference; the pairwise CSR normalises each pair by its own
-        statistics and does not pad, unlike its tiled inference (:meth:`register`)."""
-        raise NotImplementedError
-
-    def view_flows(self, model: nn.Module, view0: torch.Tensor, view1: torch.Tensor) -> torch.Tensor:
-        """Flows carrying view 0's G onto each band of view 1: (N, 4, 2, h, w) (REC's training loss)."""
-        raise NotImplementedError
-
-    def training_loss(self, model: nn.Module, batch: dict, rng: np.random.Generator, cfg) -> tuple[torch.Tensor, dict]:
-        """One training step's self-supervised loss and its logged parts (``cfg``: the TrainConfig)."""
-        raise NotImplementedError
 
 
 class PairwiseCSRRuntime(CSRRuntime):
@@ -364,17 +329,6 @@ class PairwiseCSRRuntime(CSRRuntime):
             flows.append(model(pair)[..., :height, :width].float())
         return torch.cat(flows)
 
-    def flows_onto_green(self, model, view):
-        return _losses().pairwise_flows_onto_green(model, view)
-
-    def view_flows(self, model, view0, view1):
-        return _losses().pairwise_view_flows(model, view0, view1)
-
-    def training_loss(self, model, batch, rng, cfg):
-        return _losses().pairwise_training_loss(model, batch["view0"], batch["view1"], rng,
-                                             smooth_weight=cfg.smooth_weight,
-                                             equivariance_weight=cfg.equivariance_weight)
-
 
 class JointCSRRuntime(CSRRuntime):
     """:class:`JointCSR`: the window grid of the whole image (:mod:`.band_alignment`), then a warp by tiles."""
@@ -385,34 +339,20 @@ class JointCSRRuntime(CSRRuntime):
     def image_flows(self, model, bgrn, device):
         return band_flows(model, bgrn, device)
 
-    def flows_onto_green(self, model, view):
-        return model(view)
 
-    def view_flows(self, model, view0, view1):
-        return _losses().joint_view_flows(model, view0, view1)
-
-    def training_loss(self, model, batch, rng, cfg):  # all bands of a view at once
-        return _losses().two_view_consistency_loss(model, batch["view0"], batch["view1"])
-
-
-RUNTIMES: dict[type[nn.Module], RECRuntime | CSRRuntime] = {
-    RCAN: PlainRECRuntime(),
-    FaithfulREC: FaithfulRECRuntime(),
-    CSRNet: PairwiseCSRRuntime(),
-    JointCSR: JointCSRRuntime(),
+RUNTIMES: dict[str, RECRuntime | CSRRuntime] = {
+    "plain_rec": PlainRECRuntime(),
+    "aligned_rec": FaithfulRECRuntime(),
+    "pairwise_csr": PairwiseCSRRuntime(),
+    "joint_csr": JointCSRRuntime(),
 }
-"""The runtime of each network class: the one place that maps an architecture to how it runs."""
+"""Each way of running, by the name the table of networks (:data:`~l1bsr_core.models.NETWORKS`) gives it."""
 
 
 def runtime_of(model: nn.Module) -> RECRuntime | CSRRuntime:
-    """The runtime of ``model``'s class (or of its nearest registered base class).
+    """The runtime of ``model``'s architecture (its line of :data:`~l1bsr_core.models.NETWORKS`).
 
     Raises:
-        WeightsError: for a network of no registered architecture.
+        WeightsError: for a network of no architecture in the table.
     """
-    for cls in type(model).__mro__:
-        if cls in RUNTIMES:
-            return RUNTIMES[cls]
-    known = ", ".join(cls.__name__ for cls in RUNTIMES)
-    raise WeightsError(f"not a REC or CSR network: {type(model).__name__} (known: {known})")
-
+    return RUNTIMES[network_of(model).runtime]

@@ -11,7 +11,7 @@ Two sources:
   L1B-like crop. Class levels are set so that the degraded scenes have the statistics of the real
   example crops (band means ~130–470 DN, NIR highest, maxima of a few thousand on bright roofs).
 * :func:`real_scene` reads a real L1B crop and removes its band misregistration with the classical
-  registration of :mod:`l1bsr_core.registration` (the reduced-scale protocol: a real 10 m crop is
+  registration of :mod:`l1bsr_core.classical_registration` (the reduced-scale protocol: a real 10 m crop is
   the "high-resolution" truth of a simulated 20 m acquisition).
 
 :class:`l1bsr_core.train.sampler.SceneSampler` mixes both into random augmented training crops.
@@ -554,12 +554,12 @@ def real_scene(path: str | Path) -> np.ndarray:
 
     Returns:
         (4, H, W) float32 DN, bands aligned onto the crop's G band by
-        :func:`l1bsr_core.registration.classical_register`. For the reduced-scale protocol this 10 m
+        :func:`l1bsr_core.classical_registration.classical_register`. For the reduced-scale protocol this 10 m
         image plays the part of the high-resolution scene. A few pixels along the border may hold
         reflected content from the registration warp.
     """
+    from .classical_registration import classical_register  # imported here: only this source needs it
     from .io import read_bgrn_array
-    from .registration import classical_register  # imported here: only this source needs it
 
     registered, _ = classical_register(read_bgrn_array(path))
     return np.ascontiguousarray(np.moveaxis(np.asarray(registered, dtype=np.float32), -1, 0))

@@ -16,6 +16,7 @@ with ``torch.load(weights_only=True)``, which never executes pickled code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -27,24 +28,17 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from .devices import resolve_device
 from .errors import WeightsError, one_line
-from .models import RCAN, CSRConfig, CSRNet, JointCSRConfig, RECConfig, build_csr, build_rec, csr_config_from_dict
+from .models import KINDS, RCAN, CSRConfig, CSRNet, RECConfig, build_network, kind_of
 from .outputs import sha256_of
-from .runtime import runtime_of
+from .tensors import conv_memory_format
 
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
 REGISTRY_FILE = "registry.json"
-KINDS = ("rec", "csr")
 DEFAULT_NAMES = {"rec": "rec", "csr": "csr"}
 PUBLISHED_CSR_KEY = "state_dictCSR"
-
-_BUILDERS = {
-    "rec": (build_rec, RECConfig.from_dict),
-    "csr": (build_csr, csr_config_from_dict),
-}
-DEFAULT_CONFIGS = {"rec": RECConfig(), "csr": JointCSRConfig()}
-"""What a new network of each kind is, when no config is given (the shipped weights' sizes)."""
 
 
 @dataclass(frozen=True)
@@ -94,21 +88,6 @@ def available_models(kind: str | None = None) -> list[str]:
         name for name, entry in read_registry(folder).items()
         if (kind is None or entry.kind == kind) and (folder / entry.file).is_file()
     )
-
-
-def build_model(kind: str, config: dict | RECConfig | CSRConfig | None = None) -> nn.Module:
-    """A randomly initialised network of ``kind`` ("rec" or "csr") with the given config."""
-    if kind not in _BUILDERS:
-        raise WeightsError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
-    model_cls, config_from_dict = _BUILDERS[kind]
-    if isinstance(config, dict):
-        config = config_from_dict(config) if config else None
-    return model_cls(config or DEFAULT_CONFIGS[kind])
-
-
-def kind_of(model: nn.Module) -> str:
-    """"rec" or "csr": the kind of ``model``'s architecture (:func:`~.runtime.runtime_of`)."""
-    return runtime_of(model).kind
 
 
 def describe(model: nn.Module, *, name: str, version: str = "", source: str = "") -> dict:
@@ -177,7 +156,7 @@ def _build_described(kind: str, config: dict | str, path: Path) -> nn.Module:
         WeightsError: when it describes none (unreadable JSON, unknown or unusable sizes).
     """
     try:
-        return build_model(kind, json.loads(config) if isinstance(config, str) else config)
+        return build_network(kind, json.loads(config) if isinstance(config, str) else config)
     except WeightsError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
@@ -298,3 +277,26 @@ def load_model(
         ) from error
     model.eval().to(device)
     return model, describe(model, name=label, version=meta.get("version", ""), source=str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(kind: str, weights: str, device: str, folder: str, stamp: float):
+    model, info = load_model(kind, weights, device)
+    return model.to(memory_format=conv_memory_format(device)), info
+
+
+def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: str | torch.device = "cpu"):
+    """The network of ``kind`` and its info dict, loaded once per (weights, device).
+
+    ``weights`` is a registered name, a checkpoint path, or a network already built (used as it
+    is, e.g. to time an untrained architecture); WeightsError when it is not of ``kind``.
+    """
+    if isinstance(weights, torch.nn.Module):
+        if kind_of(weights) != kind:
+            raise WeightsError(f"the network given is a {kind_of(weights).upper()} network; expected {kind.upper()}")
+        described = describe(weights, name=type(weights).__name__, source="(in memory)")
+        return weights.to(resolve_device(device)), described
+    folder = weights_dir()
+    registry = folder / REGISTRY_FILE
+    stamp = registry.stat().st_mtime if registry.is_file() else 0.0  # a retrained registry reloads
+    return _cached_model(kind, str(weights or kind), str(resolve_device(device)), str(folder), stamp)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from l1bsr_core.weights import sha256_of
+from l1bsr_core.outputs import sha256_of
 
 from . import paths
 

@@ -18,8 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l1bsr_core.outputs import atomic_output
-from l1bsr_core.weights import sha256_of
+from l1bsr_core.outputs import atomic_output, sha256_of
 
 from .examples import REAL_EXAMPLE_SHA256, Example, real_example
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from l1bsr_core import inference, registration
+from l1bsr_core import inference
 from l1bsr_core.bands import MOVING_BAND_NAMES, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.errors import InputError, L1BSRError
 from l1bsr_core.io import read_bgrn, write_bgrn
-from l1bsr_core.outputs import atomic_output
+from l1bsr_core.misregistration import misregistration
+from l1bsr_core.outputs import atomic_output, save_flow
 from l1bsr_core.resample import UPSAMPLING_METHODS, block_mean, upsample
 
 from . import figures, paths, records, speed, summaries, viz
@@ -189,7 +190,7 @@ _MISREGISTRATION_CACHE_SIZE = 32
 
 
 def _misregistration(image: np.ndarray) -> dict[str, dict] | None:
-    """:func:`l1bsr_core.registration.misregistration` (None for images under one window),
+    """:func:`l1bsr_core.misregistration.misregistration` (None for images under one window),
     memoised by content (the input is measured again by every run on it)."""
     if min(image.shape[:2]) < MISREGISTRATION_MIN_SIDE:
         return None
@@ -198,7 +199,7 @@ def _misregistration(image: np.ndarray) -> dict[str, dict] | None:
     if key not in _MISREGISTRATION_CACHE:
         if len(_MISREGISTRATION_CACHE) >= _MISREGISTRATION_CACHE_SIZE:
             _MISREGISTRATION_CACHE.pop(next(iter(_MISREGISTRATION_CACHE)))
-        _MISREGISTRATION_CACHE[key] = registration.misregistration(image, step=MISREGISTRATION_STEP)
+        _MISREGISTRATION_CACHE[key] = misregistration(image, step=MISREGISTRATION_STEP)
     return _MISREGISTRATION_CACHE[key]
 
 
@@ -379,7 +380,7 @@ def run_registration(
     write_bgrn(tiff, registered, like=loaded.info)
     flow_path = out / f"{loaded.name}_flow.npy"
     with atomic_output(flow_path) as temp:
-        np.save(temp, flow)
+        save_flow(temp, flow)
     files = [
         str(tiff),
         str(flow_path),

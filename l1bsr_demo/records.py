@@ -15,8 +15,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from l1bsr_core import inference, weights
-from l1bsr_core.outputs import atomic_output
+from l1bsr_core import inference
+from l1bsr_core.outputs import atomic_output, sha256_of
 
 from .inputs import LoadedInput
 
@@ -30,7 +30,7 @@ PACKAGES = ("l1bsr-studio", "torch", "numpy", "scipy", "tifffile", "gradio")
 @functools.lru_cache(maxsize=16)
 def _file_sha256(path: str, stamp: tuple[int, int]) -> str:
     """SHA-256 of a file, cached by (mtime, size) ``stamp``."""
-    return weights.sha256_of(Path(path))
+    return sha256_of(Path(path))
 
 
 def sha256(path: str | Path) -> str:

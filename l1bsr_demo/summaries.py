@@ -49,7 +49,7 @@ def timings_table(timings: dict[str, float]) -> str:
 
 
 def misregistration_rows(before: dict | None, after: dict | None) -> list[list]:
-    """Rows of :data:`MISREGISTRATION_HEADERS` from two :func:`l1bsr_core.registration.misregistration`
+    """Rows of :data:`MISREGISTRATION_HEADERS` from two :func:`l1bsr_core.misregistration.misregistration`
     reports (None when an image was too small to measure)."""
 
     def value(stats: dict, key: str) -> float | None:

@@ -51,7 +51,7 @@ def random_weights_dir(tmp_path_factory) -> Path:
 
     For exercising the plumbing only: these are not a model and nothing presents them as one.
     """
-    from l1bsr_core.models import JointCSR, JointCSRConfig, RECConfig, build_rec
+    from l1bsr_core.models import JointCSR, JointCSRConfig, RECConfig, build_network
     from l1bsr_core.weights import register_weights, save_checkpoint
 
     folder = tmp_path_factory.mktemp("weights")
@@ -59,7 +59,7 @@ def random_weights_dir(tmp_path_factory) -> Path:
     # the shipped architectures, small and random; the REC's inner network is randomised so that
     # it really adds something (its output layer would start at zero: plain bicubic), so tiling
     # and no-data tests see a network's reach
-    rec = build_rec(RECConfig(n_groups=1, n_blocks=2, n_feats=16, reduction=4, faithful=True))
+    rec = build_network("rec", RECConfig(n_groups=1, n_blocks=2, n_feats=16, reduction=4, faithful=True))
     randomise_parameters(rec, RANDOM_REC_STD)
     csr = JointCSR(JointCSRConfig(width=8, depth=2))
     for name, model in (("rec", rec), ("csr", csr)):

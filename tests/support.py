@@ -25,6 +25,7 @@ import tifffile
 import torch
 
 from l1bsr_core import weights
+from l1bsr_core.models import build_network
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import simulate_pair
 
@@ -108,7 +109,7 @@ def ensure_weights(folder: Path) -> None:
     torch.manual_seed(0)
     for kind in weights.KINDS:
         path = folder / f"{kind}.safetensors"
-        weights.save_checkpoint(weights.build_model(kind), path, version="random-test")
+        weights.save_checkpoint(build_network(kind), path, version="random-test")
         weights.register_weights(kind, path, description="random weights for tests", folder=folder)
     os.environ[weights.WEIGHTS_DIR_ENV] = str(folder)
 

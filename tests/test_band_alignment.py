@@ -8,7 +8,7 @@ import torch
 
 from l1bsr_core import band_alignment
 from l1bsr_core.models import JointCSR
-from l1bsr_core.models.phase_correlation import window_grid
+from l1bsr_core.phase_correlation import window_grid
 from l1bsr_core.tensors import image_to_tensor
 
 from support import randomise_parameters, simulated_view

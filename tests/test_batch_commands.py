@@ -130,3 +130,25 @@ def test_help_and_both_entry_points(capsys):
     from l1bsr_core.cli import main
 
     assert main(["batch", "--help"]) == 0
+
+
+def test_l2a_products_and_exports_run_with_their_domain_in_the_manifest(random_weights_dir, tmp_path):
+    from coregistered_support import make_product, reflectance_scene, write_export
+
+    product = make_product(tmp_path / "in", level="L2A", baseline="05.09", as_zip=True)
+    export = write_export(tmp_path / "in" / "export.tif", reflectance_scene(seed=4).astype(np.float32),
+                          descriptions=("B02", "B03", "B04", "B08"))
+    out = tmp_path / "out"
+    result = batch(product.path, export, out, "--task", TASK, "--workers", 2, "--window", "0,0,96,64",
+                   weights_dir=random_weights_dir)
+    assert result.returncode == 0, result.stderr
+    assert "2 L1C/L2A input(s) outside the networks' L1B training domain" not in result.stderr  # levels differ
+    assert "1 L1C/L2A, 1 L2A input(s) outside the networks' L1B training domain" in result.stderr
+    records = {Path(r["output"]).name: r for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
+    stem = product.path.name[: -len(".zip")]
+    assert set(records) == {f"{stem}.tif", "export.tif"}
+    assert records[f"{stem}.tif"]["detail"]["input_level"] == "L2A"
+    assert records["export.tif"]["detail"]["path"].startswith("REC without CSR alignment")
+    import rasterio
+    with rasterio.open(out / "export.tif") as dataset:
+        assert dataset.dtypes[0] == "float32" and dataset.shape == (128, 192) and dataset.transform.a == 5.0

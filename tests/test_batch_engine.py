@@ -52,7 +52,7 @@ def test_results_equal_single_runs_and_networks_load_once_per_worker(cluster, tm
         assert_within_one_dn(tifffile.imread(tmp_path / "out" / crop.name), single_run(crop, tmp_path / "s", TASK))
 
     def cache():
-        from l1bsr_core.inference import _cached_model
+        from l1bsr_core.weights import _cached_model
 
         info = _cached_model.cache_info()
         return info.misses, info.currsize, info.hits

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from l1bsr_core.batch import items
-from l1bsr_core.batch.items import Item, expand_inputs, leftover_temp_files, product_stem, remove_leftovers
+from l1bsr_core.batch.items import Item, expand_inputs, remove_leftovers
 from l1bsr_core.errors import ArgumentError
+from l1bsr_core.products.layout import product_stem
 
 
 def touch(path: Path) -> Path:
@@ -71,11 +72,10 @@ def test_product_stem():
     assert product_stem(Path("S2B_X_L1B.zip")) == "S2B_X_L1B"
 
 
-def test_leftover_temp_files_are_those_of_the_outputs_only(tmp_path):
+def test_the_leftovers_removed_are_the_temporary_files_of_the_outputs_only(tmp_path):
     output = tmp_path / "a.tif"
     left = touch(tmp_path / ".a.tif.0badc0de.tmp.tif")
     kept = [touch(tmp_path / ".b.tif.0badc0de.tmp.tif"), touch(tmp_path / "a.tif"), touch(tmp_path / ".a.tif.x.tmp")]
-    assert leftover_temp_files(output) == [left]
     assert remove_leftovers([Item("k", tmp_path / "in.tif", output)]) == 1
     assert not left.exists() and all(path.exists() for path in kept)
 

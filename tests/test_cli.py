@@ -211,6 +211,9 @@ def test_registration_on_a_made_crop_writes_image_and_flow(random_weights_dir, m
     out, flow = tmp_path / "registered.TIFF", tmp_path / "flow.npy"
     original = made_crop.read_bytes()
     result = cli(made_crop, out, *REG, "--flow", flow, weights_dir=random_weights_dir)
+    assert result.returncode == 0 and result.stderr.startswith("l1bsr: note: input unknown level"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    result = cli(made_crop, out, *REG, "--flow", flow, "--level", "l1b", weights_dir=random_weights_dir)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     registered = tifffile.imread(out)
     np.testing.assert_array_equal(registered[..., 1], tifffile.imread(made_crop)[..., 1])

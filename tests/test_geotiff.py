@@ -44,7 +44,7 @@ def test_geotiff_tags_rescaled(tmp_path, small_crop):
     source = tmp_path / "geo.tif"
     tifffile.imwrite(source, small_crop, metadata=None, extratags=geo_extratags())
     array, info = read_bgrn(source)
-    assert info.georeferenced and not info.pixel_is_point
+    assert info.tag_value(geotiff.MODEL_PIXEL_SCALE) is not None and not info.pixel_is_point
     out = tmp_path / "sr.tif"
     write_bgrn(out, np.repeat(np.repeat(array, 2, axis=0), 2, axis=1), like=info, scale=2)
     with tifffile.TiffFile(out) as tif:

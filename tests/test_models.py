@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
+from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_network
 
 PUBLISHED_REC_PARAMS = 15_445_796
 PUBLISHED_CSR_PARAMS = 4_104_674
@@ -32,10 +32,10 @@ def test_rec_output_shape(config):
 @pytest.mark.parametrize("config", CSR_CONFIGS, ids=str)
 def test_csr_output_shape(config):
     m = config.size_multiple
-    net = build_csr(config).eval()
+    net = build_network("csr", config).eval()
     out = net(torch.randn(3, 2, 2 * m * 8, 3 * m * 8))
     assert out.shape == (3, 2, 2 * m * 8, 3 * m * 8)
-    assert build_csr(CSRConfig.from_dict(config.to_dict())).config == config  # config round-trips
+    assert build_network("csr", CSRConfig.from_dict(config.to_dict())).config == config  # config round-trips
 
 
 def test_csr_refuses_sizes_that_are_not_multiples():

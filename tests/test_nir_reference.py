@@ -1,7 +1,7 @@
 """NIR's composite reference and its trusted residual (issue #24), on project-made data.
 
 Flows follow ``warp(band, flow) ≈ G`` (channel 0 dx, px); window shifts follow
-:mod:`l1bsr_core.models.phase_correlation` (``moving(y + dy, x + dx) ≈ reference(y, x)``).
+:mod:`l1bsr_core.phase_correlation` (``moving(y + dy, x + dx) ≈ reference(y, x)``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from l1bsr_core.bands import BLUE, GREEN, MOVING_BANDS, NIR, RED
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import JointCSRConfig
 from l1bsr_core.models.nir_reference import composite_nir_windows
-from l1bsr_core.models.phase_correlation import window_grid, windowed_phase_correlation
+from l1bsr_core.phase_correlation import window_grid, windowed_phase_correlation
 from l1bsr_core.warp import warp
 
 from support import constant_flow, simulated_view, ten_metre_bands

@@ -1,4 +1,4 @@
-"""Properties of the torch windowed phase correlation (:mod:`l1bsr_core.models.phase_correlation`).
+"""Properties of the torch windowed phase correlation (:mod:`l1bsr_core.phase_correlation`).
 
 Shifts follow ``moving(y + dy, x + dx) ≈ reference(y, x)``, so a reference made as
 ``warp(moving, s)`` must give ``s`` in every window. Shifted pairs are cut from the interior of a
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from l1bsr_core import registration
+from l1bsr_core import classical_registration
+from l1bsr_core import phase_correlation as phase_correlation_module
 from l1bsr_core.bands import BLUE, GREEN, NIR, RED
-from l1bsr_core.models import phase_correlation as phase_correlation_module
-from l1bsr_core.models.phase_correlation import gradient_reach, window_grid, windowed_phase_correlation
+from l1bsr_core.phase_correlation import gradient_reach, window_grid, windowed_phase_correlation
 from l1bsr_core.warp import warp
 
 from support import constant_flow, simulated_view, ten_metre_bands
@@ -135,7 +135,7 @@ def test_a_slab_with_context_gives_the_windows_of_the_full_image(first, last):
 
 
 def test_agrees_with_the_numpy_classical_estimator(band):
-    """The same estimator as :func:`l1bsr_core.registration.windowed_shifts`, on a known shift and
+    """The same estimator as :func:`l1bsr_core.classical_registration.windowed_shifts`, on a known shift and
     on real cross-band pairs (B and R onto G of a simulated view).
 
     Not NIR: on its weak, multi-modal peaks the two refinement schedules can stop at different
@@ -146,8 +146,8 @@ def test_agrees_with_the_numpy_classical_estimator(band):
     pairs = [(reference[0].numpy(), moving[0, 0].numpy())] + [(view[GREEN], view[b]) for b in (BLUE, RED)]
     for ref, mov in pairs:
         shift, confidence = correlate(torch.from_numpy(ref)[None], torch.from_numpy(mov)[None, None])
-        _, _, dx, dy, expected_confidence = registration.windowed_shifts(ref, mov, window=WINDOW, step=STEP)
-        assert expected_confidence.min() > registration.MIN_CONFIDENCE  # well-defined peaks only
+        _, _, dx, dy, expected_confidence = classical_registration.windowed_shifts(ref, mov, window=WINDOW, step=STEP)
+        assert expected_confidence.min() > classical_registration.MIN_CONFIDENCE  # well-defined peaks only
         difference = np.abs(np.stack((dx, dy)) - shift[0, 0].numpy())
         assert difference.max() < AGREEMENT_PX
         assert np.abs(expected_confidence - confidence[0, 0].numpy()).max() < CONFIDENCE_AGREEMENT

@@ -40,7 +40,7 @@ def test_product_none_writes_one_strip_per_detector_and_a_manifest(synthetic_pro
     (lambda tmp: tmp / "nothing.SAFE", "does not exist"),
     (lambda tmp: (tmp / "plain").mkdir() or tmp / "plain", "is not a Sentinel-2 L1B product"),
     (lambda tmp: (tmp / "S2A_MSIL2A_X.SAFE" / "GRANULE").mkdir(parents=True) or tmp / "S2A_MSIL2A_X.SAFE",
-     "is a Sentinel-2 L2A product; expected an L1B product"),
+     "named like a Sentinel-2 L2A product but holds no MTD_MSIL2A.xml"),
     (lambda tmp: (tmp / "bad.zip").write_bytes(b"PK\x03\x04 truncated") and tmp / "bad.zip", "not a readable zip"),
 ])
 def test_bad_products_get_one_line_and_leave_nothing(tmp_path, capsys, make, message):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from l1bsr_core.classical_registration import phase_correlation_shift
 from l1bsr_core.errors import InputError
 from l1bsr_core.products.overlap import TRIM_PX, cut_pairs, find_overlap, plan_pairs
 from l1bsr_core.products.process import aligned_strip, open_product
-from l1bsr_core.registration import phase_correlation_shift
 
 
 @pytest.fixture(scope="module")

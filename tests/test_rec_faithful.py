@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from l1bsr_core.bands import GREEN, MOVING_BANDS, N_BANDS, NO_DATA, SCALE_FACTOR
-from l1bsr_core.models import FaithfulREC, RECConfig, build_rec
+from l1bsr_core.models import FaithfulREC, RECConfig, build_network
 from l1bsr_core.models.rec_faithful import fill_no_data, low_frequency_constraint, remove_phase_pattern
 from l1bsr_core.resample import upsample_bicubic
 
@@ -90,7 +90,7 @@ def unrelated_bands() -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def rec() -> FaithfulREC:
-    return randomise_parameters(build_rec(RECConfig(faithful=True)), RANDOM_STD)
+    return randomise_parameters(build_network("rec", RECConfig(faithful=True)), RANDOM_STD)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ class GreenEverywhere(torch.nn.Module):
 
 
 def test_the_randomised_network_is_not_bicubic(view, output):
-    assert isinstance(build_rec(RECConfig(faithful=True)), FaithfulREC)
+    assert isinstance(build_network("rec", RECConfig(faithful=True)), FaithfulREC)
     assert output.shape == (1, N_BANDS, SCALE_FACTOR * SIZE, SCALE_FACTOR * SIZE)
     assert (output - upsample_bicubic(view, SCALE_FACTOR)).abs().mean() > NOT_BICUBIC * view.mean()
 
@@ -265,7 +265,7 @@ def test_rings_round_bright_points_are_no_darker_than_bicubic_whatever_the_netwo
     base = upsample_bicubic(x, SCALE_FACTOR)[0, GREEN].numpy()
     points = bright_points(base)
     assert len(points) >= POINTS // 2
-    model = build_rec(RECConfig(faithful=True))
+    model = build_network("rec", RECConfig(faithful=True))
     model.network = RingingNetwork()
     depths = {}
     for rounds in (0, rec_faithful.HALO_ROUNDS):

@@ -14,7 +14,7 @@ from l1bsr_core import inference
 from l1bsr_core.arrays import to_uint16
 from l1bsr_core.bands import GREEN, MOVING_BANDS, SCALE_FACTOR
 from l1bsr_core.metrics import flow_epe, psnr
-from l1bsr_core.registration import misregistration, ngf_misregistration
+from l1bsr_core.misregistration import misregistration, ngf_misregistration
 from l1bsr_core.resample import block_mean, upsample
 from l1bsr_core.warp import warp
 from l1bsr_core.weights import PROJECT_WEIGHTS_DIR, read_registry

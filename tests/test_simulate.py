@@ -317,7 +317,7 @@ def aligned_real(small_real_dir) -> np.ndarray:
 
 
 def test_real_scene_reduces_misregistration(small_real_dir, aligned_real):
-    from l1bsr_core.registration import misregistration
+    from l1bsr_core.misregistration import misregistration
 
     raw = tifffile.imread(small_real_dir / "crop.tif")
     assert aligned_real.shape == (4, *raw.shape[:2]) and aligned_real.dtype == np.float32

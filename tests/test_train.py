@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_csr
-from l1bsr_core.runtime import runtime_of
+from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_network
 from l1bsr_core.scenes import make_scene
 from l1bsr_core.simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
 from l1bsr_core.train import losses
 from l1bsr_core.train.loop import TrainConfig, train
+from l1bsr_core.train.networks import training_of
 
 TINY_REC = {"n_groups": 1, "n_blocks": 1, "n_feats": 8, "reduction": 4}
 TINY_CSR = {"architecture": "encoder_decoder", "encoder": [8, 8, 16, 16], "decoder": [16, 16, 8, 8], "head": 8}
@@ -48,7 +48,7 @@ def fit(model, loss_fn, steps, lr):
 def test_csr_anchor_consistency_loss_decreases(pairs):
     torch.manual_seed(0)
     v0, v1, _ = pairs
-    csr = build_csr(CSRConfig.from_dict(TINY_CSR))
+    csr = build_network("csr", CSRConfig.from_dict(TINY_CSR))
     band = torch.tensor([0, 1, 2, 3])
     anchor = v0[:, 1]
     before, after = fit(csr, lambda: losses.anchor_consistency_loss(csr, v0, v1, band, anchor)[0], 40, 2e-3)
@@ -63,7 +63,7 @@ def test_rec_self_supervised_loss_decreases_with_true_flows_absent(pairs):
     csr = CSRNet(CSRConfig.from_dict(TINY_CSR)).requires_grad_(False)
     sigma = psf_sigma_for_mtf(SimulationConfig().mtf_nyquist, 2)
     with torch.no_grad():
-        flows = runtime_of(csr).view_flows(csr, v0, v1)
+        flows = training_of(csr).view_flows(csr, v0, v1)
     scale = 400.0
     loss_fn = lambda: losses.rec_self_supervised_loss(  # noqa: E731
         rec(v0 / scale), v1 / scale, flows, lambda x: degrade(x, 2, sigma), factor=2)

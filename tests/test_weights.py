@@ -9,16 +9,15 @@ import torch
 from safetensors import safe_open
 
 from l1bsr_core.errors import WeightsError
-from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig
+from l1bsr_core.models import RCAN, CSRConfig, CSRNet, RECConfig, build_network
+from l1bsr_core.outputs import sha256_of
 from l1bsr_core.weights import (
     PROJECT_WEIGHTS_DIR,
     PUBLISHED_CSR_KEY,
-    build_model,
     load_model,
     read_registry,
     register_weights,
     save_checkpoint,
-    sha256_of,
 )
 
 from test_models import PUBLISHED_REC_PARAMS
@@ -44,7 +43,7 @@ def test_every_registered_network_loads_with_its_hash_and_config(project_weights
     assert sha256_of(path) == entry.sha256
     model, info = load_model(entry.kind, name)
     assert info["name"] == name and info["kind"] == entry.kind
-    assert build_model(entry.kind, entry.config).config == model.config  # the registry's config is the model's
+    assert build_network(entry.kind, entry.config).config == model.config  # the registry's config is the model's
     with safe_open(str(path), framework="pt") as handle:  # counted from the file, not from the model
         stored = sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())
         assert json.loads(handle.metadata()["config"]) == entry.config

@@ -14,7 +14,16 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, progress_bar, run_reporting_errors
+from ..command_kit import (
+    COREGISTERED_OPTIONS,
+    DEVICE_HELP,
+    EXIT_USER_ERROR,
+    OneLineParser,
+    add_coregistered_arguments,
+    add_network_arguments,
+    progress_bar,
+    run_reporting_errors,
+)
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
@@ -39,7 +48,8 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
-        description="Run one task on many BGRN TIFFs (files, folders of them, L1B products) on a Dask "
+        description="Run one task on many BGRN TIFFs (files, folders of them, L1B products; also L1C/L2A "
+        "products and 4-band GeoTIFF exports, outside the networks' L1B domain) on a Dask "
         "cluster; outputs go to OUT_DIR with a manifest (manifest.jsonl). A re-run skips items done.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
@@ -54,11 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use an existing Dask cluster (tcp://HOST:PORT) instead of an embedded one; "
                         "inputs and OUT_DIR must be at the same paths on its workers")
     parser.add_argument("--overwrite", action="store_true", help="redo items already done")
-    parser.add_argument("--device", default="cpu",
-                        help="cpu or cuda (default: cpu); with --scheduler, what every worker must have")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None,
-                        help="tile side in input pixels for large images (default: automatic, 0 = no tiling)")
+    add_network_arguments(parser, device_help=f"{DEVICE_HELP}; with --scheduler, what every worker must have")
+    add_coregistered_arguments(parser)
     return parser
 
 
@@ -77,21 +84,21 @@ def check_arguments(args: argparse.Namespace) -> str:
     if args.scheduler is not None and args.workers is not None:
         raise ArgumentError("--workers sizes the embedded cluster; an existing cluster (--scheduler) has its own")
     check_tile(args.tile)
-    from .. import inference  # imports torch: after the cheap checks
+    from .. import devices, weights  # import torch: after the cheap checks
 
     kind = MODEL_KINDS[args.task]
-    _, info = inference.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
+    _, info = weights.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
     if args.scheduler is None:
-        inference.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
+        devices.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
     else:
-        inference.parse_device(args.device)  # an existing cluster's workers are checked once connected
+        devices.parse_device(args.device)  # an existing cluster's workers are checked once connected
     sources = [(kind, info["source"])]
     if info["config"].get("align_with"):
-        sources.append(("csr", inference.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
+        sources.append(("csr", weights.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
     return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
 
 
-class Progress:
+class ItemProgressBar:
     """Items done/total, failures and an ETA on stderr; failed items as one line each above it."""
 
     def __init__(self, total: int, skipped: int, stream=None):
@@ -153,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
     todo, skipped = _partition(items, done, args, networks)
-    progress = Progress(len(items), len(skipped))
+    progress = ItemProgressBar(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items
 
     with contextlib.ExitStack() as stack:
@@ -173,17 +180,25 @@ def run(args: argparse.Namespace) -> int:
                                         sha256=done[item.key]["sha256"], networks=networks))
         if todo:
             progress.update()
+            options = {name: getattr(args, name) for name in COREGISTERED_OPTIONS}
+            outside: dict[str, int] = {}
             for item, result in run_items(cluster, todo, task=args.task, weights=args.weights, device=args.device,
-                                          tile=args.tile):
+                                          tile=args.tile, options=options):
                 manifest.append(make_record(item, result["status"], task=args.task, weights=args.weights,
                                             error=result["error"], seconds=result["seconds"],
                                             worker=result["worker"], sha256=result["sha256"],
                                             detail=result["detail"], networks=networks))
+                if (result["detail"] or {}).get("in_domain") is False:
+                    outside[result["detail"]["input_level"]] = outside.get(result["detail"]["input_level"], 0) + 1
                 if result["status"] == FAILED:
                     error = result["error"]  # named once: our messages mostly name the input already
                     progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")
                 progress.update(result["status"])
     counts = progress.counts
+    if todo and outside:
+        levels = ", ".join(f"{count} {level}" for level, count in sorted(outside.items()))
+        progress.line(f"{PROG}: note: {levels} input(s) outside the networks' L1B training domain; the manifest "
+                      "says which and the path each took")
     progress.line(f"{PROG}: {counts[DONE]} done, {counts[FAILED]} failed, {counts[SKIPPED]} skipped in "
                   f"{time.perf_counter() - progress.start:.1f} s; manifest {manifest.path}")
     return EXIT_FAILED_ITEMS if counts[FAILED] else 0

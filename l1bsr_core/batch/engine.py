@@ -144,7 +144,8 @@ def _failure(error: BaseException) -> dict:
 
 
 def run_items(cluster: Cluster, items: Iterable[Item], *, task: str, weights: str | None = None,
-              device: str = "cpu", tile: int | None = None) -> Iterator[tuple[Item, dict]]:
+              device: str = "cpu", tile: int | None = None, options: dict | None = None
+              ) -> Iterator[tuple[Item, dict]]:
     """Submit one task per item; yield ``(item, result)`` as each finishes (see
     :func:`l1bsr_core.batch.worker.run_item` for the result). Tasks not finished when the
     iteration stops early (an error, Ctrl-C) are cancelled."""
@@ -153,7 +154,7 @@ def run_items(cluster: Cluster, items: Iterable[Item], *, task: str, weights: st
     client = cluster.client
     futures = {
         client.submit(run_item, task, str(item.input), str(item.output), item.detector, weights=weights,
-                      device=device, tile=tile, threads=cluster.threads, pure=False,
+                      device=device, tile=tile, threads=cluster.threads, options=options, pure=False,
                       resources=cluster.resources or None): item
         for item in items
     }

@@ -1,9 +1,11 @@
 """The work of a batch: INPUT arguments expanded into items, each with a stable key and its output name.
 
-An INPUT is a BGRN TIFF file, a folder of them (its ``.tif``/``.tiff`` files, not its sub-folders,
-sorted by name; hidden files left out), or a Sentinel-2 L1B product (a ``.SAFE`` folder or its
-``.zip``, read by :mod:`l1bsr_core.products`), which gives one item per detector.
-Outputs all go into OUT_DIR: ``<input stem>.tif``, or ``<product stem>_D01.tif`` for detector 1.
+An INPUT is a BGRN TIFF file (or a 4-band GeoTIFF export of L1C/L2A imagery), a folder of them
+(its ``.tif``/``.tiff`` files, not its sub-folders, sorted by name; hidden files left out), a
+Sentinel-2 L1B product (a ``.SAFE`` folder or its ``.zip``, read by :mod:`l1bsr_core.products`),
+which gives one item per detector, or an L1C/L2A product, which gives one item (its tile).
+Outputs all go into OUT_DIR: ``<input stem>.tif``, ``<product stem>_D01.tif`` for detector 1 of an
+L1B product, ``<product stem>.tif`` for an L1C/L2A product.
 Two items with one output name, or an output that is an input, are refused before any work.
 """
 
@@ -18,10 +20,10 @@ from pathlib import Path
 from ..errors import ArgumentError
 from ..outputs import TIFF_SUFFIXES
 from ..products import is_product, list_detectors
+from ..products.layout import product_stem
+from ..products.tile_product import is_tile_product
 
 OUTPUT_SUFFIX = ".tif"
-PRODUCT_SUFFIXES = (".zip", ".safe")
-"""Suffixes stripped (in this order, any case) from a product's name to make its output stem."""
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,9 @@ def _tiffs_in(folder: Path) -> list[Path]:
     )
 
 
-def product_stem(product: Path) -> str:
-    """``S2A_…_L1B.SAFE`` and ``S2A_…_L1B.SAFE.zip`` → ``S2A_…_L1B``."""
-    name = product.name
-    for suffix in PRODUCT_SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return name
-
-
 def _items_of(path: Path, out_dir: Path) -> list[Item]:
+    if is_tile_product(path):  # an L1C/L2A product: one tile, one item
+        return [Item(str(path.resolve()), path, out_dir / f"{product_stem(path)}{OUTPUT_SUFFIX}")]
     if is_product(path):
         key, stem = str(path.resolve()), product_stem(path)
         return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
@@ -123,14 +118,10 @@ def _temp_files_in(folder: Path, names: set[str]) -> list[Path]:
     return []
 
 
-def leftover_temp_files(output: Path) -> list[Path]:
-    """Temporary files :func:`l1bsr_core.outputs.atomic_output` made for ``output`` and never renamed
-    (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it."""
-    return _temp_files_in(output.parent, {output.name})
-
-
 def remove_leftovers(items) -> int:
-    """Delete the :func:`leftover_temp_files` of every item's output (call when no writer is running).
+    """Delete the temporary files :func:`l1bsr_core.outputs.atomic_output` made for any item's output and
+    never renamed (their writer was killed): ``.<name>.<8 hex>.tmp<suffix>`` beside it. Call it when
+    no writer is running.
 
     Each output folder is listed once, however many items write there."""
     names_by_folder: dict[Path, set[str]] = {}

@@ -52,7 +52,8 @@ def _error_text(error: Exception) -> str:
 
 
 def run_item(task: str, input: str, output: str, detector: int | None = None, *, weights: str | None = None,
-             device: str = "cpu", tile: int | None = None, threads: int | None = None) -> dict:
+             device: str = "cpu", tile: int | None = None, threads: int | None = None,
+             options: dict | None = None) -> dict:
     """Run one item; return ``{"status", "error", "seconds", "worker", "sha256", "detail"}``.
 
     Args:
@@ -62,6 +63,9 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
         detector: the product's detector to process (``l1bsr_core.products.process_detector``).
         weights, device, tile: as :func:`l1bsr_core.jobs.process_file`.
         threads: torch threads of this worker process (None: its cores over its task threads).
+        options: for inputs that are not L1B product detectors, more arguments of
+            :func:`l1bsr_core.jobs.process_file` (``level``, ``dn_offset``, ``window``, ``bbox``,
+            ``align``); its record (the input's level, the path taken) becomes ``detail``.
     """
     start = time.perf_counter()
     worker = _worker()
@@ -71,14 +75,15 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
         _set_torch_threads(threads, worker)
         check_output_path(output, TIFF_SUFFIXES, keep=(input,))
         if detector is None:
-            process_file(input, output, task, weights=weights, device=device, tile=tile)
+            result["detail"] = process_file(input, output, task, weights=weights, device=device, tile=tile,
+                                            **(options or {}))
         else:
             from ..products import process_detector
 
             result["detail"] = process_detector(Path(input), detector, Path(output), task, weights=weights,
                                                 device=device, tile=tile)
         # a product strip is hashed once, by process_detector (it can weigh hundreds of MB)
-        result["sha256"] = result["detail"]["sha256"] if result["detail"] else sha256_of(output)
+        result["sha256"] = result["detail"].get("sha256") or sha256_of(output)
     except Exception as error:  # one item's failure is a result: the others go on
         result.update(status=FAILED, error=_error_text(error))
     result["seconds"] = round(time.perf_counter() - start, 3)
@@ -87,7 +92,7 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
 
 def device_problem(device: str) -> str | None:
     """Run on a worker: why it cannot run the networks on ``device`` (one line), or None when it can."""
-    from ..inference import resolve_device  # imports torch: only on the worker
+    from ..devices import resolve_device  # imports torch: only on the worker
 
     try:
         resolve_device(device)

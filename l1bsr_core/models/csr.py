@@ -26,7 +26,7 @@ ENCODER_DECODER = "encoder_decoder"
 
 @dataclass(frozen=True)
 class CSRConfig(DictConfig):
-    """Constructor arguments of a CSR network (:func:`build_csr`); stored inside every checkpoint."""
+    """Constructor arguments of a CSR network (:class:`CSRNet`); stored inside every checkpoint."""
 
     encoder: tuple[int, ...] = (16, 32, 48, 64)
     """Widths of the max-pool blocks."""
@@ -111,7 +111,7 @@ class CSRNet(nn.Module):
         self.config = config or CSRConfig()
         c = self.config
         if c.architecture != ENCODER_DECODER:
-            raise ValueError(f"CSRNet is the {ENCODER_DECODER!r} architecture; use build_csr for {c.architecture!r}")
+            raise ValueError(f"CSRNet is the {ENCODER_DECODER!r} architecture; got {c.architecture!r}")
         if len(c.encoder) != len(c.decoder):
             raise ValueError("encoder and decoder must have the same number of blocks")
         widths = (self.IN_CHANNELS, *c.encoder)
@@ -142,26 +142,3 @@ class CSRNet(nn.Module):
         x = F.leaky_relu(self.conv1(x), self.config.leaky_slope)
         return torch.tanh(self.conv2(x)) * self.config.max_flow_px
 
-
-def csr_config_from_dict(values: dict):
-    """The config ``values`` describe: a :class:`CSRConfig` when their ``architecture`` is the
-    encoder–decoder, else (the default architecture, e.g. a partial
-    ``--model-config``) a :class:`~.csr_joint.JointCSRConfig`."""
-    from .csr_joint import JointCSRConfig
-    if values.get("architecture") == ENCODER_DECODER:
-        return CSRConfig.from_dict(values)
-    return JointCSRConfig.from_dict(values)
-
-
-def build_csr(config=None) -> nn.Module:
-    """The CSR network for ``config`` (a config object or its dict; default the joint CSR):
-    :class:`~.csr_joint.JointCSR` or :class:`CSRNet`."""
-    from .csr_joint import JOINT, JointCSR, JointCSRConfig
-    if isinstance(config, dict):
-        config = csr_config_from_dict(config)
-    config = config or JointCSRConfig()
-    if config.architecture == JOINT:
-        return JointCSR(config)
-    if config.architecture == ENCODER_DECODER:
-        return CSRNet(config)
-    raise ValueError(f"unknown CSR architecture {config.architecture!r}; expected {JOINT!r} or {ENCODER_DECODER!r}")

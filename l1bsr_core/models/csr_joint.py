@@ -4,9 +4,9 @@ Input: (N, 4, H, W) float, bands B, G, R, NIR in digital numbers (0 = no-data), 
 Output: (N, 3, 2, H, W) float32 flows of B, R, NIR onto G, in pixels, channel 0 dx, channel 1 dy,
 in the :func:`l1bsr_core.warp.warp` convention: ``warp(band, flow)`` lies on G.
 
-Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.fuse`, :meth:`JointCSR.to_pixels`):
+Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.combine`, :meth:`JointCSR.to_pixels`):
 
-1. **Measure** (classical, no parameters): :func:`.phase_correlation.windowed_phase_correlation`
+1. **Measure** (classical, no parameters): :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`
    of each band against G on a grid of ``window`` px windows every ``step`` px: a shift and a
    confidence per window. Windows that touch no-data get confidence 0.
 2. **Fuse** on the window grid: the classical robust fusion (drop windows under
@@ -25,7 +25,7 @@ Three stages (:meth:`JointCSR.measure`, :meth:`JointCSR.fuse`, :meth:`JointCSR.t
    outermost centres).
 
 Large images: :meth:`measure` works on any rows of windows independently, so it can run in
-chunks; :meth:`fuse` runs on the whole (small) grid; :meth:`to_pixels` on any pixel window.
+chunks; :meth:`combine` runs on the whole (small) grid; :meth:`to_pixels` on any pixel window.
 """
 
 from __future__ import annotations
@@ -39,19 +39,14 @@ from torch import nn
 
 from ..bands import BAND_TIME_RATIOS, BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
 from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
+from ..phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
+from ..shift_fusion import FUSION_TRUNCATE, robust_fusion
 from ..warp import align_to_reference
 from .config import DictConfig
 from .nir_reference import composite_nir_windows
-from .phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
 
 JOINT = "joint_phase_correlation"
 """The ``architecture`` value of :class:`JointCSRConfig`."""
-
-_MEDIAN_SIZE = 3
-"""Side of the neighbourhood (windows) of the outlier test."""
-
-FUSION_TRUNCATE = 3.0
-"""Half-width, in standard deviations, of the robust fusion's Gaussians (as trained)."""
 
 NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE = "green", "composite"
 NIR_REFERENCES = (NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE)
@@ -139,47 +134,6 @@ class JointCSRConfig(DictConfig):
         return 1
 
 
-def _median3(values: torch.Tensor) -> torch.Tensor:
-    """3 × 3 median of (N, C, gy, gx), edges replicated."""
-    padded = F.pad(values, (1, 1, 1, 1), mode="replicate")
-    patches = padded.unfold(-2, _MEDIAN_SIZE, 1).unfold(-2, _MEDIAN_SIZE, 1)
-    return patches.flatten(-2).median(-1).values
-
-
-def _gaussian_smooth(values: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian (radius ceil(3σ), as trained) of (N, C, gy, gx), edges replicated."""
-    return gaussian_blur(values, sigma, radius=gaussian_radius(sigma, FUSION_TRUNCATE), mode="replicate")
-
-
-def robust_fusion(shift: torch.Tensor, confidence: torch.Tensor, *, min_confidence: float, outlier_px: float,
-                  smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The classical grid fusion of one set of window measurements.
-
-    Args:
-        shift: (N, 2, gy, gx) window shifts, px. confidence: (N, gy, gx).
-        smoothing: standard deviation of the normalised convolution, grid steps.
-
-    Returns:
-        ``(fused, weight)``: (N, 2, gy, gx) smoothed shifts and (N, 1, gy, gx) the weight each
-        window kept (0 = rejected). With no window kept in a sample its fused shift is 0.
-    """
-    weight = torch.where(confidence >= min_confidence, confidence, torch.zeros_like(confidence))[:, None]
-    kept = weight > 0
-    count = kept.sum(dim=(2, 3), keepdim=True).clamp_min(1)
-    # rejected windows first take the mean of the kept ones, so they do not drag the median
-    mean = (shift * kept).sum(dim=(2, 3), keepdim=True) / count
-    median = _median3(torch.where(kept, shift, mean))
-    outlier = (shift - median).norm(dim=1, keepdim=True) > outlier_px
-    weight = torch.where(outlier, torch.zeros_like(weight), weight)
-    norm = _gaussian_smooth(weight, smoothing)
-    total = weight.sum(dim=(2, 3), keepdim=True)
-    global_mean = (shift * weight).sum(dim=(2, 3), keepdim=True) / total.clamp_min(1e-12)
-    fallback = torch.where(total > 0, global_mean, torch.zeros_like(global_mean))
-    smoothed = _gaussian_smooth(shift * weight, smoothing) / norm.clamp_min(1e-12)
-    fused = torch.where(norm > 1e-6, smoothed, fallback.expand_as(shift))
-    return fused, weight
-
-
 def affine_basis(gy: int, gx: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """(3, gy·gx): 1, x, y over a (gy, gx) grid, x and y from −1 to 1: an affine field's basis."""
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, gy, dtype=dtype), torch.linspace(-1, 1, gx, dtype=dtype),
@@ -245,7 +199,7 @@ class JointCSR(nn.Module):
 
         ``bands``: positions in B, R, NIR to measure (default all three, K = 3). ``context``: rows
         (top, bottom) of a slab that only feed the gradient filters (see
-        :func:`.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
+        :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
         row by row gives the windows of the whole image. A second measurement (``bands`` given:
         the bands already warped onto G) of NIR uses the composite reference when
         ``config.nir_reference`` says so (:func:`.nir_reference.composite_nir_windows`).
@@ -420,12 +374,8 @@ class JointCSR(nn.Module):
         support = self.config.nir_residual_support
         if support <= 0:
             return torch.ones_like(kept)
-        return (_gaussian_smooth(kept, sigma) / support).clamp(max=1.0)
-
-    def fuse(self, shift: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        """Window measurements (from :meth:`measure`) → grid flows (N, 3, 2, gy, gx), px, first pass only."""
-        first, weight = self.classical_fusion(shift, confidence)
-        return self.correct(shift, confidence, first, weight, first)
+        local = gaussian_blur(kept, sigma, radius=gaussian_radius(sigma, FUSION_TRUNCATE), mode="replicate")
+        return (local / support).clamp(max=1.0)
 
     def to_pixels(self, grid: torch.Tensor, height: int, width: int, window: int, *, top: int = 0, left: int = 0,
                   rows: int | None = None, cols: int | None = None) -> torch.Tensor:

@@ -11,7 +11,7 @@ the edges NIR shares with any visible band, in the proportions NIR has them.
 
 B and R must already be registered onto G (the joint CSR measures NIR this way after B's and R's
 second measurement, with NIR warped by its first estimate, so the residual shifts are small).
-Bands (N, 4, H, W) B, G, R, NIR in DN; shifts in the convention of :mod:`.phase_correlation`
+Bands (N, 4, H, W) B, G, R, NIR in DN; shifts in the convention of :mod:`l1bsr_core.phase_correlation`
 (``moving(y + dy, x + dx) ≈ reference(y, x)``, channel 0 dx, px).
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from ..bands import BLUE, GREEN, NIR, RED
-from .phase_correlation import complex_gradient, feature_phase_correlation
+from ..phase_correlation import complex_gradient, feature_phase_correlation
 
 VISIBLE = (GREEN, BLUE, RED)
 """The bands NIR's composite reference is made of."""
@@ -56,7 +56,7 @@ def composite_nir_windows(bgrn: torch.Tensor, *, window: int, step: int,
 
     Args:
         bgrn: (N, 4, H, W) DN. window, step, context: as in
-            :func:`.phase_correlation.windowed_phase_correlation`.
+            :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`.
 
     Returns:
         ``(shift, confidence)``: (N, 1, 2, gy, gx) px and (N, 1, gy, gx), as that function's.

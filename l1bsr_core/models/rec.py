@@ -22,6 +22,10 @@ from .config import DictConfig
 
 UPSAMPLER_RCAN = "rcan"
 UPSAMPLER_DIRECT = "direct"
+PLAIN_REC = "rcan"
+"""The ``architecture`` of a :class:`RECConfig` that is not ``faithful``: :class:`RCAN`."""
+FAITHFUL_REC = "faithful_rec"
+"""The ``architecture`` of a ``faithful`` :class:`RECConfig`: :class:`~.rec_faithful.FaithfulREC`."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,11 @@ class RECConfig(DictConfig):
         """The published network: 10 groups × 20 blocks × 64 features, reduction 16 (15.4 M params)."""
         return cls(n_groups=10, n_blocks=20, n_feats=64, reduction=16, bicubic_skip=False, upsampler=UPSAMPLER_RCAN)
 
+    @property
+    def architecture(self) -> str:
+        """:data:`FAITHFUL_REC` when ``faithful``, else :data:`PLAIN_REC` (the table of
+        :mod:`.networks` builds the network it names)."""
+        return FAITHFUL_REC if self.faithful else PLAIN_REC
 
 
 def _conv3x3(in_ch: int, out_ch: int) -> nn.Conv2d:
@@ -142,15 +151,3 @@ class RCAN(nn.Module):
             out = out + (upsample_bicubic(x, self.config.scale) if bicubic is None else bicubic)
         return out
 
-
-def build_rec(config: RECConfig | dict | None = None) -> nn.Module:
-    """The REC network for ``config`` (or its dict).
-
-    :class:`RCAN`, or :class:`~.rec_faithful.FaithfulREC` when ``faithful``."""
-    if isinstance(config, dict):
-        config = RECConfig.from_dict(config)
-    config = config or RECConfig()
-    if config.faithful:
-        from .rec_faithful import FaithfulREC
-        return FaithfulREC(config)
-    return RCAN(config)

@@ -8,10 +8,23 @@ Modules: :mod:`.layout` (where the files are), :mod:`.metadata` (what GDAL does 
 :mod:`.strips` (granules through GDAL, stacked per detector), :mod:`.coarse` (coarse band
 offsets), :mod:`.overlap` (adjacent detectors' common ground, pairs), :mod:`.process` (a detector
 to GeoTIFF), :mod:`.commands` (``l1bsr product``, ``l1bsr pairs``), :mod:`.timing` (facts of a
-real datastrip), :mod:`.synthetic` (a product with known truth, for tests and benchmarks).
+real datastrip), :mod:`.synthetic` (a product with known truth, for tests and benchmarks);
+:mod:`.tile_product` and :mod:`.tile_synthetic` for L1C/L2A products (one orthorectified tile).
+
+The names below are imported on first use: importing a module of this package (e.g. to check
+whether a path is a product) does not load torch.
 """
 
-from .layout import find_product, is_product
-from .process import list_detectors, open_product, process_detector
+import importlib
 
-__all__ = ["find_product", "is_product", "list_detectors", "open_product", "process_detector"]
+_LAZY = {"find_product": ".layout", "is_product": ".layout", "list_detectors": ".process",
+         "open_product": ".process", "process_detector": ".process"}
+"""Public name → the module that defines it."""
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 In a raw L1B granule the bands are further apart than the CSR's phase-correlation windows reach
 (tens of pixels; the authors pre-registered their crops to "typically less than 10 px"). This module
 measures one global offset per band and detector from the data, by phase correlation of blocks
-of the strip (:func:`l1bsr_core.registration.phase_correlation_shift`, polarity-blind, so NIR works;
+of the strip (:func:`l1bsr_core.classical_registration.phase_correlation_shift`, polarity-blind, so NIR works;
 it finds shifts up to half a block), takes the robust median of the confident blocks, and applies
 it as an integer shift: no resampling, so radiometry is untouched, and the sub-pixel rest and the
 smooth variation are left to the CSR.
@@ -19,14 +19,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..bands import BAND_NAMES, MOVING_BANDS, NO_DATA, REFERENCE_BAND
+from ..classical_registration import MIN_CONFIDENCE, phase_correlation_shift
 from ..errors import InputError
-from ..registration import MIN_CONFIDENCE, phase_correlation_shift
 
 BLOCK_PX = 256
 """Side of the blocks measured: shifts up to ±128 px are found; larger blocks hold more of the
 smooth variation of the offset, which flattens the correlation peak (NIR's most)."""
 CALIBRATED_WINDOW_PX = 64
-"""Window side :data:`~l1bsr_core.registration.MIN_CONFIDENCE` is calibrated for. The peak of
+"""Window side :data:`~l1bsr_core.classical_registration.MIN_CONFIDENCE` is calibrated for. The peak of
 unrelated content falls about as 1 / side, so a block of side s is confident above
 ``MIN_CONFIDENCE · 64 / s``."""
 MAX_BLOCKS = 24

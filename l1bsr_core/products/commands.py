@@ -1,5 +1,10 @@
 """``l1bsr product`` and ``l1bsr pairs``: an L1B product to detector strips, or to overlap pairs.
 
+``l1bsr product`` also takes an L1C or L2A product (outside the networks' L1B domain: one tile,
+bands co-registered): it writes ``OUT_DIR/<product>_<task>.tif`` for a window of it (``--window``,
+``--bbox``) through :mod:`l1bsr_core.coregistered`, or ``<product>_misregistration.json`` for
+registration (a check of the product's own band registration), and says which path it took.
+
 Errors found before any work (a missing path, not an L1B product, an L1C/L2A product, a damaged
 zip, a granule without its band files, bad arguments) print one line and exit 2, leaving nothing
 in OUT_DIR. A detector that fails later (e.g. a JPEG 2000 that does not decode) is reported in
@@ -15,10 +20,19 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import EXIT_USER_ERROR, OneLineParser, TileProgressBar, run_reporting_errors
+from ..command_kit import (
+    EXIT_USER_ERROR,
+    OneLineParser,
+    TileProgressBar,
+    add_coregistered_arguments,
+    add_network_arguments,
+    report_domain,
+    run_reporting_errors,
+)
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
 from ..outputs import atomic_output
+from .layout import product_stem
 from .overlap import EXPECTED_OVERLAP_PX, cut_pairs, find_overlap, plan_pairs
 from .process import PRODUCT_TASKS, aligned_strip, check_detectors, open_product, output_name, process_detector
 
@@ -48,13 +62,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def product_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="l1bsr product", description="Sentinel-2 L1B product → one BGRN GeoTIFF per "
-                           "detector strip (D01.tif, …), bands coarsely aligned, then registered or 2x super-resolved.")
+                           "detector strip (D01.tif, …), bands coarsely aligned, then registered or 2x super-resolved. "
+                           "An L1C/L2A product (outside the networks' L1B domain) → one GeoTIFF of its 10 m B, G, R, "
+                           "NIR (a window with --window/--bbox): super-resolved without CSR alignment, or a JSON "
+                           "report of its residual band misregistration for --task registration.")
     _common(parser)
     parser.add_argument("--task", choices=PRODUCT_TASKS, default="registration",
                         help="none: coarse band alignment only; registration; superresolution (2x)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--weights", help="registered name or checkpoint path (default: the shipped model)")
-    parser.add_argument("--tile", type=int, default=None, help="tile side in px (default: automatic)")
+    add_network_arguments(parser)
+    add_coregistered_arguments(parser, files=False)
     return parser
 
 
@@ -82,7 +98,44 @@ def _write_json(path: Path, record: dict) -> None:
         temp.write_text(json.dumps(record, indent=2) + "\n")
 
 
+def _run_tile_product(args) -> int:
+    """An L1C/L2A product: one output for the window, a manifest with the domain notice."""
+    from ..coregistered import export_window
+    from ..jobs import process_file
+
+    out_dir = _out_dir(args.out_dir)
+    stem = product_stem(args.product)
+    if args.task == "none":
+        output = out_dir / f"{stem}_bgrn.tif"
+    elif args.task == "registration" and not args.align:
+        output = out_dir / f"{stem}_misregistration.json"
+    else:
+        output = out_dir / f"{stem}_{args.task}.tif"
+    out_dir.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    progress = TileProgressBar(f"{stem} {args.task}")
+    if args.task == "none":
+        if args.tile is not None:
+            raise ArgumentError("--tile applies to a network; --task none runs none")
+        record = export_window(args.product, output, window=args.window, bbox=args.bbox, progress=progress)
+    else:
+        record = process_file(args.product, output, args.task, weights=args.weights, device=args.device,
+                              tile=args.tile, progress=progress, window=args.window, bbox=args.bbox, align=args.align)
+    report_domain("l1bsr product", record)
+    manifest = {"product": str(args.product), "task": args.task, "output": output.name, **record,
+                "seconds": round(time.perf_counter() - start, 3)}
+    _write_json(out_dir / MANIFEST, manifest)
+    return 0
+
+
 def _run_product(args) -> int:
+    from .tile_product import is_tile_product
+
+    if is_tile_product(args.product):
+        return _run_tile_product(args)
+    if args.window is not None or args.bbox is not None or args.align is not None:
+        raise ArgumentError("--window, --bbox and --align apply to L1C/L2A products; an L1B product is processed "
+                            "per detector strip")
     out_dir = _out_dir(args.out_dir)
     product = open_product(args.product)
     detectors = check_detectors(product, args.detectors)
@@ -115,6 +168,12 @@ def _run_product(args) -> int:
 
 
 def _run_pairs(args) -> int:
+    from .tile_product import describe_tile_product, is_tile_product
+
+    if is_tile_product(args.product):
+        level = describe_tile_product(args.product).level
+        raise ArgumentError(f"{args.product} is an {level} product: one orthorectified tile has no detector "
+                            "overlap to pair; expected an L1B product")
     if args.size < MIN_PAIR_ROWS:
         raise ArgumentError(f"--size {args.size} is too small; expected at least {MIN_PAIR_ROWS} rows")
     out_dir = _out_dir(args.out_dir)

@@ -21,10 +21,10 @@ from ..errors import InputError
 from .metadata import BGRN_BAND_FILES
 
 PRODUCT_SUFFIXES = (".zip",)
+STEM_SUFFIXES = (".zip", ".safe")
+"""Suffixes stripped (in this order, any case) from a product's name to make its outputs' stem."""
 OTHER_LEVELS = {"MSIL1C": "L1C", "MSIL2A": "L2A", "MSIL2B": "L2B", "_L1C_": "L1C", "_L2A_": "L2A"}
 """Name fragments of Sentinel-2 products of other processing levels."""
-NOT_L1B = ("the networks are trained for L1B (sensor geometry, bands not yet resampled); L1C and L2A "
-           "products are orthorectified with bands already registered")
 MAX_DEPTH = 3
 """Folders searched below the given path for ``DATASTRIP`` and ``GRANULE``."""
 
@@ -88,7 +88,9 @@ def _refuse_other_levels(names, source: str) -> None:
     for name in names:
         level = _other_level(PurePosixPath(name).name)
         if level is not None:
-            raise InputError(f"{source} is a Sentinel-2 {level} product; expected an L1B product: {NOT_L1B}")
+            raise InputError(f"{source} is named like a Sentinel-2 {level} product but holds no "
+                             f"MTD_MSI{level}.xml; expected a complete {level} product (read with its metadata "
+                             f"file, outside the networks' L1B domain) or an L1B product")
 
 
 def _metadata_in(folder_files: dict[str, list[str]], kind: str) -> dict[str, str]:
@@ -150,6 +152,15 @@ def _zip_listing(path: Path, source: str) -> dict[str, list[str]]:
         member = PurePosixPath(name)
         listing.setdefault(member.parent.as_posix(), []).append(member.name)
     return listing
+
+
+def product_stem(product: Path) -> str:
+    """``S2A_…_L1B.SAFE`` and ``S2A_…_L1B.SAFE.zip`` → ``S2A_…_L1B``."""
+    name = product.name
+    for suffix in STEM_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
 
 
 def find_product(path) -> ProductFiles:

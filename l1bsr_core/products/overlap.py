@@ -3,7 +3,7 @@
 Adjacent detectors d and d+1 overlap across track by about 124–177 px at 10 m (viewing directions
 of a real S2A instrument) and are offset along track (odd and even detectors look fore and aft).
 The overlap is found by phase correlation of the G bands of the two strips' facing edges
-(:func:`l1bsr_core.registration.phase_correlation_shift`): an edge band of ``edge`` columns of
+(:func:`l1bsr_core.classical_registration.phase_correlation_shift`): an edge band of ``edge`` columns of
 each strip is correlated over the whole strip height, which gives the along-track offset (up to
 half the strip) and the overlap width (from ``edge`` / 2 to ``edge`` px). Both arrangements
 (d+1 right of d, or left of it) are tried and the more confident one kept.
@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..bands import NO_DATA, REFERENCE_BAND
+from ..classical_registration import MIN_CONFIDENCE, phase_correlation_shift
 from ..errors import InputError
-from ..registration import MIN_CONFIDENCE, phase_correlation_shift
 from .coarse import CALIBRATED_WINDOW_PX
 
 EXPECTED_OVERLAP_PX = 150

@@ -35,6 +35,7 @@ from ..simulate import invert_flow
 from ..warp import warp
 from .layout import image_stem
 from .metadata import BGRN_BAND_FILES, BGRN_BAND_IDS
+from .timing import LINE_PERIOD_MS
 
 COARSE_PX_PER_LAG = 0.1
 """Simulated coarse band offset (along track) per line period of lag: B −34 px, R +31, NIR −17."""
@@ -45,7 +46,6 @@ SMOOTH_PX = 1.2
 EVEN_DETECTOR_ROWS = 37
 """Along-track offset of even detectors' rows against odd ones, px."""
 NOISE_DN = 2.0
-LINE_PERIOD_MS = 1.565873622
 PROCESSING = "N05.00"
 SENSING = "20200816T1202"
 NAMESPACE_DS = "https://psd-15.sentinel2.eo.esa.int/PSD/S2_PDI_Level-1B_Datastrip_Metadata.xsd"

@@ -12,6 +12,7 @@ needs no product at hand.
 from __future__ import annotations
 
 LINE_PERIOD_MS = 1.565873622
+"""Time between two lines of a detector, ms (the datastrip's ``LINE_PERIOD``; the synthetic products use it too)."""
 
 REAL_BAND_LAGS = {
     1: (-341.0, 311.0, -171.0),

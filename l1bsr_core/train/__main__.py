@@ -93,14 +93,15 @@ def export(args: argparse.Namespace) -> dict:
     """Write the run's model as safetensors (with ``args.override`` applied) and register it."""
     import torch
 
-    from ..weights import build_model, load_model, register_weights, save_checkpoint, weights_dir
+    from ..models import build_network
+    from ..weights import load_model, register_weights, save_checkpoint, weights_dir
 
     folder = args.weights_dir or weights_dir()
     state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
     model, _ = load_model(state["kind"], args.run / "last.pt")
     if args.override:
         trained = model
-        model = build_model(state["kind"], {**trained.config.to_dict(), **args.override})
+        model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})
         model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
     path = folder / f"{args.name}.safetensors"
     save_checkpoint(model, path, version=state["version"])

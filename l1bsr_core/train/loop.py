@@ -18,11 +18,12 @@ import torch
 
 from ..bands import RADIOMETRIC_SCALE
 from ..metrics import psnr_from_mse
+from ..models import build_network
 from ..resample import upsample_bicubic
-from ..runtime import runtime_of
-from ..weights import build_model, load_model
+from ..weights import load_model
 from . import losses
 from .data import PairSource, validation_batches
+from .networks import training_of
 
 TASKS = ("csr", "rec", "rec-supervised")
 
@@ -126,7 +127,7 @@ def train(cfg: TrainConfig) -> Path:
         model, _ = load_model(kind, cfg.init, device)
         model.train()
     else:
-        model = build_model(kind, cfg.model_config).to(device)
+        model = build_network(kind, cfg.model_config).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
@@ -134,7 +135,7 @@ def train(cfg: TrainConfig) -> Path:
     checkpoint = run / "last.pt"
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = build_model(kind, state["config"]).to(device)
+        model = build_network(kind, state["config"]).to(device)
         model.load_state_dict(state["model"])
         optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         optimiser.load_state_dict(state["optimiser"])
@@ -149,7 +150,7 @@ def train(cfg: TrainConfig) -> Path:
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
-    if kind == "rec" and (cfg.task == "rec" or runtime_of(model).aligns_input):
+    if kind == "rec" and (cfg.task == "rec" or training_of(model).aligns_input):
         csr, csr_info = load_model("csr", cfg.align_with, device)
         csr.requires_grad_(False)
         model.config = replace(model.config, align_with=cfg.align_with)
@@ -193,23 +194,23 @@ def train(cfg: TrainConfig) -> Path:
 
 
 def _step_loss(task, model, csr, batch, rng, cfg, factor):
-    """One step's loss and its logged parts; the model's runtime says how it is trained."""
+    """One step's loss and its logged parts; the model's runtime training hooks say how it is trained."""
     if task == "csr":
-        return runtime_of(model).training_loss(model, batch, rng, cfg)
+        return training_of(model).training_loss(model, batch, rng, cfg)
     view0, view1 = batch["view0"], batch["view1"]
     out = rec_output(model, csr, view0)
     if task == "rec-supervised":
         loss = losses.rec_supervised_loss(out, batch["hr"] / RADIOMETRIC_SCALE)
         return loss, {}
     with torch.no_grad():
-        flows = runtime_of(csr).view_flows(csr, view0, view1)
+        flows = training_of(csr).view_flows(csr, view0, view1)
     loss = losses.rec_self_supervised_loss(out, view1 / RADIOMETRIC_SCALE, flows, batch["degrade"], factor=factor)
     return loss, {}
 
 
 def rec_output(model, csr, view: torch.Tensor) -> torch.Tensor:
     """REC's output for (N, 4, h, w) DN ``view``, in DN / RADIOMETRIC_SCALE (the losses' unit), as at inference."""
-    return runtime_of(model).training_output(model, csr, view) / RADIOMETRIC_SCALE
+    return training_of(model).training_output(model, csr, view) / RADIOMETRIC_SCALE
 
 
 @torch.no_grad()
@@ -219,7 +220,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     if task == "csr":
         errors = []
         for batch in batches:
-            est = runtime_of(model).flows_onto_green(model, batch["view0"])
+            est = training_of(model).flows_onto_green(model, batch["view0"])
             errors.append((est - batch["band_flows"]).norm(dim=2)[..., 8:-8, 8:-8].mean(dim=(0, 2, 3)))
         per_band = torch.stack(errors).mean(0)
         return {"epe_B": per_band[0].item(), "epe_R": per_band[1].item(), "epe_NIR": per_band[2].item(),
@@ -227,7 +228,7 @@ def validate(task, model, csr, batches, factor) -> dict:
     psnr_model, psnr_bicubic = [], []
     for batch in batches:
         hr = batch["hr"]
-        sr = runtime_of(model).training_output(model, csr, batch["view0"])
+        sr = training_of(model).training_output(model, csr, batch["view0"])
         bic = upsample_bicubic(batch["view0"], factor)
         peaks = hr.amax(dim=(1, 2, 3)).tolist()
         for est, acc in ((sr, psnr_model), (bic, psnr_bicubic)):

@@ -1,5 +1,6 @@
-"""Phase correlation in PyTorch, once: the measurement layer of the joint CSR and, in float64, of
-the classical pipeline (:mod:`l1bsr_core.registration`); its constants live here.
+"""Phase correlation in PyTorch, once, without parameters: the measurement layer of the joint CSR
+(:mod:`l1bsr_core.models.csr_joint`) and, in float64, of the classical pipeline
+(:mod:`l1bsr_core.classical_registration`); its constants live here. It depends on no network.
 
 A grid of square windows (``window`` px, every ``step`` px) is cut from a reference band and a
 moving band; each window pair gives a sub-pixel shift and a confidence. Batched FFTs, no
@@ -9,7 +10,7 @@ Shift convention (the one of :func:`l1bsr_core.warp.warp`): a window shift ``(dx
 ``moving(y + dy, x + dx) ≈ reference(y, x)`` over the window, in pixels.
 
 Why these choices (they follow the project's classical pipeline, see
-:mod:`l1bsr_core.registration`):
+:mod:`l1bsr_core.classical_registration`):
 
 * the correlation runs on the complex gradient ``gx + i·gy`` (Gaussian derivatives, σ = 1 px): no
   mean level, no slow illumination ramp, and a band whose contrast is inverted (NIR against G
@@ -28,11 +29,11 @@ import math
 
 import torch
 
-from ..filters import correlate1d, gaussian_radius, gaussian_taps
-from ..parallel import map_blocks
+from .filters import correlate1d, gaussian_radius, gaussian_taps
+from .parallel import map_blocks
 
-# The constants of phase correlation, here once: the joint CSR (this module, :mod:`.csr_joint`) and
-# the classical pipeline (:mod:`l1bsr_core.registration`) use these.
+# The constants of phase correlation, here once: the joint CSR (:mod:`l1bsr_core.models.csr_joint`) and
+# the classical pipeline (:mod:`l1bsr_core.classical_registration`) use these.
 
 GRADIENT_SIGMA_PX = 1.0
 """Standard deviation, in pixels, of the Gaussian derivative filters giving the gradient images."""
@@ -78,11 +79,25 @@ def complex_gradient(bands: torch.Tensor, sigma: float = GRADIENT_SIGMA_PX) -> t
     return torch.complex(gx, gy)
 
 
-def window_grid(length: int, window: int, step: int) -> int:
-    """Number of windows along an axis of ``length`` px (the last one may leave < ``step`` px uncovered)."""
+def window_starts(length: int, window: int, step: int, *, flush_end: bool = False) -> list[int]:
+    """Where the windows of a grid start along an axis of ``length`` px: 0, ``step``, 2·``step``, … (the
+    last one may leave < ``step`` px uncovered); with ``flush_end`` one more window, flush with the end,
+    when it would (the classical registration's grid). A window's centre is ``start + (window − 1) / 2``.
+
+    The one window grid of the project: the joint CSR's (:func:`window_grid`) and the classical
+    registration's (:func:`~l1bsr_core.classical_registration.windowed_shifts`).
+    """
     if length < window:
         raise ValueError(f"an image side of {length} px is smaller than the {window} px correlation window")
-    return (length - window) // step + 1
+    starts = list(range(0, length - window + 1, step))
+    if flush_end and starts[-1] != length - window:
+        starts.append(length - window)
+    return starts
+
+
+def window_grid(length: int, window: int, step: int) -> int:
+    """Number of windows along an axis of ``length`` px (:func:`window_starts`, no flush window)."""
+    return len(window_starts(length, window, step))
 
 
 def window_centres(count: int, window: int, step: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
-"""Tests of l1bsr_core.registration: phase correlation, windowed shifts, classical flow and
-registration, the misregistration estimator. Crops are the project's simulated L1B-like examples,
-whose true flows are known."""
+"""Tests of l1bsr_core.classical_registration (phase correlation, windowed shifts, classical flow and
+registration) and of the misregistration estimator (l1bsr_core.misregistration). Crops are the
+project's simulated L1B-like examples, whose true flows are known."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from l1bsr_core import registration
+from l1bsr_core import classical_registration as classical
 from l1bsr_core.bands import BAND_NAMES, GREEN, MOVING_BAND_NAMES, MOVING_BANDS, NIR
 from l1bsr_core.errors import InputError
 from l1bsr_core.metrics import flow_epe
+from l1bsr_core.misregistration import misregistration
 from l1bsr_core.warp import warp
 
 torch.set_num_threads(1)
@@ -44,7 +45,7 @@ def test_phase_correlation_recovers_subpixel_shift(crop, shift):
     moving = crop[..., GREEN].astype(np.float64)
     # reference(p) = moving(p + shift), i.e. moving(y + dy, x + dx) = reference(y, x).
     reference = warp_numpy(moving, shift)
-    dx, dy, confidence = registration.phase_correlation_shift(reference, moving)
+    dx, dy, confidence = classical.phase_correlation_shift(reference, moving)
     assert dx == pytest.approx(shift[0], abs=SUBPIXEL_TOLERANCE_PX)
     assert dy == pytest.approx(shift[1], abs=SUBPIXEL_TOLERANCE_PX)
     assert confidence > 0.5
@@ -53,39 +54,39 @@ def test_phase_correlation_recovers_subpixel_shift(crop, shift):
 def test_phase_correlation_sign_on_integer_roll(crop):
     reference = crop[..., GREEN]
     moving = np.roll(reference, shift=(2, 3), axis=(0, 1))  # moving(y + 2, x + 3) = reference(y, x)
-    dx, dy, _ = registration.phase_correlation_shift(reference, moving)
+    dx, dy, _ = classical.phase_correlation_shift(reference, moving)
     assert (dx, dy) == (pytest.approx(3, abs=0.02), pytest.approx(2, abs=0.02))
 
 
 def test_phase_correlation_shift_aligns_with_warp(crop):
     reference = crop[..., GREEN].astype(np.float64)
     moving = warp_numpy(reference, (-0.8, 1.1))
-    dx, dy, _ = registration.phase_correlation_shift(reference, moving)
+    dx, dy, _ = classical.phase_correlation_shift(reference, moving)
     realigned = warp_numpy(moving, (dx, dy))
-    residual = registration.phase_correlation_shift(reference, realigned)
+    residual = classical.phase_correlation_shift(reference, realigned)
     assert abs(residual[0]) < SUBPIXEL_TOLERANCE_PX and abs(residual[1]) < SUBPIXEL_TOLERANCE_PX
 
 
 def test_phase_correlation_contrast_inversion(crop):
     band = crop[..., GREEN].astype(np.float64)
     reference = warp_numpy(band, (0.3, -1.7))
-    dx, dy, _ = registration.phase_correlation_shift(reference, band.max() - band)
+    dx, dy, _ = classical.phase_correlation_shift(reference, band.max() - band)
     assert dx == pytest.approx(0.3, abs=SUBPIXEL_TOLERANCE_PX)
     assert dy == pytest.approx(-1.7, abs=SUBPIXEL_TOLERANCE_PX)
 
 
 def test_phase_correlation_confidence(crop):
     band = crop[:128, :128, GREEN]
-    assert registration.phase_correlation_shift(band, band)[2] == pytest.approx(1.0, abs=1e-3)
+    assert classical.phase_correlation_shift(band, band)[2] == pytest.approx(1.0, abs=1e-3)
     noise = np.random.default_rng(0).normal(size=(2, 64, 64))
-    assert registration.phase_correlation_shift(noise[0], noise[1])[2] < registration.MIN_CONFIDENCE
+    assert classical.phase_correlation_shift(noise[0], noise[1])[2] < classical.MIN_CONFIDENCE
 
 
 def test_phase_correlation_rejects_bad_input():
     with pytest.raises(ValueError, match="same shape"):
-        registration.phase_correlation_shift(np.zeros((32, 32)), np.zeros((32, 40)))
+        classical.phase_correlation_shift(np.zeros((32, 32)), np.zeros((32, 40)))
     with pytest.raises(ValueError, match="2D"):
-        registration.phase_correlation_shift(np.zeros((32, 32, 2)), np.zeros((32, 32, 2)))
+        classical.phase_correlation_shift(np.zeros((32, 32, 2)), np.zeros((32, 32, 2)))
 
 
 # --- windowed shifts and classical flow ---------------------------------------------------------
@@ -94,7 +95,7 @@ def test_phase_correlation_rejects_bad_input():
 def test_windowed_shifts_grid(crop):
     moving = crop[:160, :184, GREEN].astype(np.float64)
     reference = warp_numpy(moving, (0.4, -0.6))
-    centres_y, centres_x, dx, dy, confidence = registration.windowed_shifts(
+    centres_y, centres_x, dx, dy, confidence = classical.windowed_shifts(
         reference, moving, window=64, step=48
     )
     # Starts 0, 48, 96 (flush with 160) and 0, 48, 96, 120 (last flush with 184).
@@ -111,7 +112,7 @@ def test_classical_flow_recovers_smooth_flow(crop):
     yy, xx = np.mgrid[0:height, 0:width] / (height - 1)
     true = np.stack([0.5 + xx, 1.5 - yy + 0.3 * xx])  # affine, 0.5 to 1.8 px
     reference = warp_numpy(moving, true)  # moving(p + true(p)) = reference(p)
-    flow = registration.classical_flow(reference, moving)
+    flow = classical.classical_flow(reference, moving)
     assert flow.shape == (2, height, width) and flow.dtype == np.float32
     error = np.hypot(*(flow - true))
     assert np.median(error) < 0.15
@@ -121,9 +122,9 @@ def test_classical_flow_recovers_smooth_flow(crop):
 def test_classical_flow_small_image_and_flat_image():
     rng = np.random.default_rng(1)
     image = rng.normal(size=(40, 48))
-    assert registration.classical_flow(image, image).shape == (2, 40, 48)  # window shrinks to 40
+    assert classical.classical_flow(image, image).shape == (2, 40, 48)  # window shrinks to 40
     flat = np.zeros((64, 64))
-    np.testing.assert_array_equal(registration.classical_flow(flat, flat), 0.0)  # no confident window
+    np.testing.assert_array_equal(classical.classical_flow(flat, flat), 0.0)  # no confident window
 
 
 # --- misregistration and classical registration -------------------------------------------------
@@ -135,7 +136,7 @@ def test_misregistration_measures_the_true_misregistration(example_crops, index)
     import tifffile
     crop = tifffile.imread(example_crops[index])
     true_flow = np.load(example_crops[index].with_name(f"{example_crops[index].stem}_flow.npy"))
-    report = registration.misregistration(crop)
+    report = misregistration(crop)
     assert set(report) == set(MOVING_BAND_NAMES)
     for name in MOVING_BAND_NAMES:
         assert set(report[name]) == {"median_px", "p90_px", "mean_dx", "mean_dy", "n_windows"}
@@ -147,13 +148,13 @@ def test_misregistration_measures_the_true_misregistration(example_crops, index)
 
 def test_classical_register_undoes_the_true_misregistration(crop, example_crops):
     true_flow = np.load(example_crops[0].with_name(f"{example_crops[0].stem}_flow.npy"))
-    registered, flow = registration.classical_register(crop)
+    registered, flow = classical.classical_register(crop)
     assert registered.shape == crop.shape and registered.dtype == np.uint16
     assert flow.shape == (3, 2, *crop.shape[:2]) and flow.dtype == np.float32
     np.testing.assert_array_equal(registered[..., GREEN], crop[..., GREEN])
     for i in (0, 1):  # B and R: flows within a tenth of a pixel of the truth
         assert flow_epe(flow[i], true_flow[i], border=16) < 0.1, BAND_NAMES[MOVING_BANDS[i]]
-    before, after = registration.misregistration(crop), registration.misregistration(registered)
+    before, after = misregistration(crop), misregistration(registered)
     for name in ("B", "R"):
         assert after[name]["median_px"] < 0.1 * before[name]["median_px"], name
     assert after["NIR"]["median_px"] < 0.5 * before["NIR"]["median_px"]
@@ -161,16 +162,16 @@ def test_classical_register_undoes_the_true_misregistration(crop, example_crops)
 
 def test_classical_register_rejects_bad_input(crop):
     with pytest.raises(InputError, match=r"\(H, W, 4\)"):
-        registration.classical_register(crop[..., :3])
+        classical.classical_register(crop[..., :3])
     with pytest.raises(InputError, match="uint16"):
-        registration.classical_register(crop.astype(np.float32))
+        classical.classical_register(crop.astype(np.float32))
 
 
 # --- NGF estimator, independent of phase correlation --------------------------------------------
 
 
 def test_ngf_estimator_shares_no_code_with_phase_correlation():
-    from l1bsr_core.registration import _ngf, _ngf_block_shift, ngf_misregistration, ngf_shifts
+    from l1bsr_core.misregistration import _ngf, _ngf_block_shift, ngf_misregistration, ngf_shifts
 
     names = set()
     for function in (_ngf, _ngf_block_shift, ngf_shifts, ngf_misregistration):
@@ -187,7 +188,7 @@ def test_ngf_shifts_recover_a_known_shift(invert):
     """A band built as a shifted (and, for NIR-like content, contrast-inverted) copy of G."""
     from scipy import ndimage
 
-    from l1bsr_core.registration import ngf_shifts
+    from l1bsr_core.misregistration import ngf_shifts
 
     rng = np.random.default_rng(4)
     scene = ndimage.gaussian_filter(rng.normal(0, 1, (200, 200)), 2.0) * 400 + 1000

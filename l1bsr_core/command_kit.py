@@ -1,0 +1,130 @@
+"""What every ``l1bsr`` command shares: the one-line error convention, the network options, the progress bar.
+
+``l1bsr`` (:mod:`.cli`), ``l1bsr product`` / ``l1bsr pairs`` (:mod:`.products.commands`) and
+``l1bsr batch`` (:mod:`.batch.commands`) build their parsers from :class:`OneLineParser` and
+:func:`add_network_arguments`, and run through :func:`run_reporting_errors`: every error the user
+can fix (any :class:`~l1bsr_core.errors.L1BSRError`, and argparse's own) prints one line on stderr
+and exits with status :data:`EXIT_USER_ERROR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from .areas import parse_bbox, parse_window
+from .domain import DECLARABLE_LEVELS
+from .errors import L1BSRError, one_line
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+DEFAULT_DEVICE = "cpu"
+DEVICE_HELP = "cpu or cuda (default: cpu)"
+WEIGHTS_HELP = "registered name or checkpoint path (default: the shipped model)"
+TILE_HELP = "tile side in input pixels for large images (default: automatic, 0 = no tiling)"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (argparse prints its usage first)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_network_arguments(parser: argparse.ArgumentParser, *, device_help: str = DEVICE_HELP) -> None:
+    """``--device``, ``--weights`` and ``--tile``: how a command runs its network (the arguments of
+    :func:`~l1bsr_core.jobs.process_file`), declared here once for every command."""
+    parser.add_argument("--device", default=DEFAULT_DEVICE, help=device_help)
+    parser.add_argument("--weights", help=WEIGHTS_HELP)
+    parser.add_argument("--tile", type=int, default=None, help=TILE_HELP)
+
+
+def _argument_type(parse: Callable):
+    """An argparse type from a parser raising L1BSRError (its message becomes argparse's one line)."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except L1BSRError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+COREGISTERED_OPTIONS = ("level", "dn_offset", "window", "bbox", "align")
+"""The :func:`add_coregistered_arguments` of files, as :func:`~l1bsr_core.jobs.process_file` names them."""
+
+
+def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool = True) -> None:
+    """The options of L1C/L2A inputs, shared by ``l1bsr``, ``l1bsr batch`` and (without ``--level`` and
+    ``--dn-offset``, which a product says itself: ``files`` False) ``l1bsr product``."""
+    if files:
+        parser.add_argument("--level", choices=sorted(DECLARABLE_LEVELS),
+                            help="the input's processing level when the file does not say it (default: from the "
+                            "product metadata or the file's tags; a TIFF on a map grid is taken as L1C/L2A, an "
+                            "untagged crop as L1B of unknown level)")
+    parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                        help="align B, R, NIR onto G with the CSR (default: yes for L1B, no for L1C/L2A, whose "
+                        "bands are already co-registered)")
+    parser.add_argument("--window", type=_argument_type(parse_window), metavar="COL,ROW,WIDTH,HEIGHT",
+                        help="L1C/L2A: process this pixel window only")
+    parser.add_argument("--bbox", type=_argument_type(parse_bbox), metavar="XMIN,YMIN,XMAX,YMAX",
+                        help="L1C/L2A: process this box only, in the input's CRS (with --window: both)")
+    if files:
+        parser.add_argument("--dn-offset", type=float, choices=(0.0, -1000.0), default=None,
+                            help="uint16 exports that do not say it: reflectance = (DN + offset) / 10000 (default: "
+                            "0, said as assumed; -1000 for processing baseline 04.00 and later, not harmonised)")
+
+
+def report_domain(prog: str, record: dict) -> None:
+    """The domain notice (one line on stderr) for an input outside L1B, and a registration check's lines."""
+    if not record.get("in_domain", True):
+        print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}); path: {record['path']}",
+              file=sys.stderr)
+    for band, line in (record.get("misregistration") or {}).items():
+        print(f"{prog}: {band} onto G: median {line['median_px']:.3f} px, p90 {line['p90_px']:.3f} px, mean shift "
+              f"({line['mean_dx_px']:+.3f}, {line['mean_dy_px']:+.3f}) px", file=sys.stderr)
+
+
+PROGRESS_BAR_WIDTH = 30
+"""Characters of a progress bar."""
+
+
+def progress_bar(done: int, total: int) -> str:
+    """``[#####.....]``: the one bar of the command line (tiles) and of ``l1bsr batch`` (items)."""
+    filled = PROGRESS_BAR_WIDTH * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (PROGRESS_BAR_WIDTH - filled)}]"
+
+
+class TileProgressBar:
+    """A tile progress callback (``progress(done_tiles, total_tiles)``) drawing a bar on stderr,
+    shown only for runs of more than one tile."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 1:
+            return
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(f"\r{self.label} {progress_bar(done, total)} {done}/{total} tiles {elapsed:.1f}s")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run_reporting_errors(prog: str, action: Callable[[], int | None], *, interrupted: str = "interrupted") -> int:
+    """``action()``'s exit status (None: 0); a user error (:class:`L1BSRError`) prints one line on
+    stderr and gives 2, Ctrl-C prints ``interrupted`` and gives 130. The one error convention of
+    the command line and of its subcommands."""
+    try:
+        return action() or 0
+    except L1BSRError as error:
+        print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED

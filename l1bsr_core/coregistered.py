@@ -1,0 +1,261 @@
+"""Inputs whose bands come co-registered: L1C/L2A products and their GeoTIFF exports.
+
+They are outside the networks' L1B domain (:mod:`l1bsr_core.domain`), and take their own path:
+
+* **super-resolution** runs the REC *without* its CSR alignment (``align=False``; ``align=True``
+  forces it), over a window of the input (``--window`` in pixels, ``--bbox`` in the input's CRS),
+  in blocks of :data:`BLOCK_ROWS` rows with :data:`BLOCK_MARGIN_PX` rows of context, each
+  written as it is finished: memory is bounded by a block, whatever the window. The per-band
+  scale of the REC is the whole window's (so blocks agree). Output: a GeoTIFF in the input's CRS,
+  5 m pixels, same upper-left corner, in the input's convention (float stays float; uint16 DN
+  keep their offset), with GDAL scale/offset so that GIS tools read reflectance;
+* **registration** measures the residual misregistration of B, R and NIR against G with the CSR,
+  block by block, and writes it as a JSON report, warping nothing (a check of the product's own
+  registration); ``align=True`` warps the window instead (bounded to :data:`MAX_WARP_PIXELS`).
+
+Arrays: (h, w, 4) in band order B, G, R, NIR; flows (3, 2, h, w), B, R, NIR onto G, channel 0 dx,
+1 dy, px, ``registered(y, x) = band(y + dy, x + dx)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window, from_bounds
+
+from .bands import MOVING_BAND_NAMES, SCALE_FACTOR
+from .domain import InputDomain
+from .errors import ArgumentError, InputError
+from .exports import LEVEL_TAGS, open_export
+from .georaster import GeoGrid, geotiff_writer, write_block, write_geotiff
+from .io import MIN_SIZE_PX
+from .outputs import atomic_output, save_flow
+from .products.tile_product import is_tile_product, open_tile_product
+
+BLOCK_ROWS = 512
+"""Input rows super-resolved at once (a 10980 px wide tile: about 0.5 GiB of work arrays)."""
+BLOCK_MARGIN_PX = 32
+"""Rows of context read above and below each block (twice the REC tiles' own 16 px context)."""
+CHECK_BLOCK_PX = 1024
+"""Side of the blocks the registration check measures one at a time."""
+CHECK_BORDER_PX = 32
+"""Pixels of each block's flow left out of the check (the window grid is weakest at borders)."""
+CHECK_STRIDE_PX = 4
+"""Flow samples kept per block: one every this many pixels along each axis."""
+MAX_WARP_PIXELS = 4096 * 4096
+"""Largest window warped whole by a forced registration (its flows are fitted over the window)."""
+MEAN_SAMPLE_PIXELS = 4_000_000
+"""Pixels read (decimated) to compute the window's per-band means."""
+Progress = Callable[[int, int], None]
+
+
+def resolve_window(shape: tuple[int, int], grid: GeoGrid, window=None, bbox=None) -> Window:
+    """The pixel window to process: ``window`` (must lie inside the image), ``bbox`` (clipped to the
+    image, snapped outwards to whole pixels), both (their intersection) or the whole image.
+
+    Raises:
+        ArgumentError: a window past the image, a bbox on a non-georeferenced input or off the image,
+            a result smaller than :data:`~l1bsr_core.io.MIN_SIZE_PX`.
+    """
+    height, width = shape
+    col0, row0, col1, row1 = 0, 0, width, height
+    if window is not None:
+        col, row, w, h = window
+        if col + w > width or row + h > height:
+            raise ArgumentError(f"window {col},{row},{w},{h} reaches past the image ({width} x {height} px); "
+                                f"expected COL + WIDTH <= {width} and ROW + HEIGHT <= {height}")
+        col0, row0, col1, row1 = col, row, col + w, row + h
+    if bbox is not None:
+        if grid.crs is None:
+            raise ArgumentError("a bbox was given but the input has no CRS; expected --window in pixels")
+        box = from_bounds(*bbox, transform=grid.transform)
+        c0, r0 = math.floor(box.col_off + 1e-9), math.floor(box.row_off + 1e-9)
+        c1, r1 = math.ceil(box.col_off + box.width - 1e-9), math.ceil(box.row_off + box.height - 1e-9)
+        col0, row0, col1, row1 = max(col0, c0), max(row0, r0), min(col1, c1), min(row1, r1)
+        if col1 <= col0 or row1 <= row0:
+            box_text = ",".join(f"{v:g}" for v in bbox)
+            raise ArgumentError(f"bbox {box_text} does not overlap the image{' window' if window else ''} "
+                                f"(bounds {_bounds_text(shape, grid)}); expected a box inside them")
+    if col1 - col0 < MIN_SIZE_PX or row1 - row0 < MIN_SIZE_PX:
+        raise ArgumentError(f"the area to process is {col1 - col0} x {row1 - row0} px; expected at least "
+                            f"{MIN_SIZE_PX} x {MIN_SIZE_PX}")
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _bounds_text(shape, grid: GeoGrid) -> str:
+    (x0, y0), (x1, y1) = grid.transform @ (0, 0), grid.transform @ (shape[1], shape[0])
+    return f"{min(x0, x1):g},{min(y0, y1):g},{max(x0, x1):g},{max(y0, y1):g}"
+
+
+def peek_is_coregistered(path) -> bool:
+    """True for an L1C/L2A product, or a raster file that is on a map grid (CRS and transform), float,
+    3-band or 8-bit (a visual export: refused with its own message), or tagged L1C/L2A. Reads headers only;
+    False for anything GDAL cannot open (the L1B reader then says what is wrong)."""
+    if is_tile_product(path):
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as dataset:
+                level_tag = " ".join(dataset.tags().get(name, "") for name in LEVEL_TAGS).upper()
+                return (dataset.crs is not None or np.dtype(dataset.dtypes[0]).kind == "f" or dataset.count == 3
+                        or np.dtype(dataset.dtypes[0]) == np.uint8
+                        or any(level in level_tag for level in ("L1C", "L2A", "LEVEL-1C", "LEVEL-2A")))
+    except (RasterioIOError, OSError, ValueError):
+        return False
+
+
+def open_coregistered(path, *, level: str | None = None, dn_offset: float | None = None):
+    """An L1C/L2A product (folder or zip) or a 4-band GeoTIFF export, open for windowed reads.
+
+    The result has ``source``, ``shape``, ``crs``, ``transform``, ``radiometry``, ``domain``,
+    ``read(window) -> (h, w, 4)`` and ``close()`` (and is a context manager)."""
+    if is_tile_product(path):
+        if level is not None or dn_offset is not None:
+            raise ArgumentError("an L1C/L2A product says its own level and offset; expected neither --level "
+                                "nor --dn-offset with a product")
+        return open_tile_product(path)
+    return open_export(path, level=level, dn_offset=dn_offset)
+
+
+def _window_means(source, window: Window) -> np.ndarray:
+    """(4,) per-band means of the working DN of ``window`` over valid pixels, from a view decimated to
+    at most :data:`MEAN_SAMPLE_PIXELS` (exact for smaller windows)."""
+    step = max(1, math.ceil(math.sqrt(window.width * window.height / MEAN_SAMPLE_PIXELS)))
+    shape = None if step == 1 else (max(1, int(window.height) // step), max(1, int(window.width) // step))
+    sample = source.radiometry.to_working(source.read(window, out_shape=shape)).reshape(-1, 4)
+    valid = sample[(sample > 0).all(axis=1)].astype(np.float64)
+    if len(valid) == 0:
+        raise InputError(f"{source.source} has no valid pixel in the window; expected some data (0 is no-data)")
+    return valid.mean(axis=0)
+
+
+def _blocks(window: Window) -> list[tuple[int, int]]:
+    """(first row, rows) of each block of the window, in window coordinates."""
+    height = int(window.height)
+    return [(start, min(BLOCK_ROWS, height - start)) for start in range(0, height, BLOCK_ROWS)]
+
+
+def superresolve_window(source, output, window: Window, domain: InputDomain, *, align: bool, weights=None,
+                        device="cpu", tile=None, progress: Progress | None = None) -> dict:
+    """Super-resolve ``window`` of ``source`` into the GeoTIFF ``output``, block by block; its record."""
+    from . import inference  # torch: keep argument errors fast
+
+    grid = GeoGrid(source.crs, source.transform).window(window).scaled(SCALE_FACTOR)
+    width, height = int(window.width), int(window.height)
+    means = _window_means(source, window)
+    blocks = _blocks(window)
+    tags = domain.tags("superresolution", align=align)
+    with geotiff_writer(output, SCALE_FACTOR * height, SCALE_FACTOR * width, grid, source.radiometry, tags) as out:
+        for done, (start, rows) in enumerate(blocks, start=1):
+            top = max(0, start - BLOCK_MARGIN_PX)
+            bottom = min(height, start + rows + BLOCK_MARGIN_PX)
+            read = Window(window.col_off, window.row_off + top, width, bottom - top)
+            working = source.radiometry.to_working(source.read(read))
+            sr = inference.superresolve(working, weights=weights, device=device, tile=tile, align=align,
+                                        band_means=means)
+            core = sr[SCALE_FACTOR * (start - top):SCALE_FACTOR * (start - top + rows)]
+            write_block(out, SCALE_FACTOR * start, source.radiometry.from_working(core))
+            if progress is not None:
+                progress(done, len(blocks))
+    return {"window": window_record(window), "output_size": [SCALE_FACTOR * width, SCALE_FACTOR * height],
+            "blocks": len(blocks)}
+
+
+def window_record(window: Window) -> dict:
+    return {"col": int(window.col_off), "row": int(window.row_off), "width": int(window.width),
+            "height": int(window.height)}
+
+
+def export_window(path, output, *, window=None, bbox=None, progress: Progress | None = None) -> dict:
+    """Write ``window`` of an L1C/L2A product or export as it is (10 m, its own DN convention, no
+    network), block by block: a GeoTIFF of its B, G, R, NIR; the record."""
+    with open_coregistered(path) as source:
+        area = resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
+        grid = GeoGrid(source.crs, source.transform).window(area)
+        tags = source.domain.tags("none", align=False)
+        blocks = _blocks(area)
+        with geotiff_writer(output, int(area.height), int(area.width), grid, source.radiometry, tags) as out:
+            for done, (start, rows) in enumerate(blocks, start=1):
+                block = source.read(Window(area.col_off, area.row_off + start, area.width, rows))
+                write_block(out, start, block)
+                if progress is not None:
+                    progress(done, len(blocks))
+        return {**source.domain.record("none", align=False), "radiometry": source.radiometry.describe(),
+                "window": window_record(area)}
+
+
+def _check_blocks(window: Window) -> list[Window]:
+    size = CHECK_BLOCK_PX
+    return [Window(window.col_off + c, window.row_off + r, min(size, int(window.width) - c),
+                   min(size, int(window.height) - r))
+            for r in range(0, int(window.height), size) for c in range(0, int(window.width), size)]
+
+
+def measure_misregistration(source, window: Window, *, weights=None, device="cpu",
+                            progress: Progress | None = None) -> dict:
+    """The CSR's reading of B, R and NIR against G over ``window``, block by block (nothing warped).
+
+    Returns per band: median and 90th percentile of the flow's length (px), mean dx and dy (px),
+    over valid pixels away from block borders, one sample every :data:`CHECK_STRIDE_PX` px."""
+    from . import inference
+
+    samples = [[] for _ in MOVING_BAND_NAMES]
+    blocks = _check_blocks(window)
+    for done, block in enumerate(blocks, start=1):
+        working = source.radiometry.to_working(source.read(block))
+        if min(working.shape[:2]) >= MIN_SIZE_PX and (working > 0).all(axis=-1).any():
+            _, flow = inference.register(working, weights=weights, device=device)
+            border = CHECK_BORDER_PX if min(working.shape[:2]) > 4 * CHECK_BORDER_PX else 0
+            inner = (slice(border, working.shape[0] - border or None, CHECK_STRIDE_PX),
+                     slice(border, working.shape[1] - border or None, CHECK_STRIDE_PX))
+            valid = (working[inner] > 0).all(axis=-1)
+            for band, band_flow in enumerate(flow):
+                samples[band].append(band_flow[:, inner[0], inner[1]][:, valid])
+        if progress is not None:
+            progress(done, len(blocks))
+    report = {}
+    for name, parts in zip(MOVING_BAND_NAMES, samples, strict=True):
+        if not parts or sum(p.shape[1] for p in parts) == 0:
+            raise InputError(f"{source.source}: no valid area to measure in the window; expected some data")
+        flow = np.concatenate(parts, axis=1)
+        length = np.hypot(flow[0], flow[1])
+        report[name] = {"median_px": round(float(np.median(length)), 4),
+                        "p90_px": round(float(np.percentile(length, 90)), 4),
+                        "mean_dx_px": round(float(flow[0].mean()), 4), "mean_dy_px": round(float(flow[1].mean()), 4)}
+    return report
+
+
+def register_window(source, output, window: Window, domain: InputDomain, *, weights=None, device="cpu",
+                    tile=None, flow=None, progress: Progress | None = None) -> dict:
+    """Warp B, R, NIR of ``window`` onto G (a forced registration of co-registered bands)."""
+    from . import inference
+
+    if window.width * window.height > MAX_WARP_PIXELS:
+        raise ArgumentError(f"a forced registration warps the window whole; {int(window.width)} x "
+                            f"{int(window.height)} px is more than {MAX_WARP_PIXELS} pixels: expected a smaller "
+                            "--window")
+    working = source.radiometry.to_working(source.read(window))
+    registered, flows = inference.register(working, weights=weights, device=device, tile=tile, progress=progress,
+                                           with_flow=flow is not None)
+    grid = GeoGrid(source.crs, source.transform).window(window)
+    tags = domain.tags("registration", align=True)
+    with atomic_output(flow, ".npy") if flow is not None else contextlib.nullcontext() as temp:
+        if temp is not None:
+            save_flow(temp, flows)
+        write_geotiff(output, source.radiometry.from_working(registered), grid, source.radiometry, tags)
+    return {"window": window_record(window)}
+
+
+def write_report(path, record: dict) -> None:
+    """``record`` as indented JSON at ``path``, atomically."""
+    with atomic_output(Path(path)) as temp:
+        temp.write_text(json.dumps(record, indent=2) + "\n")

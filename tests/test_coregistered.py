@@ -1,0 +1,230 @@
+"""L1C/L2A products and exports through the command line: georeferenced, radiometry kept, domain said."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from coregistered_support import EPSG, NO_DATA_ROWS, ORIGIN, SIDE, make_product, reflectance_scene, write_export
+from scipy.ndimage import gaussian_filter
+
+from l1bsr_core import coregistered
+from l1bsr_core.cli import main
+from l1bsr_core.coregistered import open_coregistered, resolve_window, superresolve_window
+from l1bsr_core.domain import TAG_LEVEL, TAG_PATH, UNALIGNED_PATH, InputDomain
+from l1bsr_core.errors import ArgumentError
+from l1bsr_core.georaster import GeoGrid
+
+REFLECTANCE_TOLERANCE = 1e-3
+"""Largest difference, in reflectance, between an output brought back to 10 m and its input (L2A's
+absolute accuracy is about 10 times coarser; its quantisation step is 1e-4)."""
+
+
+def run(capsys, *argv):
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def read(path):
+    with rasterio.open(path) as dataset:
+        return np.moveaxis(dataset.read(), 0, -1), dataset.profile, dataset.tags(), dataset.scales, dataset.offsets
+
+
+def block_mean(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    return image[:2 * h, :2 * w].reshape(h, 2, w, 2, -1).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("level, baseline, as_zip", [("L2A", "05.09", False), ("L1C", "04.00", True),
+                                                     ("L2A", "02.14", True), ("L1C", "03.01", False)])
+def test_product_super_resolves_georeferenced_with_its_radiometry(tmp_path, capsys, level, baseline, as_zip):
+    product = make_product(tmp_path / "in", level=level, baseline=baseline, as_zip=as_zip)
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, product.path, out)
+    assert status == 0 and len(lines) == 1
+    assert f"input {level}: outside the networks' L1B training domain" in lines[0] and UNALIGNED_PATH in lines[0]
+    sr, profile, tags, scales, offsets = read(out)
+    assert sr.shape == (2 * SIDE, 2 * SIDE, 4) and sr.dtype == np.uint16
+    assert profile["crs"].to_epsg() == EPSG and profile["nodata"] == 0
+    transform = profile["transform"]
+    assert (transform.a, transform.e, transform.c, transform.f) == (5.0, -5.0, *ORIGIN)
+    assert tags[TAG_LEVEL] == level and tags[TAG_PATH] == UNALIGNED_PATH
+    # GIS tools read reflectance: stored · scale + offset
+    truth = reflectance_scene()
+    reflectance = sr.astype(np.float64) * scales[0] + offsets[0]
+    assert (sr[:2 * NO_DATA_ROWS] == 0).all() and (sr[2 * NO_DATA_ROWS:] > 0).all()
+    valid = slice(2 * NO_DATA_ROWS + 8, None)
+    for band in range(4):
+        mean_truth = truth[NO_DATA_ROWS + 4:, :, band].mean()
+        assert abs(reflectance[valid, :, band].mean() / mean_truth - 1) < 0.01
+    # degraded back (2 x 2 mean, low-passed), the output is its input: radiometry kept
+    back = gaussian_filter(block_mean(sr.astype(np.float64)), (2.0, 2.0, 0))
+    given = gaussian_filter(product.dn.astype(np.float64), (2.0, 2.0, 0))
+    inner = (slice(NO_DATA_ROWS + 12, -12), slice(12, -12))
+    error = np.abs(back[inner] - given[inner]) * scales[0]  # reflectance
+    assert error.max() < REFLECTANCE_TOLERANCE and error.mean() < REFLECTANCE_TOLERANCE / 5
+
+
+def test_window_and_bbox_pick_the_same_area(tmp_path, capsys):
+    product = make_product(tmp_path / "in")
+    by_window, by_bbox = tmp_path / "w.tif", tmp_path / "b.tif"
+    assert run(capsys, product.path, by_window, "--window", "40,50,64,48")[0] == 0
+    x0, y0 = ORIGIN[0] + 400, ORIGIN[1] - 500
+    assert run(capsys, product.path, by_bbox, "--bbox", f"{x0},{y0 - 480},{x0 + 640},{y0}")[0] == 0
+    window, profile, *_ = read(by_window)
+    box, _, *_ = read(by_bbox)
+    assert window.shape == (96, 128, 4)
+    np.testing.assert_array_equal(window, box)
+    assert (profile["transform"].c, profile["transform"].f) == (x0, y0)
+
+
+def test_blocks_match_the_whole_window(tmp_path, monkeypatch):
+    product = make_product(tmp_path / "in")
+    outputs = {}
+    for rows in (SIDE, 48):
+        monkeypatch.setattr(coregistered, "BLOCK_ROWS", rows)
+        with open_coregistered(product.path) as source:
+            window = resolve_window(source.shape, GeoGrid(source.crs, source.transform))
+            outputs[rows] = tmp_path / f"{rows}.tif"
+            record = superresolve_window(source, outputs[rows], window, source.domain, align=False)
+        assert record["blocks"] == -(-SIDE // rows)
+    whole, blocks = read(outputs[SIDE])[0], read(outputs[48])[0]
+    assert np.abs(whole.astype(int) - blocks.astype(int)).max() <= 1
+
+
+def test_registration_reports_instead_of_warping(tmp_path, capsys):
+    product = make_product(tmp_path / "in", level="L1C", baseline="05.09")
+    report = tmp_path / "check.json"
+    status, lines = run(capsys, product.path, report, "--task", "registration")
+    assert status == 0 and "measurement of the residual misregistration" in lines[0]
+    assert [line.split(" onto G")[0] for line in lines[1:]] == ["l1bsr: B", "l1bsr: R", "l1bsr: NIR"]
+    record = json.loads(report.read_text())
+    assert record["input_level"] == "L1C" and record["in_domain"] is False
+    assert set(record["misregistration"]) == {"B", "R", "NIR"}
+    assert all(band["median_px"] < 0.2 for band in record["misregistration"].values())  # co-registered bands
+    status, lines = run(capsys, product.path, tmp_path / "reg.tif", "--task", "registration")
+    assert status == 2 and len(lines) == 1 and "expected an output ending in .json" in lines[0]
+    assert not (tmp_path / "reg.tif").exists()
+
+
+def test_forced_alignment_warps_and_says_so(tmp_path, capsys):
+    product = make_product(tmp_path / "in")
+    out = tmp_path / "reg.tif"
+    status, lines = run(capsys, product.path, out, "--task", "registration", "--align")
+    assert status == 0 and "path: CSR registration" in lines[0]
+    registered, profile, tags, *_ = read(out)
+    assert registered.shape == (SIDE, SIDE, 4) and profile["crs"].to_epsg() == EPSG
+    np.testing.assert_array_equal(registered[..., 1], product.dn[..., 1])  # G is the reference
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--window", "150,0,64,64"], "reaches past the image"),
+    (["--window", "0,0,-4,64"], "expected COL,ROW,WIDTH,HEIGHT"),
+    (["--bbox", "0,0,10,10"], "does not overlap the image"),
+    (["--window", "0,0,16,16"], "expected at least 32 x 32"),
+    (["--level", "l2a"], "expected neither --level nor --dn-offset with a product"),
+])
+def test_bad_windows_get_one_line_and_no_output(tmp_path, capsys, argv, message):
+    product = make_product(tmp_path / "in")
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, product.path, out, *argv)
+    assert status == 2 and len(lines) == 1 and message in lines[0], lines
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_missing_band_file_gets_one_line(tmp_path, capsys):
+    product = make_product(tmp_path / "in", as_zip=True, omit_bands=("B03",))
+    status, lines = run(capsys, product.path, tmp_path / "sr.tif")
+    assert status == 2 and len(lines) == 1 and "B03" in lines[0]
+    assert not (tmp_path / "sr.tif").exists()
+
+
+def test_product_command_writes_a_manifest_with_the_domain(tmp_path, capsys):
+    product = make_product(tmp_path / "in", level="L2A", baseline="04.00", as_zip=True)
+    status, lines = run(capsys, "product", product.path, tmp_path / "out", "--task", "superresolution",
+                        "--window", "0,16,96,64")
+    assert status == 0 and "input L2A: outside" in lines[0]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["in_domain"] is False and manifest["path"] == UNALIGNED_PATH
+    assert manifest["window"] == {"col": 0, "row": 16, "width": 96, "height": 64}
+    sr = read(tmp_path / "out" / manifest["output"])[0]
+    assert sr.shape == (128, 192, 4)
+    status, lines = run(capsys, "pairs", product.path, tmp_path / "pairs")
+    assert status == 2 and "no detector overlap" in lines[0]
+
+
+def test_float_export_stays_float_with_its_no_data(tmp_path, capsys):
+    values = reflectance_scene().astype(np.float32)
+    values[:NO_DATA_ROWS] = np.nan
+    export = write_export(tmp_path / "export.tif", values, nodata=float("nan"),
+                          descriptions=("B02", "B03", "B04", "B08"))
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, export, out)
+    assert status == 0 and "input L1C/L2A: outside" in lines[0]
+    sr, profile, tags, scales, offsets = read(out)
+    assert sr.dtype == np.float32 and np.isnan(profile["nodata"]) and (scales[0], offsets[0]) == (1.0, 0.0)
+    assert np.isnan(sr[:2 * NO_DATA_ROWS]).all() and np.isfinite(sr[2 * NO_DATA_ROWS:]).all()
+    for band in range(4):
+        ratio = sr[2 * NO_DATA_ROWS + 8:, :, band].mean() / values[NO_DATA_ROWS + 4:, :, band].mean()
+        assert abs(ratio - 1) < 0.01
+
+
+def test_uint16_exports_say_which_offset(tmp_path, capsys):
+    dn = np.rint(reflectance_scene() * 10000 + 1000).astype(np.uint16)
+    declared = write_export(tmp_path / "declared.tif", dn, scales=(1e-4,) * 4, offsets=(-0.1,) * 4)
+    silent = write_export(tmp_path / "silent.tif", dn)
+    with open_coregistered(declared) as source:
+        assert source.radiometry.offset == -1000 and "from the file" in source.radiometry.describe()
+    with open_coregistered(silent) as source:
+        assert source.radiometry.offset == 0 and "assumed" in source.radiometry.describe()
+    with open_coregistered(silent, dn_offset=-1000) as source:
+        assert source.radiometry.offset == -1000
+    out = tmp_path / "sr.tif"
+    assert run(capsys, declared, out)[0] == 0
+    sr, profile, tags, scales, offsets = read(out)
+    assert sr.dtype == np.uint16 and (scales[0], offsets[0]) == (pytest.approx(1e-4), pytest.approx(-0.1))
+    assert "(DN - 1000) / 10000" in tags["L1BSR_RADIOMETRY"]
+
+
+def test_named_bands_are_reordered(tmp_path):
+    values = reflectance_scene().astype(np.float32)
+    shuffled = values[..., [2, 1, 0, 3]]  # B04, B03, B02, B08
+    export = write_export(tmp_path / "e.tif", shuffled, descriptions=("B4", "B3", "B2", "B8"))
+    with open_coregistered(export) as source:
+        np.testing.assert_array_equal(source.read(rasterio.windows.Window(0, 0, SIDE, SIDE)), values)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: write_export(p, np.ones((64, 64, 3), np.uint8) * 100), "3 bands (a true-colour"),
+    (lambda p: write_export(p, np.ones((64, 64, 4), np.uint8) * 100), "uint8"),
+    (lambda p: write_export(p, np.full((64, 64, 4), 1500.0, np.float32)), "expected reflectance"),
+    (lambda p: write_export(p, np.ones((64, 64, 4), np.float32) * 0.1,
+                            descriptions=("B02", "B03", "B04", "B8A")), "holds bands B02, B03, B04, B8A"),
+])
+def test_unusable_exports_say_which_export_to_choose(tmp_path, capsys, make, message):
+    export = make(tmp_path / "export.tif")
+    status, lines = run(capsys, export, tmp_path / "sr.tif")
+    assert status == 2 and len(lines) == 1 and message in lines[0], lines
+    assert "B02, B03, B04, B08" in lines[0]
+    assert not (tmp_path / "sr.tif").exists()
+
+
+def test_l1b_crop_says_its_level_is_unknown_unless_declared(tmp_path, capsys, example_crops):
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, example_crops[0], out)
+    assert status == 0 and "unknown level: processed as L1B" in lines[-1]
+    with rasterio.open(out) as dataset:
+        assert dataset.tags()[TAG_LEVEL] == "unknown"
+    status, lines = run(capsys, example_crops[0], out, "--level", "l1b")
+    assert status == 0 and not [line for line in lines if "note" in line]
+    with pytest.raises(ArgumentError, match="applies to georeferenced L1C/L2A inputs"):
+        from l1bsr_core.jobs import process_file
+        process_file(example_crops[0], tmp_path / "x.tif", "superresolution", window=(0, 0, 64, 64))
+
+
+def test_domain_defaults():
+    assert InputDomain("L2A", "x").default_align() is False and InputDomain("L1B", "x").default_align() is True
+    assert InputDomain("unknown", "x").default_align() is True and not InputDomain("unknown", "x").in_domain
