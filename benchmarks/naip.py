@@ -105,7 +105,6 @@ CLASSICAL = "classical (phase corr. + warp)"
 TRUTH_ALIGNED = "the input itself (aligned: truth)"
 REAL_NGF_BLOCK_PX = 80
 """The larger NGF blocks of the registration benchmark's real-crop NIR table."""
-ORACLE = "oracle: true flows + bicubic"
 TRUE_FLOWS_REC = "REC fed true-registered bands"
 FLOW_STATS = ("median", "p90")
 
