@@ -121,8 +121,8 @@ class JointCSRConfig(DictConfig):
     nir_reference: str = NIR_REFERENCE_GREEN
     """What NIR's windows are matched against before the joint NIR model: ``"green"`` (G, complex
     gradients, the first measurement) or ``"composite"`` (after B and R are registered, NIR warped
-    by its first estimate is measured again against the composite of B, G, R on orientation-doubled
-    gradients, :mod:`.nir_reference`; issue #24)."""
+    by its first estimate is measured again against the per-window least-squares composite of G,
+    B, R, :mod:`.nir_reference`; issue #24)."""
 
     def __post_init__(self):
         if self.nir_reference not in NIR_REFERENCES:
