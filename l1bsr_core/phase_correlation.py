@@ -301,14 +301,34 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
     pairs (one reference window serves the K bands at its place), by single-threaded workers
     (:func:`~l1bsr_core.parallel.map_blocks`); the result depends on neither.
     """
+    return feature_phase_correlation(complex_gradient(reference[:, None].float()), complex_gradient(moving.float()),
+                                     window=window, step=step, context=context)
+
+
+def feature_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *, window: int, step: int,
+                              context: tuple[int, int] = (0, 0), composite=None):
+    """:func:`windowed_phase_correlation` of feature images already computed: the one window loop.
+
+    Args:
+        reference: (N, J, H, W) complex features of the reference (e.g. :func:`complex_gradient`).
+        moving: (N, K, H, W) complex features of the K moving bands.
+        window, step, context: as in :func:`windowed_phase_correlation`.
+        composite: with J > 1, ``composite(reference_spectra, moving_spectra)`` of the apodised
+            window spectra, (N, J, by, bx, h, w) and (N, K, by, bx, h, w), gives each window's
+            reference spectrum (N, 1 or K, by, bx, h, w) (e.g. a combination of the J bands that
+            best predicts the moving band there).
+
+    Returns:
+        ``(shift, confidence)`` as :func:`windowed_phase_correlation`.
+    """
     n, k = moving.shape[:2]
     top, bottom = context
     gy = window_grid(reference.shape[-2] - top - bottom, window, step)  # raises when a side is smaller
     gx = window_grid(reference.shape[-1], window, step)
     rows = slice(top, reference.shape[-2] - bottom)
-    # (N, 1 or K, gy, gx, window, window) views of the windows; each block is copied when apodised
-    ref = complex_gradient(reference[:, None].float())[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
-    mov = complex_gradient(moving.float())[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
+    # (N, J or K, gy, gx, window, window) views of the windows; each block is copied when apodised
+    ref = reference[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
+    mov = moving[:, :, rows].unfold(-2, window, step).unfold(-2, window, step)
     shift = torch.empty(n, k, 2, gy, gx, device=moving.device)
     confidence = torch.empty(n, k, gy, gx, device=moving.device)
     block_x = min(gx, max(1, PAIRS_PER_CHUNK // (n * k)))
@@ -316,7 +336,10 @@ def windowed_phase_correlation(reference: torch.Tensor, moving: torch.Tensor, *,
 
     def correlate(block: tuple[slice, slice]) -> None:
         y, x = block
-        sx, sy, c = phase_correlation(apodized_spectra(ref[:, :, y, x]), apodized_spectra(mov[:, :, y, x]))
+        reference_spectra, moving_spectra = apodized_spectra(ref[:, :, y, x]), apodized_spectra(mov[:, :, y, x])
+        if composite is not None:
+            reference_spectra = composite(reference_spectra, moving_spectra)
+        sx, sy, c = phase_correlation(reference_spectra, moving_spectra)
         size = (n, k, y.stop - y.start, x.stop - x.start)
         shift[:, :, 0, y, x] = sx.reshape(size)
         shift[:, :, 1, y, x] = sy.reshape(size)

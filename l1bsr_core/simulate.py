@@ -343,7 +343,8 @@ def _displacements(height: int, width: int, config: SimulationConfig, rng: np.ra
 
 
 def simulate_pair(hr: np.ndarray, config: SimulationConfig | None = None, *,
-                  rng: np.random.Generator | int, with_flows: bool = True) -> SimulatedPair:
+                  rng: np.random.Generator | int, with_flows: bool = True,
+                  displacements: np.ndarray | None = None) -> SimulatedPair:
     """Simulate what two adjacent detectors record of the aligned scene ``hr``.
 
     Args:
@@ -354,6 +355,9 @@ def simulate_pair(hr: np.ndarray, config: SimulationConfig | None = None, *,
         with_flows: solve the ground-truth flows (``flows``, ``band_flows``,
             ``inter_view_flows``: the inverses of the displacements, the costly part). Training
             never needs them; with False they are None.
+        displacements: (2, 4, 2, h, w) ``D_vb`` (LR px, reference → view, G of view 0 zero) to
+            use instead of drawing them from ``config``'s displacement model, e.g. a benchmark's
+            own flows of another kind; ``config`` then only sets the PSF, noise and factor.
 
     Returns:
         A :class:`SimulatedPair`; the conventions of its flows are in the module docstring.
@@ -368,7 +372,12 @@ def simulate_pair(hr: np.ndarray, config: SimulationConfig | None = None, *,
         raise ValueError(f"hr height and width {hr.shape[1:]} must be multiples of factor {f}")
     height, width = hr.shape[1] // f, hr.shape[2] // f
     sigma = psf_sigma_for_mtf(config.mtf_nyquist, f)
-    disp = _displacements(height, width, config, rng)
+    if displacements is None:
+        disp = _displacements(height, width, config, rng)
+    else:
+        disp = np.asarray(displacements, dtype=np.float64)
+        if disp.shape != (2, N_BANDS, 2, height, width):
+            raise ValueError(f"displacements must be (2, {N_BANDS}, 2, {height}, {width}); got {disp.shape}")
 
     with torch.no_grad():
         scene = torch.from_numpy(hr)[:, None]  # bands as a batch: (4, 1, H, W)

@@ -385,3 +385,20 @@ def test_synthetic_examples_are_consistent():
         for i, band in enumerate(MOVING_BANDS):
             registered = warped(lr[..., band], flow[i])
             assert np.abs(residual_shift(registered, reference[band], 8)).max() < 0.1
+
+
+def test_given_displacements_are_the_ones_simulated(scene):
+    """``displacements`` replaces the drawn ones: NIR alone displaced by a constant, every other band
+    still; the views and band flows follow (the inverse of a constant is its negative)."""
+    height, width = scene.shape[1] // 2, scene.shape[2] // 2
+    displacements = np.zeros((2, 4, 2, height, width))
+    displacements[:, NIR, 0], displacements[:, NIR, 1] = 0.7, -0.4
+    pair = simulate_pair(scene, NOISELESS, rng=3, displacements=displacements)
+    assert np.array_equal(pair.displacements, displacements.astype(np.float32))
+    inner = (slice(pair.margin, -pair.margin),) * 2
+    np.testing.assert_allclose(pair.band_flows[0, MOVING_BANDS.index(NIR), 0][inner], -0.7, atol=1e-5)
+    np.testing.assert_allclose(pair.band_flows[0, MOVING_BANDS.index(NIR), 1][inner], 0.4, atol=1e-5)
+    assert not pair.band_flows[0, MOVING_BANDS.index(BLUE)].any()
+    np.testing.assert_allclose(pair.views[0, GREEN], pair.reference[GREEN], rtol=1e-5)
+    with pytest.raises(ValueError, match="displacements must be"):
+        simulate_pair(scene, NOISELESS, rng=3, displacements=displacements[:, :, :, :-1])

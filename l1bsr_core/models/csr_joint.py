@@ -38,14 +38,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..bands import BAND_TIME_RATIOS, BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
-from ..filters import gaussian_radius, gaussian_taps, separable_filter
+from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
 from ..phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
 from ..shift_fusion import FUSION_TRUNCATE, robust_fusion
 from ..warp import align_to_reference
 from .config import DictConfig
+from .nir_reference import composite_nir_windows
 
 JOINT = "joint_phase_correlation"
 """The ``architecture`` value of :class:`JointCSRConfig`."""
+
+NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE = "green", "composite"
+NIR_REFERENCES = (NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE)
+"""The values of :attr:`JointCSRConfig.nir_reference`."""
+
+_K_NIR = MOVING_BANDS.index(NIR)
+"""NIR's position in B, R, NIR."""
 
 _JOINT_MIN_WINDOWS = 8
 """NIR keeps its classical estimate when fewer of its windows are confident."""
@@ -102,6 +110,23 @@ class JointCSRConfig(DictConfig):
     """NIR windows further than this (or than 4 robust standard deviations of the residuals,
     whichever is larger) from the joint model are ignored: a cluster of confident wrong peaks,
     which the 3 × 3 median test cannot see."""
+    nir_composite_passes: int = 1
+    """With the composite reference: how many times NIR is warped by its current estimate,
+    measured against the composite and re-estimated by the joint model."""
+    nir_residual_support: float = 0.0
+    """NIR's own residual is trusted in proportion to the confident windows around a point: it is
+    multiplied by min(1, local mean kept weight / this) (the weight Gaussian-smoothed as the
+    residual is), so where NIR has no texture its flow falls back to the joint model (affine part
+    + coupling), and never to a residual extrapolated from far windows. 0: no fallback."""
+    nir_reference: str = NIR_REFERENCE_GREEN
+    """What NIR's windows are matched against before the joint NIR model: ``"green"`` (G, complex
+    gradients, the first measurement) or ``"composite"`` (after B and R are registered, NIR warped
+    by its first estimate is measured again against the per-window least-squares composite of G,
+    B, R, :mod:`.nir_reference`; issue #24)."""
+
+    def __post_init__(self):
+        if self.nir_reference not in NIR_REFERENCES:
+            raise ValueError(f"nir_reference must be one of {', '.join(NIR_REFERENCES)}; got {self.nir_reference!r}")
 
     @property
     def size_multiple(self) -> int:
@@ -175,20 +200,38 @@ class JointCSR(nn.Module):
         ``bands``: positions in B, R, NIR to measure (default all three, K = 3). ``context``: rows
         (top, bottom) of a slab that only feed the gradient filters (see
         :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`): measuring slabs of a large image
-        row by row gives the windows of the whole image.
+        row by row gives the windows of the whole image. A second measurement (``bands`` given:
+        the bands already warped onto G) of NIR uses the composite reference when
+        ``config.nir_reference`` says so (:func:`.nir_reference.composite_nir_windows`).
         """
         window = window or self.window_size(*bgrn.shape[-2:])
         step = self.config.step
-        positions = range(len(MOVING_BANDS)) if bands is None else bands
-        moving = bgrn[:, [MOVING_BANDS[i] for i in positions]]
-        shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
-                                                       context=context)
+        positions = list(range(len(MOVING_BANDS)) if bands is None else bands)
+        composite = bands is not None and self.config.nir_reference == NIR_REFERENCE_COMPOSITE and _K_NIR in positions
+        against_green = [i for i in positions if not (composite and i == _K_NIR)]
+        if composite:
+            shift, confidence = self.composite_windows(bgrn, window, step, context)
+            if against_green:
+                green_shift, green_confidence = self.measure(bgrn, window, context, against_green)
+                at = positions.index(_K_NIR)
+                shift = torch.cat((green_shift[:, :at], shift, green_shift[:, at:]), dim=1)
+                confidence = torch.cat((green_confidence[:, :at], confidence, green_confidence[:, at:]), dim=1)
+        else:
+            moving = bgrn[:, [MOVING_BANDS[i] for i in positions]]
+            shift, confidence = windowed_phase_correlation(bgrn[:, REFERENCE_BAND], moving, window=window, step=step,
+                                                           context=context)
         top, bottom = context
         bgrn = bgrn[..., top:bgrn.shape[-2] - bottom, :]
         no_data = (bgrn == NO_DATA).any(dim=1, keepdim=True).float()
         touched = F.max_pool2d(no_data, window, step)[:, :, :confidence.shape[-2], :confidence.shape[-1]]
         confidence = confidence * (1 - touched)
         return shift, confidence
+
+    def composite_windows(self, bgrn: torch.Tensor, window: int, step: int,
+                          context: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """NIR's windows against the composite reference (:func:`.nir_reference.composite_nir_windows`):
+        (N, 1, 2, gy, gx), (N, 1, gy, gx)."""
+        return composite_nir_windows(bgrn, window=window, step=step, context=context)
 
     def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor,
                          bands: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,9 +298,19 @@ class JointCSR(nn.Module):
         ``c``. NIR's flow is that model plus the robust fusion of its windows' residuals (windows
         far from the model dropped).
         """
-        config = self.config
-        if not config.nir_coupling:
+        if not self.config.nir_coupling:
             return classical
+        out = classical.clone()
+        for i, parts in enumerate(self.joint_nir_parts(shift, confidence, classical)):
+            if parts is not None:
+                out[i, _K_NIR] = parts[0] + parts[1]
+        return out
+
+    def joint_nir_parts(self, shift: torch.Tensor, confidence: torch.Tensor,
+                        classical: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor] | None]:
+        """Per sample, NIR's ``(model, residual)`` grids (2, gy, gx) of :meth:`joint_nir` (their sum
+        is NIR's flow), or None where NIR keeps ``classical`` (too few confident windows)."""
+        config = self.config
         n, _, _, gy, gx = shift.shape
         dtype = torch.float64
         b, r, k = MOVING_BANDS.index(BLUE), MOVING_BANDS.index(RED), MOVING_BANDS.index(NIR)
@@ -267,7 +320,7 @@ class JointCSR(nn.Module):
         conf = confidence[:, k].to(dtype)
         weight0 = torch.where(conf >= config.min_confidence, conf, torch.zeros_like(conf)).flatten(1)  # (N, M)
         basis = affine_basis(gy, gx, dtype).to(shift.device)  # (3, M)
-        out = classical.clone()
+        parts: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n
         for i in range(n):
             w = weight0[i]
             if int((w > 0).sum()) < _JOINT_MIN_WINDOWS:
@@ -311,9 +364,18 @@ class JointCSR(nn.Module):
                                              outlier_px=config.outlier_px, smoothing=sigma)
                 score = float(held_out_score(residual_windows, kept, sigma, config.nir_score_exclusion)[0])
                 if best is None or score < best[0]:
-                    best = (score, fused)
-            out[i, k] = (model_grid.float() + best[1])[0]
-        return out
+                    best = (score, fused * self.residual_trust(kept, sigma))
+            parts[i] = (model_grid.float()[0], best[1][0])
+        return parts
+
+    def residual_trust(self, kept: torch.Tensor, sigma: float) -> torch.Tensor:
+        """(N, 1, gy, gx) factor in [0, 1] on NIR's fused residual from the kept window weights
+        (N, 1, gy, gx) and the fusion's ``sigma`` (grid steps): ``config.nir_residual_support``."""
+        support = self.config.nir_residual_support
+        if support <= 0:
+            return torch.ones_like(kept)
+        local = gaussian_blur(kept, sigma, radius=gaussian_radius(sigma, FUSION_TRUNCATE), mode="replicate")
+        return (local / support).clamp(max=1.0)
 
     def to_pixels(self, grid: torch.Tensor, height: int, width: int, window: int, *, top: int = 0, left: int = 0,
                   rows: int | None = None, cols: int | None = None) -> torch.Tensor:
@@ -365,9 +427,10 @@ class JointCSR(nn.Module):
         window = self.window_size(height, width)
 
         @torch.no_grad()
-        def measure_refined(classical: torch.Tensor):
+        def measure_refined(classical: torch.Tensor, bands: list[int] | None = None):
             dense = self.to_pixels(classical, height, width, window)
-            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window, bands=self.refined_bands())
+            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
+                                bands=self.refined_bands() if bands is None else bands)
 
         return self.combine(*self.measure(bgrn, window), measure_refined)
 
@@ -375,14 +438,34 @@ class JointCSR(nn.Module):
         """The joint CSR's pipeline on the window grid, written once (used by :meth:`grid` and, slab
         by slab, by :func:`l1bsr_core.band_alignment.band_flows`).
 
-        ``shift``, ``confidence``: the first measurement (:meth:`measure`). ``measure_refined(classical)``
-        measures the :meth:`refined_bands` again after warping them by the grid ``classical`` and
-        returns ``(shift, confidence)`` of those residuals. Then: classical fusion, + fused residuals,
-        joint NIR, learned correction. Returns the grid (N, 3, 2, gy, gx).
+        ``shift``, ``confidence``: the first measurement (:meth:`measure`). ``measure_refined(classical,
+        bands=None)`` measures ``bands`` (default the :meth:`refined_bands`) again after warping the
+        moving bands by the grid ``classical`` and returns ``(shift, confidence)`` of those
+        residuals. Then: classical fusion, + fused residuals, NIR's windows measured again against
+        the composite reference (when ``config.nir_reference`` is ``"composite"``,
+        :meth:`composite_nir`), joint NIR, learned correction. Returns the grid (N, 3, 2, gy, gx).
         """
         first, weight = self.classical_fusion(shift, confidence)
         classical = first
         if self.refined_bands():
             classical = classical + self.residual_fusion(*measure_refined(classical))
-        classical = self.joint_nir(shift, confidence, classical)
+        if self.config.nir_reference == NIR_REFERENCE_COMPOSITE:
+            for _ in range(self.config.nir_composite_passes):
+                classical = self.joint_nir(*self.composite_nir(shift, confidence, classical, measure_refined),
+                                           classical)
+        else:
+            classical = self.joint_nir(shift, confidence, classical)
         return self.correct(shift, confidence, first, weight, classical)
+
+    def composite_nir(self, shift: torch.Tensor, confidence: torch.Tensor, classical: torch.Tensor,
+                      measure_refined) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first measurement with NIR's windows replaced by its composite-reference windows.
+
+        B and R are warped by ``classical`` (their refined grid), NIR by its first estimate; NIR's
+        residual windows against the composite of B, G, R plus that estimate at each window are
+        NIR's windows (px, onto G). Returns ``(shift, confidence)`` shaped as the inputs."""
+        residual, residual_confidence = measure_refined(classical, [_K_NIR])
+        shift, confidence = shift.clone(), confidence.clone()
+        shift[:, _K_NIR] = residual[:, 0] + classical[:, _K_NIR]
+        confidence[:, _K_NIR] = residual_confidence[:, 0]
+        return shift, confidence

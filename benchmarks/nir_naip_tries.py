@@ -1,0 +1,151 @@
+"""Issue #24's NIR tries on the NAIP benchmark: every variant of the NIR estimate, one table.
+
+Prints one Markdown table per set of dates; not a test; never trains. Usage::
+
+    python benchmarks/nir_naip_tries.py [--dates 2009 2010 ...] [--kinds affine coupled] [--quick]
+
+Every try is the joint CSR with the shipped weights (B and R unchanged: their flows are
+bit-identical in every try) and one change to how NIR is estimated; it is scored on the scenes
+and cases of ``naip.py`` (same seeds): NIR flow error against the truth (each scene's per-pixel
+median, mean over scenes and worst scene) and the NIR cPSNR gain over the oracle (true flows +
+bicubic) of the shipped REC network fed the bands registered by the try's flows. The choices were
+made on the tuning dates (:data:`naip.TUNING_DATES`); run with ``--dates 2015 2016 2017`` for
+the held-out dates.
+
+Tries:
+
+* ``csr-green-nir`` (the previous default): NIR's windows against G (complex gradients), joint
+  NIR model (affine + coupling + residual smoothed 1–3 grid steps, chosen per image).
+* its residual smoothed more (σ 6 grid steps), or no residual at all (the joint model only).
+* composite references, measured after B and R are registered, NIR warped by its first estimate:
+  (a) orientation-doubled gradients (``g²/|g|``, blind to the sign of an edge) of B, G, R, each
+  window's spectrum scaled to unit energy, summed; (b) the per-window least-squares combination of
+  G, B, R complex gradients (:mod:`l1bsr_core.models.nir_reference`), with its variants: NIR's
+  residual trusted only where its windows are (``nir_residual_support``), two passes, smoother
+  residual candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import naip  # first: it puts the project root on sys.path (through common)
+import numpy as np
+import torch
+
+from l1bsr_core import inference
+from l1bsr_core.bands import NIR
+from l1bsr_core.models import JointCSR
+from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
+from l1bsr_core.models.nir_reference import VISIBLE
+from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation
+
+K_NIR = 2
+"""NIR's position in the flows (B, R, NIR)."""
+
+
+def doubled_orientation(gradient: torch.Tensor) -> torch.Tensor:
+    """``g² / |g|`` of a complex gradient (0 where g = 0): the same for ``g`` and ``−g``, magnitude |g|."""
+    magnitude = gradient.abs()
+    return torch.where(magnitude > 0, gradient * gradient / magnitude.clamp_min(1e-30), torch.zeros_like(gradient))
+
+
+def unit_energy_sum(references: torch.Tensor, moving: torch.Tensor) -> torch.Tensor:
+    """(N, J, ..., h, w) window spectra → (N, 1, ..., h, w): each scaled to unit energy, summed."""
+    energy = references.abs().square().sum(dim=(-2, -1), keepdim=True).sqrt()
+    return (references / energy.clamp_min(1e-30)).sum(dim=1, keepdim=True)
+
+
+class DoubledCompositeNIR(JointCSR):
+    """The composite pipeline with NIR matched against the unit-energy sum of B's, G's and R's
+    orientation-doubled gradients (try (a) of the module docstring)."""
+
+    def composite_windows(self, bgrn, window, step, context):
+        reference = doubled_orientation(complex_gradient(bgrn[:, list(VISIBLE)].float()))
+        moving = doubled_orientation(complex_gradient(bgrn[:, [NIR]].float()))
+        return feature_phase_correlation(reference, moving, window=window, step=step, context=context,
+                                         composite=unit_energy_sum)
+
+
+def tries() -> dict[str, JointCSR]:
+    """The networks compared, by name; each has the shipped weights."""
+    previous = inference.get_model("csr", "csr-green-nir")[0]
+
+    def variant(cls=JointCSR, **changes) -> JointCSR:
+        model = cls(dataclasses.replace(previous.config, **changes))
+        model.load_state_dict(previous.state_dict())
+        return model.eval()
+
+    composite = {"nir_reference": NIR_REFERENCE_COMPOSITE}
+    return {
+        "`csr-green-nir` (previous default: NIR against G)": previous,
+        "the same, residual smoothed at σ 6": variant(nir_residual_smoothing=(6.0,)),
+        "the same, joint model only (no own residual)": variant(nir_residual_smoothing=(1e4,)),
+        "(a) orientation-doubled composite of B, G, R": variant(DoubledCompositeNIR, **composite),
+        "(b) least-squares composite of G, B, R": variant(**composite),
+        "(b) + residual trusted where its windows are (support 0.1): **shipped `csr`**": variant(
+            **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, two composite passes": variant(**composite, nir_residual_support=0.1,
+                                                          nir_composite_passes=2),
+        "(b) + support 0.1, residual candidates σ 1–6": variant(
+            **composite, nir_residual_support=0.1, nir_residual_smoothing=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0)),
+    }
+
+
+@torch.no_grad()
+def flows_of(model: JointCSR, view: np.ndarray) -> np.ndarray:
+    """(h, w, 4) uint16 view → (3, 2, h, w) flows of B, R, NIR onto G."""
+    return model(torch.from_numpy(view.astype(np.float32)).permute(2, 0, 1)[None])[0].numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    naip.add_arguments(parser)
+    parser.set_defaults(dates=list(naip.TUNING_DATES), kinds=[naip.AFFINE, naip.COUPLED])
+    args = naip.start(parser, "L1BSR NIR tries on NAIP scenes (issue #24)")
+    scenes = naip.selected_scenes(args.dates, args.quick)
+    kinds = [kind for kind in args.kinds if kind != naip.COREGISTERED]
+    models = tries()
+    rec = inference.get_model("rec", "rec")[0]
+    errors = {label: {kind: [] for kind in kinds} for label in models}
+    gains = {label: {kind: [] for kind in kinds} for label in models}
+    reference_br = None
+    started = time.perf_counter()
+    for scene in scenes:
+        for kind in kinds:
+            pair = naip.make_case(scene, kind)
+            view = naip.common.view0(pair)
+            oracle = naip.band_cpsnr(naip.common.bicubic(naip.common.register_with(view, pair.band_flows[0])), pair)
+            for label, model in models.items():
+                flow = flows_of(model, view)
+                if reference_br is None or label == next(iter(models)):
+                    reference_br = flow[:K_NIR]
+                elif not np.array_equal(flow[:K_NIR], reference_br):
+                    raise RuntimeError(f"{label}: B or R changed")
+                errors[label][kind].append(float(naip.flow_errors(flow, pair)[K_NIR, 0]))
+                gains[label][kind].append(float((naip.band_cpsnr(naip.rec_on(rec, view, flow), pair) - oracle)[NIR]))
+            print(f"<!-- {scene.name} {kind} -->", flush=True)
+    rows = []
+    for label in models:
+        row = [label]
+        for kind in kinds:
+            e, g = np.asarray(errors[label][kind]), np.asarray(gains[label][kind])
+            signed = naip.common.signed
+            row += [f"{e.mean():.3f} / {e.max():.3f}", f"{signed(g.mean())} / {signed(g.min())}"]
+        rows.append(row)
+    header = ["try"]
+    for kind in kinds:
+        header += [f"`{kind}`: NIR flow error, mean / worst scene (px)", f"`{kind}`: NIR gain, mean / worst (dB)"]
+    naip.common.table(f"NIR tries on {len(scenes)} NAIP scenes of {', '.join(sorted({s.date for s in scenes}))}",
+                      header, rows,
+                      "Flow error: each scene's per-pixel median, then mean and worst over scenes. Gain: the "
+                      "shipped REC network fed the bands registered by the try's flows, NIR cPSNR against the 5 m "
+                      "truth minus the oracle's (true flows + bicubic). B and R are bit-identical in every try "
+                      "(checked).")
+    print(f"\n{len(scenes)} scenes × {len(kinds)} kinds in {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
