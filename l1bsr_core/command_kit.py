@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from .areas import parse_bbox, parse_window
-from .domain import DECLARABLE_LEVELS
+from .domain import DECLARABLE_LEVELS, UNKNOWN
 from .errors import L1BSRError, one_line
 
 EXIT_USER_ERROR = 2
@@ -81,7 +81,8 @@ def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool =
 def report_domain(prog: str, record: dict) -> None:
     """The domain notice (one line on stderr) for an input outside L1B, and a registration check's lines."""
     if not record.get("in_domain", True):
-        print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}); path: {record['path']}",
+        hint = "; if it is L1C/L2A, say so with --level" if record["input_level"] == UNKNOWN else ""
+        print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}{hint}); path: {record['path']}",
               file=sys.stderr)
     for band, line in (record.get("misregistration") or {}).items():
         print(f"{prog}: {band} onto G: median {line['median_px']:.3f} px, p90 {line['p90_px']:.3f} px, mean shift "

@@ -69,8 +69,7 @@ class InputDomain:
         if self.in_domain:
             return "L1B: the networks' training domain"
         if self.level == UNKNOWN:
-            return ("unknown level: processed as L1B, the networks' training domain; if it is L1C/L2A, "
-                    "say so with --level")
+            return "unknown level: processed as L1B, the networks' training domain"
         if self.level == AIRBORNE:
             return ("airborne imagery, not Sentinel-2: outside the networks' L1B training domain (made L1B-like "
                     "by the simulator)")

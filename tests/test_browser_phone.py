@@ -177,6 +177,7 @@ def test_a_copernicus_browser_export_says_it_is_outside_the_l1b_domain(page, tmp
     expect(about).to_contain_text("outside the networks' L1B training domain")
     expect(about).to_contain_text("without CSR alignment")
     assert_in_view(page, "#input-about")
+    page.get_by_role("tab", name="Super-resolution").click()
     page.locator("#run-sr").click()
     expect(page.locator("#sr-status")).to_contain_text("Super-resolution done", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#sr-status")).to_contain_text("REC without CSR alignment")

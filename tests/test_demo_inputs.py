@@ -96,7 +96,9 @@ def test_describe(tmp_path, example_crops):
     assert text.startswith("**Synthetic farmland**") and "true 5 m image" in text
     other = tmp_path / "mine.tif"
     tifffile.imwrite(other, tifffile.imread(example_crops[0])[:64, :80])
-    assert inputs.describe(other)[1] == "`mine.tif`: 80 × 64 px, 4 bands (B, G, R, NIR), uint16."
+    first, notice = inputs.describe(other)[1].split("\n\n")
+    assert first == "`mine.tif`: 80 × 64 px, 4 bands (B, G, R, NIR), uint16."
+    assert "Input unknown level: processed as L1B" in notice and "--level" not in notice
     tifffile.imwrite(tmp_path / "three.tif", np.zeros((64, 64, 3), np.uint16))
     preview, text = inputs.describe(tmp_path / "three.tif")
     assert preview is None and text.startswith("⚠️ **three.tif has 3 bands")
