@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .arrays import to_uint16
+from .arrays import band_statistics, to_uint16
 from .band_alignment import BandFlows, band_flows
-from .bands import MOVING_BANDS, NO_DATA, band_pairs
+from .bands import MOVING_BANDS, band_pairs
 from .errors import ArgumentError, WeightsError
 from .models import network_of
 from .models.csr import contrast_normalise
@@ -72,9 +72,6 @@ tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
 
 MIN_BAND_ROWS = 64
 """An image of one tile is cut into bands of rows, one per worker, when each gets at least this many."""
-
-STATS_ROWS = 512
-"""Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
 
 
 @dataclass(frozen=True)
@@ -126,26 +123,6 @@ def _store_core(out: np.ndarray, y: torch.Tensor, t: Tile, factor: int) -> None:
              t.inner_x.start * factor:t.inner_x.stop * factor]
     out[t.core_y.start * factor:t.core_y.stop * factor,
         t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
-
-
-def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation (ddof 1) of the valid pixels of an (H, W, C) image.
-
-    No-data pixels (:data:`NO_DATA`) are left out, so a wide no-data border neither pulls the
-    mean down nor inflates the spread; a band without valid pixels gets mean 0 and std 0.
-    Computed in chunks of :data:`STATS_ROWS` rows.
-    """
-    total = np.zeros(bgrn.shape[-1])
-    squares = np.zeros(bgrn.shape[-1])
-    count = np.zeros(bgrn.shape[-1])
-    for start in range(0, bgrn.shape[0], STATS_ROWS):
-        rows = bgrn[start:start + STATS_ROWS].reshape(-1, bgrn.shape[-1]).astype(np.float64)
-        count += (rows != NO_DATA).sum(axis=0)
-        total += rows.sum(axis=0)  # no-data is 0: it adds nothing to the sums
-        squares += (rows * rows).sum(axis=0)
-    mean = total / np.maximum(count, 1)
-    variance = np.maximum(squares - count * mean**2, 0.0) / np.maximum(count - 1, 1)
-    return mean, np.sqrt(variance)
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
