@@ -9,12 +9,14 @@ included) and reports:
   through the API (measured in this run);
 - registration accuracy against the simulator's truth over the whole strips (median / p90 px of
   the coarse shift composed with the CSR flow, on the pixels the output keeps), classical phase
-  correlation beside it;
+  correlation beside it, the CSR run by blocks of rows (as ``l1bsr product`` runs it, issue #27)
+  beside the CSR run on the whole strip at once (as before);
 - super-resolution band means against the input's; zip against folder; overlap pairs found.
 
 Prints a table; not a test. Usage::
 
-    python benchmarks/product.py [--rows 2304 --cols 2552] [--granules 1] [--detectors 1,2] [--tasks none registration superresolution]
+    python benchmarks/product.py [--rows 2304 --cols 2552] [--granules 1] [--detectors 1,2]
+        [--tasks none registration superresolution]
     python benchmarks/product.py --quick       # 256 × 400 granules: checks that the script runs
 """
 
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED_METADATA = ROOT.parent / "shared" / "data" / "l1b-product-metadata"
 CROP = 352
+STRIP_END_ROWS = 256
+"""Rows at each end of a strip left out of the blocks-against-whole-strip flow difference."""
 
 
 def _peak_gib(pid: int) -> float:
@@ -81,7 +85,28 @@ def crop_seconds(task: str) -> float:
     return min(times)
 
 
+def block_registration(product, detector: int, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """(registered, flow) of a strip as ``l1bsr product`` computes it: block by block, cores kept."""
+    from l1bsr_core import inference
+    from l1bsr_core.products.process import strip_blocks
+    from l1bsr_core.products.strips import StripSource
+
+    source = StripSource(product.granules, detector)
+    height, width, bands = source.shape
+    registered = np.empty((height, width, bands), np.uint16)
+    flow = np.empty((3, 2, height, width), np.float32)
+    for tile, bgrn in strip_blocks(source, offsets):
+        block_registered, block_flow = inference.register(bgrn)
+        registered[tile.core_y] = block_registered[tile.inner_y]
+        flow[..., tile.core_y, :] = block_flow[..., tile.inner_y, :]
+    return registered, flow
+
+
 def accuracy(made, product_path, out: Path) -> list[str]:
+    """Table rows: per detector and band, the errors against the truth of the coarse shift alone,
+    of classical phase correlation, of the CSR over the whole strip at once (as before #27) and of
+    the CSR block by block (what ``l1bsr product`` writes), and the largest flow difference
+    between the last two away from the strip's ends (:data:`STRIP_END_ROWS`)."""
     import rasterio
 
     from l1bsr_core import inference
@@ -93,23 +118,27 @@ def accuracy(made, product_path, out: Path) -> list[str]:
     rows = []
     for detector in made.detectors:
         strip, offsets = aligned_strip(product, detector)
-        registered, flow = inference.register(strip.bgrn)
+        _, whole_flow = inference.register(strip.bgrn)
+        registered, flow = block_registration(product, detector, offsets)
         with rasterio.open(out / f"D{detector:02d}.tif") as dataset:
             written = np.moveaxis(dataset.read(), 0, -1)
         same = np.array_equal(written, registered)
         _, classical = classical_register(strip.bgrn)
+        inner = slice(STRIP_END_ROWS, max(flow.shape[-2] - STRIP_END_ROWS, STRIP_END_ROWS))
         for index, (band, offset) in enumerate(zip(MOVING_BANDS, offsets)):
             shift = np.array([offset.applied_dx, offset.applied_dy], np.float32)[:, None, None]
             kept = (registered[..., band] != NO_DATA) & (registered[..., REFERENCE_BAND] != NO_DATA)
             truth = made.truth[detector][index]
-            errors = [np.hypot(*(f[index] + shift - truth))[kept] for f in (flow, classical)]
+            errors = [np.hypot(*(f[index] + shift - truth))[kept] for f in (flow, classical, whole_flow)]
             coarse_error = np.hypot(*(shift - truth))[kept]
+            change = np.hypot(*(flow[index] - whole_flow[index]))[inner]
             rows.append(f"| D{detector:02d} | {offset.band} | {offset.dx:+.2f}, {offset.dy:+.2f} "
                         f"(true {truth[0].mean():+.2f}, {truth[1].mean():+.2f}) | "
                         f"{np.median(coarse_error):.3f} / {np.percentile(coarse_error, 90):.3f} | "
                         f"{np.median(errors[1]):.3f} / {np.percentile(errors[1], 90):.3f} | "
+                        f"{np.median(errors[2]):.3f} / {np.percentile(errors[2], 90):.3f} | "
                         f"**{np.median(errors[0]):.3f} / {np.percentile(errors[0], 90):.3f}** | "
-                        f"{'yes' if same else 'NO'} |")
+                        f"{change.max() if change.size else 0:.3f} | {'yes' if same else 'NO'} |")
     return rows
 
 
@@ -149,9 +178,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="l1bsr-product-"))
     try:
         start = time.perf_counter()
-        made = write_synthetic_product(work, detectors=detectors, granules=args.granules, rows=args.rows, cols=args.cols,
-                                       overlap=args.overlap, seed=3, template=template)
-        print(f"product: {len(detectors)} detectors x {args.granules} granule(s) of {args.rows} x {args.cols} px, metadata "
+        made = write_synthetic_product(work, detectors=detectors, granules=args.granules, rows=args.rows,
+                                       cols=args.cols, overlap=args.overlap, seed=3, template=template)
+        print(f"product: {len(detectors)} detectors x {args.granules} granule(s) of {args.rows} x {args.cols} px, "
+              f"metadata "
               f"{'of the real S2A datastrip' if template else 'generated'}; written in "
               f"{time.perf_counter() - start:.0f} s")
         archive = Path(shutil.make_archive(str(work / "product"), "zip", made.path.parent, made.path.name))
@@ -179,8 +209,9 @@ def main() -> None:
             print("\nRegistration against the simulator's truth over the whole strips (pixels kept), "
                   "median / p90 px:\n")
             print("| detector | band | coarse offset measured (true mean) | coarse shift only | "
-                  "coarse + classical | coarse + `csr` | file = API |")
-            print("| --- | --- | --- | --- | --- | --- | --- |")
+                  "coarse + classical | coarse + `csr`, whole strip at once | coarse + `csr` by blocks (written) | "
+                  "max flow change, px | file = API by blocks |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             print("\n".join(accuracy(made, made.path, results["registration"])))
         if "superresolution" in args.tasks:
             means = band_means(made.path, results["superresolution"])
