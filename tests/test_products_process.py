@@ -118,6 +118,7 @@ def test_none_in_blocks_is_the_coarse_alignment(product, tmp_path):
     np.testing.assert_array_equal(output, aligned_strip(product, 2)[0].bgrn)
 
 
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 def test_rows_appended_in_any_pieces_reach_the_geotiff_once():
     image = np.random.default_rng(0).integers(0, 4000, (2 * WRITE_ROWS + 300, 40, 4)).astype(np.uint16)
     with rasterio.MemoryFile() as memory:
