@@ -93,6 +93,19 @@ class Run:
     band_means: np.ndarray | None = None
     """Super-resolution: the (4,) per-band means of the whole image when the input is one block of
     it (so that blocks processed apart agree); None: the input's own."""
+    rows: slice | None = None
+    """Super-resolution: the input rows whose output is wanted (the output then has ``factor ·
+    len(rows)`` rows); the others are context, read by the alignment flows and the tiles'
+    margins. None: all rows."""
+
+    def output_rows(self, height: int) -> slice:
+        """:attr:`rows` of an input of ``height`` rows (all of them by default), checked."""
+        if self.rows is None:
+            return slice(0, height)
+        start, stop, step = self.rows.indices(height)
+        if step != 1 or stop <= start:
+            raise ArgumentError(f"rows {self.rows} are not a non-empty range of the input's {height} rows")
+        return slice(start, stop)
 
     def report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -158,11 +171,24 @@ def _run_tiles(tiles: list[Tile], compute: Callable[[Tile], object], store: Call
 
 def _rec_tiles(height: int, width: int, run: Run, size: int) -> list[Tile]:
     """REC tiles of ``size`` px for a large image; an image of one tile is cut into one band of rows
-    per worker when the tile size was not given (the bands then run at once)."""
-    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, size), REC_MARGIN)
-    if len(tiles) == 1 and run.tile is None and height >= workers(run.device) * MIN_BAND_ROWS:
-        return plan_bands(height, width, workers(run.device), REC_MARGIN)
-    return tiles
+    per worker when the tile size was not given (the bands then run at once).
+
+    Only :meth:`Run.output_rows` are covered: cores are in output rows (input pixels from the
+    first row wanted), read windows in the input's rows, with its other rows as margin."""
+    rows = run.output_rows(height)
+    wanted = rows.stop - rows.start
+    tiles = plan_tiles(wanted, width, resolve_tile(run.tile, wanted, width, size), REC_MARGIN)
+    if len(tiles) == 1 and run.tile is None and wanted >= workers(run.device) * MIN_BAND_ROWS:
+        tiles = plan_bands(wanted, width, workers(run.device), REC_MARGIN)
+    if wanted == height:
+        return tiles
+    shifted = []
+    for t in tiles:
+        first, last = t.core_y.start + rows.start, t.core_y.stop + rows.start
+        read = slice(max(first - REC_MARGIN, 0), min(last + REC_MARGIN, height))
+        shifted.append(Tile(read, t.read_x, t.core_y, t.core_x, slice(first - read.start, last - read.start),
+                            t.inner_x))
+    return shifted
 
 
 def _register_tiles(bgrn: np.ndarray, tiles: list[Tile], tile_flows: Callable[[torch.Tensor, Tile], torch.Tensor],
@@ -214,7 +240,8 @@ class PlainRECRuntime(RECRuntime):
         radiometric = model.config.radiometric_scale
         factor = model.config.scale
         height, width, bands = bgrn.shape
-        out = run.output((height * factor, width * factor, bands))
+        rows = run.output_rows(height)
+        out = run.output(((rows.stop - rows.start) * factor, width * factor, bands))
         memory_format = conv_memory_format(run.device)
 
         def compute(t: Tile) -> torch.Tensor:
@@ -243,7 +270,8 @@ class FaithfulRECRuntime(RECRuntime):
             flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
         mean = band_statistics(bgrn)[0] if run.band_means is None else np.asarray(run.band_means)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
-        out = run.output((height * factor, width * factor, bands))
+        rows = run.output_rows(height)
+        out = run.output(((rows.stop - rows.start) * factor, width * factor, bands))
 
         def compute(t: Tile) -> torch.Tensor:
             x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)

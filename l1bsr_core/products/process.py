@@ -210,8 +210,8 @@ def write_strip(path: Path, source, offsets: list[BandOffset], *, task: str = "n
                 rows = GeoTiffRows(dataset)
                 for index, (block, bgrn) in enumerate(strip_blocks(source, offsets, block_rows, context_rows)):
                     result = run_task(bgrn, task, weights=weights, device=device, tile=tile, band_means=means,
-                                      progress=_block_progress(progress, index, len(blocks)))
-                    rows.append(result[block.inner_y.start * scale:block.inner_y.stop * scale])
+                                      rows=block.inner_y, progress=_block_progress(progress, index, len(blocks)))
+                    rows.append(result)
                     del result, bgrn
                 rows.close()
         except RasterioError as error:
@@ -227,19 +227,25 @@ def _block_progress(progress, index: int, blocks: int):
 
 
 def run_task(bgrn: np.ndarray, task: str, *, weights=None, device="cpu", tile=None, progress=None,
-             band_means: np.ndarray | None = None) -> np.ndarray:
+             band_means: np.ndarray | None = None, rows: slice | None = None) -> np.ndarray:
     """The task on a coarsely aligned strip or block of one (``none`` returns it as it is).
-    ``band_means``: super-resolution's (4,) band means of the whole strip (None: the block's own)."""
+
+    ``band_means``: super-resolution's (4,) band means of the whole strip (None: the block's own).
+    ``rows``: the rows of ``bgrn`` whose output is returned (None: all); the others are context.
+    Super-resolution runs the REC on those rows only (with its margin); registration warps
+    every row and returns those.
+    """
+    rows = slice(0, bgrn.shape[0]) if rows is None else rows
     if task == "none":
-        return bgrn
+        return bgrn[rows]
     from .. import inference  # torch: only when a network runs
 
     if task == "registration":
         return inference.register(bgrn, weights=weights, device=device, tile=tile, progress=progress,
-                                  with_flow=False)[0]
+                                  with_flow=False)[0][rows]
     if task == "superresolution":
         return inference.superresolve(bgrn, weights=weights, device=device, tile=tile, progress=progress,
-                                      band_means=band_means)
+                                      band_means=band_means, rows=rows)
     raise InputError(f"task {task!r} is not one of {', '.join(PRODUCT_TASKS)}")
 
 
