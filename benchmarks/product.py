@@ -13,7 +13,8 @@ included) and reports:
   beside the CSR run on the whole strip at once (as before);
 - super-resolution band means against the input's; zip against folder; overlap pairs found.
 
-Prints a table; not a test. Usage::
+The real metadata is looked for in ``$L1BSR_SHARED`` (default ``../shared``). Prints a table; not a test.
+Usage::
 
     python benchmarks/product.py [--rows 2304 --cols 2552] [--granules 1] [--detectors 1,2]
         [--tasks none registration superresolution]
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,10 +37,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED_METADATA = ROOT.parent / "shared" / "data" / "l1b-product-metadata"
+SHARED_METADATA = Path(os.environ.get("L1BSR_SHARED", ROOT.parent / "shared")) / "data" / "l1b-product-metadata"
 CROP = 352
 STRIP_END_ROWS = 256
 """Rows at each end of a strip left out of the blocks-against-whole-strip flow difference."""
+CLASSICAL_ROWS, CLASSICAL_CONTEXT_ROWS = 256, 64
+"""Rows of the classical reference computed at a time, and their context on each side."""
 
 
 def _peak_gib(pid: int) -> float:
@@ -102,6 +106,18 @@ def block_registration(product, detector: int, offsets) -> tuple[np.ndarray, np.
     return registered, flow
 
 
+def classical_flow_by_rows(bgrn: np.ndarray) -> np.ndarray:
+    """(3, 2, H, W) flow of classical phase correlation, :data:`CLASSICAL_ROWS` rows at a time with
+    context (all of a strip's windows at once take tens of GiB)."""
+    from l1bsr_core.classical_registration import classical_register
+    from l1bsr_core.tiling import plan_row_blocks
+
+    flow = np.empty((3, 2, *bgrn.shape[:2]), np.float32)
+    for tile in plan_row_blocks(bgrn.shape[0], bgrn.shape[1], CLASSICAL_ROWS, CLASSICAL_CONTEXT_ROWS, 16):
+        flow[..., tile.core_y, :] = classical_register(bgrn[tile.read_y])[1][..., tile.inner_y, :]
+    return flow
+
+
 def accuracy(made, product_path, out: Path) -> list[str]:
     """Table rows: per detector and band, the errors against the truth of the coarse shift alone,
     of classical phase correlation, of the CSR over the whole strip at once (as before #27) and of
@@ -111,7 +127,6 @@ def accuracy(made, product_path, out: Path) -> list[str]:
 
     from l1bsr_core import inference
     from l1bsr_core.bands import MOVING_BANDS, NO_DATA, REFERENCE_BAND
-    from l1bsr_core.classical_registration import classical_register
     from l1bsr_core.products.process import aligned_strip, open_product
 
     product = open_product(product_path)
@@ -123,7 +138,7 @@ def accuracy(made, product_path, out: Path) -> list[str]:
         with rasterio.open(out / f"D{detector:02d}.tif") as dataset:
             written = np.moveaxis(dataset.read(), 0, -1)
         same = np.array_equal(written, registered)
-        _, classical = classical_register(strip.bgrn)
+        classical = classical_flow_by_rows(strip.bgrn)
         inner = slice(STRIP_END_ROWS, max(flow.shape[-2] - STRIP_END_ROWS, STRIP_END_ROWS))
         for index, (band, offset) in enumerate(zip(MOVING_BANDS, offsets)):
             shift = np.array([offset.applied_dx, offset.applied_dy], np.float32)[:, None, None]
