@@ -14,7 +14,7 @@ from pathlib import Path
 from .bands import SCALE_FACTOR
 from .domain import DECLARABLE_LEVELS, L1B, UNKNOWN, InputDomain
 from .errors import ArgumentError
-from .io import read_bgrn, write_bgrn, write_bgrn_rows
+from .io import is_plain_bgrn_tiff, read_bgrn, write_bgrn, write_bgrn_rows
 from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow
 
 TASKS = ("superresolution", "registration")
@@ -128,12 +128,18 @@ def process_file(
 
 def is_coregistered_input(path, level: str | None = None) -> bool:
     """Whether ``path`` takes the co-registered path: an L1C/L2A product, a TIFF declared L1C/L2A,
-    or a TIFF that is georeferenced on a map grid, float, 3-band, or tagged L1C/L2A (no pixel read)."""
-    from .coregistered import peek_is_coregistered  # rasterio: only when a file is processed
-
+    or a TIFF that is georeferenced on a map grid, float, 3-band, or tagged L1C/L2A (no pixel read).
+    A TIFF whose header alone shows an L1B crop (:func:`~l1bsr_core.io.is_plain_bgrn_tiff`) is
+    told apart without GDAL: rasterio is not imported for it."""
     if level == "l1b":
         return False
-    return level in ("l1c", "l2a") or peek_is_coregistered(path)
+    if level in ("l1c", "l2a"):
+        return True
+    if is_plain_bgrn_tiff(path):
+        return False
+    from .coregistered import peek_is_coregistered  # rasterio: only for what the header does not settle
+
+    return peek_is_coregistered(path)
 
 
 def _process_coregistered(input, output, task, *, weights, device, tile, flow, progress, level, dn_offset,
