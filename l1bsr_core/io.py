@@ -400,7 +400,7 @@ def read_bgrn(path) -> tuple[np.ndarray, TiffInfo]:
     source = os.fspath(path)
     path = Path(source)
     file_size = _check_is_tiff_file(path, source)
-    with _tifffile_messages() as complaints:
+    with tifffile_messages() as complaints:
         try:
             array, info = _read_tiff(path, file_size, source)
         except InputError as error:
@@ -446,7 +446,7 @@ class _ThreadLog(logging.Handler):
 
 
 @contextlib.contextmanager
-def _tifffile_messages() -> Iterator[list[str]]:
+def tifffile_messages() -> Iterator[list[str]]:
     """Collect what tifffile logs in this thread meanwhile, instead of it reaching stderr.
 
     tifffile logs each problem it works around in a damaged file; with no handler of its own
@@ -539,28 +539,6 @@ def write_bgrn(path, array, *, like: TiffInfo | None = None, scale: float = 1,
 
 GDAL_METADATA = 42112
 """TIFF tag of GDAL's metadata items (``<GDALMetadata><Item name=…>…</Item></GDALMetadata>``)."""
-GDAL_SIDECAR_SUFFIX = ".aux.xml"
-"""GDAL's side-car file of a raster's extra metadata (``image.tif.aux.xml``)."""
-
-
-def is_plain_bgrn_tiff(path) -> bool:
-    """True for a TIFF whose header alone says it is an L1B crop: one uint16 image of 4 bands,
-    without GeoTIFF tags, GDAL metadata or a GDAL side-car file, so that nothing GDAL would read
-    could declare it L1C/L2A or georeferenced. Lets a crop be processed without importing GDAL
-    (rasterio); False for anything else (GDAL then decides) or a file tifffile cannot read."""
-    path = Path(path)
-    if not path.is_file() or Path(f"{path}{GDAL_SIDECAR_SUFFIX}").exists():
-        return False
-    try:
-        with _tifffile_messages(), tifffile.TiffFile(path) as tif:
-            page = tif.pages.first
-            tags = {tag.code for tag in page.tags.values()}
-            if tags & {*geotiff.GEOTIFF_TAGS, GDAL_METADATA} or page.dtype != np.uint16:
-                return False
-            _layout_of(tif.series[0].shape, str(path))
-            return len(tif.series) == 1
-    except (InputError, tifffile.TiffFileError, OSError, ValueError, IndexError):
-        return False
 
 
 def _with_metadata_items(extratags: tuple, items: dict[str, str] | None) -> tuple:
