@@ -38,6 +38,7 @@ def superresolve(
     out=None,
     align: bool = True,
     band_means: np.ndarray | None = None,
+    rows: slice | None = None,
 ) -> np.ndarray:
     """Super-resolve a BGRN crop by :data:`SCALE_FACTOR` with REC.
 
@@ -55,9 +56,13 @@ def superresolve(
             A REC that never aligns (the plain RCAN) ignores it.
         band_means: (4,) per-band means of the whole image when ``bgrn`` is one block of it, so that
             blocks processed apart agree (:func:`band_statistics`); None: ``bgrn``'s own.
+        rows: the input rows to super-resolve (a slice, step 1); the others are only context (the
+            alignment's flows and the tiles' margins read them), e.g. a block of a long strip read
+            with context. None: all.
 
     Returns:
-        (2H, 2W, 4) uint16 (or ``out``), all bands in the input G band's geometry.
+        (2H, 2W, 4) uint16 (or ``out``), all bands in the input G band's geometry; with ``rows``,
+        (2·len(rows), 2W, 4).
 
     Raises:
         InputError: for an array that is not a BGRN crop.
@@ -68,7 +73,7 @@ def superresolve(
     bgrn = validate_bgrn(bgrn)
     device = resolve_device(device)
     model, _ = get_model("rec", weights, device)
-    run = Run(device, tile, progress, out, align=align, band_means=band_means)
+    run = Run(device, tile, progress, out, align=align, band_means=band_means, rows=rows)
     return runtime_of(model).superresolve(model, bgrn, run)
 
 

@@ -399,7 +399,7 @@ def read_bgrn(path) -> tuple[np.ndarray, TiffInfo]:
     source = os.fspath(path)
     path = Path(source)
     file_size = _check_is_tiff_file(path, source)
-    with _tifffile_messages() as complaints:
+    with tifffile_messages() as complaints:
         try:
             array, info = _read_tiff(path, file_size, source)
         except InputError as error:
@@ -445,7 +445,7 @@ class _ThreadLog(logging.Handler):
 
 
 @contextlib.contextmanager
-def _tifffile_messages() -> Iterator[list[str]]:
+def tifffile_messages() -> Iterator[list[str]]:
     """Collect what tifffile logs in this thread meanwhile, instead of it reaching stderr.
 
     tifffile logs each problem it works around in a damaged file; with no handler of its own

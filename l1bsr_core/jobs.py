@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .bands import SCALE_FACTOR
+import numpy as np
+import tifffile
+
+from .bands import N_BANDS, SCALE_FACTOR
 from .domain import DECLARABLE_LEVELS, L1B, UNKNOWN, InputDomain
 from .errors import ArgumentError
-from .io import read_bgrn, write_bgrn, write_bgrn_rows
+from .geotiff import GEOTIFF_TAGS
+from .io import GDAL_METADATA, read_bgrn, tifffile_messages, write_bgrn, write_bgrn_rows
 from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow
 
 TASKS = ("superresolution", "registration")
@@ -126,14 +130,43 @@ def process_file(
     return record
 
 
+GDAL_SIDECAR_SUFFIX = ".aux.xml"
+"""GDAL's side-car file of a raster's extra metadata (``image.tif.aux.xml``)."""
+
+
+def is_plain_bgrn_tiff(path) -> bool:
+    """True for a TIFF whose header alone says it is an L1B crop: one uint16 image of 4 bands,
+    without GeoTIFF tags, GDAL metadata or a GDAL side-car file, so that nothing GDAL would read
+    could declare it L1C/L2A or georeferenced. Lets a crop be processed without importing GDAL
+    (rasterio); False for anything else (GDAL then decides) or a file tifffile cannot read."""
+    path = Path(path)
+    if not path.is_file() or Path(f"{path}{GDAL_SIDECAR_SUFFIX}").exists():
+        return False
+    try:
+        with tifffile_messages(), tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            tags = {tag.code for tag in page.tags.values()}
+            shape = tif.series[0].shape
+            return (len(tif.series) == 1 and not tags & {*GEOTIFF_TAGS, GDAL_METADATA} and page.dtype == np.uint16
+                    and len(shape) == 3 and N_BANDS in (shape[0], shape[-1]))
+    except (tifffile.TiffFileError, OSError, ValueError, IndexError):
+        return False
+
+
 def is_coregistered_input(path, level: str | None = None) -> bool:
     """Whether ``path`` takes the co-registered path: an L1C/L2A product, a TIFF declared L1C/L2A,
-    or a TIFF that is georeferenced on a map grid, float, 3-band, or tagged L1C/L2A (no pixel read)."""
-    from .coregistered import peek_is_coregistered  # rasterio: only when a file is processed
-
+    or a TIFF that is georeferenced on a map grid, float, 3-band, or tagged L1C/L2A (no pixel read).
+    A TIFF whose header alone shows an L1B crop (:func:`is_plain_bgrn_tiff`) is
+    told apart without GDAL: rasterio is not imported for it."""
     if level == "l1b":
         return False
-    return level in ("l1c", "l2a") or peek_is_coregistered(path)
+    if level in ("l1c", "l2a"):
+        return True
+    if is_plain_bgrn_tiff(path):
+        return False
+    from .coregistered import peek_is_coregistered  # rasterio: only for what the header does not settle
+
+    return peek_is_coregistered(path)
 
 
 def _process_coregistered(input, output, task, *, weights, device, tile, flow, progress, level, dn_offset,

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .arrays import to_uint16
+from .arrays import band_statistics, to_uint16
 from .band_alignment import BandFlows, band_flows
-from .bands import MOVING_BANDS, NO_DATA, band_pairs
+from .bands import MOVING_BANDS, band_pairs
 from .errors import ArgumentError, WeightsError
 from .models import network_of
 from .models.csr import contrast_normalise
@@ -73,9 +73,6 @@ tiles stay small to keep a 4096 x 4096 run under 2 GiB."""
 MIN_BAND_ROWS = 64
 """An image of one tile is cut into bands of rows, one per worker, when each gets at least this many."""
 
-STATS_ROWS = 512
-"""Rows per chunk when computing band statistics (no full-image float64 temporaries)."""
-
 
 @dataclass(frozen=True)
 class Run:
@@ -96,6 +93,19 @@ class Run:
     band_means: np.ndarray | None = None
     """Super-resolution: the (4,) per-band means of the whole image when the input is one block of
     it (so that blocks processed apart agree); None: the input's own."""
+    rows: slice | None = None
+    """Super-resolution: the input rows whose output is wanted (the output then has ``factor ·
+    len(rows)`` rows); the others are context, read by the alignment flows and the tiles'
+    margins. None: all rows."""
+
+    def output_rows(self, height: int) -> slice:
+        """:attr:`rows` of an input of ``height`` rows (all of them by default), checked."""
+        if self.rows is None:
+            return slice(0, height)
+        start, stop, step = self.rows.indices(height)
+        if step != 1 or stop <= start:
+            raise ArgumentError(f"rows {self.rows} are not a non-empty range of the input's {height} rows")
+        return slice(start, stop)
 
     def report(self, done: int, total: int) -> None:
         if self.progress is not None:
@@ -126,26 +136,6 @@ def _store_core(out: np.ndarray, y: torch.Tensor, t: Tile, factor: int) -> None:
              t.inner_x.start * factor:t.inner_x.stop * factor]
     out[t.core_y.start * factor:t.core_y.stop * factor,
         t.core_x.start * factor:t.core_x.stop * factor] = _to_dn(core)
-
-
-def band_statistics(bgrn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation (ddof 1) of the valid pixels of an (H, W, C) image.
-
-    No-data pixels (:data:`NO_DATA`) are left out, so a wide no-data border neither pulls the
-    mean down nor inflates the spread; a band without valid pixels gets mean 0 and std 0.
-    Computed in chunks of :data:`STATS_ROWS` rows.
-    """
-    total = np.zeros(bgrn.shape[-1])
-    squares = np.zeros(bgrn.shape[-1])
-    count = np.zeros(bgrn.shape[-1])
-    for start in range(0, bgrn.shape[0], STATS_ROWS):
-        rows = bgrn[start:start + STATS_ROWS].reshape(-1, bgrn.shape[-1]).astype(np.float64)
-        count += (rows != NO_DATA).sum(axis=0)
-        total += rows.sum(axis=0)  # no-data is 0: it adds nothing to the sums
-        squares += (rows * rows).sum(axis=0)
-    mean = total / np.maximum(count, 1)
-    variance = np.maximum(squares - count * mean**2, 0.0) / np.maximum(count - 1, 1)
-    return mean, np.sqrt(variance)
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -181,11 +171,24 @@ def _run_tiles(tiles: list[Tile], compute: Callable[[Tile], object], store: Call
 
 def _rec_tiles(height: int, width: int, run: Run, size: int) -> list[Tile]:
     """REC tiles of ``size`` px for a large image; an image of one tile is cut into one band of rows
-    per worker when the tile size was not given (the bands then run at once)."""
-    tiles = plan_tiles(height, width, resolve_tile(run.tile, height, width, size), REC_MARGIN)
-    if len(tiles) == 1 and run.tile is None and height >= workers(run.device) * MIN_BAND_ROWS:
-        return plan_bands(height, width, workers(run.device), REC_MARGIN)
-    return tiles
+    per worker when the tile size was not given (the bands then run at once).
+
+    Only :meth:`Run.output_rows` are covered: cores are in output rows (input pixels from the
+    first row wanted), read windows in the input's rows, with its other rows as margin."""
+    rows = run.output_rows(height)
+    wanted = rows.stop - rows.start
+    tiles = plan_tiles(wanted, width, resolve_tile(run.tile, wanted, width, size), REC_MARGIN)
+    if len(tiles) == 1 and run.tile is None and wanted >= workers(run.device) * MIN_BAND_ROWS:
+        tiles = plan_bands(wanted, width, workers(run.device), REC_MARGIN)
+    if wanted == height:
+        return tiles
+    shifted = []
+    for t in tiles:
+        first, last = t.core_y.start + rows.start, t.core_y.stop + rows.start
+        read = slice(max(first - REC_MARGIN, 0), min(last + REC_MARGIN, height))
+        shifted.append(Tile(read, t.read_x, t.core_y, t.core_x, slice(first - read.start, last - read.start),
+                            t.inner_x))
+    return shifted
 
 
 def _register_tiles(bgrn: np.ndarray, tiles: list[Tile], tile_flows: Callable[[torch.Tensor, Tile], torch.Tensor],
@@ -237,7 +240,8 @@ class PlainRECRuntime(RECRuntime):
         radiometric = model.config.radiometric_scale
         factor = model.config.scale
         height, width, bands = bgrn.shape
-        out = run.output((height * factor, width * factor, bands))
+        rows = run.output_rows(height)
+        out = run.output(((rows.stop - rows.start) * factor, width * factor, bands))
         memory_format = conv_memory_format(run.device)
 
         def compute(t: Tile) -> torch.Tensor:
@@ -266,7 +270,8 @@ class FaithfulRECRuntime(RECRuntime):
             flows = runtime_of(csr).image_flows(csr, bgrn, run.device)
         mean = band_statistics(bgrn)[0] if run.band_means is None else np.asarray(run.band_means)
         band_means = torch.tensor(mean, dtype=torch.float32, device=run.device).view(1, -1, 1, 1)
-        out = run.output((height * factor, width * factor, bands))
+        rows = run.output_rows(height)
+        out = run.output(((rows.stop - rows.start) * factor, width * factor, bands))
 
         def compute(t: Tile) -> torch.Tensor:
             x = image_to_tensor(bgrn[t.read_y, t.read_x], run.device)

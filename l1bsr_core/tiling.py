@@ -60,7 +60,26 @@ def plan_bands(height: int, width: int, count: int, margin: int) -> list[Tile]:
     """Cover an image with ``count`` bands of whole rows, as even as possible, each read with
     ``margin`` rows of context (clipped at the borders): work for ``count`` workers at once."""
     count = max(1, min(count, height))
-    edges = [round(i * height / count) for i in range(count + 1)]
+    return _row_tiles([round(i * height / count) for i in range(count + 1)], width, margin)
+
+
+def plan_row_blocks(height: int, width: int, rows: int, margin: int, align: int = 1) -> list[Tile]:
+    """Cover an image with blocks of whole rows, about ``rows`` each (as even as possible), each
+    read with ``margin`` rows of context (clipped at the borders): a long image in bounded memory.
+
+    Block edges and read windows start at multiples of ``align`` (except the image's last row),
+    so that a grid of windows every ``align`` px lines up with the whole image's.
+    """
+    if rows <= 0 or margin % align:
+        raise ValueError(f"rows ({rows}) must be positive and margin ({margin}) a multiple of {align}")
+    count = max(1, -(-height // rows))
+    edges = sorted({min(round(i * height / count / align) * align, height) for i in range(count)} | {height})
+    return _row_tiles(edges, width, margin)
+
+
+def _row_tiles(edges: list[int], width: int, margin: int) -> list[Tile]:
+    """Tiles of whole rows between consecutive ``edges``, read with ``margin`` rows of context."""
+    height = edges[-1]
     tiles = []
     for y0, y1 in zip(edges[:-1], edges[1:]):
         ry0, ry1 = max(y0 - margin, 0), min(y1 + margin, height)

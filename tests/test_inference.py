@@ -228,3 +228,12 @@ def test_a_crop_cut_into_bands_for_two_workers_equals_the_uncut_run(use_random_w
         torch.set_num_threads(previous)
     whole = inference.superresolve(large, tile=0)
     assert np.abs(whole.astype(np.int32) - banded).max() <= 1
+
+
+def test_superresolving_some_rows_gives_those_rows_of_the_whole_output(example_crop):
+    """``rows``: the other rows are context only (alignment flows, tile margins): the output is the
+    whole image's for those rows, within 1 DN (REC's tiles), at the cost of those rows."""
+    whole = inference.superresolve(example_crop, tile=96)
+    part = inference.superresolve(example_crop, tile=96, rows=slice(40, 130))
+    assert part.shape == (180, 384, 4)
+    assert np.abs(part.astype(int) - whole[80:260]).max() <= 1

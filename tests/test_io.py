@@ -442,3 +442,4 @@ def test_rows_out_of_order_or_missing_leave_no_file(tmp_path, small_crop):
         with write_bgrn_rows(out, SIDE, SIDE) as writer:
             writer[0:20, :] = small_crop[0:20]
     assert list(tmp_path.iterdir()) == []
+

@@ -101,3 +101,18 @@ def test_no_core_module_is_a_grab_bag():
     sizes = {path.relative_to(PROJECT).as_posix(): len(path.read_text().splitlines())
              for path in (PROJECT / "l1bsr_core").rglob("*.py")}
     assert sizes and not {path: n for path, n in sizes.items() if n > MAX_CORE_MODULE_LINES}
+
+
+def test_a_crop_is_processed_without_gdal(example_crops, tmp_path):
+    """An L1B crop (its header shows it: 4-band uint16, no GeoTIFF or GDAL tags) needs no rasterio:
+    the command's start-up is torch's and little more (issue #27)."""
+    code = f"""
+import sys
+from l1bsr_core.cli import main
+status = main([{str(example_crops[0])!r}, {str(tmp_path / "out.tif")!r}, "--task", "registration"])
+print(status, sorted(m for m in sys.modules if m.split(".")[0] == "rasterio"))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "[]"]
+    assert (tmp_path / "out.tif").exists()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from l1bsr_core.errors import InputError
-from l1bsr_core.products.coarse import apply_offsets, measure_offsets, shift_band
+from l1bsr_core.products.coarse import aligned_rows, apply_offsets, measure_offsets, shift_band
 
 
 def test_offsets_of_tens_of_pixels_are_recovered_on_every_detector(synthetic_product):
@@ -46,3 +46,12 @@ def test_a_band_without_texture_is_refused():
     flat[..., 1] = np.random.default_rng(0).integers(100, 1000, (300, 300))
     with pytest.raises(InputError, match="band B has no block that matches G"):
         measure_offsets(flat)
+
+
+def test_rows_of_the_aligned_strip_read_alone_equal_the_whole_strip_aligned(synthetic_product):
+    image = synthetic_product.images[1]
+    offsets = measure_offsets(image.copy())
+    assert max(abs(o.applied_dy) for o in offsets) > 10  # the rows read reach past the window
+    whole = apply_offsets(image.copy(), offsets)
+    for start, stop in ((0, 100), (100, 300), (300, image.shape[0])):
+        np.testing.assert_array_equal(aligned_rows(image, offsets, start, stop), whole[start:stop])

@@ -5,7 +5,7 @@ import pytest
 
 from l1bsr_core.errors import InputError
 from l1bsr_core.products.process import open_product
-from l1bsr_core.products.strips import read_strip
+from l1bsr_core.products.strips import StripSource, read_strip
 from l1bsr_core.products.synthetic import write_synthetic_product
 
 
@@ -47,3 +47,12 @@ def test_a_granule_that_does_not_decode_is_named(synthetic_product, tmp_path):
         read_strip(product.granules, 2)
     assert str(copy) not in str(error.value)  # file names, not long paths
     read_strip(product.granules, 1)  # the others still read
+
+
+def test_a_window_of_a_strip_decodes_only_its_granules_rows(synthetic_product):
+    source = StripSource(open_product(synthetic_product.path).granules, 1)
+    image = synthetic_product.images[1]
+    assert source.shape == image.shape
+    np.testing.assert_array_equal(source[200:300, 50:170], image[200:300, 50:170])  # across the granules' seam
+    np.testing.assert_array_equal(source.read(-10, 40), image[:40])  # clipped to the strip
+    np.testing.assert_array_equal(source[300:], image[300:])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from l1bsr_core.errors import ArgumentError
-from l1bsr_core.tiling import DEFAULT_TILE, MIN_TILE, plan_bands, plan_tiles, resolve_tile
+from l1bsr_core.tiling import DEFAULT_TILE, MIN_TILE, plan_bands, plan_row_blocks, plan_tiles, resolve_tile
 
 
 def test_plan_tiles_cover_the_image_once():
@@ -52,3 +52,17 @@ def test_bands_cover_every_row_once_with_context_clipped_at_the_borders():
     for band in bands:
         assert band.read_x == band.core_x == band.inner_x == slice(0, 40)
         assert band.inner_y.stop - band.inner_y.start == band.core_y.stop - band.core_y.start
+
+
+@pytest.mark.parametrize("height", [100, 2304, 4645, 13824])
+def test_row_blocks_cover_a_strip_once_with_aligned_context(height):
+    blocks = plan_row_blocks(height, 2552, rows=2304, margin=256, align=16)
+    assert len(blocks) == -(-height // 2304)
+    cover = np.zeros(height, int)
+    for t in blocks:
+        cover[t.core_y] += 1
+        assert t.read_y.start % 16 == 0 and t.core_y.start % 16 == 0
+        assert t.read_y.start == max(t.core_y.start - 256, 0) and t.read_y.stop == min(t.core_y.stop + 256, height)
+        assert t.inner_y == slice(t.core_y.start - t.read_y.start, t.core_y.stop - t.read_y.start)
+        assert t.read_x == t.core_x == slice(0, 2552)
+    assert (cover == 1).all()

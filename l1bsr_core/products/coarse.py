@@ -65,9 +65,11 @@ def _block_starts(length: int, block: int, count: int) -> list[int]:
     return sorted({int(round(s)) for s in np.linspace(0, length - block, count)})
 
 
-def measure_offsets(bgrn: np.ndarray, *, block: int = BLOCK_PX) -> list[BandOffset]:
+def measure_offsets(bgrn, *, block: int = BLOCK_PX) -> list[BandOffset]:
     """Coarse offsets of B, R, NIR against G over a whole (H, W, 4) uint16 strip.
 
+    ``bgrn``: an array or anything with ``shape`` that gives ``bgrn[rows, cols]`` (slices) as an
+    array, e.g. a :class:`~l1bsr_core.products.strips.StripSource`: only the blocks measured are read.
     Blocks of ``block`` px (smaller strips: their smaller side) are spread along and across track;
     blocks mostly no-data are skipped. Raises InputError when a band has no confident block (a
     strip of clouds, water or no-data has nothing to align on).
@@ -78,26 +80,41 @@ def measure_offsets(bgrn: np.ndarray, *, block: int = BLOCK_PX) -> list[BandOffs
     cols = _block_starts(width, side, int(np.ceil(width / side)) + 1)
     grid = [(y, x) for y in rows for x in cols]
     starts = [grid[i] for i in sorted({int(round(i)) for i in np.linspace(0, len(grid) - 1, MAX_BLOCKS)})]
-    offsets = []
-    for band in MOVING_BANDS:
-        shifts = []
-        for y, x in starts:
-            window = bgrn[y:y + side, x:x + side]
+    shifts: dict[int, list[tuple[float, float]]] = {band: [] for band in MOVING_BANDS}
+    for y, x in starts:  # each block read once, all bands measured on it
+        window = bgrn[y:y + side, x:x + side]
+        for band in MOVING_BANDS:
             if np.mean((window[..., REFERENCE_BAND] == NO_DATA) | (window[..., band] == NO_DATA)) > MAX_NO_DATA:
                 continue
             dx, dy, confidence = phase_correlation_shift(window[..., REFERENCE_BAND], window[..., band],
                                                          upsample=COARSE_UPSAMPLE)
             if confidence >= MIN_CONFIDENCE * CALIBRATED_WINDOW_PX / side:
-                shifts.append((dx, dy))
-        if not shifts:
+                shifts[band].append((dx, dy))
+    offsets = []
+    for band in MOVING_BANDS:
+        if not shifts[band]:
             raise InputError(f"band {BAND_NAMES[band]} has no block that matches G (no texture, or no data); "
                              f"cannot align it coarsely")
-        shifts = np.asarray(shifts)
-        median = np.median(shifts, axis=0)
-        spread = float(np.median(np.abs(shifts - median).max(axis=1)))
+        found = np.asarray(shifts[band])
+        median = np.median(found, axis=0)
+        spread = float(np.median(np.abs(found - median).max(axis=1)))
         offsets.append(BandOffset(BAND_NAMES[band], float(median[0]), float(median[1]),
-                                  int(np.round(median[0])), int(np.round(median[1])), len(shifts), spread))
+                                  int(np.round(median[0])), int(np.round(median[1])), len(found), spread))
     return offsets
+
+
+def aligned_rows(bgrn, offsets: list[BandOffset], start: int, stop: int) -> np.ndarray:
+    """Rows ``start … stop − 1`` of the coarsely aligned strip (:func:`apply_offsets` of the whole
+    strip), reading only those rows and the few more the offsets reach: (rows, W, 4) uint16.
+
+    ``bgrn`` as in :func:`measure_offsets`. Pixels whose band sample lies outside the strip are
+    no-data, as in the whole strip.
+    """
+    height = bgrn.shape[0]
+    reach = max(abs(o.applied_dy) for o in offsets)
+    r0, r1 = max(start - reach, 0), min(stop + reach, height)
+    block = apply_offsets(np.array(bgrn[r0:r1, :]), offsets)
+    return block[start - r0:stop - r0]
 
 
 def shift_band(band: np.ndarray, dx: int, dy: int) -> np.ndarray:

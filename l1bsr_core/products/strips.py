@@ -17,6 +17,7 @@ import numpy as np
 import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
 
 from ..bands import BAND_NAMES, NO_DATA
 from ..errors import InputError, one_line
@@ -85,24 +86,50 @@ def _bgrn_order(descriptions) -> list[int]:
         raise InputError(f"GDAL gave bands {list(descriptions)}; expected B2, B3, B4, B8") from error
 
 
-def read_granule(granule: Granule) -> tuple[np.ndarray, list[GroundControlPoint], object]:
-    """(rows, cols, 4) uint16 BGRN pixels of one granule, its GCPs and their CRS.
+def _open_granule(granule: Granule):
+    """The granule's GDAL dataset; InputError (naming the failing band file) when it does not open."""
+    try:
+        return rasterio.open(granule.gdal_path)
+    except RasterioError as error:
+        raise _decode_error(granule, error) from error
+
+
+def _decode_error(granule: Granule, error: RasterioError) -> InputError:
+    return InputError(f"granule {granule.files.name} does not decode: "
+                      f"{_failing_file(granule) or _gdal_message(error)}")
+
+
+def granule_georeference(granule: Granule) -> tuple[list[GroundControlPoint], object]:
+    """The granule's GCPs and their CRS (no pixel read)."""
+    with _open_granule(granule) as dataset:
+        gcps, crs = dataset.gcps
+    return list(gcps), crs
+
+
+def read_granule(granule: Granule, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+    """(rows, cols, 4) uint16 BGRN pixels of one granule (by default all of them).
+
+    ``rows`` and ``cols`` (slices with step 1, clipped to the granule) select a window: only
+    that window is decoded.
 
     Raises:
         InputError: when GDAL cannot open or decode the granule (says which, and why).
     """
     name = granule.files.name
-    try:
-        with rasterio.open(granule.gdal_path) as dataset:
-            order = _bgrn_order(dataset.descriptions)
-            pixels = dataset.read(order)
-            gcps, crs = dataset.gcps
-    except RasterioError as error:
-        raise InputError(f"granule {name} does not decode: {_failing_file(granule) or _gdal_message(error)}") from error
     expected = (granule.metadata.rows, granule.metadata.cols)
-    if pixels.shape[1:] != expected or pixels.dtype != np.uint16:
-        raise InputError(f"granule {name} has {pixels.dtype} pixels of {pixels.shape[1:]}; expected uint16 {expected}")
-    return np.moveaxis(pixels, 0, -1), list(gcps), crs
+    (y0, y1, _), (x0, x1, _) = rows.indices(expected[0]), cols.indices(expected[1])
+    try:
+        with _open_granule(granule) as dataset:
+            if (dataset.height, dataset.width) != expected:
+                raise InputError(f"granule {name} has pixels of {(dataset.height, dataset.width)}; "
+                                 f"expected {expected}")
+            order = _bgrn_order(dataset.descriptions)
+            pixels = dataset.read(order, window=Window(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)))
+    except RasterioError as error:
+        raise _decode_error(granule, error) from error
+    if pixels.dtype != np.uint16:
+        raise InputError(f"granule {name} has {pixels.dtype} pixels; expected uint16")
+    return np.moveaxis(pixels, 0, -1)
 
 
 def _failing_file(granule: Granule) -> str | None:
@@ -125,26 +152,74 @@ def _gdal_message(error: BaseException) -> str:
     return re.sub(r"[`'\"]?(?:/[^/\s`'\"]+)+/([^/\s`'\"]+)[`'\"]?", r"\1", message)
 
 
+class StripSource:
+    """One detector's strip, read on demand: any rows (and columns) of the stacked granules.
+
+    ``source[rows, cols]`` (slices) and :meth:`read` decode only the granules, and the window of
+    each, that the rows cover, so a strip of any length is processed in bounded memory. Pixels:
+    (rows, cols, 4) uint16 BGRN; rows of granules the product lacks are no-data (0).
+    """
+
+    def __init__(self, granules: list[Granule], detector: int):
+        own = sorted((g for g in granules if g.metadata.detector == detector), key=lambda g: g.metadata.first_row)
+        if not own:
+            raise InputError(f"the product has no granule of detector {detector}")
+        cols = {g.metadata.cols for g in own}
+        if len(cols) != 1:
+            raise InputError(f"detector {detector}'s granules differ in width {sorted(cols)}; expected one width")
+        self.detector = detector
+        self.own = own
+        self.first_row = own[0].metadata.first_row
+        """0-based datastrip row of the strip's first line."""
+        rows = own[-1].metadata.first_row + own[-1].metadata.rows - self.first_row
+        self.shape = (rows, cols.pop(), len(BAND_NAMES))
+        covered = np.zeros(rows, bool)
+        for granule in own:
+            start = self.start_of(granule)
+            covered[start:start + granule.metadata.rows] = True
+        self.missing_rows = _gaps(covered)
+        """(start, stop) strip rows of granules the product lacks (filled with no-data)."""
+        self.gcps: list[GroundControlPoint] = []
+        self.crs = None
+        for granule in own:
+            gcps, self.crs = granule_georeference(granule)
+            start = self.start_of(granule)
+            self.gcps += [GroundControlPoint(row=p.row + start, col=p.col, x=p.x, y=p.y, z=p.z) for p in gcps]
+
+    @property
+    def granules(self) -> list[str]:
+        return [g.files.name for g in self.own]
+
+    def start_of(self, granule: Granule) -> int:
+        """The strip row of the granule's first line."""
+        return granule.metadata.first_row - self.first_row
+
+    def read(self, start: int, stop: int, cols: slice = slice(None)) -> np.ndarray:
+        """Strip rows ``start … stop − 1`` (clipped to the strip), columns ``cols``: (rows, cols, 4) uint16 BGRN."""
+        start, stop = max(start, 0), min(stop, self.shape[0])
+        x0, x1, _ = cols.indices(self.shape[1])
+        out = np.full((max(stop - start, 0), max(x1 - x0, 0), len(BAND_NAMES)), NO_DATA, np.uint16)
+        for granule in self.own:
+            g0 = self.start_of(granule)
+            y0, y1 = max(start, g0), min(stop, g0 + granule.metadata.rows)
+            if y0 < y1:
+                out[y0 - start:y1 - start] = read_granule(granule, slice(y0 - g0, y1 - g0), slice(x0, x1))
+        return out
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        if not isinstance(rows, slice) or not isinstance(cols, slice) or (rows.step or 1) != 1:
+            raise TypeError("a strip source is indexed by slices of rows and columns (step 1)")
+        start, stop, _ = rows.indices(self.shape[0])
+        return self.read(start, stop, cols)
+
+
 def read_strip(granules: list[Granule], detector: int) -> DetectorStrip:
-    """Stack a detector's granules along track (rows), gaps of missing granules left as no-data."""
-    own = sorted((g for g in granules if g.metadata.detector == detector), key=lambda g: g.metadata.first_row)
-    if not own:
-        raise InputError(f"the product has no granule of detector {detector}")
-    cols = {g.metadata.cols for g in own}
-    if len(cols) != 1:
-        raise InputError(f"detector {detector}'s granules differ in width {sorted(cols)}; expected one width")
-    first = own[0].metadata.first_row
-    rows = own[-1].metadata.first_row + own[-1].metadata.rows - first
-    bgrn = np.full((rows, cols.pop(), len(BAND_NAMES)), NO_DATA, np.uint16)
-    covered = np.zeros(rows, bool)
-    strip_gcps, crs = [], None
-    for granule in own:
-        pixels, gcps, crs = read_granule(granule)
-        start = granule.metadata.first_row - first
-        bgrn[start:start + pixels.shape[0]] = pixels
-        covered[start:start + pixels.shape[0]] = True
-        strip_gcps += [GroundControlPoint(row=p.row + start, col=p.col, x=p.x, y=p.y, z=p.z) for p in gcps]
-    return DetectorStrip(detector, bgrn, first, strip_gcps, crs, [g.files.name for g in own], _gaps(covered))
+    """Stack a detector's granules along track (rows), gaps of missing granules left as no-data: the
+    whole strip in memory (see :class:`StripSource` to read it by rows)."""
+    source = StripSource(granules, detector)
+    return DetectorStrip(detector, source.read(0, source.shape[0]), source.first_row, source.gcps, source.crs,
+                         source.granules, source.missing_rows)
 
 
 def _gaps(covered: np.ndarray) -> list[tuple[int, int]]:
