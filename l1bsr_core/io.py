@@ -88,7 +88,7 @@ DESCRIPTIVE_TAGS = (
     315,  # Artist
     316,  # HostComputer
     33432,  # Copyright
-    42112,  # GDAL_METADATA
+    geotiff.GDAL_METADATA,
     42113,  # GDAL_NODATA
 )
 """Non-structural tags carried from input to output as they are."""

@@ -17,8 +17,8 @@ import tifffile
 from .bands import N_BANDS, SCALE_FACTOR
 from .domain import DECLARABLE_LEVELS, L1B, UNKNOWN, InputDomain
 from .errors import ArgumentError
-from .geotiff import GEOTIFF_TAGS
-from .io import GDAL_METADATA, read_bgrn, tifffile_messages, write_bgrn, write_bgrn_rows
+from .geotiff import GDAL_METADATA, GEOTIFF_TAGS
+from .io import read_bgrn, tifffile_messages, write_bgrn, write_bgrn_rows
 from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow
 
 TASKS = ("superresolution", "registration")
