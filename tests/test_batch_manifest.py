@@ -64,3 +64,22 @@ def test_up_to_date_means_same_output_bytes_task_weights_and_input(tmp_path):
     assert not is_up_to_date(item, done, task="registration", weights=None)
     item.output.unlink()
     assert not is_up_to_date(item, done, task="registration", weights=None)
+
+
+def test_an_output_made_with_other_options_is_not_up_to_date(tmp_path):
+    item = item_in(tmp_path)
+    item.input.write_bytes(b"input")
+    item.output.parent.mkdir()
+    item.output.write_bytes(b"result")
+    window = {"level": None, "dn_offset": None, "window": (0, 0, 64, 64), "bbox": None, "align": None}
+    done = json.loads(json.dumps(make_record(item, DONE, task="superresolution", weights=None,
+                                             sha256=sha256_of(item.output), options=window)))  # as read back
+    assert done["options"] == {"window": [0, 0, 64, 64]}
+    assert is_up_to_date(item, done, task="superresolution", weights=None, options=window)
+    assert not is_up_to_date(item, done, task="superresolution", weights=None,
+                             options={**window, "window": (0, 0, 128, 64)})
+    assert not is_up_to_date(item, done, task="superresolution", weights=None, options={**window, "align": True})
+    assert not is_up_to_date(item, done, task="superresolution", weights=None)  # the whole image now
+    plain = make_record(item, DONE, task="superresolution", weights=None, sha256=sha256_of(item.output))
+    assert "options" not in plain  # manifests of earlier releases still match a run without options
+    assert is_up_to_date(item, plain, task="superresolution", weights=None, options=dict.fromkeys(window))

@@ -153,6 +153,11 @@ def _name(item: Item) -> str:
     return f"{item.input} detector {item.detector}" if item.detector is not None else str(item.input)
 
 
+def _options(args: argparse.Namespace) -> dict:
+    """The L1C/L2A options of the command, as :func:`~l1bsr_core.jobs.process_file` names them."""
+    return {name: getattr(args, name) for name in COREGISTERED_OPTIONS}
+
+
 def _partition(items: list[Item], done: dict[str, dict], args, networks: str) -> tuple[list[Item], list[Item]]:
     """(to do, up to date): an item is up to date when its output is the one its last done record wrote."""
     if args.overwrite:
@@ -160,7 +165,7 @@ def _partition(items: list[Item], done: dict[str, dict], args, networks: str) ->
     todo, skipped = [], []
     for item in items:
         up_to_date = is_up_to_date(item, done.get(item.key), task=args.task, weights=args.weights,
-                                   networks=networks)
+                                   networks=networks, options=_options(args))
         (skipped if up_to_date else todo).append(item)
     return todo, skipped
 
@@ -190,17 +195,17 @@ def run(args: argparse.Namespace) -> int:
         stack.enter_context(manifest)
         for item in skipped:
             manifest.append(make_record(item, SKIPPED, task=args.task, weights=args.weights,
-                                        sha256=done[item.key]["sha256"], networks=networks))
+                                        sha256=done[item.key]["sha256"], networks=networks, options=_options(args)))
         if todo:
             progress.update()
-            options = {name: getattr(args, name) for name in COREGISTERED_OPTIONS}
+            options = _options(args)
             outside: dict[str, int] = {}
             for item, result in run_items(cluster, todo, task=args.task, weights=args.weights, device=args.device,
                                           tile=args.tile, options=options):
                 manifest.append(make_record(item, result["status"], task=args.task, weights=args.weights,
                                             error=result["error"], seconds=result["seconds"],
                                             worker=result["worker"], sha256=result["sha256"],
-                                            detail=result["detail"], networks=networks))
+                                            detail=result["detail"], networks=networks, options=options))
                 if (result["detail"] or {}).get("in_domain") is False:
                     outside[result["detail"]["input_level"]] = outside.get(result["detail"]["input_level"], 0) + 1
                 if result["status"] == FAILED:

@@ -33,11 +33,18 @@ def input_stamp(item: Item) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
+def options_record(options: dict | None) -> dict | None:
+    """The options that change an output (``--window``, ``--align``…) as a manifest stores them:
+    those set, JSON values (tuples as lists); None when none is set."""
+    given = {name: value for name, value in (options or {}).items() if value is not None}
+    return json.loads(json.dumps(given)) if given else None
+
+
 def make_record(item: Item, status: str, *, task: str, weights: str | None, error: str | None = None,
                 seconds: float | None = None, worker: str | None = None, sha256: str | None = None,
-                detail: dict | None = None, networks: str | None = None) -> dict:
-    """A manifest line for ``item`` (``detail``: what a product detector's run reported;
-    ``networks``: which weights files ran, see :func:`is_up_to_date`)."""
+                detail: dict | None = None, networks: str | None = None, options: dict | None = None) -> dict:
+    """A manifest line for ``item`` (``detail``: what the item's run reported; ``networks``: which
+    weights files ran; ``options``: the L1C/L2A options given, see :func:`is_up_to_date`)."""
     if status not in STATUSES:
         raise ValueError(f"status {status!r}; expected one of {STATUSES}")
     record = {"key": item.key, "input": str(item.input), "output": str(item.output), "status": status,
@@ -48,6 +55,8 @@ def make_record(item: Item, status: str, *, task: str, weights: str | None, erro
         record["detector"] = item.detector
     if detail is not None:
         record["detail"] = detail
+    if options_record(options) is not None:
+        record["options"] = options_record(options)
     return record
 
 
@@ -91,13 +100,13 @@ def check_same_task(items, done: dict[str, dict], task: str) -> None:
 
 
 def is_up_to_date(item: Item, done: dict | None, *, task: str, weights: str | None,
-                  networks: str | None = None) -> bool:
+                  networks: str | None = None, options: dict | None = None) -> bool:
     """True when ``item``'s output is the file its last done record describes, made by the same task
-    and weights (name and ``networks``, the files' SHA-256) from the same input (size, mtime):
-    present, and of the same SHA-256."""
+    and weights (name and ``networks``, the files' SHA-256) with the same options (a window, a
+    forced alignment…) from the same input (size, mtime): present, and of the same SHA-256."""
     if (done is None or done.get("task") != task or done.get("weights") != weights
-            or done.get("networks") != networks or done.get("input_stamp") != input_stamp(item)
-            or not item.output.is_file()):
+            or done.get("networks") != networks or done.get("options") != options_record(options)
+            or done.get("input_stamp") != input_stamp(item) or not item.output.is_file()):
         return False
     try:
         return sha256_of(item.output) == done.get("sha256")
