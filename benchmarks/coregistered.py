@@ -38,6 +38,7 @@ from l1bsr_core.bands import BAND_NAMES, SCALE_FACTOR  # noqa: E402
 from l1bsr_core.jobs import process_file  # noqa: E402
 from l1bsr_core.metrics import cpsnr  # noqa: E402
 from l1bsr_core.products.tile_synthetic import write_tile_product  # noqa: E402
+from l1bsr_core.radiometry import PRODUCT_OFFSET_DN, QUANTIFICATION  # noqa: E402
 
 NAIP = ROOT.parent / "shared" / "data" / "naip-rgbn"
 REFLECTANCE_PER_DN = 0.45 / 255
@@ -45,7 +46,8 @@ REFLECTANCE_PER_DN = 0.45 / 255
 NAIP_TO_BGRN = [2, 1, 0, 3]
 """NAIP stores R, G, B, NIR."""
 HELD_OUT_YEARS = ("2015", "2016", "2017")
-L2A_OFFSET_DN = 1000
+L2A_OFFSET_DN = -PRODUCT_OFFSET_DN
+"""Added to reflectance · 10000 by L2A products of baseline 05.09."""
 
 
 def load_truth(path: Path) -> np.ndarray:
@@ -58,7 +60,7 @@ def load_truth(path: Path) -> np.ndarray:
 
 def ten_metre_dn(truth: np.ndarray) -> np.ndarray:
     """The 10 m L2A DN (offset +1000) a Sentinel-2-like sensor would record of ``truth``."""
-    return degrade_bgrn(np.rint(truth * 10000 + L2A_OFFSET_DN).astype(np.uint16))
+    return degrade_bgrn(np.rint(truth * QUANTIFICATION + L2A_OFFSET_DN).astype(np.uint16))
 
 
 def write_float_export(path: Path, reflectance: np.ndarray) -> None:
@@ -91,8 +93,8 @@ def run_date(path: Path, work: Path) -> dict[str, list[float]]:
     dn = ten_metre_dn(truth)
     product = write_tile_product(work / path.stem, dn, level="L2A", baseline="05.09", epsg=32614)
     export = work / f"{path.stem}_export.tif"
-    write_float_export(export, (dn.astype(np.float64) - L2A_OFFSET_DN) / 10000)
-    baseline = (bicubic(dn) - L2A_OFFSET_DN) / 10000
+    write_float_export(export, (dn.astype(np.float64) - L2A_OFFSET_DN) / QUANTIFICATION)
+    baseline = (bicubic(dn) - L2A_OFFSET_DN) / QUANTIFICATION
     rows = {"bicubic mean %": mean_errors_pct(baseline, truth)}
     for name, source, align in (("product", product.path, None), ("product --align", product.path, True),
                                 ("float export", export, None)):

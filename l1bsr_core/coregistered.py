@@ -21,17 +21,16 @@ Arrays: (h, w, 4) in band order B, G, R, NIR; flows (3, 2, h, w), B, R, NIR onto
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window, from_bounds
 
+from .arrays import band_sums, statistics_of_sums
 from .bands import MOVING_BAND_NAMES, SCALE_FACTOR
 from .domain import InputDomain
 from .errors import ArgumentError, InputError
@@ -134,18 +133,19 @@ def _window_means(source, window: Window) -> np.ndarray:
     at most :data:`MEAN_SAMPLE_PIXELS` (exact for smaller windows)."""
     step = max(1, math.ceil(math.sqrt(window.width * window.height / MEAN_SAMPLE_PIXELS)))
     shape = None if step == 1 else (max(1, int(window.height) // step), max(1, int(window.width) // step))
-    sample = source.radiometry.to_working(source.read(window, out_shape=shape)).reshape(-1, 4)
-    valid = sample[(sample > 0).all(axis=1)].astype(np.float64)
-    if len(valid) == 0:
+    count, total, squares = band_sums(source.radiometry.to_working(source.read(window, out_shape=shape)))
+    if not count.any():  # working DN are no-data in every band at once (Radiometry.to_working)
         raise InputError(f"{source.source} has no valid pixel in the window; expected some data (0 is no-data)")
-    return valid.mean(axis=0)
+    return statistics_of_sums(count, total, squares)[0]
 
 
-def _blocks(window: Window) -> list[Window]:
-    """The blocks of ``window`` in row-major order (a streamed output needs it), in window coordinates."""
+def _blocks(window: Window, rows: int | None = None, cols: int | None = None) -> list[Window]:
+    """The blocks of ``window``, at most ``rows`` x ``cols`` px (default :data:`BLOCK_ROWS` x
+    :data:`BLOCK_COLS`), in row-major order (a streamed output needs it), in window coordinates."""
+    rows, cols = rows or BLOCK_ROWS, cols or BLOCK_COLS
     height, width = int(window.height), int(window.width)
-    return [Window(col, row, min(BLOCK_COLS, width - col), min(BLOCK_ROWS, height - row))
-            for row in range(0, height, BLOCK_ROWS) for col in range(0, width, BLOCK_COLS)]
+    return [Window(col, row, min(cols, width - col), min(rows, height - row))
+            for row in range(0, height, rows) for col in range(0, width, cols)]
 
 
 def _with_margin(block: Window, window: Window) -> Window:
@@ -209,13 +209,6 @@ def export_window(path, output, *, window=None, bbox=None, progress: Progress | 
                 "window": window_record(area)}
 
 
-def _check_blocks(window: Window) -> list[Window]:
-    size = CHECK_BLOCK_PX
-    return [Window(window.col_off + c, window.row_off + r, min(size, int(window.width) - c),
-                   min(size, int(window.height) - r))
-            for r in range(0, int(window.height), size) for c in range(0, int(window.width), size)]
-
-
 def measure_misregistration(source, window: Window, *, weights=None, device="cpu",
                             progress: Progress | None = None) -> dict:
     """The CSR's reading of B, R and NIR against G over ``window``, block by block (nothing warped).
@@ -225,7 +218,7 @@ def measure_misregistration(source, window: Window, *, weights=None, device="cpu
     from . import inference
 
     samples = [[] for _ in MOVING_BAND_NAMES]
-    blocks = _check_blocks(window)
+    blocks = [_in_image(block, window) for block in _blocks(window, CHECK_BLOCK_PX, CHECK_BLOCK_PX)]
     for done, block in enumerate(blocks, start=1):
         working = source.radiometry.to_working(source.read(block))
         if min(working.shape[:2]) >= MIN_SIZE_PX and (working > 0).all(axis=-1).any():
@@ -269,9 +262,3 @@ def register_window(source, output, window: Window, domain: InputDomain, *, weig
             save_flow(temp, flows)
         write_geotiff(output, source.radiometry.from_working(registered), grid, source.radiometry, tags)
     return {"window": window_record(window)}
-
-
-def write_report(path, record: dict) -> None:
-    """``record`` as indented JSON at ``path``, atomically."""
-    with atomic_output(Path(path)) as temp:
-        temp.write_text(json.dumps(record, indent=2) + "\n")

@@ -34,15 +34,12 @@ from .bands import N_BANDS
 from .domain import DECLARABLE_LEVELS, L1B, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
 from .errors import InputError
 from .georaster import OpenBands
-from .radiometry import Radiometry
+from .radiometry import QUANTIFICATION, Radiometry
 
 EXPORT_BANDS = ("B02", "B03", "B04", "B08")
 """The bands of a usable export, in this project's order B, G, R, NIR."""
 HOW_TO_EXPORT = ("export the 4 bands B02, B03, B04, B08 as float32 reflectance or uint16 "
                  "(Copernicus Browser: Download, Analytical, TIFF 32-bit float, bands B02 B03 B04 B08)")
-QUANTIFICATION = 10000
-OFFSET_DN = -1000
-"""The radiometric offset of products since processing baseline 04.00."""
 OFFSET_TAGS = ("BOA_ADD_OFFSET", "RADIO_ADD_OFFSET")
 LEVEL_TAGS = ("PROCESSING_LEVEL", TAG_LEVEL)
 MAX_REFLECTANCE = 3.0

@@ -19,7 +19,7 @@ from .domain import DECLARABLE_LEVELS, L1B, UNKNOWN, InputDomain
 from .errors import ArgumentError
 from .geotiff import GDAL_METADATA, GEOTIFF_TAGS
 from .io import read_bgrn, tifffile_messages, write_bgrn, write_bgrn_rows
-from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow
+from .outputs import FLOW_SUFFIXES, TIFF_SUFFIXES, atomic_output, check_suffix, save_flow, write_json
 
 TASKS = ("superresolution", "registration")
 """What :func:`process_file` does: 2x REC super-resolution, or CSR registration of B, R, NIR onto G."""
@@ -195,7 +195,7 @@ def _process_coregistered(input, output, task, *, weights, device, tile, flow, p
         elif report_only:
             record["window"] = coregistered.window_record(area)
             record["misregistration"] = coregistered.measure_misregistration(source, area, **options)
-            coregistered.write_report(output, {"input": str(input), **record})
+            write_json(output, {"input": str(input), **record})
         else:
             record |= coregistered.register_window(source, output, area, domain, tile=tile, flow=flow, **options)
     return record

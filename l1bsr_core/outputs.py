@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -127,6 +128,12 @@ def _create_temp_file(path: Path, suffix: str, source: str) -> Path:
             continue
         except OSError as error:
             raise InputError(f"cannot write {source}: {error.strerror or error}") from error
+
+
+def write_json(path, record: dict) -> None:
+    """``record`` as indented JSON at ``path``, atomically (:func:`atomic_output`)."""
+    with atomic_output(path) as temp:
+        temp.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def sha256_of(path) -> str:

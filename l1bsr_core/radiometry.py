@@ -24,7 +24,12 @@ import numpy as np
 
 from .bands import DN_MAX, NO_DATA
 
-WORKING_QUANTIFICATION = 10000
+QUANTIFICATION = 10000
+"""Reflectance quantification value of Sentinel-2 L1C/L2A products (and their uint16 exports)."""
+PRODUCT_OFFSET_DN = -1000
+"""Radiometric offset (DN) of L1C/L2A products from processing baseline 04.00 on:
+``reflectance = (DN + offset) / quantification``."""
+WORKING_QUANTIFICATION = QUANTIFICATION
 """Working DN per unit of reflectance (Sentinel-2's own quantification)."""
 WORKING_OFFSET_DN = 1000
 """Working DN of reflectance 0 (as in products of baseline ≥ 04.00): keeps reflectance 0 and small

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from coregistered_support import EPSG, ORIGIN, SIDE, make_product, product_dn, reflectance_scene
+from coregistered_support import EPSG, ORIGIN, SIDE, make_product, reflectance_scene
 from rasterio.windows import Window
 
 from l1bsr_core.errors import InputError
@@ -48,7 +48,3 @@ def test_offset_missing_from_a_recent_baseline_is_refused(tmp_path):
     metadata.write_text(text[:start] + text[end + len("</BOA_ADD_OFFSET_VALUES_LIST>"):])
     with pytest.raises(InputError, match="lists no BOA_ADD_OFFSET"):
         describe_tile_product(product.path)
-
-
-def test_product_dn_helper_keeps_no_data():
-    assert (product_dn(reflectance_scene(), "05.09")[0] == 0).all()

@@ -15,7 +15,6 @@ detector fails, nothing that looks finished is written: exit 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from ..command_kit import (
 )
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
-from ..outputs import atomic_output
+from ..outputs import write_json
 from .layout import product_stem
 from .overlap import EXPECTED_OVERLAP_PX, cut_pairs, find_overlap, plan_pairs
 from .process import PRODUCT_TASKS, aligned_strip, check_detectors, open_product, output_name, process_detector
@@ -93,11 +92,6 @@ def _out_dir(path: Path) -> Path:
     return path
 
 
-def _write_json(path: Path, record: dict) -> None:
-    with atomic_output(path) as temp:
-        temp.write_text(json.dumps(record, indent=2) + "\n")
-
-
 def _run_tile_product(args) -> int:
     """An L1C/L2A product: one output for the window, a manifest with the domain notice."""
     from ..coregistered import export_window
@@ -124,7 +118,7 @@ def _run_tile_product(args) -> int:
     report_domain("l1bsr product", record)
     manifest = {"product": str(args.product), "task": args.task, "output": output.name, **record,
                 "seconds": round(time.perf_counter() - start, 3)}
-    _write_json(out_dir / MANIFEST, manifest)
+    write_json(out_dir / MANIFEST, manifest)
     return 0
 
 
@@ -161,7 +155,7 @@ def _run_product(args) -> int:
             print(f"l1bsr product: error: {message}", file=sys.stderr)
         manifest["detectors"].append(record)
         if len(failures) < len(manifest["detectors"]):  # something finished: keep the record current
-            _write_json(out_dir / MANIFEST, manifest)
+            write_json(out_dir / MANIFEST, manifest)
     if failures and len(failures) == len(detectors):
         return EXIT_USER_ERROR
     return EXIT_PARTIAL if failures else 0
@@ -207,7 +201,7 @@ def _run_pairs(args) -> int:
         record["pairs"].append({"detectors": [first, second], "overlap": overlap.to_dict(), "names": names})
         print(f"D{first:02d}-D{second:02d}: overlap {overlap.width} px ({overlap.side}), along-track offset "
               f"{overlap.dy:+.1f} px, {len(names)} pairs", file=sys.stderr)
-    _write_json(out_dir / PAIRS_MANIFEST, record)
+    write_json(out_dir / PAIRS_MANIFEST, record)
     return 0 if written else EXIT_PARTIAL
 
 

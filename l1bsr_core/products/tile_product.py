@@ -29,7 +29,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from ..domain import InputDomain
 from ..errors import InputError
 from ..georaster import OpenBands
-from ..radiometry import Radiometry
+from ..radiometry import QUANTIFICATION, Radiometry
 
 LEVELS = ("L1C", "L2A")
 """Processing levels of the orthorectified products read here."""
@@ -39,12 +39,9 @@ BGRN_TILE_BANDS = ("B2", "B3", "B4", "B8")
 """GDAL's names of the 10 m bands, in the project's band order B, G, R, NIR."""
 ALL_BAND_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
 """Sentinel-2's 13 bands in the order of the metadata's ``band_id`` numbers (0…12)."""
-QUANTIFICATION = 10000
-"""Reflectance quantification value of every Sentinel-2 L1C/L2A product so far."""
-REFLECTANCE_OFFSET_DN = -1000
-"""Radiometric offset (DN) of products from processing baseline 04.00 on."""
 OFFSET_BASELINE = (4, 0)
-"""The processing baseline from which L1C/L2A products carry :data:`REFLECTANCE_OFFSET_DN`."""
+"""The processing baseline from which L1C/L2A products carry
+:data:`~l1bsr_core.radiometry.PRODUCT_OFFSET_DN`."""
 MAX_DEPTH = 2
 """Folders searched below the given path for the product-level metadata file."""
 EXPECTED = ("expected a Sentinel-2 L1C or L2A product (a .SAFE folder with MTD_MSIL1C.xml or MTD_MSIL2A.xml, "
@@ -98,11 +95,18 @@ def _find_metadata(path: Path, source: str) -> tuple[str, str]:
     raise InputError(f"{source} holds no MTD_MSIL1C.xml or MTD_MSIL2A.xml; {EXPECTED}")
 
 
+def _zip_member(gdal_path: str) -> tuple[str, str] | None:
+    """(zip file, member) of a ``/vsizip/<zip>/<member>`` path; None for a plain file."""
+    if not gdal_path.startswith("/vsizip/"):
+        return None
+    archive, _, member = gdal_path[len("/vsizip/"):].partition(".zip/")
+    return archive + ".zip", member
+
+
 def _read_text(gdal_path: str, source: str) -> str:
-    if gdal_path.startswith("/vsizip/"):
-        archive, _, member = gdal_path[len("/vsizip/"):].partition(".zip/")
-        with zipfile.ZipFile(archive + ".zip") as opened:
-            return opened.read(member).decode("utf-8", errors="replace")
+    if (in_zip := _zip_member(gdal_path)) is not None:
+        with zipfile.ZipFile(in_zip[0]) as opened:
+            return opened.read(in_zip[1]).decode("utf-8", errors="replace")
     try:
         return Path(gdal_path).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
@@ -176,10 +180,9 @@ def _check_band_files(xml: str, metadata: str, source: str) -> None:
 
 
 def _exists(gdal_path: str) -> bool:
-    if gdal_path.startswith("/vsizip/"):
-        archive, _, member = gdal_path[len("/vsizip/"):].partition(".zip/")
-        with zipfile.ZipFile(archive + ".zip") as opened:
-            return member in set(opened.namelist())
+    if (in_zip := _zip_member(gdal_path)) is not None:
+        with zipfile.ZipFile(in_zip[0]) as opened:
+            return in_zip[1] in set(opened.namelist())
     return Path(gdal_path).is_file()
 
 

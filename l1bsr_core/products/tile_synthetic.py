@@ -27,12 +27,12 @@ from rasterio.transform import from_origin
 
 from ..bands import N_BANDS
 from ..errors import ArgumentError
+from ..radiometry import PRODUCT_OFFSET_DN, QUANTIFICATION
 from .tile_product import (
+    ALL_BAND_IDS,
     BGRN_TILE_BANDS,
     LEVELS,
     OFFSET_BASELINE,
-    QUANTIFICATION,
-    REFLECTANCE_OFFSET_DN,
     parse_baseline,
 )
 
@@ -44,8 +44,6 @@ DEFAULT_ORIGIN = (300000.0, 6100020.0)
 PIXEL_M = 10.0
 JP2_TILE_PX = 1024
 """JPEG 2000 tile side, as in real products (a window is decoded tile by tile, not whole)."""
-ALL_BAND_IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
-"""Sentinel-2's 13 bands in the order of the metadata's ``bandId`` numbers (0…12)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class TileProduct:
     @property
     def reflectance(self) -> np.ndarray:
         """(H, W, 4) float32 reflectance of :attr:`dn`, NaN where DN is 0 (no-data)."""
-        offset = REFLECTANCE_OFFSET_DN if parse_baseline(self.baseline) >= OFFSET_BASELINE else 0
+        offset = PRODUCT_OFFSET_DN if parse_baseline(self.baseline) >= OFFSET_BASELINE else 0
         out = (self.dn.astype(np.float32) + offset) / QUANTIFICATION
         out[self.dn == 0] = np.nan
         return out
@@ -88,7 +86,7 @@ def _radiometry_xml(level: str, baseline: str) -> str:
         xml = f"<QUANTIFICATION_VALUE unit=\"none\">{QUANTIFICATION}</QUANTIFICATION_VALUE>\n"
         if with_offset:
             xml += "<Radiometric_Offset_List>\n" + "".join(
-                f"<RADIO_ADD_OFFSET band_id=\"{i}\">{REFLECTANCE_OFFSET_DN}</RADIO_ADD_OFFSET>\n"
+                f"<RADIO_ADD_OFFSET band_id=\"{i}\">{PRODUCT_OFFSET_DN}</RADIO_ADD_OFFSET>\n"
                 for i in range(len(ALL_BAND_IDS))) + "</Radiometric_Offset_List>\n"
         return xml
     xml = ("<QUANTIFICATION_VALUES_LIST>\n"
@@ -98,7 +96,7 @@ def _radiometry_xml(level: str, baseline: str) -> str:
            "</QUANTIFICATION_VALUES_LIST>\n")
     if with_offset:
         xml += "<BOA_ADD_OFFSET_VALUES_LIST>\n" + "".join(
-            f"<BOA_ADD_OFFSET band_id=\"{i}\">{REFLECTANCE_OFFSET_DN}</BOA_ADD_OFFSET>\n"
+            f"<BOA_ADD_OFFSET band_id=\"{i}\">{PRODUCT_OFFSET_DN}</BOA_ADD_OFFSET>\n"
             for i in range(len(ALL_BAND_IDS))) + "</BOA_ADD_OFFSET_VALUES_LIST>\n"
     return xml
 
