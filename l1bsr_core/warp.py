@@ -101,10 +101,16 @@ def align_to_reference(bands: torch.Tensor, flows: torch.Tensor, moving, no_data
     moving = list(moving)
     flat_flows = flows.reshape(n * len(moving), 2, height, width).to(bands.dtype)
     planes = bands[:, moving].reshape(n * len(moving), 1, height, width)
-    valid = (planes != no_data).to(planes.dtype)
-    warped, warped_valid = warp(torch.cat((planes * valid, valid), dim=1), flat_flows).split(1, dim=1)
-    keep = (warped_valid - 1).abs() <= VALID_WARP_TOLERANCE
-    aligned = torch.where(keep, warped, torch.full_like(warped, no_data))
+    valid = planes != no_data
+    if bool(valid.all()):
+        # no no-data: the validity mask would warp to 1 everywhere (the bicubic weights sum to 1,
+        # and samples outside the image are reflected), so only the bands are warped
+        aligned = warp(planes, flat_flows)
+    else:
+        valid = valid.to(planes.dtype)
+        warped, warped_valid = warp(torch.cat((planes * valid, valid), dim=1), flat_flows).split(1, dim=1)
+        keep = (warped_valid - 1).abs() <= VALID_WARP_TOLERANCE
+        aligned = torch.where(keep, warped, torch.full_like(warped, no_data))
     out = bands.clone()
     out[:, moving] = aligned.reshape(n, len(moving), height, width)
     return out

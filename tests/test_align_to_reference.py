@@ -155,3 +155,19 @@ def test_bands_that_do_not_move_are_unchanged(bands, flows, moving):
     assert GREEN in still
     assert torch.equal(out[:, still], bands[:, still])
     assert not torch.equal(out[:, list(moving)], bands[:, list(moving)])
+
+
+@torch.no_grad()
+def test_bands_without_no_data_are_warped_as_when_another_band_has_some(complete, flows):
+    """Without any no-data the validity mask is not warped (it would warp to 1 everywhere): the
+    bands come out as the masked warp gives them when another band's hole makes it run."""
+    plain = align_to_reference(complete, flows, MOVING_BANDS)
+    holed = complete.clone()
+    holed[0, MOVING_BANDS[2], holes(7)] = NO_DATA  # NIR only: B and R stay complete
+    masked = align_to_reference(holed, flows, MOVING_BANDS)
+    for i, band in enumerate(MOVING_BANDS):
+        assert torch.allclose(plain[0, band], warp(complete[:, band:band + 1], flows[:, i])[0, 0], rtol=0,
+                              atol=NUMERIC * complete.max().item())
+    first_two = list(MOVING_BANDS[:2])
+    assert torch.allclose(plain[:, first_two], masked[:, first_two], rtol=0, atol=NUMERIC * complete.max().item())
+    assert (masked[0, MOVING_BANDS[2]] == NO_DATA).any() and not (plain == NO_DATA).any()

@@ -46,3 +46,24 @@ def test_block_mean_averages_each_block_and_drops_partial_ones():
     np.testing.assert_allclose(out[1, 2, 1], image[2:4, 4:6, 1].mean())
     # the super-resolution round trip: a 2x nearest upsampling averages back to the original
     np.testing.assert_array_equal(resample.block_mean(image.repeat(2, 0).repeat(2, 1), 2), image)
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 30, 17), (2, 3, 1, 5), (1, 1, 2, 2)])
+@pytest.mark.parametrize("factor", [2, 4])
+def test_bicubic_enlargement_equals_torch_interpolate_with_repeated_edges(shape, factor):
+    """The convolution that gives the factor² phases of each coarse pixel is the same bicubic
+    as ``F.interpolate`` (Keys a = −0.75, edge pixels repeated), down to 1-pixel-wide images."""
+    image = torch.from_numpy(np.random.default_rng(1).uniform(0, 1000, shape))
+    reference = torch.nn.functional.interpolate(image, scale_factor=factor, mode="bicubic", align_corners=False)
+    torch.testing.assert_close(resample.upsample_bicubic(image, factor), reference, rtol=0, atol=1e-9)
+
+
+def test_phase_layout_is_the_pixel_unshuffle_of_the_enlargement():
+    image = torch.from_numpy(np.random.default_rng(2).uniform(0, 1, (2, 3, 9, 7)))
+    phases = resample.bicubic_phases(image, 2)
+    assert phases.shape == (2, 3, 2, 2, 9, 7)
+    fine = resample.upsample_bicubic(image, 2)
+    assert torch.equal(resample.from_phases(phases), fine)
+    assert torch.equal(resample.to_phases(fine, 2), phases)
+    # fine pixel (2i + a, 2j + b) sits at [..., a, b, i, j]
+    assert torch.equal(phases[:, :, 1, 0, 4, 3], fine[:, :, 9, 6])

@@ -99,7 +99,7 @@ class RCAB(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        return self.body(x).add_(x)  # in place on the attention's output (autograd keeps no copy of it)
 
 
 class ResidualGroup(nn.Module):
@@ -111,7 +111,7 @@ class ResidualGroup(nn.Module):
         self.body = nn.Sequential(*blocks, _conv3x3(feats, feats))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        return self.body(x).add_(x)  # in place on the closing conv's output (autograd keeps no copy of it)
 
 
 class RCAN(nn.Module):

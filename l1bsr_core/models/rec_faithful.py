@@ -47,7 +47,7 @@ from torch import nn
 
 from ..bands import NO_DATA
 from ..filters import box_mean, gaussian_blur
-from ..resample import upsample_bicubic
+from ..resample import bicubic_phases, from_phases, to_phases
 from .rec import RCAN
 
 CONSTRAINT_SIGMA_PX = 1.0
@@ -79,11 +79,6 @@ POSITIVE_FLOOR = 0.25
 def _trained_radius(sigma: float) -> int:
     """The Gaussian truncation the REC was trained with: ±round(3σ) px, at least 1."""
     return max(int(3 * sigma + 0.5), 1)
-
-
-def _nearest(image: torch.Tensor, factor: int) -> torch.Tensor:
-    """Each input pixel repeated over its f × f fine pixels."""
-    return image.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
 def darkest_3x3(image: torch.Tensor) -> torch.Tensor:
@@ -123,6 +118,19 @@ def fill_no_data(x: torch.Tensor, valid: torch.Tensor, scale: torch.Tensor) -> t
     return torch.where(valid, x, filler)
 
 
+def _coarse(image: torch.Tensor) -> torch.Tensor:
+    """A coarse (N, C, h, w) tensor broadcastable against the phase layout (N, C, f, f, h, w)."""
+    return image[:, :, None, None]
+
+
+def _remove_pattern(phases: torch.Tensor, residual: torch.Tensor, radius: int) -> torch.Tensor:
+    """``phases`` minus the local sub-pixel phase pattern of ``residual``, both in the phase layout
+    (N, C, f, f, h, w) of :func:`~l1bsr_core.resample.bicubic_phases`: the one phase layer."""
+    n, c, factor, _, h, w = residual.shape
+    local = box_mean(residual.reshape(n, c * factor**2, h, w), radius).view_as(residual)
+    return phases - (local - local.mean(dim=(2, 3), keepdim=True))
+
+
 def remove_phase_pattern(residual: torch.Tensor, factor: int, radius: int = PHASE_RADIUS_PX) -> torch.Tensor:
     """Equalise the local means of the ``factor²`` sub-pixel phases of (N, C, f·h, f·w) ``residual``.
 
@@ -130,13 +138,14 @@ def remove_phase_pattern(residual: torch.Tensor, factor: int, radius: int = PHAS
     (2·radius + 1)² window of coarse pixels is moved to the mean of all phases there: the periodic
     f × f pattern a pixel-shuffle network tends to leave is removed, other detail is kept.
     """
-    n, c, height, width = residual.shape
-    h, w = height // factor, width // factor
-    phases = residual.reshape(n, c, h, factor, w, factor).permute(0, 1, 3, 5, 2, 4).reshape(n, c * factor**2, h, w)
-    local = box_mean(phases, radius).reshape(n, c, factor**2, h, w)
-    pattern = local - local.mean(dim=2, keepdim=True)
-    phases = phases.reshape(n, c, factor**2, h, w) - pattern
-    return phases.reshape(n, c, factor, factor, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, height, width)
+    phases = to_phases(residual, factor)
+    return from_phases(_remove_pattern(phases, phases, radius))
+
+
+def _constrain(phases: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """:func:`low_frequency_constraint` in the phase layout: ``phases`` (N, C, f, f, h, w), ``x`` (N, C, h, w)."""
+    error = x - phases.mean(dim=(2, 3))  # the f × f block means
+    return phases + bicubic_phases(gaussian_blur(error, sigma, radius=_trained_radius(sigma)), phases.shape[2])
 
 
 def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
@@ -146,8 +155,7 @@ def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
     ``y + bicubic(lowpass(x − blockmean(y)))``: the correction only carries what the Gaussian
     low-pass (``sigma`` input px) passes, so the detail of ``y`` is kept.
     """
-    error = x - F.avg_pool2d(y, factor)
-    return y + upsample_bicubic(gaussian_blur(error, sigma, radius=_trained_radius(sigma)), factor)
+    return from_phases(_constrain(to_phases(y, factor), x, sigma))
 
 
 class FaithfulREC(nn.Module):
@@ -174,21 +182,25 @@ class FaithfulREC(nn.Module):
         scale = scale.clamp_min(1.0)
         top, bottom, left, right = pad = tuple(BORDER_PAD_PX if edge else 0 for edge in edges)
         z = symmetric_pad(fill_no_data(x, valid, scale) / scale, pad)
-        base = upsample_bicubic(z, factor)
-        darkest = _nearest(darkest_3x3(z), factor)
+        # every layer works in the phase layout (N, C, f, f, h, w): a coarse pixel's floor then
+        # broadcasts over its f × f fine pixels and the phase layer needs no reordering
+        base = bicubic_phases(z, factor)
+        darkest = _coarse(darkest_3x3(z))
 
-        def floored(image: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
-            """``image`` kept above ``floor``, then its 2 × 2 phase pattern removed (a floor that
-            bites on some phases only would leave one)."""
-            return base + remove_phase_pattern(torch.maximum(image, floor) - base, factor)
+        def floored(phases: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+            """``phases`` kept above ``floor``, then the sub-pixel phase pattern of its residual over
+            ``base`` removed (a floor that bites on some phases only would leave one)."""
+            kept = torch.maximum(phases, floor)
+            return _remove_pattern(kept, kept - base, PHASE_RADIUS_PX)
 
-        y = floored(floored(self.network(z, base), OVERSHOOT_FLOOR * darkest), UNDERSHOOT_FLOOR * darkest)
-        y = low_frequency_constraint(y, z, factor)
+        y = to_phases(self.network(z, from_phases(base)), factor)
+        y = floored(floored(y, OVERSHOOT_FLOOR * darkest), UNDERSHOOT_FLOOR * darkest)
+        y = _constrain(y, z, CONSTRAINT_SIGMA_PX)
         ring_floor = torch.minimum(base, darkest)
         for _ in range(HALO_ROUNDS):  # no ring darker than both bicubic's and the darkest neighbour's
-            y = low_frequency_constraint(floored(y, ring_floor), z, factor)
+            y = _constrain(floored(y, ring_floor), z, CONSTRAINT_SIGMA_PX)
         y = torch.maximum(y, POSITIVE_FLOOR * darkest)
-        y = y[..., factor * top:y.shape[-2] - factor * bottom, factor * left:y.shape[-1] - factor * right] * scale
-        if bool(valid.all()):
-            return y
-        return torch.where(_nearest(valid, factor), y, torch.zeros_like(y))
+        y = y[..., top:y.shape[-2] - bottom, left:y.shape[-1] - right] * scale[:, :, None, None]
+        if not bool(valid.all()):
+            y = torch.where(_coarse(valid), y, 0.0)
+        return from_phases(y)
