@@ -3,7 +3,7 @@
 Prints tables; not a test. Usage::
 
     python benchmarks/speed.py [--device cpu|cuda] [--configs default paper] [--repeats 3] [--threads 2]
-                               [--load none busy threaded] [--large 4096] [--cli-large 4096]
+                               [--load none busy threaded] [--large 4096] [--cli-large 4096] [--startup 7]
 
 ``default`` uses the shipped weights' configs when ``weights/`` has them (else the default
 config, randomly initialised: speed does not depend on the weights); ``paper`` is the published
@@ -30,6 +30,13 @@ counts convolutions and matrix products (2 FLOPs per multiply-add); FFTs (the CS
 phase correlation) are added analytically, ``5 · n · log2(n)`` per complex ``n``-point transform,
 by counting every ``torch.fft.fft2`` / ``ifft2`` call. Peak memory is the process's peak
 resident set (CPU) or ``torch.cuda.max_memory_allocated`` (GPU).
+
+* with ``--startup R``: the start-up table, both tasks, ``R`` alternating runs each of a bare
+  ``python -c "import torch"`` (as is, and :data:`TUNED_IMPORT`: made as the commands make it) and
+  of ``python -m l1bsr_core`` on a :data:`CROP` px crop (reading, writing, weights included), the
+  crop's own work through the API (median of ``--repeats`` after a warm-up, in another fresh
+  process), and what is left: the project's start-up, median command minus median ``import torch``
+  minus the API's work, against either import.
 
 Load scenarios: ``busy`` runs a single-threaded Python busy loop in another process, ``threaded``
 a :data:`LOAD_THREADS`-thread torch matrix-product loop; the load starts before the scenario's
@@ -440,10 +447,66 @@ def _run_cli(args: argparse.Namespace) -> None:
                       f"{r['peak_mib']:>9.0f} {per_pixel / api_per_pixel:>6.2f}x")
 
 
+def _wall(command: list[str], threads: int) -> float:
+    """Seconds ``command`` takes as a process (start-up included), ``threads`` OpenMP threads.
+
+    Raises:
+        RuntimeError: when it fails.
+    """
+    start = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed: {out.stderr.strip()[-300:]}")
+    return seconds
+
+
+TUNED_IMPORT = "import gc; gc.disable(); import torch; gc.freeze(); gc.enable()"
+"""A bare ``import torch`` made as the commands make theirs (:mod:`l1bsr_core.process_tuning`): the
+stricter baseline of the start-up table."""
+
+
+def _run_startup(args: argparse.Namespace) -> None:
+    """The start-up table (``--startup``): a whole process on one crop against a bare ``import torch``
+    (as is, and made as the commands make it) and the crop's work through the API, run alternately
+    so that drift hits each alike."""
+    import tempfile
+
+    import numpy as np
+
+    from l1bsr_core.io import write_bgrn
+
+    print(f"\nstart-up: {args.startup} alternating runs of `python -c 'import torch'` (as is; and tuned: "
+          f"{TUNED_IMPORT!r}) and of `python -m l1bsr_core` on a {CROP} px crop of synthetic_1's mosaic "
+          "(medians, s); start-up = command - import torch - API work")
+    print(f"{'task':<16} {'import torch':>13} {'tuned':>7} {'command':>9} {'API work':>9} {'start-up':>9} "
+          f"{'vs tuned':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        source, output = Path(tmp) / "crop.tif", Path(tmp) / "out.tif"
+        write_bgrn(source, _mosaic(CROP))
+        for task in ("superresolution", "registration"):
+            out = _child(args, "--_api-crop", json.dumps([task, args.repeats]))
+            if out.returncode != 0:
+                raise RuntimeError(f"API crop of {task} failed: {out.stderr.strip()[-300:]}")
+            work = _last_json(out)["seconds"]
+            bare, tuned, whole = [], [], []
+            for _ in range(args.startup):
+                bare.append(_wall([sys.executable, "-c", "import torch"], args.threads))
+                tuned.append(_wall([sys.executable, "-c", TUNED_IMPORT], args.threads))
+                output.unlink(missing_ok=True)
+                whole.append(_wall([sys.executable, "-m", "l1bsr_core", str(source), str(output), "--task", task],
+                                   args.threads))
+            bare_s, tuned_s, whole_s = (float(np.median(v)) for v in (bare, tuned, whole))
+            print(f"{task:<16} {bare_s:>13.3f} {tuned_s:>7.3f} {whole_s:>9.3f} {work:>9.3f} "
+                  f"{whole_s - bare_s - work:>9.3f} {whole_s - tuned_s - work:>9.3f}")
+
+
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=CONFIGS,
+                        help="network sizes of the crop table (none: skip it)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--load", nargs="+", default=["none"], choices=list(LOADS),
@@ -451,6 +514,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--large", type=int, default=0, help="also run the default models on a large x large input")
     parser.add_argument("--cli-large", type=int, default=0,
                         help="also time the command line (read + run + write) on a large x large image and on a crop")
+    parser.add_argument("--startup", type=int, default=0,
+                        help="also time a whole process on a crop against a bare import torch, this many runs each")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_conv-rate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_load", help=argparse.SUPPRESS)
@@ -473,6 +538,9 @@ def main() -> None:
     if args._api_crop:
         print(json.dumps(_api_crop(*json.loads(args._api_crop), args.threads)))
         return
+    if args.startup and not (args.configs or args.large or args.cli_large):
+        _run_startup(args)
+        return
     jobs = [(kind, config, CROP, args.repeats if config != "paper" else 1)
             for config in args.configs for kind in KINDS]
     if args.large:
@@ -489,6 +557,8 @@ def main() -> None:
         _print_ratios(results)
     if args.cli_large:
         _run_cli(args)
+    if args.startup:
+        _run_startup(args)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from .command_kit import (
 from .errors import L1BSRError
 from .jobs import FLOW_SUFFIXES, REPORT_SUFFIXES, TASKS, process_file
 from .outputs import TIFF_SUFFIXES, check_output_path, same_file
+from .process_tuning import freeze_imported_objects
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +72,7 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_paths(args)
+    freeze_imported_objects("l1bsr_core.inference")  # torch and the networks' code, before any work
     record = process_file(args.input, args.output, args.task, weights=args.weights, device=args.device,
                           tile=args.tile, flow=args.flow, progress=TileProgressBar(args.task), level=args.level,
                           dn_offset=args.dn_offset, window=args.window, bbox=args.bbox, align=args.align)

@@ -19,10 +19,10 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0 names of things: errors, band order and constants
     ("errors", "bands"),
-    # 1 arrays, tensors, files, filters, threads, devices, an input's level and radiometry, the command
-    # line's shared arguments
-    ("arrays", "tensors", "outputs", "tiff_rows", "geotiff", "filters", "parallel", "devices", "areas", "domain",
-     "radiometry", "command_kit"),
+    # 1 arrays, tensors, files, filters, threads, devices, process-wide tuning, an input's level and radiometry,
+    # the command line's shared arguments
+    ("arrays", "tensors", "outputs", "tiff_rows", "geotiff", "filters", "parallel", "devices", "process_tuning",
+     "areas", "domain", "radiometry", "command_kit"),
     # 2 image operations, the BGRN file format, georeferenced rasters through GDAL and exports
     ("io", "resample", "warp", "tiling", "metrics", "phase_correlation", "shift_fusion", "georaster", "exports"),
     # 3 classical (network-free) methods and simulators

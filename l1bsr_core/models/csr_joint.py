@@ -222,9 +222,10 @@ class JointCSR(nn.Module):
                                                            context=context)
         top, bottom = context
         bgrn = bgrn[..., top:bgrn.shape[-2] - bottom, :]
-        no_data = (bgrn == NO_DATA).any(dim=1, keepdim=True).float()
-        touched = F.max_pool2d(no_data, window, step)[:, :, :confidence.shape[-2], :confidence.shape[-1]]
-        confidence = confidence * (1 - touched)
+        no_data = (bgrn == NO_DATA).any(dim=1, keepdim=True)
+        if bool(no_data.any()):
+            touched = F.max_pool2d(no_data.float(), window, step)[:, :, :confidence.shape[-2], :confidence.shape[-1]]
+            confidence = confidence * (1 - touched)
         return shift, confidence
 
     def composite_windows(self, bgrn: torch.Tensor, window: int, step: int,
