@@ -28,7 +28,7 @@ from .command_kit import (
 from .errors import L1BSRError
 from .jobs import FLOW_SUFFIXES, REPORT_SUFFIXES, TASKS, process_file
 from .outputs import TIFF_SUFFIXES, check_output_path, same_file
-from .process_tuning import freeze_imported_objects
+from .process_tuning import freeze_imported_objects, keep_freed_blocks
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +72,7 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_paths(args)
+    keep_freed_blocks()  # one image: its first tensors are not faulted in one by one
     freeze_imported_objects("l1bsr_core.inference")  # torch and the networks' code, before any work
     record = process_file(args.input, args.output, args.task, weights=args.weights, device=args.device,
                           tile=args.tile, flow=args.flow, progress=TileProgressBar(args.task), level=args.level,

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from .areas import parse_bbox, parse_window
 from .domain import DECLARABLE_LEVELS, UNKNOWN
 from .errors import L1BSRError, one_line
-from .process_tuning import keep_freed_blocks
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -121,9 +120,7 @@ class TileProgressBar:
 def run_reporting_errors(prog: str, action: Callable[[], int | None], *, interrupted: str = "interrupted") -> int:
     """``action()``'s exit status (None: 0); a user error (:class:`L1BSRError`) prints one line on
     stderr and gives 2, Ctrl-C prints ``interrupted`` and gives 130. The one error convention of
-    the command line and of its subcommands. The C allocator keeps freed tensor-sized blocks for
-    reuse while it runs (:func:`~l1bsr_core.process_tuning.keep_freed_blocks`)."""
-    keep_freed_blocks()
+    the command line and of its subcommands."""
     try:
         return action() or 0
     except L1BSRError as error:

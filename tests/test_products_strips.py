@@ -49,10 +49,31 @@ def test_a_granule_that_does_not_decode_is_named(synthetic_product, tmp_path):
     read_strip(product.granules, 1)  # the others still read
 
 
-def test_a_window_of_a_strip_decodes_only_its_granules_rows(synthetic_product):
+def test_a_window_of_a_strip_reads_its_rows_across_the_granules_seam(synthetic_product):
     source = StripSource(open_product(synthetic_product.path).granules, 1)
     image = synthetic_product.images[1]
     assert source.shape == image.shape
     np.testing.assert_array_equal(source[200:300, 50:170], image[200:300, 50:170])  # across the granules' seam
     np.testing.assert_array_equal(source.read(-10, 40), image[:40])  # clipped to the strip
     np.testing.assert_array_equal(source[300:], image[300:])
+
+
+def test_a_pass_over_the_strip_decodes_each_granule_once_and_keeps_two(tmp_path, monkeypatch):
+    """Blocks with context straddle granules; a top-to-bottom pass decodes each granule once (the
+    last two decoded are kept), and what it reads equals the granules as written."""
+    from l1bsr_core.products import strips
+
+    made = write_synthetic_product(tmp_path, detectors=(1,), granules=3, rows=128, cols=160, overlap=60)
+    decoded = []
+    original = strips.read_granule
+    monkeypatch.setattr(strips, "read_granule", lambda granule, *args: decoded.append(granule.files.name)
+                        or original(granule, *args))
+    source = StripSource(open_product(made.path).granules, 1)
+    image = made.images[1]
+    for start in range(0, 384, 96):  # blocks of 96 rows with 16 of context on each side
+        np.testing.assert_array_equal(source[max(start - 16, 0):start + 112], image[max(start - 16, 0):start + 112])
+    assert len(decoded) == 3 and len(set(decoded)) == 3
+    np.testing.assert_array_equal(source[200:300, 10:20], image[200:300, 10:20])  # granules 2 and 3: kept
+    assert len(decoded) == 3
+    np.testing.assert_array_equal(source[0:10], image[0:10])  # granule 1 was dropped: decoded again
+    assert len(decoded) == 4 and decoded[-1] == decoded[0]

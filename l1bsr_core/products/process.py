@@ -41,7 +41,8 @@ from .strips import DetectorStrip, Granule, StripSource, check_band_files, list_
 PRODUCT_TASKS = ("none", *TASKS)
 """``none`` (the coarse alignment only) and the command line's tasks."""
 GEOTIFF_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
-                   "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER"}
+                   "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER",
+                   "NUM_THREADS": "ALL_CPUS"}
 WRITE_ROWS = 1024
 """Rows written to the GeoTIFF at a time (a multiple of its 256 px blocks)."""
 BLOCK_ROWS = 2304
