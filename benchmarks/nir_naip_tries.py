@@ -22,7 +22,9 @@ Tries:
   window's spectrum scaled to unit energy, summed; (b) the per-window least-squares combination of
   G, B, R complex gradients (:mod:`l1bsr_core.models.nir_reference`), with its variants: NIR's
   residual trusted only where its windows are (``nir_residual_support``), two passes, smoother
-  residual candidates.
+  residual candidates; (session 8) a larger ridge; NIR's windows weighted by how much of the NIR
+  window the composite explains (R², :func:`explained_share`), to the power 1 or 2; NIR's residual
+  smoothed only at 2–4 grid steps with support 0.3.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ from l1bsr_core import inference
 from l1bsr_core.bands import NIR
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
-from l1bsr_core.models.nir_reference import VISIBLE
-from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation
+from l1bsr_core.models.nir_reference import COMPOSITE_RIDGE, VISIBLE, composite_nir_windows, least_squares_composite
+from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation, hann
 
 K_NIR = 2
 """NIR's position in the flows (B, R, NIR)."""
@@ -69,6 +71,52 @@ class DoubledCompositeNIR(JointCSR):
                                          composite=unit_energy_sum)
 
 
+def explained_share(bgrn: torch.Tensor, window: int, step: int, context: tuple[int, int]) -> torch.Tensor:
+    """(N, gy, gx) share in [0, 1] of each NIR window's energy that the least-squares composite of G,
+    B, R explains (R², on the Hann-weighted complex gradients, their weighted mean removed)."""
+    top, bottom = context
+    bands = torch.cat((bgrn[:, list(VISIBLE)], bgrn[:, [NIR]]), dim=1).float()
+    gradients = complex_gradient(bands)[:, :, top:bands.shape[-2] - bottom]
+    weight = hann(window, torch.float32)[:, None] * hann(window, torch.float32)
+    windows = gradients.unfold(-2, window, step).unfold(-2, window, step) * weight  # (N, 4, gy, gx, h, w)
+    windows = windows - windows.sum(dim=(-2, -1), keepdim=True) / weight.sum() * weight
+    references, moving = windows[:, :3], windows[:, 3]
+    gram = torch.einsum("njyxab,nkyxab->nyxjk", references, references.conj()).real
+    rhs = torch.einsum("nyxab,njyxab->nyxj", moving, references.conj()).real
+    energy = gram.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None]
+    coefficients = torch.linalg.solve(gram + COMPOSITE_RIDGE * energy.clamp_min(1e-30) * torch.eye(3),
+                                      rhs[..., None])[..., 0]
+    total = moving.abs().square().sum(dim=(-2, -1))
+    return ((coefficients * rhs).sum(-1) / total.clamp_min(1e-30)).clamp(0, 1)
+
+
+class ExplainedWeightNIR(JointCSR):
+    """The composite pipeline with each NIR window's confidence times its R² to the power :attr:`power`."""
+
+    power = 1.0
+
+    def composite_windows(self, bgrn, window, step, context):
+        shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
+        share = explained_share(bgrn, window, step, context)[:, None, :confidence.shape[-2], :confidence.shape[-1]]
+        return shift, confidence * share**self.power
+
+
+class ExplainedSquaredWeightNIR(ExplainedWeightNIR):
+    power = 2.0
+
+
+class RidgeNIR(JointCSR):
+    """The composite pipeline with a ridge of :attr:`ridge` (relative) in the least squares."""
+
+    ridge = 1e-2
+
+    def composite_windows(self, bgrn, window, step, context):
+        return feature_phase_correlation(complex_gradient(bgrn[:, list(VISIBLE)].float()),
+                                         complex_gradient(bgrn[:, [NIR]].float()), window=window, step=step,
+                                         context=context,
+                                         composite=lambda r, m: least_squares_composite(r, m, ridge=self.ridge))
+
+
 def tries() -> dict[str, JointCSR]:
     """The networks compared, by name; each has the shipped weights."""
     previous = inference.get_model("csr", "csr-green-nir")[0]
@@ -91,6 +139,13 @@ def tries() -> dict[str, JointCSR]:
                                                           nir_composite_passes=2),
         "(b) + support 0.1, residual candidates σ 1–6": variant(
             **composite, nir_residual_support=0.1, nir_residual_smoothing=(1.0, 1.5, 2.0, 3.0, 4.0, 6.0)),
+        "(b) + support 0.1, ridge 1e-2 (session 8)": variant(RidgeNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, windows weighted by R² (session 8)": variant(
+            ExplainedWeightNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, windows weighted by R²² (session 8)": variant(
+            ExplainedSquaredWeightNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.3, residual candidates σ 2–4 (session 8)": variant(
+            **composite, nir_residual_support=0.3, nir_residual_smoothing=(2.0, 3.0, 4.0)),
     }
 
 
