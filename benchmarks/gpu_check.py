@@ -3,7 +3,9 @@
     bash benchmarks/gpu_check.sh          # on a machine with CUDA, after the README's install
 
 1. The device: torch's CUDA build, the GPU's name and memory.
-2. Outputs on CUDA equal the CPU's: ``superresolve`` within 1 DN and ``register`` within 1 DN and
+2. The fixed filters written as convolutions (bicubic phases, box sums) give on CUDA the CPU's
+   values within :data:`FILTER_TOLERANCE` relative (cuDNN's TF32 is switched off for them).
+   Outputs on CUDA equal the CPU's: ``superresolve`` within 1 DN and ``register`` within 1 DN and
    1e-3 px, on the shipped synthetic examples (``assets/examples``) and, when ``../shared`` is
    there, on the real L1B crops; the L1C/L2A path (REC without alignment) too.
 3. Speed on CUDA against the CPU: one 352 × 352 crop per task (median of repeats, after a warm-up),
@@ -33,6 +35,9 @@ from l1bsr_core.io import read_bgrn_array, write_bgrn  # noqa: E402
 
 DN_TOLERANCE = 1
 FLOW_TOLERANCE_PX = 1e-3
+FILTER_TOLERANCE = 1e-5
+"""Largest relative difference of a fixed filter between CUDA and the CPU (float32 rounding; TF32
+would give ~1e-3)."""
 REPEATS = 5
 LARGE_SIDE = 4096
 
@@ -63,6 +68,22 @@ def check_equal(named: list[tuple[str, np.ndarray]]) -> bool:
         ok &= good
         print(f"| {name} | {row[0]} | {row[1]} | {row[2]} | {row[3]:.2e} | {'' if good else 'FAIL'}")
     return ok
+
+
+def check_filters() -> bool:
+    """Bicubic enlargement and box means on CUDA against the CPU, relative to the image's largest value."""
+    from l1bsr_core.filters import box_mean
+    from l1bsr_core.resample import upsample_bicubic
+
+    image = torch.rand(2, 4, 300, 260, generator=torch.Generator().manual_seed(0)) * 4000
+    rows = []
+    for name, apply in (("bicubic x2", lambda x: upsample_bicubic(x, 2)), ("box mean r=4", lambda x: box_mean(x, 4))):
+        difference = float((apply(image.cuda()).cpu() - apply(image)).abs().max() / image.max())
+        rows.append((name, difference))
+    print("\n## Fixed filters, CUDA against CPU (max |difference| / max value)\n")
+    for name, difference in rows:
+        print(f"- {name}: {difference:.1e}{'' if difference <= FILTER_TOLERANCE else ' FAIL'}")
+    return all(difference <= FILTER_TOLERANCE for _, difference in rows)
 
 
 def median_seconds(call, device: str) -> float:
@@ -118,7 +139,8 @@ def main(argv=None) -> int:
     print(f"# GPU check\n\ntorch {torch.__version__}, CUDA {torch.version.cuda}, {properties.name}, "
           f"{properties.total_memory / 2**30:.0f} GiB")
     named = crops()
-    ok = check_equal(named)
+    ok = check_filters()
+    ok &= check_equal(named)
     speed(named[0][1])
     torch.cuda.reset_peak_memory_stats()
     if not args.no_large:

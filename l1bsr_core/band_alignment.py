@@ -82,14 +82,13 @@ def band_flows(model, bgrn: np.ndarray, device: torch.device) -> BandFlows:
     shift, confidence = torch.cat(shifts, dim=-2), torch.cat(confidences, dim=-2)
 
     def measure_refined(classical: torch.Tensor, bands: list[int] | None = None):
-        bands = model.refined_bands() if bands is None else bands
-        warped = model.warped_bands(bands)  # a band neither measured nor in NIR's reference is not warped
         residuals, residual_confidences = [], []
         for r0, r1, context in _slabs(height, window, step, per_row, gradient_reach() + WARP_REACH_PX):
             slab = image_to_tensor(bgrn[r0:r1], device)
-            dense = model.to_pixels(classical[:, warped], height, width, window, top=r0, rows=r1 - r0)
-            aligned = align_to_reference(slab, dense, [MOVING_BANDS[i] for i in warped])
-            residual, residual_confidence = model.measure(aligned, window, context=context, bands=bands)
+            dense = model.to_pixels(classical, height, width, window, top=r0, rows=r1 - r0)
+            aligned = align_to_reference(slab, dense, MOVING_BANDS)  # every band: no-data of any band blanks a window
+            residual, residual_confidence = model.measure(
+                aligned, window, context=context, bands=model.refined_bands() if bands is None else bands)
             residuals.append(residual)
             residual_confidences.append(residual_confidence)
         return torch.cat(residuals, dim=-2), torch.cat(residual_confidences, dim=-2)

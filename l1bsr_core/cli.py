@@ -70,10 +70,13 @@ def check_paths(args: argparse.Namespace) -> None:
         raise L1BSRError(f"--flow {args.flow} and the output {args.output} are the same file; expected two files")
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, *, as_program: bool = False) -> None:
+    """One input to one output. ``as_program``: this process is the command itself, so the
+    process-wide settings of :mod:`.process_tuning` are made before the work."""
     check_paths(args)
-    keep_freed_blocks()  # one image: its first tensors are not faulted in one by one
-    freeze_imported_objects("l1bsr_core.inference")  # torch and the networks' code, before any work
+    if as_program:
+        keep_freed_blocks()  # one image: its first tensors are not faulted in one by one
+        freeze_imported_objects("l1bsr_core.inference")  # torch and the networks' code, before any work
     record = process_file(args.input, args.output, args.task, weights=args.weights, device=args.device,
                           tile=args.tile, flow=args.flow, progress=TileProgressBar(args.task), level=args.level,
                           dn_offset=args.dn_offset, window=args.window, bbox=args.bbox, align=args.align)
@@ -103,9 +106,14 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {"product": _product, "pair
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return its exit status (2 and one line on stderr for a user error)."""
+    """Run the command line; return its exit status (2 and one line on stderr for a user error).
+
+    Without ``argv`` (the ``l1bsr`` program, ``python -m l1bsr_core``) the arguments are the
+    process's and a one-image run tunes the process (:mod:`.process_tuning`); with ``argv`` (a
+    caller in Python, e.g. the tests) it does not."""
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:
         return SUBCOMMANDS[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
-    return run_reporting_errors("l1bsr", lambda: run(args))
+    return run_reporting_errors("l1bsr", lambda: run(args, as_program=as_program))

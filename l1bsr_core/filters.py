@@ -66,16 +66,31 @@ def gaussian_blur(image: torch.Tensor, sigma: float, *, radius: int | None = Non
     return separable_filter(image, gaussian_taps(sigma, radius, dtype=image.dtype, device=image.device), mode)
 
 
+def exact_conv2d(image: torch.Tensor, kernel: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """``F.conv2d(image, kernel, groups=groups)`` at the input's own precision: on a CUDA GPU
+    cuDNN's TF32 (a 10-bit mantissa, on by default for convolutions) is switched off for it, so a
+    fixed linear filter (the bicubic phases, box sums) gives the same values as on the CPU."""
+    if not image.is_cuda:
+        return F.conv2d(image, kernel, groups=groups)
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=False):
+        return F.conv2d(image, kernel, groups=groups)
+
+
 def _box_sum(image: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
     """Sum over ``±radius`` px along ``dim`` (-2 or -1) of each plane of (N, C, H, W), zeros
     outside: a depthwise convolution with ones (on CPU 1.4× faster than a difference of
     cumulative sums or running sums of doubling length, and its rounding does not grow with the
     line length)."""
+    if dim not in (-2, -1, 2, 3):
+        raise ValueError(f"box sums run along rows (-2) or columns (-1) of (N, C, H, W); got dim {dim}")
+    along_rows = dim in (-2, 2)
     c = image.shape[1]
     taps = 2 * radius + 1
-    ones = image.new_ones((c, 1, taps, 1) if dim in (-2, 2) else (c, 1, 1, taps))
-    padded = F.pad(image, (0, 0, radius, radius) if dim in (-2, 2) else (radius, radius, 0, 0))
-    return F.conv2d(padded, ones, groups=c)
+    ones = image.new_ones((c, 1, taps, 1) if along_rows else (c, 1, 1, taps))
+    padded = F.pad(image, (0, 0, radius, radius) if along_rows else (radius, radius, 0, 0))
+    return exact_conv2d(padded, ones, groups=c)
 
 
 def _inside(size: int, radius: int, like: torch.Tensor) -> torch.Tensor:

@@ -10,18 +10,22 @@ of them is faulted in page by page: the first registration of a crop took 0.27�
 0.19 s for the next ones (2-core CPU). With the threshold fixed at :data:`MMAP_THRESHOLD_BYTES`
 and freed memory trimmed only beyond :data:`TRIM_THRESHOLD_BYTES`, the first one takes
 0.22–0.23 s. Settings given in the environment (``MALLOC_MMAP_THRESHOLD_``,
-``MALLOC_TRIM_THRESHOLD_``) are left as they are, and so is any other C library.
+``MALLOC_TRIM_THRESHOLD_``, or ``glibc.malloc.*`` in ``GLIBC_TUNABLES``) are left as they are, and
+so is any other C library.
 
 **Garbage collector** (:func:`freeze_imported_objects`). Once torch and the project are imported,
 Python's next full collection walks every object they made: 56 ms, and it fell on the first
 network built. Frozen (:func:`gc.freeze`), those objects are never walked again (nor at exit);
 what the work makes is still collected as usual. Imported with the collector paused, torch loads
-about 0.1 s faster (its import alone triggers several full collections).
+about 0.1 s faster (its import alone triggers several full collections); the few thousand
+garbage objects the import leaves are frozen with the rest and never freed (kilobytes).
 
-Both are process-wide, so only the one-image command calls them (:func:`l1bsr_core.cli.run`), never
-the library on import. The product and batch commands do not: a strip's run takes minutes, its
-first crop's faults do not show, and arenas that keep freed blocks raised the peak of a 2-granule
-strip's super-resolution by 0.1 GiB (1.27 → 1.37 GiB) for no time gained.
+Both are process-wide, so only the one-image command run as a program calls them
+(:func:`l1bsr_core.cli.main` with no ``argv``: ``l1bsr`` or ``python -m l1bsr_core``), never
+the library on import nor a caller of ``main(argv)`` (the tests). The product and batch commands
+do not: a strip's run takes minutes, its first crop's faults do not show, and arenas that keep
+freed blocks raised the peak of a 2-granule strip's super-resolution by 0.1 GiB (1.27 → 1.37 GiB)
+for no time gained.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def keep_freed_blocks() -> bool:
     """Fix glibc's mmap and trim thresholds (module docstring); True when they were set."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
-    if any(name in os.environ for name in ENVIRONMENT):
+    if any(name in os.environ for name in ENVIRONMENT) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

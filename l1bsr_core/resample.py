@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .filters import exact_conv2d
 from .tensors import image_to_tensor, tensor_to_image
 
 UPSAMPLING_METHODS = ("bicubic", "nearest")
@@ -58,6 +59,8 @@ def bicubic_phases(image: torch.Tensor, factor: int) -> torch.Tensor:
     """:func:`upsample_bicubic` of (N, C, H, W) in the phase layout (N, C, f, f, H, W): fine pixel
     ``(f·i + a, f·j + b)`` at ``[..., a, b, i, j]`` (what :func:`torch.nn.functional.pixel_unshuffle`
     of the enlargement gives). One convolution gives the ``factor²`` phases of each coarse pixel."""
+    if not image.is_floating_point():
+        raise TypeError(f"bicubic enlargement needs a floating-point tensor; got {image.dtype}")
     n, c, height, width = image.shape
     first, taps = _bicubic_taps(factor)
     size = len(taps[0])
@@ -65,7 +68,7 @@ def bicubic_phases(image: torch.Tensor, factor: int) -> torch.Tensor:
     kernel = (axis[:, None, :, None] * axis[None, :, None, :]).reshape(factor * factor, 1, size, size)
     before, after = -first, first + size - 1
     planes = F.pad(image.reshape(n * c, 1, height, width), (before, after, before, after), mode="replicate")
-    return F.conv2d(planes, kernel).view(n, c, factor, factor, height, width)
+    return exact_conv2d(planes, kernel).view(n, c, factor, factor, height, width)
 
 
 def from_phases(phases: torch.Tensor) -> torch.Tensor:

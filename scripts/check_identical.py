@@ -107,11 +107,13 @@ def compare(reference: dict[str, np.ndarray], outputs: dict[str, np.ndarray], wi
             problems.append(f"{name}: {old.dtype}{old.shape} before, {new.dtype}{new.shape} now")
         elif not np.array_equal(old, new, equal_nan=old.dtype.kind == "f"):
             differ = int(np.sum(old != new))
-            largest = float(np.nanmax(np.abs(old.astype(np.float64) - new.astype(np.float64))))
-            if within and largest <= TOLERANCE.get(old.dtype.kind, 0.0):
+            largest = float(np.nanmax(np.abs(old.astype(np.float64) - new.astype(np.float64)), initial=0.0))
+            same_nan = old.dtype.kind != "f" or np.array_equal(np.isnan(old), np.isnan(new))
+            if within and same_nan and largest <= TOLERANCE.get(old.dtype.kind, 0.0):
                 print(f"{name}: {differ} of {old.size} values differ, by at most {largest:.3g} (within)")
             else:
-                problems.append(f"{name}: {differ} of {old.size} values differ, by up to {largest:.3g}")
+                nan = "" if same_nan else ", NaN at other places"
+                problems.append(f"{name}: {differ} of {old.size} values differ, by up to {largest:.3g}{nan}")
     return problems
 
 

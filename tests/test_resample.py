@@ -62,8 +62,13 @@ def test_phase_layout_is_the_pixel_unshuffle_of_the_enlargement():
     image = torch.from_numpy(np.random.default_rng(2).uniform(0, 1, (2, 3, 9, 7)))
     phases = resample.bicubic_phases(image, 2)
     assert phases.shape == (2, 3, 2, 2, 9, 7)
-    fine = resample.upsample_bicubic(image, 2)
-    assert torch.equal(resample.from_phases(phases), fine)
-    assert torch.equal(resample.to_phases(fine, 2), phases)
-    # fine pixel (2i + a, 2j + b) sits at [..., a, b, i, j]
-    assert torch.equal(phases[:, :, 1, 0, 4, 3], fine[:, :, 9, 6])
+    fine = torch.nn.functional.interpolate(image, scale_factor=2, mode="bicubic", align_corners=False)
+    # fine pixel (2i + a, 2j + b) sits at [..., a, b, i, j], the layout of pixel_unshuffle
+    for a, b, i, j in ((0, 0, 0, 0), (1, 0, 4, 3), (0, 1, 8, 6), (1, 1, 2, 5)):
+        torch.testing.assert_close(phases[:, :, a, b, i, j], fine[:, :, 2 * i + a, 2 * j + b], rtol=0, atol=1e-12)
+    assert torch.equal(resample.to_phases(resample.from_phases(phases), 2), phases)
+
+
+def test_bicubic_enlargement_refuses_integer_images():
+    with pytest.raises(TypeError, match="floating-point"):
+        resample.upsample_bicubic(torch.ones(1, 1, 4, 4, dtype=torch.int64), 2)

@@ -249,13 +249,6 @@ class JointCSR(nn.Module):
             weights.append(w[:, 0])
         return torch.stack(fused, dim=1), torch.stack(weights, dim=1)
 
-    def warped_bands(self, bands: list[int]) -> list[int]:
-        """Positions (in B, R, NIR) of the bands a second measurement of ``bands`` needs warped:
-        those bands, and B and R too when NIR is measured against the composite reference."""
-        if self.config.nir_reference == NIR_REFERENCE_COMPOSITE and _K_NIR in bands:
-            return list(range(len(MOVING_BANDS)))
-        return sorted(bands)
-
     def refined_bands(self) -> list[int]:
         """Positions (in B, R, NIR) of the bands measured a second time."""
         return [i for i, flag in enumerate(self.config.refine) if flag]
@@ -436,11 +429,9 @@ class JointCSR(nn.Module):
 
         @torch.no_grad()
         def measure_refined(classical: torch.Tensor, bands: list[int] | None = None):
-            bands = self.refined_bands() if bands is None else bands
-            warped = self.warped_bands(bands)
-            dense = self.to_pixels(classical[:, warped], height, width, window)
-            return self.measure(align_to_reference(bgrn, dense, [MOVING_BANDS[i] for i in warped]), window,
-                                bands=bands)
+            dense = self.to_pixels(classical, height, width, window)
+            return self.measure(align_to_reference(bgrn, dense, MOVING_BANDS), window,
+                                bands=self.refined_bands() if bands is None else bands)
 
         return self.combine(*self.measure(bgrn, window), measure_refined)
 

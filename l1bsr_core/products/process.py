@@ -197,7 +197,8 @@ def write_strip(path: Path, source, offsets: list[BandOffset], *, task: str = "n
     by ``offsets``) block by block and write the result as a tiled GeoTIFF with GCPs (pixel
     coordinates scaled for a 2× output), atomically. Returns the output's shape.
 
-    Memory is that of one block (``block_rows`` plus twice ``context_rows`` rows) and its output,
+    Memory is that of one block (``block_rows`` plus twice ``context_rows`` rows), its output and
+    the source's last two decoded granules (:data:`~l1bsr_core.products.strips.GRANULES_KEPT`),
     whatever the strip's length.
     """
     scale = SCALE_FACTOR if task == "superresolution" else 1

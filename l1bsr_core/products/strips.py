@@ -167,7 +167,8 @@ class StripSource:
     ``source[rows, cols]`` (slices) and :meth:`read` decode only the granules that the rows cover,
     each whole, and keep the last :data:`GRANULES_KEPT` decoded, so a strip of any length is
     processed in bounded memory. Pixels: (rows, cols, 4) uint16 BGRN; rows of granules the
-    product lacks are no-data (0).
+    product lacks are no-data (0). Not thread-safe: one source per thread (the kept granules are
+    shared state). A granule that does not decode fails every read that touches it.
     """
 
     def __init__(self, granules: list[Granule], detector: int):
