@@ -23,8 +23,8 @@ Tries:
   G, B, R complex gradients (:mod:`l1bsr_core.models.nir_reference`), with its variants: NIR's
   residual trusted only where its windows are (``nir_residual_support``), two passes, smoother
   residual candidates; (session 8) a larger ridge; NIR's windows weighted by how much of the NIR
-  window the composite explains (R², :func:`explained_share`), to the power 1 or 2; NIR's residual
-  smoothed only at 2–4 grid steps with support 0.3.
+  window the composite explains (R², :func:`explained_share`), to the power 1 or 2, or gated by
+  it or by their confidence; NIR's residual smoothed only at 2–4 grid steps with support 0.3.
 """
 
 from __future__ import annotations
@@ -105,6 +105,30 @@ class ExplainedSquaredWeightNIR(ExplainedWeightNIR):
     power = 2.0
 
 
+class GatedNIR(JointCSR):
+    """The composite pipeline keeping only NIR windows whose confidence reaches :attr:`confidence`
+    and whose R² reaches :attr:`share` (0: no gate)."""
+
+    confidence = 0.0
+    share = 0.0
+
+    def composite_windows(self, bgrn, window, step, context):
+        shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
+        keep = confidence >= self.confidence
+        if self.share > 0:
+            share = explained_share(bgrn, window, step, context)[:, None, :confidence.shape[-2], :confidence.shape[-1]]
+            keep &= share >= self.share
+        return shift, torch.where(keep, confidence, torch.zeros_like(confidence))
+
+
+class ConfidentNIR(GatedNIR):
+    confidence = 0.3
+
+
+class ExplainedNIR(GatedNIR):
+    share = 0.4
+
+
 class RidgeNIR(JointCSR):
     """The composite pipeline with a ridge of :attr:`ridge` (relative) in the least squares."""
 
@@ -146,6 +170,10 @@ def tries() -> dict[str, JointCSR]:
             ExplainedSquaredWeightNIR, **composite, nir_residual_support=0.1),
         "(b) + support 0.3, residual candidates σ 2–4 (session 8)": variant(
             **composite, nir_residual_support=0.3, nir_residual_smoothing=(2.0, 3.0, 4.0)),
+        "(b) + support 0.1, NIR windows kept from confidence 0.3 (session 8)": variant(
+            ConfidentNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, NIR windows kept from R² 0.4 (session 8)": variant(
+            ExplainedNIR, **composite, nir_residual_support=0.1),
     }
 
 
