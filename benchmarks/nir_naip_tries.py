@@ -41,8 +41,8 @@ from l1bsr_core import inference
 from l1bsr_core.bands import NIR
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
-from l1bsr_core.models.nir_reference import COMPOSITE_RIDGE, VISIBLE, composite_nir_windows, least_squares_composite
-from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation, hann
+from l1bsr_core.models.nir_reference import VISIBLE, composite_nir_windows, least_squares_composite, least_squares_fit
+from l1bsr_core.phase_correlation import apodized_spectra, complex_gradient, feature_phase_correlation
 
 K_NIR = 2
 """NIR's position in the flows (B, R, NIR)."""
@@ -73,21 +73,14 @@ class DoubledCompositeNIR(JointCSR):
 
 def explained_share(bgrn: torch.Tensor, window: int, step: int, context: tuple[int, int]) -> torch.Tensor:
     """(N, gy, gx) share in [0, 1] of each NIR window's energy that the least-squares composite of G,
-    B, R explains (R², on the Hann-weighted complex gradients, their weighted mean removed)."""
+    B, R explains (R², on the windows' apodised complex-gradient spectra, as the CSR measures them)."""
     top, bottom = context
     bands = torch.cat((bgrn[:, list(VISIBLE)], bgrn[:, [NIR]]), dim=1).float()
     gradients = complex_gradient(bands)[:, :, top:bands.shape[-2] - bottom]
-    weight = hann(window, torch.float32)[:, None] * hann(window, torch.float32)
-    windows = gradients.unfold(-2, window, step).unfold(-2, window, step) * weight  # (N, 4, gy, gx, h, w)
-    windows = windows - windows.sum(dim=(-2, -1), keepdim=True) / weight.sum() * weight
-    references, moving = windows[:, :3], windows[:, 3]
-    gram = torch.einsum("njyxab,nkyxab->nyxjk", references, references.conj()).real
-    rhs = torch.einsum("nyxab,njyxab->nyxj", moving, references.conj()).real
-    energy = gram.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None]
-    coefficients = torch.linalg.solve(gram + COMPOSITE_RIDGE * energy.clamp_min(1e-30) * torch.eye(3),
-                                      rhs[..., None])[..., 0]
-    total = moving.abs().square().sum(dim=(-2, -1))
-    return ((coefficients * rhs).sum(-1) / total.clamp_min(1e-30)).clamp(0, 1)
+    spectra = apodized_spectra(gradients.unfold(-2, window, step).unfold(-2, window, step))  # (N, 4, gy, gx, h, w)
+    coefficients, rhs = least_squares_fit(spectra[:, :3], spectra[:, 3:])
+    total = spectra[:, 3].abs().square().sum(dim=(-2, -1))
+    return ((coefficients * rhs).sum(-1) / total.clamp_min(torch.finfo(total.dtype).tiny)).clamp(0, 1)
 
 
 class ExplainedWeightNIR(JointCSR):

@@ -34,6 +34,9 @@ os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
 
 BAND_DESCRIPTIONS = ("B02", "B03", "B04", "B08")
 """Output band names, in this project's order B, G, R, NIR."""
+COMPRESSION_THREADS = "ALL_CPUS"
+"""GDAL ``NUM_THREADS`` of the GeoTIFF writers: tiles are deflated on every core (the same bytes
+as one thread; a 2-granule strip's `--task none` took 1.4 s less on 2 cores)."""
 BLOCK_PX = 512
 """GeoTIFF internal tile side."""
 TAG_RADIOMETRY = "L1BSR_RADIOMETRY"
@@ -120,7 +123,7 @@ def geotiff_writer(path, height: int, width: int, grid: GeoGrid, radiometry: Rad
                 temp, "w", driver="GTiff", width=width, height=height, count=len(BAND_DESCRIPTIONS),
                 dtype=dtype.name, crs=grid.crs, transform=grid.transform, nodata=_nodata(radiometry),
                 tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX, compress="deflate", predictor=predictor,
-                bigtiff="IF_SAFER", interleave="pixel",
+                bigtiff="IF_SAFER", interleave="pixel", num_threads=COMPRESSION_THREADS,
             )
         except RasterioIOError as error:
             raise InputError(f"cannot write {path}: {error}") from error

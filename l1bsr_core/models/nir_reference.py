@@ -29,6 +29,28 @@ COMPOSITE_RIDGE = 1e-3
 keeps the fit defined where two visible bands are nearly the same."""
 
 
+def least_squares_fit(references: torch.Tensor, moving: torch.Tensor,
+                      ridge: float = COMPOSITE_RIDGE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per window, the real coefficients of the J references that best predict the moving window.
+
+    Args:
+        references: (N, J, by, bx, h, w) complex windows (spectra, or apodised windows: the inner
+            products are the same up to a constant); moving: (N, 1, by, bx, h, w).
+
+    Returns:
+        ``(a, rhs)``, each (N, by, bx, J): ``a`` minimising ``‖moving − Σ a_j references_j‖² +
+        ridge · energy · ‖a‖²`` (energy: the mean of the references' energies in that window),
+        and ``rhs = Re⟨moving, references_j⟩`` (``a · rhs`` is the energy the fit explains).
+    """
+    gram = torch.einsum("njyxab,nkyxab->nyxjk", references, references.conj()).real
+    rhs = torch.einsum("nyxab,njyxab->nyxj", moving[:, 0], references.conj()).real
+    energy = gram.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None]
+    eye = torch.eye(references.shape[1], dtype=gram.dtype, device=gram.device)
+    coefficients = torch.linalg.solve(gram + ridge * energy.clamp_min(torch.finfo(gram.dtype).tiny) * eye,
+                                      rhs[..., None])[..., 0]
+    return coefficients, rhs
+
+
 def least_squares_composite(references: torch.Tensor, moving: torch.Tensor,
                             ridge: float = COMPOSITE_RIDGE) -> torch.Tensor:
     """Per window, the real combination of the J reference spectra closest to the moving one's.
@@ -37,16 +59,9 @@ def least_squares_composite(references: torch.Tensor, moving: torch.Tensor,
         references: (N, J, by, bx, h, w) complex window spectra; moving: (N, 1, by, bx, h, w).
 
     Returns:
-        (N, 1, by, bx, h, w): ``Σ_j a_j · references[:, j]`` with ``a`` minimising
-        ``‖moving − Σ a_j references_j‖² + ridge · energy · ‖a‖²`` (energy: the mean of the
-        references' energies in that window).
+        (N, 1, by, bx, h, w): ``Σ_j a_j · references[:, j]`` with ``a`` of :func:`least_squares_fit`.
     """
-    gram = torch.einsum("njyxab,nkyxab->nyxjk", references, references.conj()).real
-    rhs = torch.einsum("nyxab,njyxab->nyxj", moving[:, 0], references.conj()).real
-    energy = gram.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None]
-    eye = torch.eye(references.shape[1], dtype=gram.dtype, device=gram.device)
-    coefficients = torch.linalg.solve(gram + ridge * energy.clamp_min(torch.finfo(gram.dtype).tiny) * eye,
-                                      rhs[..., None])[..., 0]  # (N, by, bx, J)
+    coefficients, _ = least_squares_fit(references, moving, ridge)  # (N, by, bx, J)
     return torch.einsum("nyxj,njyxab->nyxab", coefficients.to(references.dtype), references)[:, None]
 
 

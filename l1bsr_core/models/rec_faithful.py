@@ -123,39 +123,32 @@ def _coarse(image: torch.Tensor) -> torch.Tensor:
     return image[:, :, None, None]
 
 
-def _remove_pattern(phases: torch.Tensor, residual: torch.Tensor, radius: int) -> torch.Tensor:
-    """``phases`` minus the local sub-pixel phase pattern of ``residual``, both in the phase layout
-    (N, C, f, f, h, w) of :func:`~l1bsr_core.resample.bicubic_phases`: the one phase layer."""
-    n, c, factor, _, h, w = residual.shape
-    local = box_mean(residual.reshape(n, c * factor**2, h, w), radius).view_as(residual)
-    return phases - (local - local.mean(dim=(2, 3), keepdim=True))
-
-
-def remove_phase_pattern(residual: torch.Tensor, factor: int, radius: int = PHASE_RADIUS_PX) -> torch.Tensor:
-    """Equalise the local means of the ``factor²`` sub-pixel phases of (N, C, f·h, f·w) ``residual``.
+def remove_phase_pattern(phases: torch.Tensor, residual: torch.Tensor | None = None,
+                         radius: int = PHASE_RADIUS_PX) -> torch.Tensor:
+    """``phases`` with the local sub-pixel phase pattern of ``residual`` (default ``phases``
+    itself) removed; both in the phase layout (N, C, f, f, h, w) of
+    :func:`~l1bsr_core.resample.bicubic_phases` (:func:`~l1bsr_core.resample.to_phases` of an
+    (N, C, f·h, f·w) image).
 
     Phase ``(a, b)`` is the set of fine pixels ``(f·i + a, f·j + b)``. Each phase's mean over a
     (2·radius + 1)² window of coarse pixels is moved to the mean of all phases there: the periodic
     f × f pattern a pixel-shuffle network tends to leave is removed, other detail is kept.
     """
-    phases = to_phases(residual, factor)
-    return from_phases(_remove_pattern(phases, phases, radius))
+    residual = phases if residual is None else residual
+    n, c, factor, _, h, w = residual.shape
+    local = box_mean(residual.reshape(n, c * factor**2, h, w), radius).view_as(residual)
+    return phases - (local - local.mean(dim=(2, 3), keepdim=True))
 
 
-def _constrain(phases: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """:func:`low_frequency_constraint` in the phase layout: ``phases`` (N, C, f, f, h, w), ``x`` (N, C, h, w)."""
-    error = x - phases.mean(dim=(2, 3))  # the f × f block means
-    return phases + bicubic_phases(gaussian_blur(error, sigma, radius=_trained_radius(sigma)), phases.shape[2])
-
-
-def low_frequency_constraint(y: torch.Tensor, x: torch.Tensor, factor: int,
-                             sigma: float = CONSTRAINT_SIGMA_PX) -> torch.Tensor:
-    """``y`` (N, C, f·h, f·w) corrected so that its f × f block means match ``x`` (N, C, h, w) at low frequencies.
+def low_frequency_constraint(phases: torch.Tensor, x: torch.Tensor, sigma: float = CONSTRAINT_SIGMA_PX) -> torch.Tensor:
+    """``phases`` (N, C, f, f, h, w), the phase layout of a ×f image, corrected so that its f × f
+    block means match ``x`` (N, C, h, w) at low frequencies.
 
     ``y + bicubic(lowpass(x − blockmean(y)))``: the correction only carries what the Gaussian
     low-pass (``sigma`` input px) passes, so the detail of ``y`` is kept.
     """
-    return from_phases(_constrain(to_phases(y, factor), x, sigma))
+    error = x - phases.mean(dim=(2, 3))  # the f × f block means
+    return phases + bicubic_phases(gaussian_blur(error, sigma, radius=_trained_radius(sigma)), phases.shape[2])
 
 
 class FaithfulREC(nn.Module):
@@ -191,14 +184,14 @@ class FaithfulREC(nn.Module):
             """``phases`` kept above ``floor``, then the sub-pixel phase pattern of its residual over
             ``base`` removed (a floor that bites on some phases only would leave one)."""
             kept = torch.maximum(phases, floor)
-            return _remove_pattern(kept, kept - base, PHASE_RADIUS_PX)
+            return remove_phase_pattern(kept, kept - base)
 
         y = to_phases(self.network(z, from_phases(base)), factor)
         y = floored(floored(y, OVERSHOOT_FLOOR * darkest), UNDERSHOOT_FLOOR * darkest)
-        y = _constrain(y, z, CONSTRAINT_SIGMA_PX)
+        y = low_frequency_constraint(y, z)
         ring_floor = torch.minimum(base, darkest)
         for _ in range(HALO_ROUNDS):  # no ring darker than both bicubic's and the darkest neighbour's
-            y = _constrain(floored(y, ring_floor), z, CONSTRAINT_SIGMA_PX)
+            y = low_frequency_constraint(floored(y, ring_floor), z)
         y = torch.maximum(y, POSITIVE_FLOOR * darkest)
         y = y[..., top:y.shape[-2] - bottom, left:y.shape[-1] - right] * scale[:, :, None, None]
         if not bool(valid.all()):

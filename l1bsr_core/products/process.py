@@ -30,6 +30,7 @@ from rasterio.windows import Window
 from ..arrays import band_sums
 from ..bands import BAND_NAMES, SCALE_FACTOR
 from ..errors import InputError, L1BSRError, one_line
+from ..georaster import COMPRESSION_THREADS
 from ..jobs import TASKS
 from ..outputs import atomic_output, sha256_of
 from ..tiling import plan_row_blocks
@@ -42,7 +43,7 @@ PRODUCT_TASKS = ("none", *TASKS)
 """``none`` (the coarse alignment only) and the command line's tasks."""
 GEOTIFF_OPTIONS = {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
                    "compress": "deflate", "predictor": 2, "interleave": "pixel", "BIGTIFF": "IF_SAFER",
-                   "NUM_THREADS": "ALL_CPUS"}
+                   "NUM_THREADS": COMPRESSION_THREADS}
 WRITE_ROWS = 1024
 """Rows written to the GeoTIFF at a time (a multiple of its 256 px blocks)."""
 BLOCK_ROWS = 2304
