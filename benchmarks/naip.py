@@ -40,6 +40,12 @@ Scores (interior: the pair's margin, at least 16 LR px, left out):
 
 Dates: :data:`TUNING_DATES` are the only ones any NIR change was tuned on;
 :data:`HELD_OUT_DATES` are used for reporting only. Both tables are printed.
+
+``--procedural N``: instead of NAIP, N procedural scenes whose NIR has a texture of its own
+(:func:`l1bsr_core.scenes.make_scene` with ``own_nir=True``: vegetation vigour and stress patches
+that only NIR sees, wet margins round water that only the visible bands see), from seeds
+:data:`PROCEDURAL_SEED` + i, the four landscapes in turn, the same kinds and scores. The truth is
+exact (no source residual), nothing was tuned on them, and ``../shared`` is not needed.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from l1bsr_core.classical_registration import classical_register
 from l1bsr_core.metrics import cpsnr
 from l1bsr_core.misregistration import misregistration, ngf_misregistration
 from l1bsr_core.runtime import band_statistics
+from l1bsr_core.scenes import LANDSCAPES, make_scene
 from l1bsr_core.simulate import SimulatedPair, SimulationConfig, random_smooth_flow, simulate_pair
 from l1bsr_core.tensors import image_to_tensor, tensor_to_image
 from l1bsr_core.warp import align_to_reference
@@ -83,6 +90,11 @@ CROPS_PER_DATE = 2
 TUNING_DATES = ("2009", "2010", "2012", "2014")
 """Dates any NIR change was tuned on."""
 HELD_OUT_DATES = ("2015", "2016", "2017")
+PROCEDURAL = "procedural"
+"""The ``date`` of the procedural scenes of ``--procedural``."""
+PROCEDURAL_SEED = 2400
+"""Procedural scene i is ``make_scene(..., seed=PROCEDURAL_SEED + i, own_nir=True)``: seeds no
+other benchmark uses, drawn after every NIR choice was made."""
 """Dates used only to report: no setting was chosen by looking at them."""
 NAIP_SEED = 24
 """Seed of the displacements and noise (issue #24): the same cases in every run."""
@@ -126,6 +138,19 @@ class Scene:
     def name(self) -> str:
         return f"{self.date}-{self.index}"
 
+    @property
+    def seed_key(self) -> int:
+        """The scene's part of its cases' seed: the year of a NAIP date, 0 for a procedural scene."""
+        return 0 if self.date == PROCEDURAL else int(self.date)
+
+
+def procedural_scenes(count: int) -> list[Scene]:
+    """``count`` procedural 5 m scenes with a NIR of their own (``--procedural``), 352 × 352 px views."""
+    side = common.PROCEDURAL_SCENE_PX
+    return [Scene(PROCEDURAL, i, make_scene(side, side, seed=PROCEDURAL_SEED + i,
+                                            landscape=LANDSCAPES[i % len(LANDSCAPES)], own_nir=True))
+            for i in range(count)]
+
 
 def naip_files(folder: Path = NAIP) -> dict[str, Path]:
     """Year → file of each date in ``folder`` (``m_..._<yyyymmdd>.tif``)."""
@@ -159,7 +184,7 @@ def make_case(scene: Scene, kind: str) -> SimulatedPair:
     """The simulated L1B-like pair of ``scene`` for ``kind`` (view 0 is the input; its band flows the
     truth), drawn from a generator seeded by the scene's date and place and the kind: the same case
     whichever dates a run selects."""
-    rng = np.random.default_rng((NAIP_SEED, int(scene.date), scene.index, KINDS.index(kind)))
+    rng = np.random.default_rng((NAIP_SEED, scene.seed_key, scene.index, KINDS.index(kind)))
     height, width = (side // SCALE_FACTOR for side in scene.hr.shape[1:])
     displacements = affine_displacements(height, width, rng) if kind == AFFINE else None
     return simulate_pair(scene.hr, KIND_CONFIG[kind], rng=rng, displacements=displacements)
@@ -337,14 +362,17 @@ def readings_table(results: Results, names: list[str], title: str) -> None:
         values = np.stack([results.readings[name, method] for name in names]).mean(axis=0)  # (3, 2)
         rows.append([method, *[f"{median:.3f} / {p90:.3f}" for median, p90 in values]])
     common.table(title, ["NIR of", *[f"{estimator}: median / p90" for estimator in ESTIMATORS]], rows,
-                 f"{len(names)} scenes, co-registered kind (no displacement: the input's NIR is on G up to the "
-                 "source's own ~0.05 px). Each image's NIR against G by the registration benchmark's real-crop "
-                 "estimators, mean over scenes: what they read where the truth is known.")
+                 f"{len(names)} scenes, co-registered kind (no displacement: the input's NIR is on G, exactly in "
+                 "procedural scenes, up to the source's own ~0.05 px in NAIP). Each image's NIR against G by the "
+                 "registration benchmark's real-crop estimators, mean over scenes: what they read where the truth "
+                 "is known.")
 
 
 def report(results: Results, scenes: list[Scene], kinds: list[str], flow_label: str, rec_label: str) -> None:
-    """Every table, for the tuning dates and the held-out dates separately."""
-    for label, dates in (("tuning dates", TUNING_DATES), ("held-out dates", HELD_OUT_DATES)):
+    """Every table, for the tuning dates and the held-out dates separately (procedural scenes: one set)."""
+    groups = (("procedural scenes", (PROCEDURAL,)),) if any(s.date == PROCEDURAL for s in scenes) else (
+        ("tuning dates", TUNING_DATES), ("held-out dates", HELD_OUT_DATES))
+    for label, dates in groups:
         names = [s.name for s in scenes if s.date in dates]
         if not names:
             continue
@@ -359,11 +387,14 @@ def report(results: Results, scenes: list[Scene], kinds: list[str], flow_label: 
                            "the oracle (true flows + bicubic)")
         scene_table(results, names, kinds, flow_label, rec_label)
         if any(name in names for name, _ in results.readings):
-            readings_table(results, names, f"Real-crop estimators on co-registered NAIP scenes, {label} (px)")
+            readings_table(results, names, f"Real-crop estimators on co-registered scenes, {label} (px)")
 
 
-def selected_scenes(dates: list[str] | None, quick: bool) -> list[Scene]:
-    """The scenes of the requested dates (all by default); ``quick``: one scene per date."""
+def selected_scenes(dates: list[str] | None, quick: bool, procedural: int = 0) -> list[Scene]:
+    """The scenes of the requested dates (all by default); ``quick``: one scene per date.
+    ``procedural`` > 0: that many procedural scenes instead (:func:`procedural_scenes`)."""
+    if procedural:
+        return procedural_scenes(min(procedural, 2) if quick else procedural)
     files = naip_files()
     unknown = sorted(set(dates or []) - set(files))
     if unknown:
@@ -373,8 +404,10 @@ def selected_scenes(dates: list[str] | None, quick: bool) -> list[Scene]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--dates``, ``--kinds``, ``--quick``, ``--threads``."""
+    """``--dates``, ``--procedural``, ``--kinds``, ``--quick``, ``--threads``."""
     parser.add_argument("--dates", nargs="+", metavar="YYYY", help="NAIP dates to use (default: all)")
+    parser.add_argument("--procedural", type=int, default=0, metavar="N",
+                        help="N procedural scenes with a NIR of their own instead of NAIP (no ../shared needed)")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="displacement kinds")
     parser.add_argument("--quick", action="store_true", help="one scene per date")
     parser.add_argument("--threads", type=int, default=common.DEFAULT_THREADS, help="torch threads")
@@ -383,14 +416,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def start(parser: argparse.ArgumentParser, title: str) -> argparse.Namespace:
     """Parse, exit in one line without the data, set threads, print the header."""
     args = parser.parse_args()
-    if not naip_files():
+    if args.procedural < 0:
+        parser.error(f"--procedural takes a number of scenes ≥ 0; got {args.procedural}")
+    if not args.procedural and not naip_files():
         print(f"NAIP benchmark skipped: no scenes in {NAIP}")
         sys.exit(0)
     torch.set_num_threads(args.threads)
     print(f"# {title}\n")
+    scenes = (f"{args.procedural} procedural scenes with a NIR of their own (seeds from {PROCEDURAL_SEED}; no "
+              f"NIR choice was made on them)" if args.procedural else
+              f"Tuning dates {', '.join(TUNING_DATES)}; held-out dates {', '.join(HELD_OUT_DATES)} (reporting only)")
     print(f"`{shlex.join(['python', *sys.argv])}`, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"threads {args.threads}. Tuning dates {', '.join(TUNING_DATES)}; held-out dates "
-          f"{', '.join(HELD_OUT_DATES)} (reporting only).")
+          f"threads {args.threads}. {scenes}.")
     return args
 
 
@@ -400,11 +437,11 @@ def main() -> None:
                         help="CSR weights (repeatable; default the registered `csr`)")
     parser.add_argument("--rec", default="rec", help="REC weights (default the registered `rec`)")
     add_arguments(parser)
-    args = start(parser, "L1BSR NIR benchmark on NAIP scenes (issue #24)")
+    args = start(parser, "L1BSR NIR benchmark with a 5 m truth (issue #24)")
     csrs = {f"CSR `{name}`": name for name in args.csrs or ["csr"]}
     common.describe_weights("csr", list(csrs.values()))
     common.describe_weights("rec", [args.rec])
-    scenes = selected_scenes(args.dates, args.quick)
+    scenes = selected_scenes(args.dates, args.quick, args.procedural)
     coregistered = {
         f"REC `{args.rec}` with its CSR alignment": lambda view: inference.superresolve(view, weights=args.rec),
         f"REC `{args.rec}` without alignment (`align=False`)": lambda view: inference.superresolve(

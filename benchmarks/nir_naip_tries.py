@@ -181,7 +181,7 @@ def main() -> None:
     naip.add_arguments(parser)
     parser.set_defaults(dates=list(naip.TUNING_DATES), kinds=[naip.AFFINE, naip.COUPLED])
     args = naip.start(parser, "L1BSR NIR tries on NAIP scenes (issue #24)")
-    scenes = naip.selected_scenes(args.dates, args.quick)
+    scenes = naip.selected_scenes(args.dates, args.quick, args.procedural)
     kinds = [kind for kind in args.kinds if kind != naip.COREGISTERED]
     models = tries()
     rec = inference.get_model("rec", "rec")[0]
@@ -214,7 +214,9 @@ def main() -> None:
     header = ["try"]
     for kind in kinds:
         header += [f"`{kind}`: NIR flow error, mean / worst scene (px)", f"`{kind}`: NIR gain, mean / worst (dB)"]
-    naip.common.table(f"NIR tries on {len(scenes)} NAIP scenes of {', '.join(sorted({s.date for s in scenes}))}",
+    source = ("procedural scenes with a NIR of their own" if args.procedural else
+              f"NAIP scenes of {', '.join(sorted({s.date for s in scenes}))}")
+    naip.common.table(f"NIR tries on {len(scenes)} {source}",
                       header, rows,
                       "Flow error: each scene's per-pixel median, then mean and worst over scenes. Gain: the "
                       "shipped REC network fed the bands registered by the try's flows, NIR cPSNR against the 5 m "

@@ -114,12 +114,16 @@ def main(argv=None) -> int:
     if args.command == "export":
         print(json.dumps(export(args)))
         return 0
+    from ..command_kit import run_reporting_errors
     from .loop import TrainConfig, train
 
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
               if field.name != COMMAND_FIELD}
-    train(TrainConfig(task=args.command, **values))
-    return 0
+
+    def run() -> None:
+        train(TrainConfig(task=args.command, **values))
+
+    return run_reporting_errors("python -m l1bsr_core.train", run)
 
 
 if __name__ == "__main__":

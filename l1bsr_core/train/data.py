@@ -78,7 +78,7 @@ class PairSource:
             self.real = None
             self.scenes = SceneSampler(cfg.real_scenes or None, procedural=cfg.procedural,
                                        crop=cfg.crop * factor, seed=int(rng.integers(1 << 31)) + seed_offset,
-                                       pool=PROCEDURAL_POOL if with_truth is False else 0)
+                                       pool=PROCEDURAL_POOL if with_truth is False else 0, own_nir=cfg.own_nir)
         self.with_truth = with_truth
 
     def next_batch(self, device) -> dict:
@@ -111,6 +111,7 @@ def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
     # procedural scenes even when training is on real data only (--no-procedural --real-pairs)
-    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={}, procedural=True)
+    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={}, procedural=True,
+                      own_nir=0.0)  # the same validation scenes in every run, whatever it trains on
     source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]

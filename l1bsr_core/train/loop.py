@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..bands import RADIOMETRIC_SCALE
+from ..errors import ArgumentError
 from ..metrics import psnr_from_mse
 from ..models import build_network
 from ..resample import upsample_bicubic
@@ -69,6 +70,9 @@ class TrainConfig:
     """Folder of real crops used as high-resolution scenes for the simulator (reduced scale)."""
     procedural: bool = True
     """Draw procedural scenes for the simulated pairs (--no-procedural: real scenes only)."""
+    own_nir: float = 0.0
+    """Share (0–1) of the procedural scenes whose NIR has a texture of its own (issue #24: vigour,
+    stress patches, wet margins and potholes that NIR and the visible bands see differently)."""
     smooth_weight: float = 0.05
     """CSR only: weight of the flows' total-variation smoothness term."""
     equivariance_weight: float = 0.5
@@ -118,6 +122,8 @@ def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a training run; returns the run folder."""
     if cfg.task not in TASKS:
         raise ValueError(f"unknown task {cfg.task!r}; expected one of {', '.join(TASKS)}")
+    if not 0.0 <= cfg.own_nir <= 1.0:
+        raise ArgumentError(f"--own-nir is a share of the procedural scenes, in [0, 1]; got {cfg.own_nir}")
     torch.set_num_threads(cfg.threads)
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)

@@ -29,11 +29,17 @@ class SceneSampler:
     With ``pool > 0``, ``pool`` procedural scenes of ``pool_size`` px are drawn once (lazily, one
     per call until the pool is full) and crops are cut from them: much cheaper per crop than a
     fresh scene each time, which is what training on a 2-core CPU needs.
+
+    ``own_nir`` in [0, 1]: the share of procedural scenes drawn with a NIR of their own texture
+    (``make_scene(own_nir=True)``, issue #24); 0 draws exactly the scenes of earlier releases.
     """
 
     def __init__(self, real_dir: str | Path | None = None, *, procedural: bool = True, crop: int = 128,
                  seed: int = 0, real_fraction: float = 0.5, brightness: tuple[float, float] = (0.8, 1.25),
-                 real_margin: int = 8, pool: int = 0, pool_size: int = 384):
+                 real_margin: int = 8, pool: int = 0, pool_size: int = 384, own_nir: float = 0.0):
+        if not 0.0 <= own_nir <= 1.0:
+            raise ValueError(f"own_nir is a share of the procedural scenes, in [0, 1]; got {own_nir}")
+        self.own_nir = float(own_nir)
         self.crop = int(crop)
         self.procedural = procedural
         self.brightness = brightness
@@ -58,13 +64,20 @@ class SceneSampler:
     def _pool_crop(self, rng: np.random.Generator) -> np.ndarray:
         """A crop of a pooled procedural scene (the pool fills up one scene per call)."""
         if len(self._pool) < self._pool_target:
-            self._pool.append(make_scene(self._pool_size, self._pool_size, seed=int(rng.integers(2**31))))
+            self._pool.append(self._procedural(rng, self._pool_size))
             scene = self._pool[-1]
         else:
             scene = self._pool[int(rng.integers(len(self._pool)))]
         y = int(rng.integers(0, scene.shape[1] - self.crop + 1))
         x = int(rng.integers(0, scene.shape[2] - self.crop + 1))
         return scene[:, y:y + self.crop, x:x + self.crop]
+
+    def _procedural(self, rng: np.random.Generator, side: int) -> np.ndarray:
+        """A procedural (4, side, side) scene; with a NIR of its own for a share ``own_nir`` of them
+        (no extra draw when that share is 0, so the stream of scenes stays that of earlier releases)."""
+        seed = int(rng.integers(2**31))
+        own = self.own_nir > 0 and rng.random() < self.own_nir
+        return make_scene(side, side, seed=seed, own_nir=own)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self
@@ -85,7 +98,7 @@ class SceneSampler:
             if self._pool is not None:
                 crop = self._pool_crop(rng)
             else:
-                crop = make_scene(self.crop, self.crop, seed=int(rng.integers(2**31)))
+                crop = self._procedural(rng, self.crop)
         crop = np.rot90(crop, k=int(rng.integers(4)), axes=(1, 2))
         if rng.random() < 0.5:
             crop = crop[:, :, ::-1]
