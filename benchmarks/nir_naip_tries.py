@@ -180,7 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     naip.add_arguments(parser)
     parser.set_defaults(dates=list(naip.TUNING_DATES), kinds=[naip.AFFINE, naip.COUPLED])
-    args = naip.start(parser, "L1BSR NIR tries on NAIP scenes (issue #24)")
+    args = naip.start(parser, "L1BSR NIR tries with a 5 m truth (issue #24)")
     scenes = naip.selected_scenes(args.dates, args.quick, args.procedural)
     kinds = [kind for kind in args.kinds if kind != naip.COREGISTERED]
     models = tries()

@@ -27,42 +27,15 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from .bands import DN_MAX, INPUT_GSD_M, SCALE_FACTOR
+from .bands import DN_MAX
+from .land_classes import CLASS_DN, HR_PIXEL_M, PATH_DN
+from .own_nir import with_own_nir
+from .procedural_noise import edge_coverage, fractal_noise, region_coverage, threshold_coverage, value_noise
 
-HR_PIXEL_M = INPUT_GSD_M / SCALE_FACTOR
-"""Ground size of one procedural-scene pixel, in metres."""
+__all__ = ["CLASS_DN", "HR_PIXEL_M", "LANDSCAPES", "PATH_DN", "make_scene", "real_scene", "with_own_nir"]
 
 LANDSCAPES: tuple[str, ...] = ("agricultural", "river_forest", "urban", "mixed")
 """Landscape kinds :func:`make_scene` can draw; ``landscape=None`` picks one from the seed."""
-
-CLASS_DN: dict[str, np.ndarray] = {
-    name: np.asarray(levels, dtype=np.float32)
-    for name, levels in {
-        #              B     G     R    NIR
-        "forest":     (160, 150, 80, 520),
-        "conifer":    (150, 135, 70, 380),
-        "crop_green": (170, 185, 95, 700),
-        "crop_young": (185, 195, 140, 520),
-        "crop_ripe":  (215, 230, 220, 440),
-        "grass":      (175, 190, 115, 560),
-        "soil_dark":  (195, 200, 190, 280),
-        "soil_bright": (255, 275, 300, 380),
-        "sand":       (330, 350, 370, 420),
-        "water":      (165, 140, 75, 45),
-        "water_turbid": (185, 175, 120, 70),
-        "asphalt":    (240, 245, 245, 270),
-        "paved":      (320, 330, 335, 360),
-        "concrete":   (420, 440, 450, 470),
-        "roof_dark":  (260, 255, 245, 275),
-        "roof_red":   (280, 270, 380, 420),
-        "roof_bright": (850, 900, 930, 950),
-        "roof_metal": (1900, 2100, 2200, 2250),
-    }.items()
-}
-"""Per-class (B, G, R, NIR) DN levels: top-of-atmosphere-like, at the real crops' scale."""
-
-PATH_DN = np.asarray((140, 110, 55, 30), dtype=np.float32)
-"""Atmospheric path radiance (DN of a black surface): shadows darken towards it, not towards 0."""
 
 _FIELD_CLASSES = ("crop_green", "crop_young", "crop_ripe", "grass", "soil_dark", "soil_bright")
 _TABLE = 4096  # size of per-field / per-lot attribute tables (ids are hashed into it)
@@ -154,153 +127,6 @@ def make_scene(height: int, width: int, *, seed: int, landscape: str | None = No
     return np.clip(image, 1.0, DN_MAX).astype(np.float32)
 
 
-# ----------------------------------------------------------------------------------------------
-# A NIR of its own (issue #24)
-# ----------------------------------------------------------------------------------------------
-
-_OWN_NIR_STREAM = 24
-"""Second word of the seed of :func:`with_own_nir`'s generator: its draws never touch the scene's own."""
-VIGOUR_AMPLITUDE = 0.25
-"""Relative NIR variation of vegetation with its vigour (biomass): visible bands barely see it."""
-VIGOUR_CELL_PX = 24.0
-"""Feature size of the vigour texture, scene px (120 m)."""
-STRESS_FRACTION = 0.2
-"""Share of the scene in patches of stressed or senescent vegetation."""
-STRESS_NIR_FACTOR = 0.7
-"""NIR of stressed vegetation relative to healthy: a NIR edge with no visible edge."""
-WET_MARGIN_PX = (3.0, 8.0)
-"""Range of the width (scene px) of the wet margin round open water: darker in the visible, NIR
-unchanged (emergent vegetation), so G's shore edge lies this far out from NIR's."""
-WET_MARGIN_DARKENING = 0.45
-"""How far the wet margin's visible bands go towards the path radiance."""
-POTHOLES_PER_KM2 = 2.5
-"""Prairie potholes (small wetlands) per km²: about 30 in a 3.5 km scene."""
-POTHOLE_RADIUS_PX = (6.0, 20.0)
-"""Range of a pothole's radius (scene px, 30–100 m): the extent of its wet margin."""
-POTHOLE_WATER_SHARE = (0.35, 0.8)
-"""Range of the open water's radius as a share of the pothole's."""
-
-
-def vegetation_weight(scene: np.ndarray) -> np.ndarray:
-    """(H, W) in [0, 1]: how much a (4, H, W) scene pixel looks like vegetation, from NIR / R above
-    the path radiance (bare soil ~1.3, grass ~5, green crops ~8)."""
-    red = scene[2] - PATH_DN[2]
-    nir = scene[3] - PATH_DN[3]
-    return np.clip((nir / np.maximum(red, 1.0) - 1.5) / 3.0, 0.0, 1.0).astype(np.float32)
-
-
-def water_cover(scene: np.ndarray) -> np.ndarray:
-    """(H, W) in [0, 1]: open water, from NIR / G above the path radiance (water ≤ 0.6, every land
-    class ≥ 1.1), 1 from 0.6 down, 0 from 0.9 up."""
-    green = scene[1] - PATH_DN[1]
-    nir = scene[3] - PATH_DN[3]
-    return np.clip((0.9 - nir / np.maximum(green, 1.0)) / 0.3, 0.0, 1.0).astype(np.float32)
-
-
-def with_own_nir(scene: np.ndarray, *, seed: int) -> np.ndarray:
-    """A (4, H, W) scene, DN, with NIR given a texture of its own, as real NIR has (issue #24).
-
-    Procedural NIR is one level per class, so every NIR edge is an edge of the visible bands too
-    and matching NIR against G finds the same structure. Real NIR has its own: on the airborne
-    NAIP scenes the NIR windows matched against G read 0.13–0.50 px from the truth (B 0.06–0.09),
-    the same in every noise draw. Three effects put that into a procedural scene:
-
-    * **vigour**: vegetation's NIR varies by ±:data:`VIGOUR_AMPLITUDE` with biomass, on
-      :data:`VIGOUR_CELL_PX` features; the visible bands do not change;
-    * **stress**: patches (:data:`STRESS_FRACTION` of the scene) where vegetation's NIR drops to
-      :data:`STRESS_NIR_FACTOR`: sharp NIR edges that G does not have;
-    * **wet margins**: a ring of :data:`WET_MARGIN_PX` round open water where the visible bands
-      darken (wet soil, emergent vegetation) and NIR does not: G's shore edge lies out on the
-      margin, NIR's at the open water;
-    * **potholes** (:data:`POTHOLES_PER_KM2`): small wetlands whose wet margin the visible bands
-      see and whose open water, smaller and off-centre in it, NIR sees; G's edge and NIR's edge
-      of the same feature lie in different places, as on the NAIP prairie's ponds.
-
-    B, G, R are changed only by the wet margins and potholes, NIR only by vigour, stress and the
-    potholes' water; the bands stay in one geometry (each feature is where it is in every band).
-    Deterministic in ``seed`` (its own generator, independent of the scene's).
-    """
-    rng = np.random.default_rng([seed, _OWN_NIR_STREAM])
-    height, width = scene.shape[1:]
-    out = scene.astype(np.float32, copy=True)
-    path = PATH_DN[:, None, None]
-    vegetation = vegetation_weight(scene)
-    vigour = 1.0 + VIGOUR_AMPLITUDE * np.clip(_fractal(rng, height, width, VIGOUR_CELL_PX), -2.0, 2.0) / 2.0
-    stressed = _region(rng, height, width, 50, STRESS_FRACTION)
-    nir_factor = 1.0 + vegetation * (vigour * (1.0 - (1.0 - STRESS_NIR_FACTOR) * stressed) - 1.0)
-    out[3] = path[3] + (out[3] - path[3]) * nir_factor
-    water = water_cover(scene)
-    if water.any():
-        margin = rng.uniform(*WET_MARGIN_PX)
-        distance = ndimage.distance_transform_edt(water < 0.5).astype(np.float32)
-        ring = _coverage(margin - distance) * (1.0 - water)
-        out[:3] -= WET_MARGIN_DARKENING * ring[None] * (out[:3] - path[:3])
-    _potholes(rng, out)
-    return out
-
-
-def _potholes(rng: np.random.Generator, image: np.ndarray) -> None:
-    """Paint potholes in place on a (4, H, W) scene: wet margin in B, G, R; open water, smaller
-    and off-centre, in NIR (see :func:`with_own_nir`). Wobbly outlines, antialiased edges."""
-    height, width = image.shape[1:]
-    count = rng.poisson(POTHOLES_PER_KM2 * height * width * (HR_PIXEL_M / 1000) ** 2)
-    path = PATH_DN[:, None, None]
-    for _ in range(count):
-        radius = rng.uniform(*POTHOLE_RADIUS_PX)
-        water_radius = radius * rng.uniform(*POTHOLE_WATER_SHARE)
-        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
-        angle = rng.uniform(0, 2 * np.pi)
-        off = rng.uniform(0, 0.8) * (radius - water_radius)
-        wy, wx = cy + off * np.sin(angle), cx + off * np.cos(angle)
-        top, bottom = max(int(cy - 1.3 * radius) - 2, 0), min(int(cy + 1.3 * radius) + 3, height)
-        left, right = max(int(cx - 1.3 * radius) - 2, 0), min(int(cx + 1.3 * radius) + 3, width)
-        if top >= bottom or left >= right:
-            continue
-        yy, xx = np.mgrid[top:bottom, left:right].astype(np.float32)
-        lobes, phase = rng.integers(2, 5), rng.uniform(0, 2 * np.pi)
-        wobble = 1.0 + 0.15 * np.sin(lobes * np.arctan2(yy - cy, xx - cx) + phase)
-        margin = _coverage(radius * wobble - np.hypot(yy - cy, xx - cx))
-        water = _coverage(water_radius * wobble - np.hypot(yy - wy, xx - wx)) * margin
-        block = image[:, top:bottom, left:right]
-        block[:3] -= WET_MARGIN_DARKENING * margin[None] * (block[:3] - path[:3])
-        block[:3] += water[None] * (CLASS_DN["water"][:3, None, None] - block[:3])
-        block[3] += water * (CLASS_DN["water"][3] - block[3])
-
-
-def _noise(rng: np.random.Generator, height: int, width: int, cell: float) -> np.ndarray:
-    """Smooth value noise with features of about ``cell`` pixels, zero mean, unit variance.
-
-    White noise on a grid of spacing ``cell`` pixels, cubic-interpolated (separable, as two matrix
-    products).
-    """
-    rows = _cubic_weights(height, cell, rng)
-    cols = _cubic_weights(width, cell, rng)
-    grid = rng.standard_normal((rows.shape[1], cols.shape[1]), dtype=np.float32)
-    return (rows @ grid) @ cols.T
-
-
-def _cubic_weights(size: int, cell: float, rng: np.random.Generator) -> np.ndarray:
-    """(size, knots) Catmull-Rom weights for knots ``cell`` pixels apart (random phase), each row
-    scaled to unit norm so that interpolated unit white noise has unit variance everywhere."""
-    t = (np.arange(size) + rng.uniform(0, cell)) / max(cell, 1.0) + 1.0
-    base = np.floor(t).astype(np.int64)
-    frac = (t - base)[:, None]
-    taps = base[:, None] + np.arange(-1, 3)[None, :]
-    d = np.abs(np.arange(-1, 3)[None, :] - frac)
-    weight = np.where(d < 1, 1.5 * d**3 - 2.5 * d**2 + 1, -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2)
-    weight /= np.sqrt(np.square(weight).sum(1, keepdims=True))  # unit variance per pixel
-    matrix = np.zeros((size, int(taps.max()) + 1), np.float32)
-    np.put_along_axis(matrix, taps, weight.astype(np.float32), axis=1)
-    return matrix
-
-
-def _fractal(rng: np.random.Generator, height: int, width: int, cell: float, octaves: int = 3) -> np.ndarray:
-    total = np.zeros((height, width), np.float32)
-    for octave in range(octaves):
-        total += 0.5**octave * _noise(rng, height, width, max(cell / 2**octave, 2.0))
-    return total / np.sqrt(sum(0.25**o for o in range(octaves)))
-
-
 def _colour_field(table: np.ndarray, index: np.ndarray) -> np.ndarray:
     """(T, 4) table rows picked by an (H, W) index -> (4, H, W)."""
     return np.moveaxis(table[index], -1, 0)
@@ -324,17 +150,12 @@ def _shade(image: np.ndarray, amount: np.ndarray, depth: float = 0.6) -> None:
     image -= (depth * amount)[None] * (image - PATH_DN[:, None, None])
 
 
-def _coverage(signed_inside: np.ndarray) -> np.ndarray:
-    """Antialiased coverage from a signed distance (pixels, positive inside)."""
-    return np.clip(signed_inside + 0.5, 0.0, 1.0)
-
-
 def _fields(rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray, recipe: _Recipe) -> np.ndarray:
     """Parcels covering the scene: per-field class, brightness, rows and texture; boundaries."""
     height, width = yy.shape
     warp_amp = rng.uniform(2.0, 8.0)
-    wy = yy + warp_amp * _noise(rng, height, width, 160)
-    wx = xx + warp_amp * _noise(rng, height, width, 160)
+    wy = yy + warp_amp * value_noise(rng, height, width, 160)
+    wx = xx + warp_amp * value_noise(rng, height, width, 160)
     angle = rng.uniform(0, np.pi)
     size = rng.uniform(*recipe.field_size)
     if rng.random() < recipe.strip_layout:
@@ -371,17 +192,17 @@ def _fields(rng: np.random.Generator, yy: np.ndarray, xx: np.ndarray, recipe: _R
 
     # Within-field variation (moisture, growth): smooth noise scaled per field.
     texture_amp = rng.uniform(0.02, 0.10, _TABLE).astype(np.float32)[field_id]
-    texture = _fractal(rng, height, width, 40, octaves=4)
+    texture = fractal_noise(rng, height, width, 40, octaves=4)
     colour = PATH_DN[:, None, None] + (colour - PATH_DN[:, None, None]) * (1 + texture_amp * texture)[None]
 
     # Boundaries: hedges (trees) or dirt tracks, about 1–3 px wide.
     hedge = (rng.random(_TABLE) < recipe.hedges)[field_id]
     half_width = rng.uniform(0.4, 1.4, _TABLE).astype(np.float32)[field_id]
-    boundary = _coverage(half_width - edge)
+    boundary = edge_coverage(half_width - edge)
     _paint(colour, CLASS_DN["soil_bright"], boundary * ~hedge)
     crowns = ndimage.gaussian_filter(rng.standard_normal((height, width)).astype(np.float32), 1.0)
     hedge_colour = CLASS_DN["forest"][:, None, None] * (1 + 0.25 * crowns)[None]
-    _paint(colour, hedge_colour, _coverage(half_width + 0.6 - edge) * hedge)
+    _paint(colour, hedge_colour, edge_coverage(half_width + 0.6 - edge) * hedge)
     return colour.astype(np.float32)
 
 
@@ -440,30 +261,16 @@ def _voronoi_parcels(rng, yy, xx, angle, size):
     return ident, edge.astype(np.float32), row_angle
 
 
-def _threshold(field: np.ndarray, level: float, soften: float = 0.0) -> np.ndarray:
-    """Antialiased coverage of ``field > level``: the edge is about one pixel wide (plus ``soften``)."""
-    gy, gx = np.gradient(field)
-    return _coverage((field - level) / (np.hypot(gy, gx) + 1e-3 + soften)).astype(np.float32)
-
-
-def _region(rng, height, width, cell, fraction):
-    """Coverage (H, W) of blobs occupying about ``fraction`` of the scene, antialiased edges."""
-    if fraction <= 0:
-        return np.zeros((height, width), np.float32)
-    field = _fractal(rng, height, width, cell, octaves=3)
-    return _threshold(field, np.quantile(field[::3, ::3], 1.0 - fraction))
-
-
 def _forest(rng, image, yy, xx, fraction):
     """Forest stands: crown texture (high NIR, low red), gaps in shadow, ragged antialiased edges."""
     height, width = yy.shape
     fraction = fraction if fraction > 0 else 0.02
-    field = _fractal(rng, height, width, 90, octaves=3)
+    field = fractal_noise(rng, height, width, 90, octaves=3)
     crowns = ndimage.gaussian_filter(rng.standard_normal((height, width)).astype(np.float32), 1.2)
     crowns /= crowns.std() + 1e-6
     ragged = field + 0.06 * crowns
-    cover = _threshold(ragged, np.quantile(ragged[::3, ::3], 1.0 - fraction), soften=0.02)
-    mix = np.clip(0.5 + _noise(rng, height, width, 70), 0, 1)  # deciduous vs conifer stands
+    cover = threshold_coverage(ragged, np.quantile(ragged[::3, ::3], 1.0 - fraction), soften=0.02)
+    mix = np.clip(0.5 + value_noise(rng, height, width, 70), 0, 1)  # deciduous vs conifer stands
     colour = CLASS_DN["forest"][:, None, None] * (1 - mix) + CLASS_DN["conifer"][:, None, None] * mix
     colour = colour * (1 + np.asarray([0.08, 0.1, 0.1, 0.2], np.float32)[:, None, None] * crowns)
     _paint(image, colour.astype(np.float32), cover)
@@ -472,7 +279,7 @@ def _forest(rng, image, yy, xx, fraction):
 
 def _lakes(rng, image, fraction):
     height, width = image.shape[1:]
-    cover = _region(rng, height, width, 60, fraction)
+    cover = region_coverage(rng, height, width, 60, fraction)
     _paint(image, CLASS_DN["grass"], np.clip(cover * 3, 0, 1) * (cover < 1))  # reed margins
     _paint(image, CLASS_DN["water"], cover)
 
@@ -537,10 +344,10 @@ def _river(rng, image, width_range):
     distance, nearest = _curve_distance(points, height, width, reach=half_width.max() + bank + 2)
     hw = half_width[nearest].astype(np.float32)
     bank_colour = CLASS_DN["forest"] if rng.random() < 0.7 else CLASS_DN["sand"]
-    _paint(image, bank_colour, _coverage(hw + bank - distance))
-    turbid = np.clip(0.5 + 0.5 * _noise(rng, height, width, 50), 0, 1)
+    _paint(image, bank_colour, edge_coverage(hw + bank - distance))
+    turbid = np.clip(0.5 + 0.5 * value_noise(rng, height, width, 50), 0, 1)
     water = (CLASS_DN["water"][:, None, None] * (1 - turbid) + CLASS_DN["water_turbid"][:, None, None] * turbid)
-    _paint(image, water.astype(np.float32), _coverage(hw - distance))
+    _paint(image, water.astype(np.float32), edge_coverage(hw - distance))
 
 
 def _straight_road(rng, image, yy, xx):
@@ -550,8 +357,8 @@ def _straight_road(rng, image, yy, xx):
     distance = np.abs((xx - cx) * np.sin(angle) - (yy - cy) * np.cos(angle))
     half = rng.uniform(0.7, 2.0)
     colour = CLASS_DN["concrete"] if rng.random() < 0.5 else CLASS_DN["asphalt"] * 1.25
-    _paint(image, CLASS_DN["soil_bright"], _coverage(half + 0.8 - distance) * 0.6)  # verges
-    _paint(image, colour, _coverage(half - distance))
+    _paint(image, CLASS_DN["soil_bright"], edge_coverage(half + 0.8 - distance) * 0.6)  # verges
+    _paint(image, colour, edge_coverage(half - distance))
 
 
 def _curved_road(rng, image):
@@ -560,13 +367,13 @@ def _curved_road(rng, image):
     half = rng.uniform(0.6, 1.6)
     distance, _ = _curve_distance(points, height, width, reach=half + 2)
     colour = CLASS_DN["concrete"] if rng.random() < 0.6 else CLASS_DN["soil_bright"] * 1.2
-    _paint(image, colour, _coverage(half - distance))
+    _paint(image, colour, edge_coverage(half - distance))
 
 
 def _urban(rng, image, yy, xx, fraction):
     """Urban blocks: a rotated street grid, lots with buildings (gabled or flat roofs), shadows."""
     height, width = yy.shape
-    region = _region(rng, height, width, 120 if fraction > 0.3 else 60, fraction)
+    region = region_coverage(rng, height, width, 120 if fraction > 0.3 else 60, fraction)
     if region.max() < 0.5:
         return
     angle = rng.uniform(0, np.pi / 2)
@@ -578,8 +385,8 @@ def _urban(rng, image, yy, xx, fraction):
 
     # Ground of the urban area: lawns, garden trees, paved yards and the street grid.
     ground = np.repeat(CLASS_DN["grass"][:, None, None], height * width, 1).reshape(-1, height, width)
-    _paint(ground, CLASS_DN["forest"], _threshold(_noise(rng, height, width, 12), 0.3))
-    _paint(ground, CLASS_DN["paved"], _threshold(_noise(rng, height, width, 8), -0.2))
+    _paint(ground, CLASS_DN["forest"], threshold_coverage(value_noise(rng, height, width, 12), 0.3))
+    _paint(ground, CLASS_DN["paved"], threshold_coverage(value_noise(rng, height, width, 8), -0.2))
     _paint(ground, CLASS_DN["asphalt"] * 1.3, city.street_coverage(u, v))
     _paint(image, ground, region)
 
@@ -631,7 +438,7 @@ class _City:
     def street_coverage(self, u, v):
         fu, fv, _ = self._block(u, v)
         inside = np.minimum(np.minimum(fu, self.block[0] - fu), np.minimum(fv, self.block[1] - fv))
-        return _coverage(self.street - inside)
+        return edge_coverage(self.street - inside)
 
     def ridge_phase(self, u, v):
         fu, fv, block_id = self._block(u, v)
@@ -653,7 +460,7 @@ class _City:
         inset = self.inset[lot]
         inside = np.minimum(np.minimum(gu - inset[..., 0], lot_u - inset[..., 1] - gu),
                             np.minimum(gv - inset[..., 2], lot_v - inset[..., 3] - gv))
-        cover = _coverage(inside) * self.present[lot]
+        cover = edge_coverage(inside) * self.present[lot]
         centre = ((np.floor(u / self.block[0]) + 0.5) * self.block[0],
                   (np.floor(v / self.block[1]) + 0.5) * self.block[1])
         return cover.astype(np.float32), lot, centre

@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 2 image operations, the BGRN file format, georeferenced rasters through GDAL and exports
     ("io", "resample", "warp", "tiling", "metrics", "phase_correlation", "shift_fusion", "georaster", "exports"),
     # 3 classical (network-free) methods and simulators
-    ("classical_registration", "misregistration", "simulate", "scenes"),
+    ("classical_registration", "misregistration", "simulate", "land_classes", "procedural_noise", "own_nir",
+     "scenes"),
     # 4 the networks and their table
     ("models",),
     # 5 weights: registry, checkpoints, loading

@@ -6,7 +6,8 @@ import pytest
 from l1bsr_core import inference
 from l1bsr_core.bands import BLUE, GREEN, MOVING_BANDS, NIR, RED
 from l1bsr_core.metrics import flow_epe
-from l1bsr_core.scenes import LANDSCAPES, make_scene, vegetation_weight, water_cover, with_own_nir
+from l1bsr_core.own_nir import vegetation_weight, water_cover, with_own_nir
+from l1bsr_core.scenes import LANDSCAPES, make_scene
 from l1bsr_core.simulate import SimulationConfig, simulate_pair
 from l1bsr_core.train import sampler as sampler_module
 from l1bsr_core.train.__main__ import main as train_main

@@ -12,7 +12,7 @@ from l1bsr_core.train.loop import TASKS, TrainConfig
 FLAGS_BEFORE_GENERATION = (
     "--out", "--steps", "--batch", "--crop", "--seed", "--threads", "--log-every", "--val-every", "--ckpt-every",
     "--lr", "--smooth-weight", "--equivariance-weight", "--device", "--model-config", "--align-with",
-    "--real-pairs", "--real-scenes", "--no-procedural", "--init", "--simulation",
+    "--real-pairs", "--real-scenes", "--no-procedural", "--own-nir", "--init", "--simulation",
 )
 """The flags of the hand-written training CLI: scripts and the README use them."""
 
