@@ -125,7 +125,8 @@ def main() -> None:
                 done = subprocess.run([sys.executable, __file__, "--part", part, "--rounds", str(args.rounds),
                                        "--threads", str(args.threads)], env=env, capture_output=True, text=True)
                 if done.returncode:
-                    rows.append([part, state, f"failed: {done.stderr.strip().splitlines()[-1]}", "", "", "", ""])
+                    last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+                    rows.append([part, state, f"failed: {last}", "", "", "", ""])
                     continue
                 r = json.loads(done.stdout.strip().splitlines()[-1])
                 rows.append([part, state, f"{r['first_s']:.1f}", f"{r['eager_s']:.3f}", f"{r['compiled_s']:.3f}",

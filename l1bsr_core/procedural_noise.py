@@ -37,6 +37,8 @@ def _cubic_weights(size: int, cell: float, rng: np.random.Generator) -> np.ndarr
 
 
 def fractal_noise(rng: np.random.Generator, height: int, width: int, cell: float, octaves: int = 3) -> np.ndarray:
+    """(H, W) sum of ``octaves`` :func:`value_noise` fields of cells ``cell``, ``cell / 2``, … (at least 2 px),
+    each half the amplitude of the previous one; zero mean, unit variance."""
     total = np.zeros((height, width), np.float32)
     for octave in range(octaves):
         total += 0.5**octave * value_noise(rng, height, width, max(cell / 2**octave, 2.0))
@@ -54,8 +56,9 @@ def threshold_coverage(field: np.ndarray, level: float, soften: float = 0.0) -> 
     return edge_coverage((field - level) / (np.hypot(gy, gx) + 1e-3 + soften)).astype(np.float32)
 
 
-def region_coverage(rng, height, width, cell, fraction):
-    """Coverage (H, W) of blobs occupying about ``fraction`` of the scene, antialiased edges."""
+def region_coverage(rng: np.random.Generator, height: int, width: int, cell: float, fraction: float) -> np.ndarray:
+    """Coverage (H, W) in [0, 1] of blobs of about ``cell`` px occupying about ``fraction`` of the
+    scene, antialiased edges."""
     if fraction <= 0:
         return np.zeros((height, width), np.float32)
     field = fractal_noise(rng, height, width, cell, octaves=3)

@@ -110,11 +110,14 @@ def export(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
+    """The training command line: one line and exit status 2 for a user error (see
+    :func:`~l1bsr_core.command_kit.run_reporting_errors`); a run stopped by Ctrl-C resumes from its
+    last checkpoint when started again with the same ``--out``."""
+    from ..command_kit import run_reporting_errors
+
     args = build_parser().parse_args(argv)
     if args.command == "export":
-        print(json.dumps(export(args)))
-        return 0
-    from ..command_kit import run_reporting_errors
+        return run_reporting_errors("python -m l1bsr_core.train export", lambda: print(json.dumps(export(args))))
     from .loop import TrainConfig, train
 
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
@@ -123,7 +126,8 @@ def main(argv=None) -> int:
     def run() -> None:
         train(TrainConfig(task=args.command, **values))
 
-    return run_reporting_errors("python -m l1bsr_core.train", run)
+    return run_reporting_errors("python -m l1bsr_core.train", run,
+                                interrupted=f"interrupted; run it again to resume from {args.out}/last.pt")
 
 
 if __name__ == "__main__":
