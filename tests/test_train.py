@@ -1,6 +1,7 @@
 """Training: the self-supervised losses lower on simulated pairs, and runs resume from checkpoints."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -159,8 +160,13 @@ def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_tr
     train(tuned)
     after = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)
     assert after["config"] == before["config"]  # the init weights' architecture, not the default one
-    assert "initialised from" in (tmp_path / "tuned" / "train.log").read_text()
+    log = (tmp_path / "tuned" / "train.log").read_text()
+    assert "initialised from" in log
+    assert "warning: fine-tuning trained weights at --lr 0.0005" in log  # the default rate undoes trained weights
     assert any((after["model"][k] != before["model"][k]).any() for k in before["model"])  # it trained on
+    gentle = replace(tuned, out=str(tmp_path / "gentle"), lr=3e-5)
+    train(gentle)
+    assert "warning" not in (tmp_path / "gentle" / "train.log").read_text()
     source = PairSource(tuned, np.random.default_rng(0), factor=2)
     assert source.sim.band_view_jitter_px == 0.6
     default_jitter = PairSource(base, np.random.default_rng(0), factor=2).sim.band_view_jitter_px
