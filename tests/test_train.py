@@ -148,6 +148,42 @@ def test_export_registers_the_run_with_an_override(tmp_path):
               "--override", '{"encoder": [8, 8, 16, 32]}'])
 
 
+def test_a_checkpoint_is_kept_only_when_its_validation_beats_the_best_so_far(tmp_path):
+    from l1bsr_core.train.loop import _keep_if_best
+    saved = []
+    for step, score in enumerate([1.0, 3.0, 2.0, 3.0, 5.0], start=1):
+        _keep_if_best(tmp_path, score, lambda name, step=step: saved.append(step) or step)
+    assert saved == [1, 2, 5]
+    assert json.loads((tmp_path / "best.json").read_text()) == {"step": 5, "score": 5.0}
+
+
+def test_the_best_validated_checkpoint_is_kept_and_exported(tmp_path, capsys):
+    """``best.pt`` is the step with the best validation score of the log, ``export --checkpoint
+    best`` writes it, and a folder without one gets a one-line error."""
+    from l1bsr_core.train.__main__ import main
+    from l1bsr_core.weights import load_model, read_registry
+    run = tmp_path / "csr"
+    train(TrainConfig(task="csr", out=str(run), steps=4, batch=2, crop=32, log_every=1, val_every=1,
+                      ckpt_every=4, model_config=TINY_CSR, threads=1))
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    scores = {r["step"]: -r["val_epe_mean"] for r in records if "val_epe_mean" in r}
+    assert sorted(scores) == [1, 2, 3, 4]
+    best = json.loads((run / "best.json").read_text())
+    assert best["step"] == max(scores, key=scores.get) and best["score"] == pytest.approx(max(scores.values()))
+    state = torch.load(run / "best.pt", weights_only=True)
+    assert state["step"] == best["step"]
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    assert main(["export", str(run), "--checkpoint", "best", "--name", "tiny-best", "--weights-dir", str(weights)]) == 0
+    exported, _ = load_model("csr", weights / read_registry(weights)["tiny-best"].file)
+    assert all(torch.equal(exported.state_dict()[k], v) for k, v in state["model"].items())
+    (run / "best.pt").unlink()
+    capsys.readouterr()
+    assert main(["export", str(run), "--checkpoint", "best", "--name", "x", "--weights-dir", str(weights)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "best.pt" in err
+
+
 def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_training(tmp_path):
     from l1bsr_core.train.data import PairSource
     base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=2, batch=2, crop=32, log_every=2,

@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     for task in TASKS:
         add_config_flags(sub.add_parser(task, help=f"train {task}"), TrainConfig)
     p = sub.add_parser("export", help="write a run's model to weights/ as safetensors and register it")
-    p.add_argument("run", type=Path, help="run folder (holding last.pt)")
+    p.add_argument("run", type=Path, help="run folder (holding last.pt and best.pt)")
+    p.add_argument("--checkpoint", choices=("last", "best"), default="last",
+                   help="the last step's model, or the best validated one (best.pt). Default: last.")
     p.add_argument("--name", required=True, help="registry name of the exported weights")
     p.add_argument("--description", default="", help="registry description")
     p.add_argument("--weights-dir", type=Path, default=None, help="weights folder (default: the project's)")
@@ -93,12 +95,16 @@ def export(args: argparse.Namespace) -> dict:
     """Write the run's model as safetensors (with ``args.override`` applied) and register it."""
     import torch
 
+    from ..errors import WeightsError
     from ..models import build_network
     from ..weights import load_model, register_weights, save_checkpoint, weights_dir
 
     folder = args.weights_dir or weights_dir()
-    state = torch.load(args.run / "last.pt", map_location="cpu", weights_only=True)
-    model, _ = load_model(state["kind"], args.run / "last.pt")
+    checkpoint = args.run / f"{args.checkpoint}.pt"
+    if not checkpoint.is_file():
+        raise WeightsError(f"no {checkpoint.name} in {args.run}: expected a training run's folder")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model, _ = load_model(state["kind"], checkpoint)
     if args.override:
         trained = model
         model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})

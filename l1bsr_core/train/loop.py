@@ -1,8 +1,11 @@
 """Training loops for CSR, REC (self-supervised) and REC (supervised reference), resumable.
 
 A run lives in a folder: ``last.pt`` (model, optimiser, step, RNG state, config; loadable with
-``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``log.jsonl``
-(one JSON line per logged step: losses and validation scores) and ``train.log`` (human-readable).
+``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``best.pt`` (the
+same, at the validation with the best score so far: the self-supervised losses do not hold a
+trained optimum, so the last step is not always the best; ``best.json`` holds its step and score),
+``log.jsonl`` (one JSON line per logged step: losses and validation scores) and ``train.log``
+(human-readable).
 """
 
 from __future__ import annotations
@@ -92,7 +95,31 @@ def _log(run: Path, text: str) -> None:
         handle.write(line + "\n")
 
 
-def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator) -> None:
+LAST_CHECKPOINT, BEST_CHECKPOINT = "last.pt", "best.pt"
+"""A run's checkpoints: the last step's (resumed from) and the best validated one's."""
+BEST_RECORD = "best.json"
+"""The best checkpoint's step and validation score."""
+
+
+def validation_score(task: str, scores: dict) -> float:
+    """One number per validation, higher is better: REC's gain over bicubic (dB), CSR's mean
+    endpoint error with its sign flipped (px)."""
+    return -scores["epe_mean"] if task == "csr" else scores["gain_db"]
+
+
+def _keep_if_best(run: Path, score: float, save) -> bool:
+    """Call ``save(BEST_CHECKPOINT)`` and record ``score`` when it beats the run's best so far (or there
+    is none); True when it did."""
+    record = run / BEST_RECORD
+    if record.is_file() and json.loads(record.read_text())["score"] >= score:
+        return False
+    step = save(BEST_CHECKPOINT)
+    record.write_text(json.dumps({"step": step, "score": score}))
+    return True
+
+
+def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
+          name: str = LAST_CHECKPOINT) -> int:
     state = {
         "kind": kind,
         "config": model.config.to_dict(),
@@ -104,9 +131,10 @@ def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, r
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "version": f"{cfg.task}-step{step}",
     }
-    tmp = run / "last.pt.tmp"
+    tmp = run / f"{name}.tmp"
     torch.save(state, tmp)
-    tmp.replace(run / "last.pt")
+    tmp.replace(run / name)
+    return step
 
 
 def _lr_at(step: int, cfg: TrainConfig) -> float:
@@ -145,7 +173,7 @@ def train(cfg: TrainConfig) -> Path:
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = 0
-    checkpoint = run / "last.pt"
+    checkpoint = run / LAST_CHECKPOINT
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         model = build_network(kind, state["config"]).to(device)
@@ -201,7 +229,10 @@ def train(cfg: TrainConfig) -> Path:
             if done % cfg.val_every == 0 or done == cfg.steps:
                 scores = validate(cfg.task, model, csr, val, factor)
                 record = {**(record or {"step": done}), **{f"val_{k}": v for k, v in scores.items()}}
-                _log(run, "validation " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+                best = _keep_if_best(run, validation_score(cfg.task, scores),
+                                     lambda name, step=done: _save(run, model, optimiser, step, cfg, kind, rng, name))
+                _log(run, "validation " + " ".join(f"{k} {v:.4f}" for k, v in scores.items())
+                     + (f" (best so far: {BEST_CHECKPOINT})" if best else ""))
             if record is not None:
                 log.write(json.dumps(record) + "\n")
                 log.flush()
