@@ -183,7 +183,7 @@ def simulated(paths, n: int, methods: dict[str, Register]) -> None:
         if own_nir:
             scenes = f"{n} procedural scenes with a NIR of their own"
             note = ("The scenes, displacements and noise draws of the procedural pairs of the table above, each "
-                    "scene with a NIR of its own (exact truth).")
+                    "scene with a NIR of its own (and its visible bands' wet margins; exact truth).")
         else:
             scenes = f"{kinds.count('procedural')} procedural + {kinds.count('real')} real-crop scenes"
             header += ["mean, procedural", "mean, real-crop scenes", "NIR, procedural", "NIR, real-crop scenes"]

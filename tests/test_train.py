@@ -151,37 +151,82 @@ def test_export_registers_the_run_with_an_override(tmp_path):
 def test_a_checkpoint_is_kept_only_when_its_validation_beats_the_best_so_far(tmp_path):
     from l1bsr_core.train.loop import _keep_if_best
     saved = []
-    for step, score in enumerate([1.0, 3.0, 2.0, 3.0, 5.0], start=1):
-        _keep_if_best(tmp_path, score, lambda name, step=step: saved.append(step) or step)
-    assert saved == [1, 2, 5]
-    assert json.loads((tmp_path / "best.json").read_text()) == {"step": 5, "score": 5.0}
+
+    def save(name, step):
+        saved.append(step)
+        (tmp_path / name).write_bytes(b"checkpoint")
+        return step
+
+    for step, score in enumerate([1.0, 3.0, 2.0, 3.0, float("nan"), 2.5, 5.0], start=1):
+        _keep_if_best(tmp_path, score, lambda name, step=step: save(name, step))
+    assert saved == [1, 2, 7]  # ties, a diverged (NaN) score and worse ones are not kept
+    assert json.loads((tmp_path / "best.json").read_text()) == {"step": 7, "score": 5.0}
+    (tmp_path / "best.pt").unlink()  # a record without its checkpoint is not a best
+    _keep_if_best(tmp_path, 0.5, lambda name: save(name, 8))
+    assert saved[-1] == 8 and (tmp_path / "best.pt").is_file()
 
 
-def test_the_best_validated_checkpoint_is_kept_and_exported(tmp_path, capsys):
-    """``best.pt`` is the step with the best validation score of the log, ``export --checkpoint
-    best`` writes it, and a folder without one gets a one-line error."""
+def scripted_validation(monkeypatch, errors):
+    """Make the training loop's validations read ``errors`` (CSR mean flow error, px) in turn."""
+    from l1bsr_core.train import loop
+    queue = list(errors)
+    monkeypatch.setattr(loop, "validate", lambda *args: {"epe_mean": queue.pop(0)})
+    return queue
+
+
+def test_the_best_validated_checkpoint_is_kept_resumed_and_exported(tmp_path, capsys, monkeypatch):
+    """``best.pt`` is the step with the best validation score, also across a resume; an earlier
+    run's best in a reused folder is replaced; ``export --checkpoint best`` writes it; a folder
+    without one gets a one-line error."""
     from l1bsr_core.train.__main__ import main
     from l1bsr_core.weights import load_model, read_registry
     run = tmp_path / "csr"
-    train(TrainConfig(task="csr", out=str(run), steps=4, batch=2, crop=32, log_every=1, val_every=1,
-                      ckpt_every=4, model_config=TINY_CSR, threads=1))
-    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    scores = {r["step"]: -r["val_epe_mean"] for r in records if "val_epe_mean" in r}
-    assert sorted(scores) == [1, 2, 3, 4]
-    best = json.loads((run / "best.json").read_text())
-    assert best["step"] == max(scores, key=scores.get) and best["score"] == pytest.approx(max(scores.values()))
-    state = torch.load(run / "best.pt", weights_only=True)
-    assert state["step"] == best["step"]
+    run.mkdir()
+    (run / "best.json").write_text(json.dumps({"step": 99, "score": 1e9}))  # an earlier run's, in a reused folder
+    (run / "best.pt").write_bytes(b"an earlier run's")
+    config = TrainConfig(task="csr", out=str(run), steps=3, batch=2, crop=32, log_every=1, val_every=1,
+                         ckpt_every=1, model_config=TINY_CSR, threads=1)
+    scripted_validation(monkeypatch, [1.0, 0.5, 0.7])
+    train(config)
+    assert json.loads((run / "best.json").read_text()) == {"step": 2, "score": -0.5}
+    scripted_validation(monkeypatch, [0.6, 0.4])  # resumed: 0.6 does not beat step 2, 0.4 does
+    train(replace(config, steps=5))
+    assert json.loads((run / "best.json").read_text())["step"] == 5
+    scripted_validation(monkeypatch, [0.45])
+    train(replace(config, steps=6))
+    best, last = (torch.load(run / name, weights_only=True) for name in ("best.pt", "last.pt"))
+    assert best["step"] == 5 and last["step"] == 6
     weights = tmp_path / "weights"
     weights.mkdir()
     assert main(["export", str(run), "--checkpoint", "best", "--name", "tiny-best", "--weights-dir", str(weights)]) == 0
     exported, _ = load_model("csr", weights / read_registry(weights)["tiny-best"].file)
-    assert all(torch.equal(exported.state_dict()[k], v) for k, v in state["model"].items())
+    assert all(torch.equal(exported.state_dict()[k], v) for k, v in best["model"].items())
+    assert any(not torch.equal(best["model"][k], last["model"][k]) for k in best["model"])
     (run / "best.pt").unlink()
     capsys.readouterr()
     assert main(["export", str(run), "--checkpoint", "best", "--name", "x", "--weights-dir", str(weights)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "best.pt" in err
+    (run / "last.pt").write_bytes(b"truncated")
+    assert main(["export", str(run), "--name", "y", "--weights-dir", str(weights)]) == 2
+    assert "not a readable training checkpoint" in capsys.readouterr().err
+
+
+def test_a_fine_tune_validates_its_initial_weights_first(tmp_path, monkeypatch):
+    """The weights a fine-tune starts from are its first candidate: a run that only gets worse
+    keeps them as best.pt (step 0)."""
+    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=1, batch=2, crop=32, log_every=1,
+                       val_every=1, ckpt_every=1, model_config=TINY_CSR, threads=1)
+    train(base)
+    queue = scripted_validation(monkeypatch, [0.3, 0.5, 0.6])
+    tuned = replace(base, out=str(tmp_path / "tuned"), steps=2, init=str(tmp_path / "base" / "last.pt"), lr=3e-5)
+    train(tuned)
+    assert not queue
+    assert json.loads((tmp_path / "tuned" / "best.json").read_text())["step"] == 0
+    initial = torch.load(tmp_path / "base" / "last.pt", weights_only=True)["model"]
+    best = torch.load(tmp_path / "tuned" / "best.pt", weights_only=True)["model"]
+    assert all(torch.equal(best[k], v) for k, v in initial.items())
+    assert "validation of the initial weights" in (tmp_path / "tuned" / "train.log").read_text()
 
 
 def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_training(tmp_path):

@@ -50,5 +50,5 @@ def test_json_flags_refuse_what_is_not_an_object(capsys):
 
 def test_field_docs_reads_the_docstring_under_each_field():
     docs = field_docs(TrainConfig)
-    assert docs["out"] == "Run folder (resumes if it holds last.pt)."
+    assert docs["out"] == "Run folder (resumes if it holds last.pt; a new run there replaces an earlier run's best.pt)."
     assert "\n" not in docs["init"] and docs["init"].startswith("Weights (registered name")

@@ -102,9 +102,15 @@ def export(args: argparse.Namespace) -> dict:
     folder = args.weights_dir or weights_dir()
     checkpoint = args.run / f"{args.checkpoint}.pt"
     if not checkpoint.is_file():
-        raise WeightsError(f"no {checkpoint.name} in {args.run}: expected a training run's folder")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model, _ = load_model(state["kind"], checkpoint)
+        older = (" (runs before best.pt existed keep only last.pt: --checkpoint last)"
+                 if args.checkpoint == "best" else "")
+        raise WeightsError(f"no {checkpoint.name} in {args.run}: expected a training run's folder{older}")
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        kind = state["kind"]
+    except Exception as error:  # torch.load on a damaged file raises whatever its unpickler meets
+        raise WeightsError(f"{checkpoint} is not a readable training checkpoint ({type(error).__name__})") from error
+    model, _ = load_model(kind, checkpoint)
     if args.override:
         trained = model
         model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})

@@ -40,7 +40,7 @@ class TrainConfig:
     task: str
     """What to train: "csr", "rec" (self-supervised) or "rec-supervised" (the reference)."""
     out: str
-    """Run folder (resumes if it holds last.pt)."""
+    """Run folder (resumes if it holds last.pt; a new run there replaces an earlier run's best.pt)."""
     steps: int = 2000
     """Optimiser steps of the whole run."""
     batch: int = 8
@@ -109,12 +109,18 @@ def validation_score(task: str, scores: dict) -> float:
 
 def _keep_if_best(run: Path, score: float, save) -> bool:
     """Call ``save(BEST_CHECKPOINT)`` and record ``score`` when it beats the run's best so far (or there
-    is none); True when it did."""
+    is none: no record, or no checkpoint beside it); True when it did. A score that is not finite
+    (a diverged network) is never the best."""
+    if not math.isfinite(score):
+        return False
     record = run / BEST_RECORD
-    if record.is_file() and json.loads(record.read_text())["score"] >= score:
+    if (record.is_file() and (run / BEST_CHECKPOINT).is_file()
+            and json.loads(record.read_text())["score"] >= score):
         return False
     step = save(BEST_CHECKPOINT)
-    record.write_text(json.dumps({"step": step, "score": score}))
+    tmp = run / f"{BEST_RECORD}.tmp"
+    tmp.write_text(json.dumps({"step": step, "score": score}))
+    tmp.replace(record)
     return True
 
 
@@ -186,6 +192,10 @@ def train(cfg: TrainConfig) -> Path:
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
+        if (run / BEST_CHECKPOINT).is_file():
+            _log(run, f"removed an earlier run's {BEST_CHECKPOINT} from the folder")
+        for stale in (BEST_RECORD, BEST_CHECKPOINT):  # an earlier run's best, in a folder reused for a new run
+            (run / stale).unlink(missing_ok=True)
         if cfg.init:
             _log(run, f"initialised from {cfg.init}")
             if cfg.lr > FINE_TUNE_LR_MAX:
@@ -204,6 +214,17 @@ def train(cfg: TrainConfig) -> Path:
     source = PairSource(cfg, rng, factor=factor)
     val = validation_batches(cfg, factor=factor)
     step_time = 0.0
+
+    def keep_if_best(scores: dict, step: int) -> str:
+        """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
+        best = _keep_if_best(run, validation_score(cfg.task, scores),
+                             lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name))
+        return f" (best so far: {BEST_CHECKPOINT})" if best else ""
+
+    if cfg.init and start == 0:  # the weights a fine-tune starts from are its first candidate for the best
+        scores = validate(cfg.task, model, csr, val, factor)
+        _log(run, "validation of the initial weights " + " ".join(f"{k} {v:.4f}" for k, v in scores.items())
+             + keep_if_best(scores, 0))
     with open(run / "log.jsonl", "a") as log:
         for step in range(start, cfg.steps):
             tick = time.perf_counter()
@@ -229,10 +250,8 @@ def train(cfg: TrainConfig) -> Path:
             if done % cfg.val_every == 0 or done == cfg.steps:
                 scores = validate(cfg.task, model, csr, val, factor)
                 record = {**(record or {"step": done}), **{f"val_{k}": v for k, v in scores.items()}}
-                best = _keep_if_best(run, validation_score(cfg.task, scores),
-                                     lambda name, step=done: _save(run, model, optimiser, step, cfg, kind, rng, name))
                 _log(run, "validation " + " ".join(f"{k} {v:.4f}" for k, v in scores.items())
-                     + (f" (best so far: {BEST_CHECKPOINT})" if best else ""))
+                     + keep_if_best(scores, done))
             if record is not None:
                 log.write(json.dumps(record) + "\n")
                 log.flush()
