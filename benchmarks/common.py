@@ -285,7 +285,7 @@ def full_scale_halos(superresolve: Callable[[np.ndarray], np.ndarray], crops: li
 def simulated_pairs(config: SimulationConfig, crop_paths: list[Path], n: int, *,
                     own_nir: bool = False) -> list[SimulatedPair]:
     """``n`` procedural scenes and the first ``n`` real crops as aligned HR scenes, simulated.
-    ``own_nir``: the procedural scenes only, with a NIR of their own (their pairs have the same
+    ``own_nir``: the procedural scenes with a NIR of their own (their pairs have the same
     displacements and noise as the plain scenes' pairs).
 
     Procedural scenes are :data:`PROCEDURAL_SCENE_PX` px (5 m) from seeds
@@ -298,11 +298,11 @@ def simulated_pairs(config: SimulationConfig, crop_paths: list[Path], n: int, *,
 
 
 def simulation_scenes(crop_paths: list[Path], n: int, *, own_nir: bool = False) -> list[np.ndarray]:
-    """The aligned (4, H, W) scenes of :func:`simulated_pairs`: ``n`` procedural, then the first ``n``
-    real crops (none with ``own_nir``: the procedural scenes' NIR gets a texture of its own)."""
+    """The aligned (4, H, W) scenes of :func:`simulated_pairs`: ``n`` procedural (``own_nir``: with a
+    NIR of their own), then the first ``n`` real crops."""
     scenes = [make_scene(PROCEDURAL_SCENE_PX, PROCEDURAL_SCENE_PX, seed=PROCEDURAL_SEED + i, own_nir=own_nir)
               for i in range(n)]
-    return scenes if own_nir else scenes + [real_scene(p) for p in crop_paths[:n]]
+    return scenes + [real_scene(p) for p in crop_paths[:n]]
 
 
 def view0(pair: SimulatedPair) -> np.ndarray:

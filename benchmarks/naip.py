@@ -44,8 +44,8 @@ Dates: :data:`TUNING_DATES` are the only ones any NIR change was tuned on;
 ``--procedural N``: instead of NAIP, N procedural scenes whose NIR has a texture of its own
 (:func:`l1bsr_core.scenes.make_scene` with ``own_nir=True``: vegetation vigour and stress patches
 that only NIR sees, wet margins round water that only the visible bands see), from seeds
-:data:`PROCEDURAL_SEED` + i, the four landscapes in turn, the same kinds and scores. The truth is
-exact (no source residual), no choice was made on them (:data:`PROCEDURAL_SEED`), and ``../shared`` is
+:data:`OWN_NIR_SEED` + i, the four landscapes in turn, the same kinds and scores. The truth is
+exact (no source residual), no choice was made on them (:data:`OWN_NIR_SEED`), and ``../shared`` is
 not needed.
 """
 
@@ -94,8 +94,8 @@ HELD_OUT_DATES = ("2015", "2016", "2017")
 """Dates used only to report: no setting was chosen by looking at them."""
 PROCEDURAL = "procedural"
 """The ``date`` of the procedural scenes of ``--procedural``."""
-PROCEDURAL_SEED = 2500
-"""Procedural scene i is ``make_scene(..., seed=PROCEDURAL_SEED + i, own_nir=True)``: seeds no other
+OWN_NIR_SEED = 2500
+"""Procedural scene i is ``make_scene(..., seed=OWN_NIR_SEED + i, own_nir=True)``: seeds no other
 benchmark or test uses, first drawn once the NIR choices and the own-NIR features were fixed (the
 features were built looking at seeds 2400–2407)."""
 NAIP_SEED = 24
@@ -149,7 +149,7 @@ class Scene:
 def procedural_scenes(count: int) -> list[Scene]:
     """``count`` procedural 5 m scenes with a NIR of their own (``--procedural``), 352 × 352 px views."""
     side = common.PROCEDURAL_SCENE_PX
-    return [Scene(PROCEDURAL, i, make_scene(side, side, seed=PROCEDURAL_SEED + i,
+    return [Scene(PROCEDURAL, i, make_scene(side, side, seed=OWN_NIR_SEED + i,
                                             landscape=LANDSCAPES[i % len(LANDSCAPES)], own_nir=True))
             for i in range(count)]
 
@@ -427,7 +427,7 @@ def start(parser: argparse.ArgumentParser, title: str) -> argparse.Namespace:
         sys.exit(0)
     torch.set_num_threads(args.threads)
     print(f"# {title}\n")
-    scenes = (f"{args.procedural} procedural scenes with a NIR of their own (seeds from {PROCEDURAL_SEED}; no "
+    scenes = (f"{args.procedural} procedural scenes with a NIR of their own (seeds from {OWN_NIR_SEED}; no "
               f"NIR choice was made on them)" if args.procedural else
               f"Tuning dates {', '.join(TUNING_DATES)}; held-out dates {', '.join(HELD_OUT_DATES)} (reporting only)")
     print(f"`{shlex.join(['python', *sys.argv])}`, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "

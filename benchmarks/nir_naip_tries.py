@@ -41,7 +41,7 @@ from l1bsr_core import inference
 from l1bsr_core.bands import NIR
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
-from l1bsr_core.models.nir_reference import VISIBLE, composite_nir_windows, least_squares_composite, least_squares_fit
+from l1bsr_core.models.nir_reference import VISIBLE, least_squares_composite, least_squares_fit
 from l1bsr_core.phase_correlation import apodized_spectra, complex_gradient, feature_phase_correlation
 
 K_NIR = 2
@@ -89,8 +89,8 @@ class ExplainedWeightNIR(JointCSR):
     power = 1.0
 
     def composite_windows(self, bgrn, window, step, context):
-        shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
-        share = explained_share(bgrn, window, step, context)[:, None, :confidence.shape[-2], :confidence.shape[-1]]
+        shift, confidence = super().composite_windows(bgrn, window, step, context)
+        share = explained_share(bgrn, window, step, context)[:, None]  # the same window grid
         return shift, confidence * share**self.power
 
 
@@ -106,10 +106,10 @@ class GatedNIR(JointCSR):
     share = 0.0
 
     def composite_windows(self, bgrn, window, step, context):
-        shift, confidence = composite_nir_windows(bgrn, window=window, step=step, context=context)
+        shift, confidence = super().composite_windows(bgrn, window, step, context)
         keep = confidence >= self.confidence
         if self.share > 0:
-            share = explained_share(bgrn, window, step, context)[:, None, :confidence.shape[-2], :confidence.shape[-1]]
+            share = explained_share(bgrn, window, step, context)[:, None]
             keep &= share >= self.share
         return shift, torch.where(keep, confidence, torch.zeros_like(confidence))
 

@@ -163,7 +163,7 @@ def simulated(paths, n: int, methods: dict[str, Register]) -> None:
     runs = [(name, config, False) for name, config in common.SIMULATIONS.items()]
     runs.append((OWN_NIR_SIMULATION, common.SIMULATIONS[OWN_NIR_SIMULATION], True))
     for config_name, config, own_nir in runs:
-        pairs = common.simulated_pairs(config, paths, n, own_nir=own_nir)
+        pairs = common.simulated_pairs(config, [] if own_nir else paths, n, own_nir=own_nir)  # procedural only
         kinds = ["procedural"] * n + ["real"] * (len(pairs) - n)
         errors = {label: [] for label in methods}  # per pair: [B, R, NIR]
         for pair in pairs:

@@ -27,9 +27,8 @@ def scenes():
 def test_own_nir_is_deterministic_and_leaves_the_plain_scene_alone(scenes):
     plain, own = scenes
     np.testing.assert_array_equal(own, make_scene(384, 384, seed=2404, landscape="agricultural", own_nir=True))
-    # the default is the plain scene, and own NIR starts from it: the effects draw from a generator
-    # of their own, so the visible bands are the plain scene's wherever no water feature is
-    np.testing.assert_array_equal(plain, make_scene(384, 384, seed=2404, landscape="agricultural", own_nir=False))
+    # own NIR starts from the plain scene: the effects draw from a generator of their own, so the
+    # visible bands are the plain scene's wherever no water feature is
     untouched = np.abs(own[VISIBLE] - plain[VISIBLE]).max(axis=0) == 0
     assert untouched.mean() > 0.8
     assert own.dtype == np.float32 and own.min() >= 1

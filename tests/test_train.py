@@ -155,14 +155,13 @@ def test_a_checkpoint_is_kept_only_when_its_validation_beats_the_best_so_far(tmp
     def save(name, step):
         saved.append(step)
         (tmp_path / name).write_bytes(b"checkpoint")
-        return step
 
     for step, score in enumerate([1.0, 3.0, 2.0, 3.0, float("nan"), 2.5, 5.0], start=1):
-        _keep_if_best(tmp_path, score, lambda name, step=step: save(name, step))
+        _keep_if_best(tmp_path, score, step, lambda name, step=step: save(name, step))
     assert saved == [1, 2, 7]  # ties, a diverged (NaN) score and worse ones are not kept
     assert json.loads((tmp_path / "best.json").read_text()) == {"step": 7, "score": 5.0}
     (tmp_path / "best.pt").unlink()  # a record without its checkpoint is not a best
-    _keep_if_best(tmp_path, 0.5, lambda name: save(name, 8))
+    _keep_if_best(tmp_path, 0.5, 8, lambda name: save(name, 8))
     assert saved[-1] == 8 and (tmp_path / "best.pt").is_file()
 
 

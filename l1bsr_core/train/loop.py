@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from ..bands import RADIOMETRIC_SCALE
-from ..errors import ArgumentError
 from ..metrics import psnr_from_mse
 from ..models import build_network
 from ..resample import upsample_bicubic
@@ -28,6 +27,7 @@ from ..weights import load_model
 from . import losses
 from .data import PairSource, validation_batches
 from .networks import training_of
+from .sampler import check_own_nir_share
 
 TASKS = ("csr", "rec", "rec-supervised")
 
@@ -107,17 +107,17 @@ def validation_score(task: str, scores: dict) -> float:
     return -scores["epe_mean"] if task == "csr" else scores["gain_db"]
 
 
-def _keep_if_best(run: Path, score: float, save) -> bool:
-    """Call ``save(BEST_CHECKPOINT)`` and record ``score`` when it beats the run's best so far (or there
-    is none: no record, or no checkpoint beside it); True when it did. A score that is not finite
-    (a diverged network) is never the best."""
+def _keep_if_best(run: Path, score: float, step: int, save) -> bool:
+    """Call ``save(BEST_CHECKPOINT)`` and record ``score`` at ``step`` when it beats the run's best so
+    far (or there is none: no record, or no checkpoint beside it); True when it did. A score that is
+    not finite (a diverged network) is never the best."""
     if not math.isfinite(score):
         return False
     record = run / BEST_RECORD
     if (record.is_file() and (run / BEST_CHECKPOINT).is_file()
             and json.loads(record.read_text())["score"] >= score):
         return False
-    step = save(BEST_CHECKPOINT)
+    save(BEST_CHECKPOINT)
     tmp = run / f"{BEST_RECORD}.tmp"
     tmp.write_text(json.dumps({"step": step, "score": score}))
     tmp.replace(record)
@@ -125,7 +125,7 @@ def _keep_if_best(run: Path, score: float, save) -> bool:
 
 
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
-          name: str = LAST_CHECKPOINT) -> int:
+          name: str = LAST_CHECKPOINT) -> None:
     state = {
         "kind": kind,
         "config": model.config.to_dict(),
@@ -140,7 +140,6 @@ def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, r
     tmp = run / f"{name}.tmp"
     torch.save(state, tmp)
     tmp.replace(run / name)
-    return step
 
 
 def _lr_at(step: int, cfg: TrainConfig) -> float:
@@ -163,8 +162,7 @@ def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a training run; returns the run folder."""
     if cfg.task not in TASKS:
         raise ValueError(f"unknown task {cfg.task!r}; expected one of {', '.join(TASKS)}")
-    if not 0.0 <= cfg.own_nir <= 1.0:
-        raise ArgumentError(f"--own-nir is a share of the procedural scenes, in [0, 1]; got {cfg.own_nir}")
+    check_own_nir_share(cfg.own_nir)  # before the run folder is made
     torch.set_num_threads(cfg.threads)
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
@@ -217,7 +215,7 @@ def train(cfg: TrainConfig) -> Path:
 
     def keep_if_best(scores: dict, step: int) -> str:
         """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
-        best = _keep_if_best(run, validation_score(cfg.task, scores),
+        best = _keep_if_best(run, validation_score(cfg.task, scores), step,
                              lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name))
         return f" (best so far: {BEST_CHECKPOINT})" if best else ""
 

@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from ..bands import DN_MAX
+from ..errors import ArgumentError
 from ..scenes import PATH_DN, make_scene, real_scene
+
+
+def check_own_nir_share(share: float) -> None:
+    """Raise :class:`~l1bsr_core.errors.ArgumentError` unless ``share`` (``--own-nir``) is in [0, 1]."""
+    if not 0.0 <= share <= 1.0:
+        raise ArgumentError(f"--own-nir (own_nir) is a share of the procedural scenes, in [0, 1]; got {share}")
 
 
 class SceneSampler:
@@ -37,8 +44,7 @@ class SceneSampler:
     def __init__(self, real_dir: str | Path | None = None, *, procedural: bool = True, crop: int = 128,
                  seed: int = 0, real_fraction: float = 0.5, brightness: tuple[float, float] = (0.8, 1.25),
                  real_margin: int = 8, pool: int = 0, pool_size: int = 384, own_nir: float = 0.0):
-        if not 0.0 <= own_nir <= 1.0:
-            raise ValueError(f"own_nir is a share of the procedural scenes, in [0, 1]; got {own_nir}")
+        check_own_nir_share(own_nir)
         self.own_nir = float(own_nir)
         self.crop = int(crop)
         self.procedural = procedural
