@@ -120,3 +120,22 @@ def test_an_existing_cluster_whose_workers_lack_the_device_is_refused_before_any
     assert "'cuda:99'" in lines[0] and "other worker" in lines[0]  # both workers lack it, one line says so
     assert not out.exists()
     assert len(client.scheduler_info()["workers"]) == 2  # the cluster is left running
+
+
+def _distributed_level() -> int:
+    return logging.getLogger("distributed").level
+
+
+def test_the_embedded_cluster_closes_with_dask_quiet_and_leaves_this_process_as_it_was():
+    """A worker's heartbeat that meets the closing scheduler logs a comm traceback: before the embedded
+    cluster closes, Dask's loggers in every process are raised above it; this process's are put back."""
+    before = _distributed_level()
+    with engine.open_cluster(workers=2, threads_per_worker=1) as cluster:
+        engine._quiet_shutdown(cluster.client)
+        workers = cluster.client.run(_distributed_level)
+        nannies = cluster.client.run(_distributed_level, nanny=True)
+        here = _distributed_level()
+    assert len(workers) == len(nannies) == 2
+    assert set(workers.values()) == set(nannies.values()) == {engine.SHUTDOWN_LOG_LEVEL}
+    assert here == engine.SHUTDOWN_LOG_LEVEL
+    assert _distributed_level() == before

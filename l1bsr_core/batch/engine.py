@@ -38,6 +38,10 @@ CONNECT_TIMEOUT_S = 10.0
 
 SCHEDULER_SCHEMES = ("tcp://", "tls://", "inproc://", "ws://", "wss://", "ucx://")
 
+SHUTDOWN_LOG_LEVEL = logging.CRITICAL
+"""Level of Dask's own loggers while the embedded cluster closes: a worker's heartbeat that meets
+the closing scheduler logs a comm traceback at ERROR, which is noise, not a failure of any item."""
+
 
 def default_workers(threads_per_worker: int) -> int:
     """Worker processes of the embedded cluster: this machine's cores over ``threads_per_worker``."""
@@ -72,6 +76,29 @@ class IgnoreInterrupts(WorkerPlugin):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+DASK_LOGGERS = ("distributed", "tornado")
+
+
+def _quiet_dask_logs() -> None:
+    """Raise Dask's loggers in this process to :data:`SHUTDOWN_LOG_LEVEL`."""
+    for name in DASK_LOGGERS:
+        logging.getLogger(name).setLevel(SHUTDOWN_LOG_LEVEL)
+
+
+def _restore_levels(levels: dict[str, int]) -> None:
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _quiet_shutdown(client) -> None:
+    """Quiet Dask's own logging in this process (the scheduler's), the workers and their nannies
+    before the embedded cluster closes. Best effort: a worker already gone is skipped."""
+    _quiet_dask_logs()
+    for nanny in (False, True):
+        with contextlib.suppress(Exception):
+            client.run(_quiet_dask_logs, nanny=nanny, on_error="ignore")
+
+
 def check_scheduler_address(address: str) -> None:
     """ArgumentError unless ``address`` is a Dask scheduler address such as ``tcp://HOST:PORT``."""
     if not address.startswith(SCHEDULER_SCHEMES) or not address.split("://", 1)[1]:
@@ -96,10 +123,13 @@ def open_cluster(*, scheduler: str | None = None, workers: int | None = None,
         if scheduler is None:
             threads = threads_per_worker or 1
             n_workers = workers or default_workers(threads)
+            # runs last on exit: this process's loggers as they were once the cluster has closed
+            stack.callback(_restore_levels, {name: logging.getLogger(name).level for name in DASK_LOGGERS})
             local = stack.enter_context(LocalCluster(
                 n_workers=n_workers, threads_per_worker=threads, processes=True, resources={ITEM_RESOURCE: 1},
                 dashboard_address=None, silence_logs=logging.ERROR))
             client = stack.enter_context(Client(local))
+            stack.callback(_quiet_shutdown, client)  # runs first on exit: before the client and cluster close
             client.register_plugin(IgnoreInterrupts())
             yield Cluster(client, f"{n_workers} local worker(s) x {threads} thread(s)", threads=threads,
                           resources={ITEM_RESOURCE: 1})
