@@ -24,7 +24,9 @@ Tries:
   residual trusted only where its windows are (``nir_residual_support``), two passes, smoother
   residual candidates; (session 8) a larger ridge; NIR's windows weighted by how much of the NIR
   window the composite explains (R², :func:`explained_share`), to the power 1 or 2, or gated by
-  it or by their confidence; NIR's residual smoothed only at 2–4 grid steps with support 0.3.
+  it or by their confidence; NIR's residual smoothed only at 2–4 grid steps with support 0.3;
+  (session 10) NIR's composite windows 1.5× or 2× larger (96 or 128 px, same step and centres,
+  where they fit in the image).
 """
 
 from __future__ import annotations
@@ -134,6 +136,30 @@ class RidgeNIR(JointCSR):
                                          composite=lambda r, m: least_squares_composite(r, m, ridge=self.ridge))
 
 
+class LargeWindowNIR(JointCSR):
+    """The composite pipeline with NIR's composite windows :attr:`scale` times larger (same grid
+    step and centres) wherever such a window fits in the image; the usual windows elsewhere."""
+
+    scale = 2
+
+    def composite_windows(self, bgrn, window, step, context):
+        shift, confidence = super().composite_windows(bgrn, window, step, context)
+        large = int(window * self.scale)
+        top, bottom = context
+        if min(bgrn.shape[-2] - top - bottom, bgrn.shape[-1]) < large:
+            return shift, confidence
+        big_shift, big_confidence = super().composite_windows(bgrn, large, step, context)
+        offset = (large - window) // 2 // step
+        rows, cols = big_shift.shape[-2:]
+        shift[..., offset:offset + rows, offset:offset + cols] = big_shift
+        confidence[..., offset:offset + rows, offset:offset + cols] = big_confidence
+        return shift, confidence
+
+
+class MidWindowNIR(LargeWindowNIR):
+    scale = 1.5
+
+
 def tries() -> dict[str, JointCSR]:
     """The networks compared, by name; each has the shipped weights."""
     previous = inference.get_model("csr", "csr-green-nir")[0]
@@ -167,6 +193,10 @@ def tries() -> dict[str, JointCSR]:
             ConfidentNIR, **composite, nir_residual_support=0.1),
         "(b) + support 0.1, NIR windows kept from R² 0.4 (session 8)": variant(
             ExplainedNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, NIR's composite windows 96 px (session 10)": variant(
+            MidWindowNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, NIR's composite windows 128 px (session 10)": variant(
+            LargeWindowNIR, **composite, nir_residual_support=0.1),
     }
 
 
