@@ -282,3 +282,30 @@ def test_a_trained_rec_aligns_with_the_csr_it_was_trained_through(tmp_path, rand
     train(cfg)
     model, _ = load_model("rec", tmp_path / "rec" / "last.pt")
     assert model.config.align_with == csr_file
+
+
+def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_them(tmp_path, monkeypatch):
+    """Resumed with a larger ``--crop`` (other validation pairs), a run scores ``best.pt`` on the new
+    pairs before comparing its next steps with it; resumed with the same options, it does not."""
+    from l1bsr_core.train import loop
+    run = tmp_path / "csr"
+    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=1, val_every=1,
+                         ckpt_every=1, model_config=TINY_CSR, threads=1)
+    scripted_validation(monkeypatch, [0.5, 0.7])
+    train(config)
+    assert json.loads((run / "best.json").read_text()) == {"step": 1, "score": -0.5}
+    seen = []
+
+    def validate(task, model, csr, batches, factor):
+        seen.append(batches[0]["view0"].shape[-1])
+        return {"epe_mean": [0.9, 0.8][len(seen) - 1]}
+
+    monkeypatch.setattr(loop, "validate", validate)
+    train(replace(config, steps=3, crop=128))  # best.pt re-scored 0.9 on 128 px pairs, then step 3 reads 0.8
+    assert seen == [128, 128]
+    assert json.loads((run / "best.json").read_text()) == {"step": 3, "score": -0.8}
+    log = (run / "train.log").read_text()
+    assert "the validation pairs changed on resume (crop 96 -> 128): best.pt (step 1) re-scored" in log
+    queue = scripted_validation(monkeypatch, [0.85])
+    train(replace(config, steps=4, crop=128))  # same pairs as the last run: no re-scoring
+    assert not queue and log.count("re-scored") == (run / "train.log").read_text().count("re-scored")

@@ -107,11 +107,25 @@ class PairSource:
         return batch
 
 
+VALIDATION_MIN_CROP = 96
+"""Smallest LR crop side of the validation pairs, px (a run's own ``crop`` when larger)."""
+
+
+def validation_setting(cfg) -> dict:
+    """The training options a run's validation pairs, and so its scores, depend on (anything with a
+    :class:`~l1bsr_core.train.loop.TrainConfig`'s ``task``, ``crop``, ``real_scenes`` and ``align_with``):
+    the LR crop side, the real scenes' folder and, for a REC, the CSR that aligns its input."""
+    setting = {"crop": max(VALIDATION_MIN_CROP, cfg.crop), "real_scenes": cfg.real_scenes}
+    if cfg.task != "csr":
+        setting["align_with"] = cfg.align_with
+    return setting
+
+
 def validation_batches(cfg, *, factor: int) -> list[dict]:
     """A fixed set of simulated batches (same seed every run), for scores against the truth."""
     from dataclasses import replace
     # procedural scenes even when training is on real data only (--no-procedural --real-pairs)
-    val_cfg = replace(cfg, real_pairs="", batch=8, crop=max(96, cfg.crop), simulation={}, procedural=True,
-                      own_nir=0.0)  # the same validation scenes in every run, whatever it trains on
+    val_cfg = replace(cfg, real_pairs="", batch=8, crop=validation_setting(cfg)["crop"], simulation={},
+                      procedural=True, own_nir=0.0)  # the same validation scenes in every run, whatever it trains on
     source = PairSource(val_cfg, np.random.default_rng(VALIDATION_SEED), factor=factor, with_truth=True)
     return [source.next_batch(cfg.device) for _ in range(VALIDATION_BATCHES)]

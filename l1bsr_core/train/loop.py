@@ -3,9 +3,10 @@
 A run lives in a folder: ``last.pt`` (model, optimiser, step, RNG state, config; loadable with
 ``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``best.pt`` (the
 same, at the validation with the best score so far: the self-supervised losses do not hold a
-trained optimum, so the last step is not always the best; ``best.json`` holds its step and score),
-``log.jsonl`` (one JSON line per logged step: losses and validation scores) and ``train.log``
-(human-readable).
+trained optimum, so the last step is not always the best; ``best.json`` holds its step and score;
+a run resumed with options that change its validation pairs, e.g. ``--crop``, scores ``best.pt``
+again on the new pairs first), ``log.jsonl`` (one JSON line per logged step: losses and
+validation scores) and ``train.log`` (human-readable).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -25,7 +27,7 @@ from ..models import build_network
 from ..resample import upsample_bicubic
 from ..weights import load_model
 from . import losses
-from .data import PairSource, validation_batches
+from .data import PairSource, validation_batches, validation_setting
 from .networks import training_of
 from .sampler import check_own_nir_share
 
@@ -118,10 +120,30 @@ def _keep_if_best(run: Path, score: float, step: int, save) -> bool:
             and json.loads(record.read_text())["score"] >= score):
         return False
     save(BEST_CHECKPOINT)
+    _write_best_record(run, step, score)
+    return True
+
+
+def _write_best_record(run: Path, step: int, score: float) -> None:
     tmp = run / f"{BEST_RECORD}.tmp"
     tmp.write_text(json.dumps({"step": step, "score": score}))
-    tmp.replace(record)
-    return True
+    tmp.replace(run / BEST_RECORD)
+
+
+def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor: int, device) -> str | None:
+    """Score ``best.pt`` again on ``val`` and record that score (its step kept): a resumed run whose
+    validation pairs changed compares its steps with a best measured on the same pairs. Returns the
+    log line's figures, None when the run has no ``best.pt``."""
+    if not (run / BEST_CHECKPOINT).is_file():
+        return None
+    state = torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
+    best = build_network(kind, state["config"]).to(device)
+    best.load_state_dict(state["model"])
+    record = run / BEST_RECORD
+    before = json.loads(record.read_text())["score"] if record.is_file() else float("nan")
+    score = validation_score(task, validate(task, best, csr, val, factor))
+    _write_best_record(run, state["step"], score)
+    return f"{BEST_CHECKPOINT} (step {state['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
 
 
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
@@ -177,6 +199,7 @@ def train(cfg: TrainConfig) -> Path:
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = 0
+    resumed_setting = None
     checkpoint = run / LAST_CHECKPOINT
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -187,6 +210,7 @@ def train(cfg: TrainConfig) -> Path:
         start = state["step"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
+        resumed_setting = validation_setting(SimpleNamespace(**{**asdict(cfg), **state["train_config"]}))
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
@@ -211,6 +235,12 @@ def train(cfg: TrainConfig) -> Path:
     factor = model.config.scale if kind == "rec" else 2
     source = PairSource(cfg, rng, factor=factor)
     val = validation_batches(cfg, factor=factor)
+    setting = validation_setting(cfg)
+    if resumed_setting is not None and resumed_setting != setting:
+        changed = ", ".join(f"{key} {resumed_setting.get(key)!r} -> {value!r}" for key, value in setting.items()
+                            if resumed_setting.get(key) != value)
+        rescored = _rescore_best(run, kind, cfg.task, csr, val, factor, device)
+        _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
     step_time = 0.0
 
     def keep_if_best(scores: dict, step: int) -> str:
