@@ -101,17 +101,25 @@ def progress_bar(done: int, total: int) -> str:
 
 class TileProgressBar:
     """A tile progress callback (``progress(done_tiles, total_tiles)``) drawing a bar on stderr,
-    shown only for runs of more than one tile."""
+    shown only for runs of more than one tile. ``unit``: what it counts (``tiles``; the
+    co-registered path counts blocks of rows, see :meth:`counting`)."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, unit: str = "tiles"):
         self.label = label
+        self.unit = unit
         self.start = time.perf_counter()
+
+    def counting(self, unit: str) -> TileProgressBar:
+        """The same bar (label, start time) counting ``unit``."""
+        bar = TileProgressBar(self.label, unit)
+        bar.start = self.start
+        return bar
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 1:
             return
         elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r{self.label} {progress_bar(done, total)} {done}/{total} tiles {elapsed:.1f}s")
+        sys.stderr.write(f"\r{self.label} {progress_bar(done, total)} {done}/{total} {self.unit} {elapsed:.1f}s")
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -169,6 +169,13 @@ def is_coregistered_input(path, level: str | None = None) -> bool:
     return peek_is_coregistered(path)
 
 
+def counting(progress, unit: str):
+    """``progress`` as a callback that says it counts ``unit`` when it can (a bar with a
+    ``counting`` method, e.g. the command line's), else as it is."""
+    with_unit = getattr(progress, "counting", None)
+    return progress if with_unit is None else with_unit(unit)
+
+
 def _process_coregistered(input, output, task, *, weights, device, tile, flow, progress, level, dn_offset,
                           window, bbox, align) -> dict:
     from . import coregistered
@@ -188,7 +195,7 @@ def _process_coregistered(input, output, task, *, weights, device, tile, flow, p
         check_suffix(output, REPORT_SUFFIXES if report_only else TIFF_SUFFIXES)
         area = coregistered.resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
         record = {**domain.record(task, align=align), "radiometry": source.radiometry.describe()}
-        options = dict(weights=weights, device=device, progress=progress)
+        options = dict(weights=weights, device=device, progress=counting(progress, "blocks"))
         if task == "superresolution":
             record |= coregistered.superresolve_window(source, output, area, domain, align=align, tile=tile,
                                                        **options)

@@ -229,3 +229,14 @@ def test_l1b_crop_says_its_level_is_unknown_unless_declared(tmp_path, capsys, ex
 def test_domain_defaults():
     assert InputDomain("L2A", "x").default_align() is False and InputDomain("L1B", "x").default_align() is True
     assert InputDomain("unknown", "x").default_align() is True and not InputDomain("unknown", "x").in_domain
+
+
+def test_the_progress_bar_counts_blocks_on_the_coregistered_path(tmp_path, capsys, monkeypatch):
+    """An L1C/L2A input is super-resolved by blocks of rows and columns: the bar says blocks."""
+    product = make_product(tmp_path / "in")
+    monkeypatch.setattr(coregistered, "BLOCK_ROWS", 48)
+    monkeypatch.setattr(coregistered, "BLOCK_COLS", 64)
+    assert main([str(product.path), str(tmp_path / "sr.tif")]) == 0
+    blocks = -(-SIDE // 48) * -(-SIDE // 64)
+    err = capsys.readouterr().err
+    assert f"{blocks}/{blocks} blocks" in err and " tiles " not in err

@@ -107,7 +107,7 @@ def _run_tile_product(args) -> int:
         output = out_dir / f"{stem}_{args.task}.tif"
     out_dir.mkdir(exist_ok=True)
     start = time.perf_counter()
-    progress = TileProgressBar(f"{stem} {args.task}")
+    progress = TileProgressBar(f"{stem} {args.task}", unit="blocks")
     if args.task == "none":
         if args.tile is not None:
             raise ArgumentError("--tile applies to a network; --task none runs none")
