@@ -117,6 +117,23 @@ def test_scene_sampler_draws_the_share_of_own_nir_scenes_asked(monkeypatch, shar
     assert set(drawn) == expected
 
 
+@pytest.mark.parametrize("share", [0.25, 0.5, 1 / 3])
+def test_a_pool_holds_the_share_of_own_nir_scenes_exactly_and_spread(monkeypatch, share):
+    drawn = []
+
+    def recording_make_scene(height, width, *, seed, own_nir=False, **kwargs):
+        drawn.append(own_nir)
+        return np.ones((4, height, width), np.float32)
+
+    monkeypatch.setattr(sampler_module, "make_scene", recording_make_scene)
+    sampler = SceneSampler(crop=16, seed=3, own_nir=share, pool=48, pool_size=32)
+    for _ in range(400):
+        sampler.sample()
+    assert len(drawn) == 48 and sum(drawn) == int(48 * share)
+    for n in range(1, 49):  # every first n scenes of the pool hold their share, to within one
+        assert abs(sum(drawn[:n]) - share * n) <= 1
+
+
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_scene_sampler_refuses_a_share_outside_0_1(share):
     with pytest.raises(ValueError, match="own_nir"):

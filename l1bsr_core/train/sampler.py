@@ -38,7 +38,8 @@ class SceneSampler:
     fresh scene each time, which is what training on a 2-core CPU needs.
 
     ``own_nir`` in [0, 1]: the share of procedural scenes drawn with a NIR of their own texture
-    (``make_scene(own_nir=True)``, issue #24); 0 draws exactly the scenes of earlier releases.
+    (``make_scene(own_nir=True)``, issue #24), exact in a pool (spread evenly through it), drawn at
+    random for fresh scenes; 0 draws exactly the scenes of earlier releases.
     """
 
     def __init__(self, real_dir: str | Path | None = None, *, procedural: bool = True, crop: int = 128,
@@ -70,7 +71,7 @@ class SceneSampler:
     def _pool_crop(self, rng: np.random.Generator) -> np.ndarray:
         """A crop of a pooled procedural scene (the pool fills up one scene per call)."""
         if len(self._pool) < self._pool_target:
-            self._pool.append(self._procedural(rng, self._pool_size))
+            self._pool.append(self._procedural(rng, self._pool_size, own=self._pooled_own(len(self._pool))))
             scene = self._pool[-1]
         else:
             scene = self._pool[int(rng.integers(len(self._pool)))]
@@ -78,11 +79,18 @@ class SceneSampler:
         x = int(rng.integers(0, scene.shape[2] - self.crop + 1))
         return scene[:, y:y + self.crop, x:x + self.crop]
 
-    def _procedural(self, rng: np.random.Generator, side: int) -> np.ndarray:
-        """A procedural (4, side, side) scene; with a NIR of its own for a share ``own_nir`` of them
-        (no extra draw when that share is 0, so the stream of scenes stays that of earlier releases)."""
+    def _pooled_own(self, index: int) -> bool:
+        """Whether pool scene ``index`` has a NIR of its own: spread evenly, so that any first n
+        scenes of the pool hold ``own_nir · n`` of them, to within one."""
+        return int((index + 1) * self.own_nir) > int(index * self.own_nir)
+
+    def _procedural(self, rng: np.random.Generator, side: int, own: bool | None = None) -> np.ndarray:
+        """A procedural (4, side, side) scene, with a NIR of its own when ``own`` says so; ``own``
+        None (fresh scenes, no pool) draws it with probability ``own_nir``, with no extra draw when
+        that share is 0, so the stream of scenes stays that of earlier releases."""
         seed = int(rng.integers(2**31))
-        own = self.own_nir > 0 and rng.random() < self.own_nir
+        if own is None:
+            own = self.own_nir > 0 and rng.random() < self.own_nir
         return make_scene(side, side, seed=seed, own_nir=own)
 
     def __iter__(self) -> Iterator[np.ndarray]:
