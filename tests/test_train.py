@@ -309,3 +309,19 @@ def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_the
     queue = scripted_validation(monkeypatch, [0.85])
     train(replace(config, steps=4, crop=128))  # same pairs as the last run: no re-scoring
     assert not queue and log.count("re-scored") == (run / "train.log").read_text().count("re-scored")
+
+
+def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resume(tmp_path, monkeypatch):
+    """``best.pt`` carries its score: a ``best.json`` older than it (a run stopped between the two
+    writes) is rewritten from it when the run resumes, so the next steps compare with the true best."""
+    run = tmp_path / "csr"
+    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=1, val_every=1,
+                         ckpt_every=1, model_config=TINY_CSR, threads=1)
+    scripted_validation(monkeypatch, [0.5, 0.3])
+    train(config)
+    assert torch.load(run / "best.pt", weights_only=True)["validation_score"] == -0.3
+    (run / "best.json").write_text(json.dumps({"step": 1, "score": -0.5}))  # the record before step 2's
+    scripted_validation(monkeypatch, [0.4])  # worse than step 2's 0.3, better than the stale record's 0.5
+    train(replace(config, steps=3))
+    assert json.loads((run / "best.json").read_text()) == {"step": 2, "score": -0.3}
+    assert torch.load(run / "best.pt", weights_only=True)["step"] == 2

@@ -3,7 +3,8 @@
 A run lives in a folder: ``last.pt`` (model, optimiser, step, RNG state, config; loadable with
 ``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``best.pt`` (the
 same, at the validation with the best score so far: the self-supervised losses do not hold a
-trained optimum, so the last step is not always the best; ``best.json`` holds its step and score;
+trained optimum, so the last step is not always the best; it carries its score, and ``best.json``
+repeats its step and score, mended from it on resume;
 a run resumed with options that change its validation pairs, e.g. ``--crop``, scores ``best.pt``
 again on the new pairs first), ``log.jsonl`` (one JSON line per logged step: losses and
 validation scores) and ``train.log`` (human-readable).
@@ -101,6 +102,8 @@ LAST_CHECKPOINT, BEST_CHECKPOINT = "last.pt", "best.pt"
 """A run's checkpoints: the last step's (resumed from) and the best validated one's."""
 BEST_RECORD = "best.json"
 """The best checkpoint's step and validation score."""
+BEST_SCORE = "validation_score"
+"""Key of the validation score in the best checkpoint (which ``best.json`` repeats)."""
 
 
 def validation_score(task: str, scores: dict) -> float:
@@ -142,12 +145,28 @@ def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor:
     record = run / BEST_RECORD
     before = json.loads(record.read_text())["score"] if record.is_file() else float("nan")
     score = validation_score(task, validate(task, best, csr, val, factor))
+    _write_checkpoint(run, {**state, BEST_SCORE: score}, BEST_CHECKPOINT)
     _write_best_record(run, state["step"], score)
     return f"{BEST_CHECKPOINT} (step {state['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
 
 
+def _reconcile_best_record(run: Path) -> None:
+    """Make ``best.json`` say what ``best.pt`` holds (its step and the score it carries): the two
+    files are replaced one after the other, so a run stopped between the two writes leaves the
+    previous record beside a new checkpoint."""
+    if not (run / BEST_CHECKPOINT).is_file():
+        return
+    state = torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
+    if BEST_SCORE not in state:  # written before checkpoints carried their score
+        return
+    record = run / BEST_RECORD
+    if not record.is_file() or json.loads(record.read_text()) != {"step": state["step"], "score": state[BEST_SCORE]}:
+        _write_best_record(run, state["step"], state[BEST_SCORE])
+
+
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
-          name: str = LAST_CHECKPOINT) -> None:
+          name: str = LAST_CHECKPOINT, score: float | None = None) -> None:
+    """Write the run's state as checkpoint ``name``; ``score``: its validation score (the best's)."""
     state = {
         "kind": kind,
         "config": model.config.to_dict(),
@@ -159,6 +178,12 @@ def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, r
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "version": f"{cfg.task}-step{step}",
     }
+    if score is not None:
+        state[BEST_SCORE] = score
+    _write_checkpoint(run, state, name)
+
+
+def _write_checkpoint(run: Path, state: dict, name: str) -> None:
     tmp = run / f"{name}.tmp"
     torch.save(state, tmp)
     tmp.replace(run / name)
@@ -211,6 +236,7 @@ def train(cfg: TrainConfig) -> Path:
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         resumed_setting = validation_setting(SimpleNamespace(**{**asdict(cfg), **state["train_config"]}))
+        _reconcile_best_record(run)
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
@@ -246,7 +272,8 @@ def train(cfg: TrainConfig) -> Path:
     def keep_if_best(scores: dict, step: int) -> str:
         """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
         best = _keep_if_best(run, validation_score(cfg.task, scores), step,
-                             lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name))
+                             lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name,
+                                                score=validation_score(cfg.task, scores)))
         return f" (best so far: {BEST_CHECKPOINT})" if best else ""
 
     if cfg.init and start == 0:  # the weights a fine-tune starts from are its first candidate for the best
