@@ -81,7 +81,7 @@ def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool =
 def report_domain(prog: str, record: dict) -> None:
     """The domain notice (one line on stderr) for an input outside L1B, and a registration check's lines."""
     if not record.get("in_domain", True):
-        hint = "; if it is L1C/L2A, say so with --level" if record["input_level"] == UNKNOWN else ""
+        hint = "; say which it is with --level l1b, l1c or l2a" if record["input_level"] == UNKNOWN else ""
         print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}{hint}); path: {record['path']}",
               file=sys.stderr)
     for band, line in (record.get("misregistration") or {}).items():

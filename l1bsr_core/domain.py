@@ -6,7 +6,7 @@ L1C and L2A products are orthorectified onto a map grid with their bands already
 without its CSR alignment by default (warping bands that are already registered only adds the
 flow estimate's own error), and their registration measures the product's residual
 misregistration instead of warping. An input of unknown origin is processed as L1B and said to be
-of unknown level. Every output says which (:meth:`InputDomain.notice`, :meth:`InputDomain.record`).
+of unknown level, outside the networks' known domain until declared L1B. Every output says which (:meth:`InputDomain.notice`, :meth:`InputDomain.record`).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ class InputDomain:
         if self.in_domain:
             return "L1B: the networks' training domain"
         if self.level == UNKNOWN:
-            return "unknown level: processed as L1B, the networks' training domain"
+            return ("unknown level: not known to be L1B, so outside the networks' known L1B training domain; "
+                    "processed as L1B")
         if self.level == AIRBORNE:
             return ("airborne imagery, not Sentinel-2: outside the networks' L1B training domain (made L1B-like "
                     "by the simulator)")

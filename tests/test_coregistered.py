@@ -216,7 +216,7 @@ def test_unusable_exports_say_which_export_to_choose(tmp_path, capsys, make, mes
 def test_l1b_crop_says_its_level_is_unknown_unless_declared(tmp_path, capsys, example_crops):
     out = tmp_path / "sr.tif"
     status, lines = run(capsys, example_crops[0], out)
-    assert status == 0 and "unknown level: processed as L1B" in lines[-1]
+    assert status == 0 and "unknown level: not known to be L1B, so outside the networks' known L1B training domain" in lines[-1]
     with rasterio.open(out) as dataset:
         assert dataset.tags()[TAG_LEVEL] == "unknown"
     status, lines = run(capsys, example_crops[0], out, "--level", "l1b")
