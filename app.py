@@ -51,10 +51,10 @@ NIR_HELP = f"""\
 
 REG_HELP = f"""\
 CSR measures, for every pixel, how far B, R and NIR sit from G (windowed phase correlation,
-fused robustly), then warps them onto G. **Flow colours**: hue = direction, paleness = length
-(white = no shift); **arrows**: where each band's content sits relative to G (lengthened, see the
-titles). The table measures the remaining misalignment, before and after, with the project's
-{summaries.ESTIMATE_NAME}. {FRINGE_HELP}
+fused robustly), then warps them onto G. **Flow colours**: hue = direction, strength of the colour
+= length (white = no shift, full colour at the legend's circle); **arrows**: where each band's
+content sits relative to G (lengthened, see the titles). The table measures the remaining
+misalignment, before and after, with the project's {summaries.ESTIMATE_NAME}. {FRINGE_HELP}
 """
 
 NDVI_HELP = """\
@@ -210,8 +210,8 @@ def build_demo() -> gr.Blocks:
                             "**Airborne 5 m** is the one with a *real* 5 m truth (airborne imagery, not "
                             "Sentinel-2): see what super-resolution recovers and what it invents.")
                 gallery_view = gr.Gallery(
-                    value=items, label="Examples", show_label=False, columns=6, height=130,
-                    allow_preview=False, object_fit="cover", format="png", interactive=False,
+                    value=items, label="Examples", show_label=False, columns=6, height="auto",
+                    allow_preview=False, object_fit="cover", format="png", interactive=False, buttons=[],
                     elem_id="examples",
                 )
                 examples_note = gr.Markdown(note, elem_id="examples-note")
@@ -221,12 +221,13 @@ def build_demo() -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     image = gr.File(label="Input crop (BGRN TIFF)", scale=3, type="filepath", height=120,
                                     elem_id="input-file")
-                    upload = gr.UploadButton("Upload another crop", type="filepath", size="sm",
+                    upload = gr.UploadButton("Upload a crop", type="filepath", size="sm",
                                              variant="secondary", elem_id="upload-another", scale=1)
                 about = gr.Markdown(elem_id="input-about", elem_classes="notice")
             with gr.Column(scale=2):
-                preview = gr.Image(label="Input (true colour; the yellow box is the window)", interactive=False,
-                                   format="png", height=260, elem_id="input-preview", elem_classes="preview")
+                preview = gr.Image(label="Input (true colour; a yellow box marks the window, if any)",
+                                   interactive=False, format="png", height=260, elem_id="input-preview",
+                                   elem_classes=["preview", "label-above"])
                 with gr.Accordion("Window (large images)", open=False, elem_id="window") as window_panel:
                     gr.Markdown(WINDOW_HELP)
                     with gr.Row():
@@ -328,27 +329,28 @@ def build_demo() -> gr.Blocks:
         upload.upload(lambda path: path, inputs=upload, outputs=image, queue=False, api_visibility="private")
         window = [window_x0, window_y0, window_size]
         run_buttons = [sr_run, reg_run]
-        # The line about the file (or why it cannot be used) is brought into view: on a phone it
-        # would otherwise sit below the screen while the file box looks accepted.
-        image.change(events.describe_input, inputs=image,
-                     outputs=[preview, about, *window, window_panel, *run_buttons, input_ok],
-                     api_name="describe_input", concurrency_limit=4, api_visibility="undocumented",
-                     ).then(None, js=scroll_to("input-about", only_if_hidden=True), api_visibility="private")
-        # A new file: the status lines spoke of the previous one.
-        image.change(lambda: ("", ""), outputs=[sr_status, reg_status], queue=False, api_visibility="private")
-        for number in window:
-            number.change(events.show_window, inputs=[image, *window], outputs=[preview, about],
-                          api_visibility="private", concurrency_limit=4)
-        # One click, one run: the click first disables both Run buttons (no queue: at once; a
-        # second click meanwhile is dropped by trigger_mode="once"), the run follows, and the
-        # buttons come back at its end, success or failure, unless the file cannot be used. A
-        # failure is shown beside the button (the page's handlers do not raise).
         sr_inputs = [image, sr_display, sr_upsampling, sr_fringe, *window]
         sr_outputs = [sr_slider, sr_zoom_before, sr_zoom_after, sr_zoom_truth, sr_fringe_before, sr_fringe_after,
                       sr_summary, sr_files, sr_status]
         reg_inputs = [image, reg_display, reg_fringe, *window]
         reg_outputs = [reg_slider, reg_flows, reg_quiver, reg_stats, reg_misreg, reg_fringe_before,
                        reg_fringe_after, reg_summary, reg_files, reg_status, reg_ndvi_before, reg_ndvi_after]
+        # The line about the file (or why it cannot be used) is brought into view: on a phone it
+        # would otherwise sit below the screen while the file box looks accepted.
+        image.change(events.describe_input, inputs=image,
+                     outputs=[preview, about, *window, window_panel, *run_buttons, input_ok],
+                     api_name="describe_input", concurrency_limit=4, api_visibility="undocumented",
+                     ).then(None, js=scroll_to("input-about", only_if_hidden=True), api_visibility="private")
+        # Only the visitor's edits redraw the window: the numbers a new file sets come with its own
+        # preview and line (a .change here raced with them and could describe the old window).
+        for number in window:
+            number.input(events.show_window, inputs=[image, *window], outputs=[preview, about],
+                         api_visibility="private", concurrency_limit=4)
+        # One click, one run: the click first disables both Run buttons (no queue: at once; a
+        # second click meanwhile is dropped by trigger_mode="once"), the run follows, and the
+        # buttons come back at its end, success or failure, unless the file cannot be used. A
+        # failure is shown beside the button (the page's handlers do not raise).
+        runs = []
         for run, task, options, fn, inputs_, outputs, status_line in (
             (sr_run, "superresolution", "sr-options", superresolve_on_page, sr_inputs, sr_outputs, sr_status),
             (reg_run, "registration", "reg-options", register_on_page, reg_inputs, reg_outputs, reg_status),
@@ -361,6 +363,11 @@ def build_demo() -> gr.Blocks:
             for after in (running.then, running.failure):  # .then alone is skipped after an error
                 after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False,
                       api_visibility="private")
+            runs.append(running)
+        # A new file: the results and status lines spoke of the previous one, and a run still going
+        # is for the previous one (cancelled; describe_input sets the Run buttons for the new file).
+        image.change(events.cleared_results, outputs=[*sr_outputs, *reg_outputs], cancels=runs,
+                     api_visibility="private")
 
         # The API and MCP endpoints of the two tasks: the same runs, raising their errors for the
         # client. Their trigger is never shown; the outputs go to the caller only.

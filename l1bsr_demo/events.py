@@ -139,9 +139,16 @@ def describe_input(image):
     return (preview, about, x0, y0, size, gr.update(open=size > 0), *_run_buttons(usable), usable)
 
 
+def cleared_results() -> tuple:
+    """A new input: the outputs of both tasks (super-resolution's, then registration's) cleared and
+    their status lines emptied, since they spoke of the previous file."""
+    return (*_shown(pipelines.SuperResolutionResult, pipelines.SuperResolutionResult.failed("")),
+            *_shown(pipelines.RegistrationResult, pipelines.RegistrationResult.failed("")))
+
+
 @_shown_as_error
 def show_window(image, window_x0, window_y0, window_size):
-    """The window numbers changed: the preview with the window drawn, and the line about it."""
+    """The visitor changed a window number: the preview with the window drawn, and the line about it."""
     return inputs.describe(image, window_x0, window_y0, window_size)
 
 

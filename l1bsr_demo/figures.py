@@ -134,7 +134,7 @@ def quiver_figure(
         gx, gy = np.meshgrid(centres_x, centres_y)
         ax.quiver(
             gx, gy, mean[k, 0] * gain, mean[k, 1] * gain, color=ARROW_COLOUR,
-            angles="xy", scale_units="xy", scale=1.0, width=0.005, headwidth=3.5, headlength=4,
+            angles="xy", scale_units="xy", scale=1.0, width=0.005, headwidth=3.5, headlength=4, headaxislength=3.5,
         )
         ax.set_xlim(-0.5, width - 0.5)
         ax.set_ylim(height - 0.5, -0.5)
