@@ -126,12 +126,13 @@ class TileProgressBar:
 
 
 def run_reporting_errors(prog: str, action: Callable[[], int | None], *, interrupted: str = "interrupted") -> int:
-    """``action()``'s exit status (None: 0); a user error (:class:`L1BSRError`) prints one line on
-    stderr and gives 2, Ctrl-C prints ``interrupted`` and gives 130. The one error convention of
-    the command line and of its subcommands."""
+    """``action()``'s exit status (None: 0); a user error (:class:`L1BSRError`) or one of the
+    system's about files and folders (:class:`OSError`: a read-only or full disk, a name too long)
+    prints one line on stderr and gives 2, Ctrl-C prints ``interrupted`` and gives 130. The one
+    error convention of the command line and of its subcommands."""
     try:
         return action() or 0
-    except L1BSRError as error:
+    except (L1BSRError, OSError) as error:
         print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from .bands import N_BANDS
 from .domain import DECLARABLE_LEVELS, L1B, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
-from .errors import InputError
+from .errors import InputError, one_line
 from .georaster import OpenBands
 from .radiometry import QUANTIFICATION, Radiometry
 
@@ -112,7 +112,11 @@ def _level(dataset, declared: str | None) -> InputDomain:
 def _check_float_range(dataset, indexes: list[int], source: str) -> None:
     step = max(1, math.ceil(math.sqrt(dataset.width * dataset.height / SAMPLE_PIXELS)))
     shape = (len(indexes), max(1, dataset.height // step), max(1, dataset.width // step))
-    sample = dataset.read(indexes, out_shape=shape)
+    try:
+        sample = dataset.read(indexes, out_shape=shape)
+    except RasterioIOError as error:
+        raise InputError(f"{source} does not decode (truncated or damaged?): {one_line(error)}; expected a "
+                         "readable 4-band GeoTIFF") from error
     finite = sample[np.isfinite(sample)]
     if finite.size and float(np.percentile(finite, 99)) > MAX_REFLECTANCE:
         raise InputError(f"{source} holds floats up to {float(finite.max()):g}; expected reflectance (about 0 to 1): "
@@ -154,6 +158,9 @@ def open_export(path, *, level: str | None = None, dn_offset: float | None = Non
         dtype = np.dtype(dataset.dtypes[0])
         domain = _level(dataset, level)
         if dtype.kind == "f":
+            if dn_offset is not None:
+                raise InputError(f"{source} holds float reflectance, which has no DN offset; expected --dn-offset "
+                                 "only for uint16 exports")
             _check_float_range(dataset, indexes, source)
             radiometry = Radiometry.reflectance(dataset.nodata, source="float reflectance")
         elif dtype == np.uint16:

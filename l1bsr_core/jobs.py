@@ -149,7 +149,7 @@ def is_plain_bgrn_tiff(path) -> bool:
             shape = tif.series[0].shape
             return (len(tif.series) == 1 and not tags & {*GEOTIFF_TAGS, GDAL_METADATA} and page.dtype == np.uint16
                     and len(shape) == 3 and N_BANDS in (shape[0], shape[-1]))
-    except (tifffile.TiffFileError, OSError, ValueError, IndexError):
+    except Exception:  # a damaged header raises anything (struct.error, ZeroDivisionError...): GDAL's turn
         return False
 
 

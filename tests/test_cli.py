@@ -167,6 +167,12 @@ def damage_then_name_output(crop: Path) -> Path:
     return crop.parent / "o.tif"
 
 
+def cut_to_six_bytes_then_name_output(crop: Path) -> Path:
+    """Keep only the crop's first 6 bytes (a TIFF header cut short); return an output name beside it."""
+    crop.write_bytes(crop.read_bytes()[:6])
+    return crop.parent / "o.tif"
+
+
 REG = ("--task", "registration")
 REFUSED = {  # name: (arguments after INPUT, built from the crop path; fragments of the one line)
     "negative tile": (lambda c: [c.parent / "o.tif", "--tile", "-1"], ("tile size is -1", "expected 0")),
@@ -192,6 +198,9 @@ REFUSED = {  # name: (arguments after INPUT, built from the crop path; fragments
                                 ("not a readable safetensors",)),
     "damaged input": (lambda c: [damage_then_name_output(c)], ("holds no image", "tifffile: invalid offset")),
     "output missing": (lambda c: [], ("required: output",)),
+    "header cut short": (lambda c: [cut_to_six_bytes_then_name_output(c)],
+                         ("not a readable TIFF file", "expected a BGRN TIFF")),
+    "output name too long": (lambda c: [c.parent / f"{'a' * 260}.tif"], ("File name too long",)),
 }
 
 

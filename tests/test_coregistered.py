@@ -216,7 +216,7 @@ def test_unusable_exports_say_which_export_to_choose(tmp_path, capsys, make, mes
 def test_l1b_crop_says_its_level_is_unknown_unless_declared(tmp_path, capsys, example_crops):
     out = tmp_path / "sr.tif"
     status, lines = run(capsys, example_crops[0], out)
-    assert status == 0 and "unknown level: not known to be L1B, so outside the networks' known L1B training domain" in lines[-1]
+    assert status == 0 and "unknown level: not known to be L1B, so outside the networks' known L1B" in lines[-1]
     with rasterio.open(out) as dataset:
         assert dataset.tags()[TAG_LEVEL] == "unknown"
     status, lines = run(capsys, example_crops[0], out, "--level", "l1b")
@@ -240,3 +240,21 @@ def test_the_progress_bar_counts_blocks_on_the_coregistered_path(tmp_path, capsy
     blocks = -(-SIDE // 48) * -(-SIDE // 64)
     err = capsys.readouterr().err
     assert f"{blocks}/{blocks} blocks" in err and " tiles " not in err
+
+
+def test_a_truncated_float_export_and_an_offset_for_floats_get_one_line(tmp_path, capsys):
+    export = write_export(tmp_path / "export.tif", reflectance_scene().astype(np.float32),
+                          descriptions=("B02", "B03", "B04", "B08"))
+    status, lines = run(capsys, export, tmp_path / "a.tif", "--dn-offset", "-1000")
+    assert status == 2 and len(lines) == 1 and "has no DN offset" in lines[0], lines
+    with rasterio.open(export) as dataset:  # the same, deflated, then its compressed pixels garbled
+        profile, pixels = {**dataset.profile, "compress": "deflate"}, dataset.read()
+    damaged = tmp_path / "damaged.tif"
+    with rasterio.open(damaged, "w", **profile) as dataset:
+        dataset.write(pixels)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 4: len(data) // 2] = bytes(len(data) // 2 - len(data) // 4)
+    damaged.write_bytes(bytes(data))
+    status, lines = run(capsys, damaged, tmp_path / "b.tif")
+    assert status == 2 and len(lines) == 1 and "does not decode" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.tif", "export.tif"]

@@ -98,7 +98,8 @@ def test_describe(tmp_path, example_crops):
     tifffile.imwrite(other, tifffile.imread(example_crops[0])[:64, :80])
     first, notice = inputs.describe(other)[1].split("\n\n")
     assert first == "`mine.tif`: 80 × 64 px, 4 bands (B, G, R, NIR), uint16."
-    assert "Input unknown level: not known to be L1B, so outside the networks' known L1B" in notice and "--level" not in notice
+    assert "Input unknown level: not known to be L1B, so outside the networks' known L1B" in notice
+    assert "--level" not in notice
     tifffile.imwrite(tmp_path / "three.tif", np.zeros((64, 64, 3), np.uint16))
     preview, text = inputs.describe(tmp_path / "three.tif")
     assert preview is None and text.startswith("⚠️ **three.tif has 3 bands")
