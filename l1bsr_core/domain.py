@@ -6,7 +6,8 @@ L1C and L2A products are orthorectified onto a map grid with their bands already
 without its CSR alignment by default (warping bands that are already registered only adds the
 flow estimate's own error), and their registration measures the product's residual
 misregistration instead of warping. An input of unknown origin is processed as L1B and said to be
-of unknown level, outside the networks' known domain until declared L1B. Every output says which (:meth:`InputDomain.notice`, :meth:`InputDomain.record`).
+of unknown level, outside the networks' known domain until declared L1B. Every output says which
+(:meth:`InputDomain.notice`, :meth:`InputDomain.record`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from l1bsr_core import coregistered
 from l1bsr_core.cli import main
 from l1bsr_core.coregistered import open_coregistered, resolve_window, superresolve_window
 from l1bsr_core.domain import TAG_LEVEL, TAG_PATH, UNALIGNED_PATH, InputDomain
-from l1bsr_core.errors import ArgumentError
+from l1bsr_core.errors import ArgumentError, InputError
 from l1bsr_core.georaster import GeoGrid
 
 REFLECTANCE_TOLERANCE = 1e-3
@@ -258,3 +258,22 @@ def test_a_truncated_float_export_and_an_offset_for_floats_get_one_line(tmp_path
     status, lines = run(capsys, damaged, tmp_path / "b.tif")
     assert status == 2 and len(lines) == 1 and "does not decode" in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.tif", "export.tif"]
+
+
+def test_a_geotiff_left_incomplete_is_refused_in_one_line(tmp_path):
+    """GDAL leaves a file whose directory still reads when the disk fills during block writes
+    and says so only on its own stderr: the writers decode what they wrote before keeping it."""
+    from l1bsr_core.georaster import check_complete_geotiff
+    export = write_export(tmp_path / "export.tif", reflectance_scene().astype(np.float32))
+    with rasterio.open(export) as dataset:
+        profile, pixels = {**dataset.profile, "compress": "deflate"}, dataset.read()
+    written = tmp_path / "written.tif"
+    with rasterio.open(written, "w", **profile) as dataset:
+        dataset.write(pixels)
+    check_complete_geotiff(written)  # whole: no error
+    data = bytearray(written.read_bytes())
+    data[len(data) // 4: len(data) // 2] = bytes(len(data) // 2 - len(data) // 4)
+    written.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="cannot write out.tif: the file was left incomplete") as refused:
+        check_complete_geotiff(written, "out.tif")
+    assert "\n" not in str(refused.value)

@@ -30,7 +30,7 @@ from rasterio.windows import Window
 from ..arrays import band_sums
 from ..bands import BAND_NAMES, SCALE_FACTOR
 from ..errors import InputError, L1BSRError, one_line
-from ..georaster import COMPRESSION_THREADS
+from ..georaster import COMPRESSION_THREADS, check_complete_geotiff
 from ..jobs import TASKS
 from ..outputs import atomic_output, sha256_of
 from ..tiling import plan_row_blocks
@@ -217,6 +217,7 @@ def write_strip(path: Path, source, offsets: list[BandOffset], *, task: str = "n
                     rows.append(result)
                     del result, bgrn
                 rows.close()
+            check_complete_geotiff(temp, path)
         except RasterioError as error:
             raise InputError(f"cannot write {path}: {one_line(error)}") from error
     return height * scale, width * scale, bands
