@@ -32,9 +32,9 @@ from rasterio.windows import Window, from_bounds
 
 from .arrays import band_sums, statistics_of_sums
 from .bands import MOVING_BAND_NAMES, SCALE_FACTOR
-from .domain import InputDomain
+from .domain import CO_REGISTERED_LEVELS, InputDomain
 from .errors import ArgumentError, InputError
-from .exports import LEVEL_TAGS, open_export
+from .exports import open_export, stated_level
 from .georaster import GeoGrid, geotiff_writer, write_block, write_geotiff
 from .io import MIN_SIZE_PX
 from .outputs import atomic_output, save_flow
@@ -107,10 +107,10 @@ def peek_is_coregistered(path) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as dataset:
-                level_tag = " ".join(dataset.tags().get(name, "") for name in LEVEL_TAGS).upper()
+                stated = stated_level(dataset.tags())
                 return (dataset.crs is not None or np.dtype(dataset.dtypes[0]).kind == "f" or dataset.count == 3
                         or np.dtype(dataset.dtypes[0]) == np.uint8
-                        or any(level in level_tag for level in ("L1C", "L2A", "LEVEL-1C", "LEVEL-2A")))
+                        or (stated is not None and stated[0] in CO_REGISTERED_LEVELS))
     except (RasterioIOError, OSError, ValueError):
         return False
 

@@ -31,7 +31,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from .bands import N_BANDS
-from .domain import DECLARABLE_LEVELS, L1B, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
+from .domain import DECLARABLE_LEVELS, L1B, L1C, L2A, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
 from .errors import InputError, one_line
 from .georaster import OpenBands
 from .radiometry import QUANTIFICATION, Radiometry
@@ -93,15 +93,40 @@ def _declared_offset(dataset) -> float | None:
     return None
 
 
-def _level(dataset, declared: str | None) -> InputDomain:
-    if declared is not None:
-        return InputDomain(DECLARABLE_LEVELS[declared], "--level")
-    tags = dataset.tags()
+def stated_level(tags: dict[str, str]) -> tuple[str, str] | None:
+    """``(level, tag name)`` of the level a raster's GDAL tags (:data:`LEVEL_TAGS`) state, e.g.
+    ``("L2A", "PROCESSING_LEVEL")`` for ``Level-2A``; None when they state none."""
     for name in LEVEL_TAGS:
         value = tags.get(name, "").upper().replace("LEVEL-", "L")
-        for level in ("L1B", "L1C", "L2A"):
+        for level in (L1B, L1C, L2A):
             if level in value:
-                return InputDomain(level, f"the file's {name} tag")
+                return level, name
+    return None
+
+
+def check_declared_level(path, declared: str) -> None:
+    """InputError when the raster at ``path`` states a level (its tags) other than ``--level``'s
+    ``declared`` ("l1b", "l1c", "l2a"): a declaration is for files that do not say. A file GDAL
+    cannot open is left to the reader's own message."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(os.fspath(path)) as dataset:
+                _level(dataset, declared)
+    except RasterioIOError:
+        return
+
+
+def _level(dataset, declared: str | None) -> InputDomain:
+    stated = stated_level(dataset.tags())
+    if declared is not None:
+        level = DECLARABLE_LEVELS[declared]
+        if stated is not None and stated[0] != level:
+            raise InputError(f"{dataset.name} says it is {stated[0]} (its {stated[1]} tag) but --level says {level}; "
+                             "expected --level only for a file that does not say its level")
+        return InputDomain(level, "--level")
+    if stated is not None:
+        return InputDomain(stated[0], f"the file's {stated[1]} tag")
     if dataset.crs is not None:
         return InputDomain(ORTHO, "map CRS in the GeoTIFF: an orthorectified export")
     if np.dtype(dataset.dtypes[0]).kind == "f":

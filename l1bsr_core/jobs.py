@@ -159,6 +159,10 @@ def is_coregistered_input(path, level: str | None = None) -> bool:
     A TIFF whose header alone shows an L1B crop (:func:`is_plain_bgrn_tiff`) is
     told apart without GDAL: rasterio is not imported for it."""
     if level == "l1b":
+        if not is_plain_bgrn_tiff(path):  # it may say its own level: a declaration must not contradict it
+            from .exports import check_declared_level  # rasterio: only for a file with GDAL tags
+
+            check_declared_level(path, level)
         return False
     if level in ("l1c", "l2a"):
         return True

@@ -277,3 +277,15 @@ def test_a_geotiff_left_incomplete_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="cannot write out.tif: the file was left incomplete") as refused:
         check_complete_geotiff(written, "out.tif")
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("declared", ["l1b", "l1c"])
+def test_a_declared_level_that_contradicts_the_file_is_refused(tmp_path, capsys, declared):
+    export = write_export(tmp_path / "export.tif", (reflectance_scene() * 10000 + 1000).astype(np.uint16),
+                          descriptions=("B02", "B03", "B04", "B08"), tags={"PROCESSING_LEVEL": "Level-2A"})
+    status, lines = run(capsys, export, tmp_path / "sr.tif", "--level", declared)
+    assert status == 2 and len(lines) == 1, lines
+    assert f"says it is L2A (its PROCESSING_LEVEL tag) but --level says {declared.upper()}" in lines[0]
+    assert not (tmp_path / "sr.tif").exists()
+    status, lines = run(capsys, export, tmp_path / "sr.tif", "--level", "l2a")  # agreeing: accepted
+    assert status == 0 and "input L2A: outside" in lines[-1]
