@@ -38,8 +38,16 @@ def add_network_arguments(parser: argparse.ArgumentParser, *, device_help: str =
     """``--device``, ``--weights`` and ``--tile``: how a command runs its network (the arguments of
     :func:`~l1bsr_core.jobs.process_file`), declared here once for every command."""
     parser.add_argument("--device", default=DEFAULT_DEVICE, help=device_help)
-    parser.add_argument("--weights", help=WEIGHTS_HELP)
+    parser.add_argument("--weights", type=_weights_name, help=WEIGHTS_HELP)
     parser.add_argument("--tile", type=int, default=None, help=TILE_HELP)
+
+
+def _weights_name(text: str) -> str:
+    """``--weights``: a name or a path, not blank (an empty value would silently mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty value; expected a registered name or a checkpoint path "
+                                         "(leave --weights out for the shipped model)")
+    return text
 
 
 def _argument_type(parse: Callable):

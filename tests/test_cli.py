@@ -201,6 +201,7 @@ REFUSED = {  # name: (arguments after INPUT, built from the crop path; fragments
     "header cut short": (lambda c: [cut_to_six_bytes_then_name_output(c)],
                          ("not a readable TIFF file", "expected a BGRN TIFF")),
     "output name too long": (lambda c: [c.parent / f"{'a' * 260}.tif"], ("File name too long",)),
+    "weights empty": (lambda c: [c.parent / "o.tif", "--weights", ""], ("--weights", "an empty value")),
 }
 
 
