@@ -84,6 +84,13 @@ WIDE_FIGURE_MIN_WIDTH = 720
 """On a phone, figures with text (flows, arrows, "How it works") keep at least this width and
 scroll sideways, so that their labels stay readable; a tap on one shows it full screen."""
 
+PHONE_GALLERY_COLUMNS = 3
+"""Examples per row on a phone (the gallery's six per row would run off the screen)."""
+
+PHONE_TAP_PX = 44
+"""On a phone, the least height of what a finger taps (tabs, panel headers, the upload button,
+download links), CSS px: the common guideline for touch targets."""
+
 PREVIEW_MAX_HEIGHT = "45vh"
 """On a phone the input preview fills the width, at most this tall (the Run button stays near)."""
 
@@ -92,8 +99,23 @@ PAGE_CSS = f"""
 .before-after .slider-wrap img {{ width: auto; max-width: 100%; height: {SLIDER_HEIGHT}px; object-fit: contain; }}
 .pixelated img {{ image-rendering: pixelated; }}
 #examples .caption-label {{ max-width: calc(100% - 8px); white-space: normal; font-size: 0.8em; }}
+#examples .grid-wrap {{ height: auto !important; min-height: 0 !important; max-height: none !important;
+                      overflow-y: visible !important; }}
+#examples .grid-container {{ grid-template-rows: none !important; }}
 .run-status {{ min-height: 2.2em; }}
+.label-above label.float {{ position: static !important; max-width: 100%; white-space: normal; margin: 4px; }}
+#sr-files .label-clear-button, #reg-files .label-clear-button {{ display: none; }}
 @media (max-width: {PHONE_WIDTH}px) {{
+  #examples .grid-container {{ grid-template-columns: repeat({PHONE_GALLERY_COLUMNS}, minmax(0, 1fr)) !important; }}
+  .block label.float {{ position: static !important; max-width: 100% !important; white-space: normal !important;
+                        margin: 4px; }}
+  .top-panel {{ position: static !important; width: fit-content; margin: 0 4px 4px auto !important; }}
+  .tabs .tab-container button, button.label-wrap, #upload-another, .prose details > summary {{
+    min-height: {PHONE_TAP_PX}px; }}
+  button.label-wrap, .prose details > summary {{ display: flex; align-items: center; }}
+  #sr-files .filename .stem, #reg-files .filename .stem {{ white-space: normal; overflow-wrap: anywhere; }}
+  #sr-files td.download a, #reg-files td.download a {{ display: inline-flex; align-items: center;
+                                                        min-height: {PHONE_TAP_PX}px; }}
   .tabs .tab-container button {{ font-size: 13px; padding-inline: 6px; }}
   .before-after .slider-wrap > .wrap {{ width: 100%; }}
   .before-after .slider-wrap img {{ width: 100%; height: auto; max-height: {SLIDER_HEIGHT}px; }}
@@ -106,7 +128,7 @@ PAGE_CSS = f"""
   .wide-figure .image-container {{ overflow-x: auto; }}
   .wide-figure .image-container button, .wide-figure .image-frame {{ justify-content: flex-start; overflow: visible;
                                                                     width: max-content; }}
-  .wide-figure img {{ min-width: {WIDE_FIGURE_MIN_WIDTH}px; }}
+  .wide-figure img {{ width: {WIDE_FIGURE_MIN_WIDTH}px !important; max-width: none !important; height: auto; }}
   .prose table {{ display: block; overflow-x: auto; font-size: 0.85em; }}
   .prose th, .prose td {{ white-space: nowrap; padding: 4px 6px; }}
 }}
@@ -117,7 +139,9 @@ shown with their pixels as they are (no smoothing by the browser when enlarged);
 wrap instead of being cut. On a phone (at most :data:`PHONE_WIDTH` px): the three tabs fit on one
 line (no hidden "⋯" menu), the preview and the sliders are as tall as their picture, every option takes the full width
 (nothing cut) with the Run button first, and figures with text and wide tables scroll sideways at a
-readable size."""
+readable size; labels and picture tools sit above the pictures instead of over them, taps have
+room (:data:`PHONE_TAP_PX`) and download names wrap. Everywhere: the preview's caption above it,
+and no remove button in the download lists (Gradio shows one in a list of several files)."""
 
 LAUNCH_OPTIONS = {"max_file_size": "200mb", "theme": gr.themes.Soft(), "css": PAGE_CSS, "show_error": True}
 """Keyword arguments of ``launch`` (tests may add ``prevent_thread_lock`` and a port). ``show_error``:
@@ -293,7 +317,8 @@ def build_demo() -> gr.Blocks:
                     reg_ndvi_after = gr.Image(label="NDVI of the detail: registered", format="png",
                                               interactive=False, elem_id="reg-ndvi-after", elem_classes="pixelated")
                 gr.Markdown(NDVI_HELP)
-                gr.Markdown("#### Flows of B, R and NIR onto G")
+                gr.Markdown("#### Flows of B, R and NIR onto G\nOn a narrow screen the figures below scroll sideways "
+                            "(or open them full screen with their ⛶ button).")
                 reg_flows = gr.Image(label="Flows of B, R, NIR onto G", show_label=False, format="png",
                                      interactive=False, elem_id="reg-flows", elem_classes="wide-figure")
                 with gr.Row():

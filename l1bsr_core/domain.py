@@ -73,8 +73,7 @@ class InputDomain:
             return ("unknown level: not known to be L1B, so outside the networks' known L1B training domain; "
                     "processed as L1B")
         if self.level == AIRBORNE:
-            return ("airborne imagery, not Sentinel-2: outside the networks' L1B training domain (made L1B-like "
-                    "by the simulator)")
+            return "airborne imagery, not Sentinel-2: outside the networks' L1B training domain"
         return (f"{self.level}: outside the networks' L1B training domain (orthorectified, bands "
                 "already co-registered)")
 

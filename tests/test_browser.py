@@ -321,3 +321,26 @@ def test_a_negative_window_value_is_said_beside_run_without_an_error_badge(page)
     x0.fill("0")
     x0.press("Enter")
     expect(page.locator("#input-about")).not_to_contain_text("x0 must")
+
+
+def test_a_new_input_clears_both_tasks_results_and_downloads_cannot_be_removed(page):
+    """Results and status lines speak of the file they were computed from: another file clears
+    them. The download lists offer no remove button (Gradio shows one in a list of several files)."""
+    page.locator("#examples img").first.click()
+    expect(page.locator("#input-about")).to_contain_text(" px, 4 bands")
+    page.get_by_role("tab", name="Super-resolution").click()
+    page.locator("#run-sr").click()
+    expect(page.locator("#sr-status")).to_contain_text("Super-resolution done", timeout=RUN_TIMEOUT_MS)
+    page.get_by_role("tab", name="Registration").click()
+    page.locator("#run-reg").click()
+    expect(page.locator("#reg-status")).to_contain_text("Registration done", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#reg-files")).to_contain_text("_flow")
+    assert page.locator("#reg-files .label-clear-button:visible").count() == 0
+    page.locator("#examples img").nth(1).click()
+    expect(page.locator("#reg-files")).not_to_contain_text("_flow")
+    expect(page.locator("#reg-flows img")).to_have_count(0)
+    expect(page.locator("#reg-status")).to_have_text("")
+    page.get_by_role("tab", name="Super-resolution").click()
+    expect(page.locator("#sr-slider img")).to_have_count(0)
+    expect(page.locator("#sr-files")).not_to_contain_text("_x2")
+    expect(page.locator("#sr-status")).to_have_text("")

@@ -183,3 +183,26 @@ def test_a_copernicus_browser_export_says_it_is_outside_the_l1b_domain(page, tmp
     expect(page.locator("#sr-status")).to_contain_text("REC without CSR alignment")
     assert_in_view(page, "#sr-status")
     shot(page, "08_copernicus_export")
+
+
+def _box(page, selector: str) -> dict:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box
+
+
+def test_every_example_fits_the_screen_and_captions_leave_pictures_free(page):
+    """The gallery wraps its examples into rows on the screen (none cut off to the right), and a
+    picture's caption and tool buttons sit above it instead of over its top."""
+    page.evaluate("window.scrollTo(0, 0)")
+    width = page.viewport_size["width"]
+    examples_shown = page.locator("#examples img")
+    assert examples_shown.count() >= len(examples.synthetic_examples())
+    for i in range(examples_shown.count()):
+        box = examples_shown.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + TOLERANCE_PX, (i, box)
+    for block in ("#input-preview", "#sr-fringe-before"):  # the last test left a file and a super-resolution
+        picture = _box(page, f"{block} img")
+        for part in (f"{block} label", f"{block} .top-panel"):
+            assert _box(page, part)["y"] + _box(page, part)["height"] <= picture["y"] + TOLERANCE_PX, part
+    shot(page, "09_captions_above_pictures")
