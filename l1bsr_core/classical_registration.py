@@ -54,7 +54,8 @@ FLOW_SMOOTHING = 1.0
 """Standard deviation, in grid steps, of the normalised convolution that fills and smooths the
 window grid in :func:`classical_flow`."""
 
-_MIN_WINDOW = 16
+MIN_WINDOW_PX = 16
+"""The smallest side, px, a phase correlation window may have (smaller: too few frequencies)."""
 _COARSE_UPSAMPLE = 8
 
 
@@ -130,9 +131,9 @@ def phase_correlation_shift(
         Shifts are found within ±H/2, ±W/2.
     """
     reference, moving = as_band_pair(reference, moving, ("reference", "moving"))
-    if min(reference.shape) < _MIN_WINDOW:
+    if min(reference.shape) < MIN_WINDOW_PX:
         raise ValueError(
-            f"images must be at least {_MIN_WINDOW} px on each side; got {reference.shape}"
+            f"images must be at least {MIN_WINDOW_PX} px on each side; got {reference.shape}"
         )
     dx, dy, confidence = _shifts_from_stacks(
         _complex_gradient(reference)[None], _complex_gradient(moving)[None], upsample
@@ -163,9 +164,9 @@ def windowed_shifts(
     reference, moving = as_band_pair(reference, moving, ("reference", "moving"))
     height, width = reference.shape
     window = min(int(window), height, width)
-    if window < _MIN_WINDOW or step < 1:
+    if window < MIN_WINDOW_PX or step < 1:
         raise ValueError(
-            f"need window >= {_MIN_WINDOW} px (image {reference.shape}) and step >= 1; "
+            f"need window >= {MIN_WINDOW_PX} px (image {reference.shape}) and step >= 1; "
             f"got window {window}, step {step}"
         )
     starts_y = np.asarray(window_starts(height, window, step, flush_end=True))
@@ -255,9 +256,9 @@ def check_crop(bgrn, name: str = "bgrn") -> np.ndarray:
             f"{name} must be an (H, W, {N_BANDS}) array with bands {', '.join(BAND_NAMES)}; "
             f"got shape {array.shape}"
         )
-    if min(array.shape[:2]) < _MIN_WINDOW:
+    if min(array.shape[:2]) < MIN_WINDOW_PX:
         raise InputError(
-            f"{name} must be at least {_MIN_WINDOW} × {_MIN_WINDOW} px; got {array.shape[:2]}"
+            f"{name} must be at least {MIN_WINDOW_PX} × {MIN_WINDOW_PX} px; got {array.shape[:2]}"
         )
     return array
 

@@ -67,6 +67,53 @@ def test_a_bad_input_fails_alone_reruns_skip_and_overwrite_redoes(random_weights
     assert temp_files(out) == []
 
 
+def broken_products(synthetic_product, folder: Path) -> list[Path]:
+    """A product whose datastrip XML is damaged, a .SAFE folder with nothing in it, one with an empty GRANULE/."""
+    from test_batch_items import broken_product
+
+    (folder / "empty.SAFE").mkdir(parents=True)
+    (folder / "nogranules.SAFE" / "GRANULE").mkdir(parents=True)
+    return [broken_product(synthetic_product.path, folder), folder / "empty.SAFE", folder / "nogranules.SAFE"]
+
+
+def test_a_product_that_cannot_be_read_fails_alone_and_is_tried_again(random_weights_dir, synthetic_product,
+                                                                       tmp_path):
+    """It was: a damaged product refused the whole batch, a product folder without granules was dropped."""
+    crop, = write_crops(tmp_path / "in", 1)
+    bad = broken_products(synthetic_product, tmp_path / "in")
+    out = tmp_path / "out"
+    args = (crop, *bad, out, "--task", "registration", "--workers", 1)
+    for run, crop_status in enumerate((DONE, SKIPPED)):
+        result = batch(*args, weights_dir=random_weights_dir)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        errors = [line for line in result.stderr.split("\n") if "error:" in line]
+        assert len(errors) == len(bad) and all(line.startswith("l1bsr batch: error: ") for line in errors)
+        for path, line in zip(bad, errors):
+            assert str(path) in line
+        assert "is not readable XML" in errors[0] and "not a Sentinel-2 L1B product" in errors[1]
+        assert f"{1 - run} done, {len(bad)} failed, {run} skipped" in result.stderr
+        records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+        assert len(records) == (len(bad) + 1) * (run + 1)
+        mine = {record["input"]: record for record in records[(len(bad) + 1) * run:]}
+        assert mine[str(crop)]["status"] == crop_status
+        for path in bad:
+            assert mine[str(path)]["status"] == FAILED and mine[str(path)]["error"] in "\n".join(errors)
+            assert mine[str(path)]["sha256"] is None
+    assert sorted(p.name for p in out.iterdir()) == ["crop00.tif", "manifest.jsonl"]
+
+
+def test_only_unreadable_products_fail_as_items_without_a_cluster(use_random_weights, synthetic_product, tmp_path,
+                                                                  capsys, monkeypatch):
+    bad = broken_products(synthetic_product, tmp_path / "in")
+    monkeypatch.setattr(engine, "open_cluster", None)  # nothing to run: no cluster is started
+    status = commands.main([*map(str, bad), str(tmp_path / "out"), "--task", "superresolution"])
+    errors = [line for line in capsys.readouterr().err.split("\n") if "error:" in line]
+    assert status == 1 and len(errors) == len(bad)
+    records = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert [(record["input"], record["status"]) for record in records] == [(str(path), FAILED) for path in bad]
+
+
 @pytest.fixture
 def inputs(tmp_path) -> Path:
     for folder in ("in", "other", "empty"):  # other/crop00.tif: the name of in/crop00.tif

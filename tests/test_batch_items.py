@@ -1,5 +1,7 @@
 """Batch inputs: files, folders (sorted, not recursive), products (one item per detector), refusals."""
 
+import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,37 @@ def test_a_real_product_and_its_zip_are_one_item_per_detector(synthetic_product,
     found = expand_inputs([synthetic_product_zip], tmp_path / "out")
     assert [item.detector for item in found] == synthetic_product.detectors
     assert [item.output.name for item in found] == [f"S2A_MSIL1B_SIMU_D0{d}.tif" for d in synthetic_product.detectors]
+
+
+def broken_product(product: Path, folder: Path) -> Path:
+    """A copy of ``product`` (its metadata only) whose datastrip XML is damaged."""
+    copy = folder / "brokenxml.SAFE"
+    shutil.copytree(product, copy, ignore=shutil.ignore_patterns("*.jp2"))
+    next(copy.glob("DATASTRIP/*/*.xml")).write_text("<bad")
+    return copy
+
+
+def test_a_product_that_cannot_be_read_is_one_failed_item_and_the_others_stay(synthetic_product, tmp_path):
+    """A damaged product (was: the whole batch refused) or a product folder without granules (was:
+    dropped without a word) is one item that has already failed, with its reason; the others stay."""
+    crop = touch(tmp_path / "in" / "crop.tif")
+    broken = broken_product(synthetic_product.path, tmp_path / "in")
+    (tmp_path / "in" / "empty.SAFE").mkdir()
+    (tmp_path / "in" / "nogranules.SAFE" / "GRANULE").mkdir(parents=True)
+    (tmp_path / "in" / "renamed" / "DATASTRIP").mkdir(parents=True)  # a product folder without its .SAFE
+    with zipfile.ZipFile(tmp_path / "in" / "crop.zip", "w") as archive:  # also named like the crop's output
+        archive.writestr("notes.txt", "not a product")
+    names = ("brokenxml.SAFE", "empty.SAFE", "nogranules.SAFE", "renamed", "crop.zip")
+    found = expand_inputs([crop, *(tmp_path / "in" / name for name in names), synthetic_product.path],
+                          tmp_path / "out")
+    assert found[0] == Item(str(crop.resolve()), crop, tmp_path / "out" / "crop.tif")
+    failed = found[1:len(names) + 1]
+    assert [item.input.name for item in failed] == list(names)
+    assert all(item.detector is None and item.key == str(item.input.resolve()) for item in failed)
+    assert "is not readable XML" in failed[0].error and str(broken) in failed[0].error
+    for item in failed[1:]:
+        assert str(item.input) in item.error and "expected an L1B SAFE folder or its .zip" in item.error
+        assert "\n" not in item.error
+    assert "not a Sentinel-2 L1B product: no DATASTRIP" in failed[1].error
+    assert [item.detector for item in found[len(names) + 1:]] == synthetic_product.detectors
+    assert all(item.error is None for item in (found[0], *found[len(names) + 1:]))

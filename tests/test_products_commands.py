@@ -61,6 +61,32 @@ def test_bad_arguments_get_one_line(synthetic_product, tmp_path, capsys, argv, m
     assert finished_files(tmp_path / "out") == []
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--device", "cuda:99"], "'cuda:99'"),
+    (["--weights", "corrupt.pt"], "corrupt.pt is not a weights-only torch checkpoint"),
+    (["--weights", "nope"], "unknown CSR weights 'nope'"),
+    (["--tile", "31"], "tile size is 31"),
+])
+def test_network_arguments_are_checked_once_before_anything_is_written(use_random_weights, synthetic_product,
+                                                                        tmp_path, capsys, argv, message):
+    """They were checked by every detector: one line each, and an empty OUT_DIR left behind."""
+    (tmp_path / "corrupt.pt").write_bytes(b"garbage")
+    argv = [str(tmp_path / arg) if arg.endswith(".pt") else arg for arg in argv]
+    status, errors = run(capsys, "product", str(synthetic_product.path), str(tmp_path / "out"),
+                         "--task", "registration", *argv)
+    assert status == 2 and len(errors) == 1 and message in errors[0], errors
+    assert "detector" not in errors[0] and not (tmp_path / "out").exists()
+
+
+def test_an_l2a_product_refused_after_the_window_is_read_leaves_no_folder(use_random_weights, tmp_path, capsys):
+    from coregistered_support import make_product
+
+    product = make_product(tmp_path / "in", level="L2A", baseline="05.09", as_zip=True)
+    for argv in (["--task", "superresolution", "--device", "cuda:99"], ["--task", "none", "--window", "0,0,9999,9"]):
+        status, errors = run(capsys, "product", str(product.path), str(tmp_path / "out"), *argv)
+        assert status == 2 and len(errors) == 1 and not (tmp_path / "out").exists(), errors
+
+
 def test_a_granule_that_does_not_decode_costs_only_its_detector(synthetic_product, tmp_path, capsys):
     copy = tmp_path / synthetic_product.path.name
     shutil.copytree(synthetic_product.path, copy)
@@ -74,6 +100,23 @@ def test_a_granule_that_does_not_decode_costs_only_its_detector(synthetic_produc
     assert statuses == {1: "done", 2: "failed", 3: "done"}
     status, errors = run(capsys, "product", str(copy), str(tmp_path / "only2"), "--task", "none", "--detectors", "2")
     assert status == 2 and len(errors) == 1 and finished_files(tmp_path / "only2") == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--overlap", "0"], "--overlap 0 px is outside what strips 400 px wide allow; expected 10 to 250 px"),
+    (["--overlap", "1"], "--overlap 1 px"),
+    (["--overlap", "9"], "expected 10 to 250 px"),
+    (["--overlap", "-5"], "--overlap -5 px"),
+    (["--overlap", "251"], "--overlap 251 px"),
+    (["--size", "100000"], "--size 100000 is longer than the strips of detectors 1 and 2 (512 rows); "
+                           "expected at most 512 rows"),
+    (["--size", "32"], "expected at least 64 rows"),
+])
+def test_pairs_refuse_sizes_and_overlaps_outside_what_works(synthetic_product, tmp_path, capsys, argv, message):
+    """They were: a traceback (overlap 0, 1), or pairs.json with 0 pairs and exit 1 (-5, a size beyond the strips)."""
+    status, errors = run(capsys, "pairs", str(synthetic_product.path), str(tmp_path / "out"), *argv)
+    assert status == 2 and len(errors) == 1 and message in errors[0], errors
+    assert not (tmp_path / "out").exists()
 
 
 def test_pairs_show_the_same_ground_and_a_training_run_starts_from_them(synthetic_product, tmp_path, capsys):

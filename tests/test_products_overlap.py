@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from l1bsr_core.classical_registration import phase_correlation_shift
-from l1bsr_core.errors import InputError
-from l1bsr_core.products.overlap import TRIM_PX, cut_pairs, find_overlap, plan_pairs
+from l1bsr_core.errors import ArgumentError, InputError
+from l1bsr_core.products.overlap import (
+    MIN_CORRELATION_PX,
+    TRIM_PX,
+    cut_pairs,
+    edge_px,
+    expected_overlap_range,
+    find_overlap,
+    plan_pairs,
+)
 from l1bsr_core.products.process import aligned_strip, open_product
 
 
@@ -51,3 +59,20 @@ def test_strips_without_common_ground_are_refused(strips):
     noise = np.random.default_rng(0).integers(1, 4000, strips[1].shape).astype(np.uint16)
     with pytest.raises(InputError, match="no common ground"):
         find_overlap(strips[1], noise)
+
+
+def test_the_expected_overlaps_searched_are_those_phase_correlation_and_the_strips_allow(strips):
+    accepted = expected_overlap_range(400)
+    assert accepted == range(10, 251)
+    assert edge_px(accepted.start) == MIN_CORRELATION_PX and edge_px(accepted.stop - 1) == 400
+    assert expected_overlap_range(MIN_CORRELATION_PX - 1) == range(0)
+    for expected in (accepted.start, accepted.stop - 1):  # the limits run (finding the overlap or not)
+        try:
+            find_overlap(strips[1], strips[2], expected=expected)
+        except InputError as error:
+            assert "no common ground" in str(error)
+    for expected in (-5, 0, 1, accepted.start - 1, accepted.stop):  # were a ValueError, or a negative overlap
+        with pytest.raises(ArgumentError, match=f"expected {accepted.start} to {accepted.stop - 1} px"):
+            find_overlap(strips[1], strips[2], expected=expected)
+    with pytest.raises(ArgumentError, match="too short"):
+        find_overlap(strips[1][:MIN_CORRELATION_PX - 1], strips[2])

@@ -1,8 +1,9 @@
 """``l1bsr batch INPUT… OUT_DIR --task …``: many inputs, one command, on Dask.
 
 Exit status: 0 when every item is done or skipped, 1 when some failed (one line each on stderr,
-and in the manifest), 2 for a usage error (one line, nothing started, OUT_DIR left as it was),
-130 on Ctrl-C (the items done so far are in the manifest; run the command again to finish).
+and in the manifest; an input product that cannot be read is such an item, failed without
+running), 2 for a usage error (one line, nothing started, OUT_DIR left as it was), 130 on Ctrl-C
+(the items done so far are in the manifest; run the command again to finish).
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class ItemProgressBar:
     def __init__(self, total: int, skipped: int, stream=None):
         self.total, self.stream = total, stream or sys.stderr
         self.counts = {DONE: 0, FAILED: 0, SKIPPED: skipped}
+        self.untimed = 0
+        """Items failed without running (unreadable products): left out of the ETA, like skipped ones."""
         self.start = time.perf_counter()
         self.drawn = False
 
@@ -124,16 +127,18 @@ class ItemProgressBar:
         return sum(self.counts.values())
 
     def eta(self) -> str:
-        ran = self.counts[DONE] + self.counts[FAILED]
+        ran = self.counts[DONE] + self.counts[FAILED] - self.untimed
         left = self.total - self.finished
         if not ran:
             return "?"
         seconds = round((time.perf_counter() - self.start) / ran * left)
         return f"{seconds // 60}:{seconds % 60:02d}"
 
-    def update(self, status: str | None = None) -> None:
+    def update(self, status: str | None = None, *, ran: bool = True) -> None:
+        """Count an item of ``status`` (``ran`` False: it failed without running) and redraw the bar."""
         if status is not None:
             self.counts[status] += 1
+            self.untimed += not ran
         failed = f", {self.counts[FAILED]} failed" if self.counts[FAILED] else ""
         self.stream.write(f"\rbatch {progress_bar(self.finished, self.total)} {self.finished}/{self.total} "
                           f"items{failed}, ETA {self.eta()}  ")
@@ -151,6 +156,11 @@ class ItemProgressBar:
 
 def _name(item: Item) -> str:
     return f"{item.input} detector {item.detector}" if item.detector is not None else str(item.input)
+
+
+def _report_failure(progress: ItemProgressBar, item: Item, error: str) -> None:
+    """The one line of a failed item on stderr, naming the item once (our messages mostly name it already)."""
+    progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -174,10 +184,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the batch; return the exit status (L1BSRError for usage errors, before anything is written)."""
     networks = check_arguments(args)
     items = expand_inputs(args.inputs, args.out_dir)
+    unusable = [item for item in items if item.error is not None]  # failed already: recorded, never run
+    usable = [item for item in items if item.error is None]
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
-    check_same_task(items, done, args.task)
-    todo, skipped = _partition(items, done, args, networks)
+    check_same_task(usable, done, args.task)
+    todo, skipped = _partition(usable, done, args, networks)
     progress = ItemProgressBar(len(items), len(skipped))
     from .engine import check_device, open_cluster, run_items
 
@@ -196,6 +208,11 @@ def run(args: argparse.Namespace) -> int:
         for item in skipped:
             manifest.append(make_record(item, SKIPPED, task=args.task, weights=args.weights,
                                         sha256=done[item.key]["sha256"], networks=networks, options=_options(args)))
+        for item in unusable:
+            manifest.append(make_record(item, FAILED, task=args.task, weights=args.weights, error=item.error,
+                                        networks=networks, options=_options(args)))
+            _report_failure(progress, item, item.error)
+            progress.update(FAILED, ran=False)
         if todo:
             progress.update()
             options = _options(args)
@@ -209,8 +226,7 @@ def run(args: argparse.Namespace) -> int:
                 if (result["detail"] or {}).get("in_domain") is False:
                     outside[result["detail"]["input_level"]] = outside.get(result["detail"]["input_level"], 0) + 1
                 if result["status"] == FAILED:
-                    error = result["error"]  # named once: our messages mostly name the input already
-                    progress.line(f"{PROG}: error: {error if _name(item) in error else f'{_name(item)}: {error}'}")
+                    _report_failure(progress, item, result["error"])
                 progress.update(result["status"])
     counts = progress.counts
     if todo and outside:

@@ -7,6 +7,9 @@ which gives one item per detector, or an L1C/L2A product, which gives one item (
 Outputs all go into OUT_DIR: ``<input stem>.tif``, ``<product stem>_D01.tif`` for detector 1 of an
 L1B product, ``<product stem>.tif`` for an L1C/L2A product.
 Two items with one output name, or an output that is an input, are refused before any work.
+An input meant as a product that cannot be read as one (damaged metadata, a ``.SAFE`` folder
+without granules, a ``.zip`` that is no product) is one item that has already failed
+(:attr:`Item.error`): it fails alone, like a file that is not a BGRN TIFF, and the others run.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, L1BSRError, one_line
 from ..outputs import TIFF_SUFFIXES
 from ..products import is_product, list_detectors
-from ..products.layout import product_stem
+from ..products.layout import PRODUCT_SUFFIXES, product_stem
 from ..products.tile_product import is_tile_product
 
 OUTPUT_SUFFIX = ".tif"
+SAFE_SUFFIX = ".safe"
+"""A folder named ``*.SAFE`` (any case) is meant as a Sentinel-2 product, whatever it holds."""
+PRODUCT_FOLDERS = ("GRANULE", "DATASTRIP")
+"""Sub-folders that make a folder a product (one renamed without its ``.SAFE``)."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,15 @@ class Item:
         input: the path as given (a file, or a product).
         output: the file to write, in OUT_DIR.
         detector: the detector number of a product item, None for a TIFF.
+        error: why the input gives no work (one line: a product that cannot be read), None for an
+            item to run: such an item is recorded as failed without running.
     """
 
     key: str
     input: Path
     output: Path
     detector: int | None = None
+    error: str | None = None
 
 
 def _tiffs_in(folder: Path) -> list[Path]:
@@ -51,13 +61,37 @@ def _tiffs_in(folder: Path) -> list[Path]:
     )
 
 
+def _is_meant_as_product(path: Path) -> bool:
+    """True for a ``.zip`` file, a ``*.SAFE`` folder or a folder with ``GRANULE``/``DATASTRIP`` in it: an
+    input given as a Sentinel-2 product, which fails as an item if it cannot be read as one."""
+    if path.is_file():
+        return path.suffix.lower() in PRODUCT_SUFFIXES
+    if not path.is_dir():
+        return False
+    return path.suffix.lower() == SAFE_SUFFIX or any((path / name).is_dir() for name in PRODUCT_FOLDERS)
+
+
+def _error_text(error: Exception) -> str:
+    """One line: our errors as they are, anything else with its type (as a worker reports an item's failure)."""
+    return one_line(error) if isinstance(error, L1BSRError) else f"{type(error).__name__}: {one_line(error)}"
+
+
+def _product_items(path: Path, out_dir: Path) -> list[Item]:
+    """One item per detector of the L1B product at ``path``; one failed item when it cannot be read."""
+    key, stem = str(path.resolve()), product_stem(path)
+    try:
+        detectors = list_detectors(path)
+    except Exception as error:  # a damaged product costs only its own item (its XML can raise anything)
+        return [Item(key, path, out_dir / f"{stem}{OUTPUT_SUFFIX}", error=_error_text(error))]
+    return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
+            for detector in detectors]
+
+
 def _items_of(path: Path, out_dir: Path) -> list[Item]:
     if is_tile_product(path):  # an L1C/L2A product: one tile, one item
         return [Item(str(path.resolve()), path, out_dir / f"{product_stem(path)}{OUTPUT_SUFFIX}")]
-    if is_product(path):
-        key, stem = str(path.resolve()), product_stem(path)
-        return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
-                for detector in list_detectors(path)]
+    if is_product(path) or _is_meant_as_product(path):  # a product's structure found, or a broken one
+        return _product_items(path, out_dir)
     if path.is_dir():
         return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)]
     if path.exists():  # any file: one that is not a BGRN TIFF fails as an item, the others go on
@@ -67,6 +101,9 @@ def _items_of(path: Path, out_dir: Path) -> list[Item]:
 
 def expand_inputs(inputs, out_dir) -> list[Item]:
     """The items of ``inputs`` in the order given (folders sorted), each input file once.
+
+    A product that cannot be read is one item with its :attr:`Item.error` (it writes nothing: the
+    checks of output names below leave it out).
 
     Raises:
         ArgumentError: for an input that does not exist, no item at all, two items with one
@@ -81,19 +118,24 @@ def expand_inputs(inputs, out_dir) -> list[Item]:
         given = ", ".join(map(str, inputs)) or "nothing"
         raise ArgumentError(f"no input images in {given}; expected BGRN TIFF files (.tif, .tiff), folders of them "
                             f"or L1B products")
+    _check_outputs([item for item in items.values() if item.error is None])
+    return list(items.values())
+
+
+def _check_outputs(items: list[Item]) -> None:
+    """ArgumentError for two items with one output name, or an output that is one of the inputs."""
     by_output: dict[str, Item] = {}
-    for item in items.values():
+    for item in items:
         other = by_output.setdefault(os.path.normcase(item.output.name), item)
         if other is not item:
             raise ArgumentError(f"{other.input} and {item.input} would both be written to {item.output}; "
                                 f"expected inputs of distinct names")
-    sources = {_identity(item.input): item.input for item in items.values()}
-    for item in items.values():
+    sources = {_identity(item.input): item.input for item in items}
+    for item in items:
         source = sources.get(_identity(item.output))
         if source is not None:
             raise ArgumentError(f"the output {item.output} is the input file {source}: writing it would destroy "
                                 f"the input; expected another OUT_DIR")
-    return list(items.values())
 
 
 def _identity(path: Path):

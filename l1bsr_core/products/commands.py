@@ -6,17 +6,21 @@ bands co-registered): it writes ``OUT_DIR/<product>_<task>.tif`` for a window of
 registration (a check of the product's own band registration), and says which path it took.
 
 Errors found before any work (a missing path, not an L1B product, an L1C/L2A product, a damaged
-zip, a granule without its band files, bad arguments) print one line and exit 2, leaving nothing
-in OUT_DIR. A detector that fails later (e.g. a JPEG 2000 that does not decode) is reported in
-the manifest and on stderr (one line) while the other detectors are written: exit 1. If every
-detector fails, nothing that looks finished is written: exit 2.
+zip, a granule without its band files, bad arguments: the networks' tile size, device and weights
+are checked once, not per detector; pairs' size and overlap against the strips) print one line
+and exit 2, leaving nothing: no OUT_DIR is made, or the one made is removed while empty. A
+detector that fails later (e.g. a JPEG 2000 that does not decode) is reported in the manifest and
+on stderr (one line) while the other detectors are written: exit 1. If every detector fails,
+nothing that looks finished is written: exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..command_kit import (
@@ -30,10 +34,20 @@ from ..command_kit import (
 )
 from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
+from ..jobs import MODEL_KINDS
 from ..outputs import write_json
+from ..tiling import check_tile
 from .layout import product_stem
-from .overlap import EXPECTED_OVERLAP_PX, cut_pairs, find_overlap, plan_pairs
-from .process import PRODUCT_TASKS, aligned_strip, check_detectors, open_product, output_name, process_detector
+from .overlap import EXPECTED_OVERLAP_PX, check_expected_overlap, cut_pairs, find_overlap, plan_pairs
+from .process import (
+    PRODUCT_TASKS,
+    OpenProduct,
+    aligned_strip,
+    check_detectors,
+    open_product,
+    output_name,
+    process_detector,
+)
 
 EXIT_PARTIAL = 1
 MANIFEST = "manifest.json"
@@ -92,6 +106,41 @@ def _out_dir(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _made(out_dir: Path) -> Iterator[list[bool]]:
+    """Make OUT_DIR for the block; remove it again when the block raises, or says it failed (sets
+    the yielded ``[False]`` to True), while it is still empty: a refused run leaves no folder behind."""
+    new = not out_dir.exists()
+    out_dir.mkdir(exist_ok=True)
+    failed = [False]
+    try:
+        yield failed
+    except BaseException:
+        failed[0] = True
+        raise
+    finally:
+        if new and failed[0]:
+            with contextlib.suppress(OSError):  # not empty: something was written, keep it
+                out_dir.rmdir()
+
+
+def _check_networks(args) -> None:
+    """Refuse once, before anything is written, a tile size, device or weights the task's networks
+    cannot run with (ArgumentError, WeightsError); ``--task none`` runs none and takes no ``--tile``.
+    Otherwise every detector would fail on its own with the same line."""
+    if args.task not in MODEL_KINDS:
+        if args.tile is not None:
+            raise ArgumentError("--tile applies to a network; --task none runs none")
+        return
+    check_tile(args.tile)
+    from .. import devices, weights  # imports torch: after the cheap checks
+
+    devices.resolve_device(args.device)
+    _, info = weights.get_model(MODEL_KINDS[args.task], args.weights, "cpu")
+    if info["config"].get("faithful"):  # the REC aligns its input with a CSR: that one's weights too
+        weights.get_model("csr", info["config"].get("align_with") or None, "cpu")
+
+
 def _run_tile_product(args) -> int:
     """An L1C/L2A product: one output for the window, a manifest with the domain notice."""
     from ..coregistered import export_window
@@ -105,20 +154,21 @@ def _run_tile_product(args) -> int:
         output = out_dir / f"{stem}_misregistration.json"
     else:
         output = out_dir / f"{stem}_{args.task}.tif"
-    out_dir.mkdir(exist_ok=True)
+    if args.task == "none" and args.tile is not None:
+        raise ArgumentError("--tile applies to a network; --task none runs none")
     start = time.perf_counter()
     progress = TileProgressBar(f"{stem} {args.task}", unit="blocks")
-    if args.task == "none":
-        if args.tile is not None:
-            raise ArgumentError("--tile applies to a network; --task none runs none")
-        record = export_window(args.product, output, window=args.window, bbox=args.bbox, progress=progress)
-    else:
-        record = process_file(args.product, output, args.task, weights=args.weights, device=args.device,
-                              tile=args.tile, progress=progress, window=args.window, bbox=args.bbox, align=args.align)
-    report_domain("l1bsr product", record)
-    manifest = {"product": str(args.product), "task": args.task, "output": output.name, **record,
-                "seconds": round(time.perf_counter() - start, 3)}
-    write_json(out_dir / MANIFEST, manifest)
+    with _made(out_dir):  # process_file checks the networks' arguments once, the window too
+        if args.task == "none":
+            record = export_window(args.product, output, window=args.window, bbox=args.bbox, progress=progress)
+        else:
+            record = process_file(args.product, output, args.task, weights=args.weights, device=args.device,
+                                  tile=args.tile, progress=progress, window=args.window, bbox=args.bbox,
+                                  align=args.align)
+        report_domain("l1bsr product", record)
+        manifest = {"product": str(args.product), "task": args.task, "output": output.name, **record,
+                    "seconds": round(time.perf_counter() - start, 3)}
+        write_json(out_dir / MANIFEST, manifest)
     return 0
 
 
@@ -133,9 +183,17 @@ def _run_product(args) -> int:
     out_dir = _out_dir(args.out_dir)
     product = open_product(args.product)
     detectors = check_detectors(product, args.detectors)
-    if args.tile is not None and args.task == "none":
-        raise ArgumentError("--tile applies to a network; --task none runs none")
-    out_dir.mkdir(exist_ok=True)
+    _check_networks(args)
+    with _made(out_dir) as failed:
+        failures = _run_detectors(args, product, detectors, out_dir)
+        failed[0] = len(failures) == len(detectors)
+    if failed[0]:
+        return EXIT_USER_ERROR
+    return EXIT_PARTIAL if failures else 0
+
+
+def _run_detectors(args, product: OpenProduct, detectors: list[int], out_dir: Path) -> list[str]:
+    """Each detector's strip to OUT_DIR, the manifest kept current; the failures' one-line messages."""
     manifest = {"product": str(args.product), "datastrip": product.datastrip.datastrip_id, "task": args.task,
                 "missing_granules": product.missing_granules(), "detectors": []}
     failures = []
@@ -156,9 +214,27 @@ def _run_product(args) -> int:
         manifest["detectors"].append(record)
         if len(failures) < len(manifest["detectors"]):  # something finished: keep the record current
             write_json(out_dir / MANIFEST, manifest)
-    if failures and len(failures) == len(detectors):
-        return EXIT_USER_ERROR
-    return EXIT_PARTIAL if failures else 0
+    return failures
+
+
+def _strip_size(product: OpenProduct, detector: int) -> tuple[int, int]:
+    """(rows, cols) of a detector's strip from its granules' metadata (no pixel read): rows from its
+    first granule's first line to its last granule's last, as its strip stacks them."""
+    own = [g.metadata for g in product.granules if g.metadata.detector == detector]
+    first = min(m.first_row for m in own)
+    return max(m.first_row + m.rows for m in own) - first, min(m.cols for m in own)
+
+
+def _check_pair_arguments(args, product: OpenProduct, neighbours: list[tuple[int, int]]) -> None:
+    """Refuse, before anything is written, a ``--size`` longer than a pair's strips or an ``--overlap``
+    their overlap cannot be searched with (:func:`~l1bsr_core.products.overlap.expected_overlap_range`)."""
+    sizes = {detector: _strip_size(product, detector) for pair in neighbours for detector in pair}
+    for first, second in neighbours:
+        rows, cols = (min(a, b) for a, b in zip(sizes[first], sizes[second]))
+        if args.size > rows:
+            raise ArgumentError(f"--size {args.size} is longer than the strips of detectors {first} and {second} "
+                                f"({rows} rows); expected at most {rows} rows")
+        check_expected_overlap(args.overlap, cols, name="--overlap")
 
 
 def _run_pairs(args) -> int:
@@ -177,7 +253,13 @@ def _run_pairs(args) -> int:
     if not neighbours:
         raise ArgumentError(f"detectors {detectors} include no adjacent pair (d, d+1); expected at least two "
                             f"neighbours")
-    out_dir.mkdir(exist_ok=True)
+    _check_pair_arguments(args, product, neighbours)
+    with _made(out_dir):
+        return _write_pairs(args, product, neighbours, out_dir)
+
+
+def _write_pairs(args, product: OpenProduct, neighbours: list[tuple[int, int]], out_dir: Path) -> int:
+    """The pairs of each two neighbours and ``pairs.json`` in OUT_DIR; the exit status."""
     strips = {}
     record = {"product": str(args.product), "datastrip": product.datastrip.datastrip_id, "size": args.size,
               "pairs": []}

@@ -6,7 +6,9 @@ The overlap is found by phase correlation of the G bands of the two strips' faci
 (:func:`l1bsr_core.classical_registration.phase_correlation_shift`): an edge band of ``edge`` columns of
 each strip is correlated over the whole strip height, which gives the along-track offset (up to
 half the strip) and the overlap width (from ``edge`` / 2 to ``edge`` px). Both arrangements
-(d+1 right of d, or left of it) are tried and the more confident one kept.
+(d+1 right of d, or left of it) are tried and the more confident one kept. The expected overlap
+must give an edge band the correlation can use and the strips can hold
+(:func:`expected_overlap_range`).
 
 Pairs are then cut from the coarsely aligned strips: BGRN crops of the same ground from d
 (``NAME_0.tif``) and d+1 (``NAME_1.tif``), co-registered to the nearest pixel, in the format
@@ -21,7 +23,8 @@ import numpy as np
 
 from ..bands import NO_DATA, REFERENCE_BAND
 from ..classical_registration import MIN_CONFIDENCE, phase_correlation_shift
-from ..errors import InputError
+from ..classical_registration import MIN_WINDOW_PX as MIN_CORRELATION_PX
+from ..errors import ArgumentError, InputError
 from .coarse import CALIBRATED_WINDOW_PX
 
 EXPECTED_OVERLAP_PX = 150
@@ -58,15 +61,49 @@ class Overlap:
         return asdict(self)
 
 
+def edge_px(expected: int) -> int:
+    """Columns of the edge band correlated for an ``expected`` overlap (px)."""
+    return int(round(EDGE_FACTOR * expected))
+
+
+def expected_overlap_range(width: int) -> range:
+    """The expected overlaps (px) :func:`find_overlap` can search for between strips ``width`` px wide:
+    an edge band (:func:`edge_px`) at least :data:`MIN_CORRELATION_PX` wide (what phase correlation
+    needs) and at most ``width`` (so the search spans 0.8× to 1.6× the expected overlap); empty when
+    the strips are narrower than that smallest band."""
+    fitting = [expected for expected in range(width + 1) if MIN_CORRELATION_PX <= edge_px(expected) <= width]
+    return range(fitting[0], fitting[-1] + 1) if fitting else range(0)
+
+
+def check_expected_overlap(expected: int, width: int, name: str = "an expected overlap of") -> None:
+    """ArgumentError unless ``expected`` is in :func:`expected_overlap_range` of strips ``width`` px
+    wide; ``name`` introduces the value in the message (a command names its option)."""
+    accepted = expected_overlap_range(width)
+    if expected in accepted:
+        return
+    if not accepted:
+        raise ArgumentError(f"strips {width} px wide are too narrow to find an overlap in; expected strips at least "
+                            f"{MIN_CORRELATION_PX} px wide")
+    raise ArgumentError(f"{name} {expected} px is outside what strips {width} px wide allow; expected "
+                        f"{accepted.start} to {accepted.stop - 1} px (the {EDGE_FACTOR}× wider edge band searched "
+                        f"must be at least the {MIN_CORRELATION_PX} px phase correlation needs and fit in the strips)")
+
+
 def find_overlap(first: np.ndarray, second: np.ndarray, *, expected: int = EXPECTED_OVERLAP_PX) -> Overlap:
     """The overlap of two adjacent detectors' (H, W, 4) strips, from their G bands.
 
     Raises:
+        ArgumentError: for an ``expected`` overlap outside :func:`expected_overlap_range`, or strips
+            fewer than :data:`MIN_CORRELATION_PX` rows long.
         InputError: when neither arrangement gives a confident correlation peak.
     """
     width = min(first.shape[1], second.shape[1])
-    edge = min(int(round(EDGE_FACTOR * expected)), width)
+    check_expected_overlap(expected, width)
+    edge = edge_px(expected)
     rows = min(first.shape[0], second.shape[0])
+    if rows < MIN_CORRELATION_PX:
+        raise ArgumentError(f"strips of {rows} rows are too short to find their overlap; expected at least "
+                            f"{MIN_CORRELATION_PX} rows")
     g1, g2 = first[:rows, :, REFERENCE_BAND], second[:rows, :, REFERENCE_BAND]
     candidates = []
     for side, a, b, offset in (("right", g1[:, -edge:], g2[:, :edge], first.shape[1] - edge),
