@@ -85,7 +85,7 @@ def test_loss_is_small_for_the_true_answer(pairs):
 
 @pytest.mark.parametrize("task, model_config", [("csr", TINY_JOINT), ("csr", TINY_CSR), ("rec-supervised", TINY_REC)])
 def test_training_run_logs_checkpoints_and_resumes(tmp_path, task, model_config):
-    cfg = TrainConfig(task=task, out=str(tmp_path / task), steps=4, batch=2, crop=32, log_every=2,
+    cfg = TrainConfig(task=task, out=str(tmp_path / task), steps=4, batch=2, crop=48, log_every=2,
                       val_every=4, ckpt_every=2, model_config=model_config, threads=1)
     train(cfg)
     first = [json.loads(line) for line in (tmp_path / task / "log.jsonl").read_text().splitlines()]
@@ -133,7 +133,7 @@ def test_export_registers_the_run_with_an_override(tmp_path):
     from l1bsr_core.train.__main__ import main
     from l1bsr_core.weights import load_model, read_registry
     run = tmp_path / "csr"
-    train(TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=2, val_every=2,
+    train(TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=48, log_every=2, val_every=2,
                       ckpt_every=2, model_config=TINY_CSR, threads=1))
     weights = tmp_path / "weights"
     weights.mkdir()
@@ -183,7 +183,7 @@ def test_the_best_validated_checkpoint_is_kept_resumed_and_exported(tmp_path, ca
     run.mkdir()
     (run / "best.json").write_text(json.dumps({"step": 99, "score": 1e9}))  # an earlier run's, in a reused folder
     (run / "best.pt").write_bytes(b"an earlier run's")
-    config = TrainConfig(task="csr", out=str(run), steps=3, batch=2, crop=32, log_every=1, val_every=1,
+    config = TrainConfig(task="csr", out=str(run), steps=3, batch=2, crop=48, log_every=1, val_every=1,
                          ckpt_every=1, model_config=TINY_CSR, threads=1)
     scripted_validation(monkeypatch, [1.0, 0.5, 0.7])
     train(config)
@@ -214,7 +214,7 @@ def test_the_best_validated_checkpoint_is_kept_resumed_and_exported(tmp_path, ca
 def test_a_fine_tune_validates_its_initial_weights_first(tmp_path, monkeypatch):
     """The weights a fine-tune starts from are its first candidate: a run that only gets worse
     keeps them as best.pt (step 0)."""
-    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=1, batch=2, crop=32, log_every=1,
+    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=1, batch=2, crop=48, log_every=1,
                        val_every=1, ckpt_every=1, model_config=TINY_CSR, threads=1)
     train(base)
     queue = scripted_validation(monkeypatch, [0.3, 0.5, 0.6])
@@ -230,10 +230,10 @@ def test_a_fine_tune_validates_its_initial_weights_first(tmp_path, monkeypatch):
 
 def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_training(tmp_path):
     from l1bsr_core.train.data import PairSource
-    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=2, batch=2, crop=32, log_every=2,
+    base = TrainConfig(task="csr", out=str(tmp_path / "base"), steps=2, batch=2, crop=48, log_every=2,
                        val_every=2, ckpt_every=2, model_config=TINY_CSR, threads=1)
     train(base)
-    tuned = TrainConfig(task="csr", out=str(tmp_path / "tuned"), steps=2, batch=2, crop=32, log_every=2,
+    tuned = TrainConfig(task="csr", out=str(tmp_path / "tuned"), steps=2, batch=2, crop=48, log_every=2,
                         val_every=2, ckpt_every=2, threads=1, init=str(tmp_path / "base" / "last.pt"),
                         simulation={"band_view_jitter_px": 0.6})
     before = torch.load(tmp_path / "base" / "last.pt", weights_only=True)
@@ -289,7 +289,7 @@ def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_the
     pairs before comparing its next steps with it; resumed with the same options, it does not."""
     from l1bsr_core.train import loop
     run = tmp_path / "csr"
-    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=1, val_every=1,
+    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=48, log_every=1, val_every=1,
                          ckpt_every=1, model_config=TINY_CSR, threads=1)
     scripted_validation(monkeypatch, [0.5, 0.7])
     train(config)
@@ -315,7 +315,7 @@ def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resu
     """``best.pt`` carries its score: a ``best.json`` older than it (a run stopped between the two
     writes) is rewritten from it when the run resumes, so the next steps compare with the true best."""
     run = tmp_path / "csr"
-    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=32, log_every=1, val_every=1,
+    config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=48, log_every=1, val_every=1,
                          ckpt_every=1, model_config=TINY_CSR, threads=1)
     scripted_validation(monkeypatch, [0.5, 0.3])
     train(config)

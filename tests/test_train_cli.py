@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from l1bsr_core.train.__main__ import COMMAND_FIELD, build_parser, field_docs
-from l1bsr_core.train.loop import TASKS, TrainConfig
+from l1bsr_core.train.checks import TASKS
+from l1bsr_core.train.loop import TrainConfig
 
 FLAGS_BEFORE_GENERATION = (
     "--out", "--steps", "--batch", "--crop", "--seed", "--threads", "--log-every", "--val-every", "--ckpt-every",
@@ -52,3 +53,28 @@ def test_field_docs_reads_the_docstring_under_each_field():
     docs = field_docs(TrainConfig)
     assert docs["out"] == "Run folder (resumes if it holds last.pt; a new run there replaces an earlier run's best.pt)."
     assert "\n" not in docs["init"] and docs["init"].startswith("Weights (registered name")
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["nope"], ["csr"], ["export"], ["export", "run", "--name", "n", "--override", "[1]"],
+    ["csr", "--out", "x", "--simulation", "{bad"], ["csr", "--out", "x", "--model-config", "{bad"],
+])
+def test_argument_errors_are_one_line_that_says_what_is_expected(capsys, argv):
+    from l1bsr_core.train.__main__ import main
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "--help" in err, err
+    assert "usage:" not in err
+
+
+def test_a_missing_command_names_the_commands(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([])
+    assert "required: {csr,rec,rec-supervised,export}" in capsys.readouterr().err
+
+
+def test_export_documents_replace():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    replace = next(a for a in sub.choices["export"]._actions if a.dest == "replace")
+    assert replace.default is False and "registered" in replace.help

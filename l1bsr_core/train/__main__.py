@@ -13,13 +13,23 @@ import ast
 import dataclasses
 import inspect
 import json
+import re
 import sys
 import textwrap
 import typing
 from pathlib import Path
 
+from ..command_kit import OneLineParser, run_reporting_errors
+
 COMMAND_FIELD = "task"
 """The field given by the command (csr, rec, rec-supervised), not by a flag."""
+PROG = "python -m l1bsr_core.train"
+"""The command's name in its usage and error lines."""
+EXPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+"""A name ``export`` registers: plain (letters, digits, ``-``, ``_``, ``.``; no path separator, not
+hidden), since it is also the file's name in the weights folder."""
+WEIGHTS_SUFFIX = ".safetensors"
+"""The suffix of an exported weights file, ``NAME.safetensors``."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -71,18 +81,24 @@ def add_config_flags(parser: argparse.ArgumentParser, cls) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .loop import TASKS, TrainConfig
+    from .checks import TASKS
+    from .loop import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="python -m l1bsr_core.train",
-                                     description="Train CSR / REC without ground truth, or export a run to weights/.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog=PROG, description="Train CSR / REC without ground truth, or export a run to weights/.")
+    commands = (*TASKS, "export")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(commands) + "}")
     for task in TASKS:
         add_config_flags(sub.add_parser(task, help=f"train {task}"), TrainConfig)
     p = sub.add_parser("export", help="write a run's model to weights/ as safetensors and register it")
     p.add_argument("run", type=Path, help="run folder (holding last.pt and best.pt)")
     p.add_argument("--checkpoint", choices=("last", "best"), default="last",
                    help="the last step's model, or the best validated one (best.pt). Default: last.")
-    p.add_argument("--name", required=True, help="registry name of the exported weights")
+    p.add_argument("--name", required=True,
+                   help="registry name of the exported weights, also their file's (NAME.safetensors): letters, "
+                        "digits, '-', '_' and '.', not starting with '.'")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the weights already registered under --name (same kind; never a file that "
+                        "another registered name uses). Default: a name the registry has is refused.")
     p.add_argument("--description", default="", help="registry description")
     p.add_argument("--weights-dir", type=Path, default=None, help="weights folder (default: the project's)")
     p.add_argument("--override", type=_json_object, default={},
@@ -91,13 +107,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def export_path(name: str, folder: Path, kind: str, *, replace: bool) -> Path:
+    """The file ``folder/NAME.safetensors`` that exporting a ``kind`` network as ``name`` writes.
+
+    Raises:
+        ArgumentError: for a name that is not plain (:data:`EXPORT_NAME`), a weights folder that is not
+            one, a file another registered name uses, or (without ``replace``) weights already
+            registered or present under ``name``, or of another kind.
+    """
+    from ..errors import ArgumentError
+    from ..weights import read_registry
+
+    if not EXPORT_NAME.fullmatch(name):
+        raise ArgumentError(f"weights name {name!r} is not a plain name; expected letters, digits, '-', '_' and "
+                            f"'.', not starting with '.'")
+    if not folder.is_dir():
+        raise ArgumentError(f"weights folder {folder} is not a folder; expected an existing folder")
+    path = folder / f"{name}{WEIGHTS_SUFFIX}"
+    registry = read_registry(folder)
+    sharing = sorted(entry.name for entry in registry.values() if entry.file == path.name and entry.name != name)
+    if sharing:
+        raise ArgumentError(f"{path.name} in {folder} is the file of the registered weights {', '.join(sharing)}; "
+                            f"expected another name")
+    if name in registry and registry[name].kind != kind:
+        raise ArgumentError(f"weights {name!r} are a registered {registry[name].kind.upper()} network; a "
+                            f"{kind.upper()} run takes another name")
+    if not replace and (name in registry or path.exists()):
+        raise ArgumentError(f"weights {name!r} already exist in {folder}; expected a new name, or --replace to "
+                            f"replace them")
+    return path
+
+
 def export(args: argparse.Namespace) -> dict:
-    """Write the run's model as safetensors (with ``args.override`` applied) and register it."""
+    """Write the run's model as safetensors (with ``args.override`` applied) and register it;
+    nothing is written when an argument is refused (see :func:`export_path`)."""
     import torch
 
     from ..errors import WeightsError
     from ..models import build_network
     from ..weights import load_model, register_weights, save_checkpoint, weights_dir
+    from .checks import check_config_fields
 
     folder = args.weights_dir or weights_dir()
     checkpoint = args.run / f"{args.checkpoint}.pt"
@@ -110,12 +159,13 @@ def export(args: argparse.Namespace) -> dict:
         kind = state["kind"]
     except Exception as error:  # torch.load on a damaged file raises whatever its unpickler meets
         raise WeightsError(f"{checkpoint} is not a readable training checkpoint ({type(error).__name__})") from error
+    path = export_path(args.name, folder, kind, replace=args.replace)
     model, _ = load_model(kind, checkpoint)
     if args.override:
+        check_config_fields(args.override, type(model.config), "--override")
         trained = model
         model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})
         model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
-    path = folder / f"{args.name}.safetensors"
     save_checkpoint(model, path, version=state["version"])
     entry = register_weights(args.name, path, description=args.description, folder=folder)
     return {"name": entry.name, "file": entry.file, "sha256": entry.sha256}
@@ -125,11 +175,9 @@ def main(argv=None) -> int:
     """The training command line: one line and exit status 2 for a user error (see
     :func:`~l1bsr_core.command_kit.run_reporting_errors`); a run stopped by Ctrl-C resumes from its
     last checkpoint when started again with the same ``--out``."""
-    from ..command_kit import run_reporting_errors
-
     args = build_parser().parse_args(argv)
     if args.command == "export":
-        return run_reporting_errors("python -m l1bsr_core.train export", lambda: print(json.dumps(export(args))))
+        return run_reporting_errors(f"{PROG} export", lambda: print(json.dumps(export(args))))
     from .loop import TrainConfig, train
 
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
@@ -138,7 +186,7 @@ def main(argv=None) -> int:
     def run() -> None:
         train(TrainConfig(task=args.command, **values))
 
-    return run_reporting_errors("python -m l1bsr_core.train", run,
+    return run_reporting_errors(PROG, run,
                                 interrupted=f"interrupted; run it again to resume from {args.out}/last.pt")
 
 

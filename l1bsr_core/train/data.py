@@ -36,20 +36,28 @@ PROCEDURAL_POOL = 48
 """Procedural scenes drawn once per training run; crops are cut from them (see SceneSampler)."""
 
 
+REAL_PAIR_SUFFIXES = ("_0.tif", "_1.tif")
+"""The two files of a real overlap pair: ``<name>_0.tif`` (view 0) and ``<name>_1.tif`` (view 1)."""
+
+
+def pair_files(folder: str | Path) -> list[tuple[Path, Path]]:
+    """The (view 0, view 1) files of the overlap pairs in ``folder``, sorted; none for a missing folder."""
+    first_suffix, second_suffix = REAL_PAIR_SUFFIXES
+    firsts = sorted(Path(folder).glob(f"*{first_suffix}"))
+    pairs = [(first, first.with_name(first.name[:-len(first_suffix)] + second_suffix)) for first in firsts]
+    return [(first, second) for first, second in pairs if second.is_file()]
+
+
 class RealPairFolder:
     """Random same-place crops of real overlap pairs ``<name>_0.tif`` / ``<name>_1.tif``."""
 
     def __init__(self, folder: str | Path, crop: int, rng: np.random.Generator):
-        folder = Path(folder)
-        firsts = sorted(folder.glob("*_0.tif"))
         self.pairs = []
-        for first in firsts:
-            second = first.with_name(first.name[:-len("_0.tif")] + "_1.tif")
-            if second.is_file():
-                a, b = read_bgrn_array(first), read_bgrn_array(second)
-                if a.shape != b.shape:
-                    raise ValueError(f"{first.name} and {second.name} differ in size: {a.shape} vs {b.shape}")
-                self.pairs.append((a, b))
+        for first, second in pair_files(folder):
+            a, b = read_bgrn_array(first), read_bgrn_array(second)
+            if a.shape != b.shape:
+                raise ValueError(f"{first.name} and {second.name} differ in size: {a.shape} vs {b.shape}")
+            self.pairs.append((a, b))
         if not self.pairs:
             raise ValueError(f"no pairs <name>_0.tif / <name>_1.tif in {folder}")
         self.crop, self.rng = crop, rng

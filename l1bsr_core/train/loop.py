@@ -28,11 +28,9 @@ from ..models import build_network
 from ..resample import upsample_bicubic
 from ..weights import load_model
 from . import losses
+from .checks import check_config, needs_csr
 from .data import PairSource, validation_batches, validation_setting
 from .networks import training_of
-from .sampler import check_own_nir_share
-
-TASKS = ("csr", "rec", "rec-supervised")
 
 
 @dataclass
@@ -207,9 +205,7 @@ weight by about the learning rate, which undid the shipped REC at 3e-4 (model ca
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a training run; returns the run folder."""
-    if cfg.task not in TASKS:
-        raise ValueError(f"unknown task {cfg.task!r}; expected one of {', '.join(TASKS)}")
-    check_own_nir_share(cfg.own_nir)  # before the run folder is made
+    check_config(cfg, Path(cfg.out) / LAST_CHECKPOINT)  # before the run folder is made
     torch.set_num_threads(cfg.threads)
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
@@ -253,7 +249,7 @@ def train(cfg: TrainConfig) -> Path:
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     csr = None
-    if kind == "rec" and (cfg.task == "rec" or training_of(model).aligns_input):
+    if needs_csr(cfg.task, model):
         csr, csr_info = load_model("csr", cfg.align_with, device)
         csr.requires_grad_(False)
         model.config = replace(model.config, align_with=cfg.align_with)

@@ -19,6 +19,8 @@ from ..warp import compose_flows, upscale_flow, warp
 
 LOSS_BORDER_PX = 8
 """Pixels excluded at each border of every loss (warps sample reflected content there)."""
+CONSISTENCY_BORDER_PX = 2 * LOSS_BORDER_PX
+"""Pixels excluded at each border of the CSR's two-view consistency loss (two warps deep)."""
 
 
 CONSISTENCY_BLUR_PX = 1.0
@@ -85,7 +87,7 @@ def anchor_consistency_loss(
     return loss, {"photometric": photometric.item(), "smooth": smooth.item()}
 
 
-def two_view_consistency_loss(csr, view0: torch.Tensor, view1: torch.Tensor, *, border: int = 2 * LOSS_BORDER_PX):
+def two_view_consistency_loss(csr, view0: torch.Tensor, view1: torch.Tensor, *, border: int = CONSISTENCY_BORDER_PX):
     """The joint CSR's self-supervised loss: each band, registered onto G in both views, must agree.
 
     With ``F_v = csr(view_v)`` (N, 3, 2, h, w), the flows of B, R, NIR onto G within view v, and
