@@ -370,7 +370,7 @@ def build_demo() -> gr.Blocks:
         # preview and line (a .change here raced with them and could describe the old window).
         for number in window:
             number.input(events.show_window, inputs=[image, *window], outputs=[preview, about],
-                         api_visibility="private", concurrency_limit=4)
+                         api_visibility="private", concurrency_limit=4, trigger_mode="always_last")
         # One click, one run: the click first disables both Run buttons (no queue: at once; a
         # second click meanwhile is dropped by trigger_mode="once"), the run follows, and the
         # buttons come back at its end, success or failure, unless the file cannot be used. A
@@ -391,7 +391,7 @@ def build_demo() -> gr.Blocks:
             runs.append(running)
         # A new file: the results and status lines spoke of the previous one, and a run still going
         # is for the previous one (cancelled; describe_input sets the Run buttons for the new file).
-        image.change(events.cleared_results, outputs=[*sr_outputs, *reg_outputs], cancels=runs,
+        image.change(events.cleared_results, outputs=[*sr_outputs, *reg_outputs], cancels=runs, queue=False,
                      api_visibility="private")
 
         # The API and MCP endpoints of the two tasks: the same runs, raising their errors for the

@@ -31,7 +31,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from .bands import N_BANDS
-from .domain import DECLARABLE_LEVELS, L1B, L1C, L2A, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
+from .domain import CO_REGISTERED_LEVELS, DECLARABLE_LEVELS, L1B, L1C, L2A, ORTHO, TAG_LEVEL, UNKNOWN, InputDomain
 from .errors import InputError, one_line
 from .georaster import OpenBands
 from .radiometry import QUANTIFICATION, Radiometry
@@ -95,9 +95,12 @@ def _declared_offset(dataset) -> float | None:
 
 def stated_level(tags: dict[str, str]) -> tuple[str, str] | None:
     """``(level, tag name)`` of the level a raster's GDAL tags (:data:`LEVEL_TAGS`) state, e.g.
-    ``("L2A", "PROCESSING_LEVEL")`` for ``Level-2A``; None when they state none."""
+    ``("L2A", "PROCESSING_LEVEL")`` for ``Level-2A``, ``ORTHO`` ("L1C/L2A", which ``--level l1c`` or
+    ``l2a`` may refine) for this project's outputs of exports of unknown level; None when they state none."""
     for name in LEVEL_TAGS:
         value = tags.get(name, "").upper().replace("LEVEL-", "L")
+        if value == ORTHO:  # this project's own tag on the output of an export of unknown level
+            return ORTHO, name
         for level in (L1B, L1C, L2A):
             if level in value:
                 return level, name
@@ -121,7 +124,7 @@ def _level(dataset, declared: str | None) -> InputDomain:
     stated = stated_level(dataset.tags())
     if declared is not None:
         level = DECLARABLE_LEVELS[declared]
-        if stated is not None and stated[0] != level:
+        if stated is not None and stated[0] != level and not (stated[0] == ORTHO and level in CO_REGISTERED_LEVELS):
             raise InputError(f"{dataset.name} says it is {stated[0]} (its {stated[1]} tag) but --level says {level}; "
                              "expected --level only for a file that does not say its level")
         return InputDomain(level, "--level")

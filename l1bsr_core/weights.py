@@ -34,6 +34,8 @@ from .models import KINDS, RCAN, CSRConfig, CSRNet, RECConfig, build_network, ki
 from .outputs import sha256_of
 from .tensors import conv_memory_format
 
+SAFETENSORS_SUFFIX = ".safetensors"
+"""The suffix of a weights file in safetensors (an exported or shipped network)."""
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
 REGISTRY_FILE = "registry.json"
@@ -266,7 +268,7 @@ def load_model(
                 f"unknown {kind.upper()} weights {name_or_path!r}: expected a checkpoint path or one of "
                 f"{', '.join(valid) or '(none registered)'}"
             )
-        loader = _load_safetensors if path.suffix == ".safetensors" else _load_torch
+        loader = _load_safetensors if path.suffix == SAFETENSORS_SUFFIX else _load_torch
         model, state, meta = loader(path, kind)
         label = path.name
     try:
@@ -300,3 +302,18 @@ def get_model(kind: str, weights: str | torch.nn.Module | None = None, device: s
     registry = folder / REGISTRY_FILE
     stamp = registry.stat().st_mtime if registry.is_file() else 0.0  # a retrained registry reloads
     return _cached_model(kind, str(weights or kind), str(resolve_device(device)), str(folder), stamp)
+
+
+def task_networks(kind: str, weights=None, device="cpu") -> list[tuple[str, dict]]:
+    """``(kind, info)`` of every network a task of ``kind`` runs with ``weights``, each loaded (so a
+    command can refuse unusable weights once, before any work): the network itself and, for a REC
+    that aligns its input (``faithful``), the CSR it aligns with. ``info`` as :func:`get_model`'s.
+
+    Raises:
+        WeightsError: for weights that cannot be loaded.
+    """
+    _, info = get_model(kind, weights, device)
+    networks = [(kind, info)]
+    if info["config"].get("faithful"):
+        networks.append(("csr", get_model("csr", info["config"].get("align_with") or None, device)[1]))
+    return networks

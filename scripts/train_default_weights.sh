@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces the shipped weights: csr (joint phase-correlation CSR) and rec (faithful REC, trained
 # through the CSR's flows), exported as csr.safetensors and rec.safetensors into $OUT_WEIGHTS
-# (default runs/weights, never the shipped weights/ folder: export refuses to replace them). Use
-# them with L1BSR_WEIGHTS_DIR=runs/weights. Every run is resumable: run the script again after an
+# (default runs/weights, so that the shipped weights/ stay as they are; a rerun replaces the
+# script's own exports). Use them with L1BSR_WEIGHTS_DIR=runs/weights. The REC trains through
+# CSR_STAGE1 / CSR_STAGE2 (below; default: the shipped csr, as the shipped REC did). Every run is resumable: run the script again after an
 # interruption. Logs: runs/<name>/train.log, runs/<name>/log.jsonl.
 #   DEVICE=cuda bash scripts/train_default_weights.sh   # on a GPU
 set -euo pipefail

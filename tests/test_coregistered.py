@@ -289,3 +289,14 @@ def test_a_declared_level_that_contradicts_the_file_is_refused(tmp_path, capsys,
     assert not (tmp_path / "sr.tif").exists()
     status, lines = run(capsys, export, tmp_path / "sr.tif", "--level", "l2a")  # agreeing: accepted
     assert status == 0 and "input L2A: outside" in lines[-1]
+
+
+def test_an_output_tagged_l1c_or_l2a_may_be_declared_either(tmp_path, capsys):
+    """This project tags the output of an export of unknown level "L1C/L2A": ``--level l2a`` (or
+    ``l1c``) refines it, ``--level l1b`` contradicts it."""
+    export = write_export(tmp_path / "export.tif", (reflectance_scene() * 10000 + 1000).astype(np.uint16),
+                          descriptions=("B02", "B03", "B04", "B08"), tags={TAG_LEVEL: "L1C/L2A"})
+    status, lines = run(capsys, export, tmp_path / "sr.tif", "--level", "l2a")
+    assert status == 0 and "input L2A: outside" in lines[-1], lines
+    status, lines = run(capsys, export, tmp_path / "b.tif", "--level", "l1b")
+    assert status == 2 and "says it is L1C/L2A" in lines[0] and not (tmp_path / "b.tif").exists()

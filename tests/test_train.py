@@ -128,7 +128,7 @@ def test_two_view_loss_is_small_for_the_true_flows():
     assert good < 0.8 * loss([1.3 * f for f in true])
 
 
-def test_export_registers_the_run_with_an_override(tmp_path):
+def test_export_registers_the_run_with_an_override(tmp_path, capsys):
     """``export`` writes safetensors + registry; ``--override`` may change a setting, not parameters."""
     from l1bsr_core.train.__main__ import main
     from l1bsr_core.weights import load_model, read_registry
@@ -143,9 +143,12 @@ def test_export_registers_the_run_with_an_override(tmp_path):
     assert entry.config["max_flow_px"] == 3.0
     model, _ = load_model("csr", weights / entry.file)
     assert model.config.max_flow_px == 3.0
-    with pytest.raises(RuntimeError):  # wider features do not fit the trained parameters
-        main(["export", str(run), "--name", "bad", "--weights-dir", str(weights),
-              "--override", '{"encoder": [8, 8, 16, 32]}'])
+    capsys.readouterr()
+    assert main(["export", str(run), "--name", "bad", "--weights-dir", str(weights),  # wider features do not fit
+                 "--override", '{"encoder": [8, 8, 16, 32]}']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "does not fit the trained network" in err
+    assert "bad" not in read_registry(weights) and not (weights / "bad.safetensors").exists()
 
 
 def test_a_checkpoint_is_kept_only_when_its_validation_beats_the_best_so_far(tmp_path):
@@ -309,6 +312,15 @@ def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_the
     queue = scripted_validation(monkeypatch, [0.85])
     train(replace(config, steps=4, crop=128))  # same pairs as the last run: no re-scoring
     assert not queue and log.count("re-scored") == (run / "train.log").read_text().count("re-scored")
+    # A run stopped before its first last.pt with new options: the best, scored on 128 px pairs,
+    # is compared with the best's own pairs, not those of the older last.pt beside it.
+    older = torch.load(run / "last.pt", weights_only=True)
+    older["train_config"] = {**older["train_config"], "crop": config.crop}
+    torch.save(older, run / "last.pt")
+    queue = scripted_validation(monkeypatch, [0.7, 0.75])  # best re-scored on 96 px pairs, then step 5
+    train(replace(config, steps=5))
+    assert not queue and json.loads((run / "best.json").read_text()) == {"step": 3, "score": -0.7}
+    assert "the validation pairs changed on resume (crop 128 -> 96)" in (run / "train.log").read_text()
 
 
 def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resume(tmp_path, monkeypatch):

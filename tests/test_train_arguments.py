@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from l1bsr_core.models import JointCSRConfig, RECConfig, build_network
+from l1bsr_core.train import losses
 from l1bsr_core.train.__main__ import main
-from l1bsr_core.train.checks import MIN_CROP, MIN_CSR_CROP
+from l1bsr_core.train.checks import MIN_CROP
 from l1bsr_core.train.loop import TrainConfig, train
 from l1bsr_core.weights import read_registry, register_weights, save_checkpoint
 
@@ -42,9 +43,11 @@ BAD_TRAINING_ARGUMENTS = [
     (["--log-every", "0"], "--log-every (log_every) is at least 1"),
     (["--val-every", "0"], "--val-every (val_every) is at least 1"),
     (["--ckpt-every", "0"], "--ckpt-every (ckpt_every) is at least 1"),
-    (["--crop", "-8"], f"at least {MIN_CSR_CROP} px for a csr run"),
-    (["--crop", "8"], f"at least {MIN_CSR_CROP} px for a csr run"),
-    (["--crop", str(MIN_CSR_CROP - 1)], f"at least {MIN_CSR_CROP} px for a csr run"),  # its loss would be empty
+    (["--crop", "-8"], f"at least {MIN_CROP} px for the losses"),
+    (["--crop", "8"], f"at least {MIN_CROP} px for the losses"),
+    (["--crop", str(2 * losses.CONSISTENCY_BORDER_PX)],  # the joint CSR's loss would be empty (NaN)
+     f"at least {2 * losses.CONSISTENCY_BORDER_PX + 1} px for the joint_phase_correlation CSR's loss"),
+    (["--seed", "-1"], "--seed (seed) seeds the random draws, 0 or more"),
     (["--crop", "40", "--model-config", json.dumps(TINY_PAIRWISE)], "multiple of 16 px"),
     (["--lr", "-1"], "--lr (lr) is a learning rate, a finite number above 0"),
     (["--lr", "nan"], "--lr (lr) is a learning rate"),
@@ -202,3 +205,12 @@ def test_export_refuses_unknown_override_fields_and_a_weights_folder_that_is_not
     registry = shipped_like / "registry.json"
     assert "is not a folder" in refused([*export, "--weights-dir", str(registry)], capsys)
     assert folder_state(shipped_like) == before
+
+
+def test_a_rec_config_that_names_an_architecture_is_refused(tmp_path, capsys):
+    """A REC's architecture follows its ``faithful`` field: an ``architecture`` key would be dropped
+    silently (a plain RCAN trained instead), so it is refused, naming the fields accepted."""
+    err = refused(["rec", "--out", str(tmp_path / "run"), "--model-config", '{"architecture": "faithful_rec"}'],
+                  capsys)
+    assert "unknown field(s) architecture" in err and "faithful" in err
+    assert not (tmp_path / "run").exists()

@@ -99,16 +99,12 @@ def check_arguments(args: argparse.Namespace) -> str:
     check_tile(args.tile)
     from .. import devices, weights  # import torch: after the cheap checks
 
-    kind = MODEL_KINDS[args.task]
-    _, info = weights.get_model(kind, args.weights, "cpu")  # unusable weights: refused once, here
+    networks = weights.task_networks(MODEL_KINDS[args.task], args.weights)  # unusable weights: refused once, here
     if args.scheduler is None:
         devices.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
     else:
         devices.parse_device(args.device)  # an existing cluster's workers are checked once connected
-    sources = [(kind, info["source"])]
-    if info["config"].get("align_with"):
-        sources.append(("csr", weights.get_model("csr", info["config"]["align_with"], "cpu")[1]["source"]))
-    return "+".join(f"{name}:{sha256_of(source)}" for name, source in sources)
+    return "+".join(f"{name}:{sha256_of(info['source'])}" for name, info in networks)
 
 
 class ItemProgressBar:

@@ -136,9 +136,7 @@ def _check_networks(args) -> None:
     from .. import devices, weights  # imports torch: after the cheap checks
 
     devices.resolve_device(args.device)
-    _, info = weights.get_model(MODEL_KINDS[args.task], args.weights, "cpu")
-    if info["config"].get("faithful"):  # the REC aligns its input with a CSR: that one's weights too
-        weights.get_model("csr", info["config"].get("align_with") or None, "cpu")
+    weights.task_networks(MODEL_KINDS[args.task], args.weights)  # a REC that aligns its input: its CSR too
 
 
 def _run_tile_product(args) -> int:

@@ -28,8 +28,6 @@ PROG = "python -m l1bsr_core.train"
 EXPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 """A name ``export`` registers: plain (letters, digits, ``-``, ``_``, ``.``; no path separator, not
 hidden), since it is also the file's name in the weights folder."""
-WEIGHTS_SUFFIX = ".safetensors"
-"""The suffix of an exported weights file, ``NAME.safetensors``."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -116,14 +114,14 @@ def export_path(name: str, folder: Path, kind: str, *, replace: bool) -> Path:
             registered or present under ``name``, or of another kind.
     """
     from ..errors import ArgumentError
-    from ..weights import read_registry
+    from ..weights import SAFETENSORS_SUFFIX, read_registry
 
     if not EXPORT_NAME.fullmatch(name):
         raise ArgumentError(f"weights name {name!r} is not a plain name; expected letters, digits, '-', '_' and "
                             f"'.', not starting with '.'")
     if not folder.is_dir():
         raise ArgumentError(f"weights folder {folder} is not a folder; expected an existing folder")
-    path = folder / f"{name}{WEIGHTS_SUFFIX}"
+    path = folder / f"{name}{SAFETENSORS_SUFFIX}"
     registry = read_registry(folder)
     sharing = sorted(entry.name for entry in registry.values() if entry.file == path.name and entry.name != name)
     if sharing:
@@ -143,7 +141,7 @@ def export(args: argparse.Namespace) -> dict:
     nothing is written when an argument is refused (see :func:`export_path`)."""
     import torch
 
-    from ..errors import WeightsError
+    from ..errors import ArgumentError, WeightsError, one_line
     from ..models import build_network
     from ..weights import load_model, register_weights, save_checkpoint, weights_dir
     from .checks import check_config_fields
@@ -164,8 +162,12 @@ def export(args: argparse.Namespace) -> dict:
     if args.override:
         check_config_fields(args.override, type(model.config), "--override")
         trained = model
-        model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})
-        model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
+        try:
+            model = build_network(state["kind"], {**trained.config.to_dict(), **args.override})
+            model.load_state_dict(trained.state_dict())  # strict: an override may not change parameters
+        except (ValueError, TypeError, RuntimeError) as error:
+            raise ArgumentError(f"--override {json.dumps(args.override)} does not fit the trained network "
+                                f"({one_line(error)}); expected settings that keep its parameters") from None
     save_checkpoint(model, path, version=state["version"])
     entry = register_weights(args.name, path, description=args.description, folder=folder)
     return {"name": entry.name, "file": entry.file, "sha256": entry.sha256}

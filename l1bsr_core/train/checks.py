@@ -24,25 +24,23 @@ from ..weights import load_model
 from . import losses
 from .data import REAL_PAIR_SUFFIXES, pair_files
 from .networks import training_of
-from .sampler import check_own_nir_share
+from .sampler import SCENE_GLOB, check_own_nir_share
 
 TASKS = ("csr", "rec", "rec-supervised")
 """What a run trains: the CSR, the REC (self-supervised) or the REC against the simulator's truth."""
 
 MIN_CROP = 2 * losses.LOSS_BORDER_PX + 1
-"""Smallest LR crop side of a REC run, px: its losses leave out ``LOSS_BORDER_PX`` at each border and
-need a pixel inside."""
-MIN_CSR_CROP = 2 * losses.CONSISTENCY_BORDER_PX + 1
-"""Smallest LR crop side of a CSR run, px: its two-view consistency loss leaves out
-``CONSISTENCY_BORDER_PX`` at each border (below this its loss is empty: NaN, nothing learned)."""
+"""Smallest LR crop side of any run, px: the losses leave out ``LOSS_BORDER_PX`` at each border and
+need a pixel inside. A CSR's own loss may leave out more (its ``loss_border_px``: below twice that
+its loss is empty, NaN, and nothing is learned)."""
 AT_LEAST_ONE = ("steps", "batch", "threads", "log_every", "val_every", "ckpt_every")
 """The counts of a :class:`~l1bsr_core.train.loop.TrainConfig` (of steps, pairs, threads) that are at least 1."""
 NON_NEGATIVE_WEIGHTS = ("smooth_weight", "equivariance_weight")
 """The loss weights of a :class:`~l1bsr_core.train.loop.TrainConfig`: finite, 0 or more."""
+CSR_ARCHITECTURE_KEY = ("architecture",)
+"""The key a CSR config may carry to choose its architecture (a REC's follows its ``faithful`` field)."""
 SIMULATION_SET_BY_RUN = ("factor",)
 """:class:`~l1bsr_core.simulate.SimulationConfig` fields a run sets itself (the network's scale)."""
-SCENE_GLOB = "*.tif"
-"""The real crops of a ``real_scenes`` folder (see :class:`~l1bsr_core.train.sampler.SceneSampler`)."""
 
 
 def option(name: str) -> str:
@@ -120,11 +118,9 @@ def check_config(cfg, resumed: Path | None = None) -> None:
     for name in AT_LEAST_ONE:
         if getattr(cfg, name) < 1:
             raise ArgumentError(f"{option(name)} is at least 1; got {getattr(cfg, name)}")
-    least, border = (MIN_CSR_CROP, losses.CONSISTENCY_BORDER_PX) if cfg.task == "csr" else \
-        (MIN_CROP, losses.LOSS_BORDER_PX)
-    if cfg.crop < least:
-        raise ArgumentError(f"{option('crop')} is the LR crop side, at least {least} px for a {cfg.task} run (its "
-                            f"losses leave out {border} px at each border); got {cfg.crop}")
+    if cfg.seed < 0:
+        raise ArgumentError(f"{option('seed')} seeds the random draws, 0 or more; got {cfg.seed}")
+    _check_crop(cfg, MIN_CROP, "the losses")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise ArgumentError(f"{option('lr')} is a learning rate, a finite number above 0; got {cfg.lr}")
     for name in NON_NEGATIVE_WEIGHTS:
@@ -143,6 +139,13 @@ def check_config(cfg, resumed: Path | None = None) -> None:
     except ValueError as error:
         raise ArgumentError(f"{option('simulation')}: {one_line(error)}") from None
     _check_networks(cfg, resumed)
+
+
+def _check_crop(cfg, least: int, whose: str) -> None:
+    """ArgumentError when ``cfg.crop`` is under ``least`` px (what ``whose`` loss needs)."""
+    if cfg.crop < least:
+        raise ArgumentError(f"{option('crop')} is the LR crop side, at least {least} px for {whose} (which leave "
+                            f"out {(least - 1) // 2} px at each border); got {cfg.crop}")
 
 
 def _check_data(cfg) -> None:
@@ -167,7 +170,7 @@ def _check_networks(cfg, resumed: Path | None) -> None:
     kind = "csr" if cfg.task == "csr" else "rec"
     what = option("model_config")
     check_config_fields(cfg.model_config, network_config_class(kind, cfg.model_config), what,
-                        accepted_also=("architecture",))
+                        accepted_also=CSR_ARCHITECTURE_KEY if kind == "csr" else ())  # a REC's is set by "faithful"
     try:
         model = build_network(kind, cfg.model_config)
     except (ValueError, TypeError, RuntimeError) as error:
@@ -176,6 +179,8 @@ def _check_networks(cfg, resumed: Path | None) -> None:
         model, _ = load_model(kind, resumed)
     elif cfg.init:
         model, _ = load_model(kind, cfg.init)
+    if kind == "csr":
+        _check_crop(cfg, 2 * training_of(model).loss_border_px + 1, f"the {model.config.architecture} CSR's loss")
     seeing_crops = [model] if kind == "csr" else []
     if needs_csr(cfg.task, model):
         seeing_crops.append(load_model("csr", cfg.align_with)[0])

@@ -119,12 +119,13 @@ VALIDATION_MIN_CROP = 96
 """Smallest LR crop side of the validation pairs, px (a run's own ``crop`` when larger)."""
 
 
-def validation_setting(cfg) -> dict:
+def validation_setting(cfg, uses_csr: bool = False) -> dict:
     """The training options a run's validation pairs, and so its scores, depend on (anything with a
-    :class:`~l1bsr_core.train.loop.TrainConfig`'s ``task``, ``crop``, ``real_scenes`` and ``align_with``):
-    the LR crop side, the real scenes' folder and, for a REC, the CSR that aligns its input."""
+    :class:`~l1bsr_core.train.loop.TrainConfig`'s ``crop``, ``real_scenes`` and ``align_with``): the
+    LR crop side, the real scenes' folder and, when the network is validated through a frozen CSR
+    (``uses_csr``), that CSR."""
     setting = {"crop": max(VALIDATION_MIN_CROP, cfg.crop), "real_scenes": cfg.real_scenes}
-    if cfg.task != "csr":
+    if uses_csr:
         setting["align_with"] = cfg.align_with
     return setting
 

@@ -102,6 +102,9 @@ BEST_RECORD = "best.json"
 """The best checkpoint's step and validation score."""
 BEST_SCORE = "validation_score"
 """Key of the validation score in the best checkpoint (which ``best.json`` repeats)."""
+BEST_SETTING = "validation_setting"
+"""Key, in the best checkpoint, of the options its score's validation pairs were drawn with
+(:func:`~l1bsr_core.train.data.validation_setting`)."""
 
 
 def validation_score(task: str, scores: dict) -> float:
@@ -131,7 +134,8 @@ def _write_best_record(run: Path, step: int, score: float) -> None:
     tmp.replace(run / BEST_RECORD)
 
 
-def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor: int, device) -> str | None:
+def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor: int, device,
+                  setting: dict) -> str | None:
     """Score ``best.pt`` again on ``val`` and record that score (its step kept): a resumed run whose
     validation pairs changed compares its steps with a best measured on the same pairs. Returns the
     log line's figures, None when the run has no ``best.pt``."""
@@ -143,9 +147,16 @@ def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor:
     record = run / BEST_RECORD
     before = json.loads(record.read_text())["score"] if record.is_file() else float("nan")
     score = validation_score(task, validate(task, best, csr, val, factor))
-    _write_checkpoint(run, {**state, BEST_SCORE: score}, BEST_CHECKPOINT)
+    _write_checkpoint(run, {**state, BEST_SCORE: score, BEST_SETTING: setting}, BEST_CHECKPOINT)
     _write_best_record(run, state["step"], score)
     return f"{BEST_CHECKPOINT} (step {state['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
+
+
+def _best_setting(run: Path) -> dict | None:
+    """The validation setting ``best.pt`` was scored with; None without one (or an older checkpoint)."""
+    if not (run / BEST_CHECKPOINT).is_file():
+        return None
+    return torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True).get(BEST_SETTING)
 
 
 def _reconcile_best_record(run: Path) -> None:
@@ -163,8 +174,9 @@ def _reconcile_best_record(run: Path) -> None:
 
 
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
-          name: str = LAST_CHECKPOINT, score: float | None = None) -> None:
-    """Write the run's state as checkpoint ``name``; ``score``: its validation score (the best's)."""
+          name: str = LAST_CHECKPOINT, score: float | None = None, setting: dict | None = None) -> None:
+    """Write the run's state as checkpoint ``name``; ``score``: its validation score (the best's),
+    drawn on pairs of ``setting``."""
     state = {
         "kind": kind,
         "config": model.config.to_dict(),
@@ -178,6 +190,7 @@ def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, r
     }
     if score is not None:
         state[BEST_SCORE] = score
+        state[BEST_SETTING] = setting
     _write_checkpoint(run, state, name)
 
 
@@ -220,7 +233,7 @@ def train(cfg: TrainConfig) -> Path:
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = 0
-    resumed_setting = None
+    resumed_config = None
     checkpoint = run / LAST_CHECKPOINT
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -231,7 +244,7 @@ def train(cfg: TrainConfig) -> Path:
         start = state["step"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
-        resumed_setting = validation_setting(SimpleNamespace(**{**asdict(cfg), **state["train_config"]}))
+        resumed_config = SimpleNamespace(**{**asdict(cfg), **state["train_config"]})
         _reconcile_best_record(run)
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
@@ -257,19 +270,21 @@ def train(cfg: TrainConfig) -> Path:
     factor = model.config.scale if kind == "rec" else 2
     source = PairSource(cfg, rng, factor=factor)
     val = validation_batches(cfg, factor=factor)
-    setting = validation_setting(cfg)
-    if resumed_setting is not None and resumed_setting != setting:
-        changed = ", ".join(f"{key} {resumed_setting.get(key)!r} -> {value!r}" for key, value in setting.items()
-                            if resumed_setting.get(key) != value)
-        rescored = _rescore_best(run, kind, cfg.task, csr, val, factor, device)
-        _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
+    setting = validation_setting(cfg, uses_csr=csr is not None)
+    if resumed_config is not None:  # the best's own pairs (older checkpoints: those of the run's last start)
+        scored_on = _best_setting(run) or validation_setting(resumed_config, uses_csr=csr is not None)
+        if scored_on != setting:
+            changed = ", ".join(f"{key} {scored_on.get(key)!r} -> {value!r}" for key, value in setting.items()
+                                if scored_on.get(key) != value)
+            rescored = _rescore_best(run, kind, cfg.task, csr, val, factor, device, setting)
+            _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
     step_time = 0.0
 
     def keep_if_best(scores: dict, step: int) -> str:
         """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
         best = _keep_if_best(run, validation_score(cfg.task, scores), step,
                              lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name,
-                                                score=validation_score(cfg.task, scores)))
+                                                score=validation_score(cfg.task, scores), setting=setting))
         return f" (best so far: {BEST_CHECKPOINT})" if best else ""
 
     if cfg.init and start == 0:  # the weights a fine-tune starts from are its first candidate for the best

@@ -54,6 +54,9 @@ class AlignedRECTraining(RECTraining):
 class CSRTraining:
     """How a registration network trains. Subclasses: one per CSR runtime."""
 
+    loss_border_px = losses.LOSS_BORDER_PX
+    """Pixels its training loss leaves out at each border of a crop (crops must be wider than twice it)."""
+
     def flows_onto_green(self, model: nn.Module, view: torch.Tensor) -> torch.Tensor:
         """(N, 4, h, w) DN view → (N, 3, 2, h, w) flows of B, R, NIR onto G (validation scores). The
         joint CSR computes them as at inference; the pairwise CSR normalises each pair by its own
@@ -87,6 +90,8 @@ class PairwiseCSRTraining(CSRTraining):
 
 class JointCSRTraining(CSRTraining):
     """:class:`~l1bsr_core.models.JointCSR`: all bands of a view at once."""
+
+    loss_border_px = losses.CONSISTENCY_BORDER_PX
 
     def flows_onto_green(self, model, view):
         return model(view)

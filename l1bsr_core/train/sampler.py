@@ -16,6 +16,9 @@ from ..bands import DN_MAX
 from ..errors import ArgumentError
 from ..scenes import PATH_DN, make_scene, real_scene
 
+SCENE_GLOB = "*.tif"
+"""The real crops of a ``real_dir`` folder of scenes (BGRN TIFFs)."""
+
 
 def check_own_nir_share(share: float) -> None:
     """Raise :class:`~l1bsr_core.errors.ArgumentError` unless ``share`` (``--own-nir``) is in [0, 1]."""
@@ -54,7 +57,7 @@ class SceneSampler:
         self._rng = np.random.default_rng(seed)
         self._real: list[np.ndarray] = []
         if real_dir is not None:
-            paths = sorted(Path(real_dir).glob("*.tif"))
+            paths = sorted(Path(real_dir).glob(SCENE_GLOB))
             if not paths:
                 raise FileNotFoundError(f"no *.tif crops in {real_dir}")
             self._real = [real_scene(p) for p in paths]
