@@ -123,11 +123,15 @@ class TileProgressBar:
         bar.start = self.start
         return bar
 
+    open_line = False
+    """Whether a bar was drawn and its line not ended (an error line then starts on a new one)."""
+
     def __call__(self, done: int, total: int) -> None:
         if total <= 1:
             return
         elapsed = time.perf_counter() - self.start
         sys.stderr.write(f"\r{self.label} {progress_bar(done, total)} {done}/{total} {self.unit} {elapsed:.1f}s")
+        TileProgressBar.open_line = done < total
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -141,6 +145,9 @@ def run_reporting_errors(prog: str, action: Callable[[], int | None], *, interru
     try:
         return action() or 0
     except (L1BSRError, OSError) as error:
+        if TileProgressBar.open_line:  # not after a bar left mid-way on the same line
+            sys.stderr.write("\n")
+            TileProgressBar.open_line = False
         print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

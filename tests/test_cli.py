@@ -237,3 +237,18 @@ def test_help_says_the_default_task(capsys):
 
     help_text = " ".join(build_parser().format_help().split())
     assert "superresolution (the default" in help_text and "registration" in help_text
+
+
+def test_an_error_after_a_bar_left_mid_way_starts_its_own_line(capsys):
+    from l1bsr_core.command_kit import TileProgressBar, run_reporting_errors
+    from l1bsr_core.errors import InputError
+
+    def fails_half_way():
+        bar = TileProgressBar("superresolution")
+        bar(1, 3)
+        raise InputError("cannot write out.tif: disk full")
+
+    assert run_reporting_errors("l1bsr", fails_half_way) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "l1bsr: error: cannot write out.tif: disk full"
+    assert err.split("\r")[-1].startswith("superresolution [") and "\nl1bsr: error" in err
