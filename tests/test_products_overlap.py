@@ -8,11 +8,13 @@ from l1bsr_core.errors import ArgumentError, InputError
 from l1bsr_core.products.overlap import (
     MIN_CORRELATION_PX,
     TRIM_PX,
+    Overlap,
     cut_pairs,
     edge_px,
     expected_overlap_range,
     find_overlap,
     plan_pairs,
+    shared_rows,
 )
 from l1bsr_core.products.process import aligned_strip, open_product
 
@@ -76,3 +78,17 @@ def test_the_expected_overlaps_searched_are_those_phase_correlation_and_the_stri
             find_overlap(strips[1], strips[2], expected=expected)
     with pytest.raises(ArgumentError, match="too short"):
         find_overlap(strips[1][:MIN_CORRELATION_PX - 1], strips[2])
+
+
+@pytest.mark.parametrize("dy, shared", [(10.0, range(0, 90)), (-7.0, range(7, 100)), (0.0, range(0, 100))])
+def test_pairs_are_cut_from_the_rows_both_strips_hold(dy, shared):
+    """The second strip holds the first's row y at y + dy: pairs come from the rows both hold, and a
+    size longer than those gives none (the command then says how many rows the strips share)."""
+    overlap = Overlap(dx=-250.0, dy=dy, width=150, side="right", confidence=0.9)
+    assert shared_rows((100, 400), (100, 400), overlap) == shared
+    crops = plan_pairs((100, 400), (100, 400), overlap, 40)
+    assert len(crops) == len(shared) // 40
+    for crop in crops:
+        assert crop.first_rows.start in shared and crop.first_rows.stop - 1 in shared
+        assert crop.second_rows.start == crop.first_rows.start + int(dy)
+    assert plan_pairs((100, 400), (100, 400), overlap, len(shared) + 1) == []

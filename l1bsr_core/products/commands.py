@@ -38,7 +38,7 @@ from ..jobs import MODEL_KINDS
 from ..outputs import write_json
 from ..tiling import check_tile
 from .layout import product_stem
-from .overlap import EXPECTED_OVERLAP_PX, check_expected_overlap, cut_pairs, find_overlap, plan_pairs
+from .overlap import EXPECTED_OVERLAP_PX, check_expected_overlap, cut_pairs, find_overlap, plan_pairs, shared_rows
 from .process import (
     PRODUCT_TASKS,
     OpenProduct,
@@ -279,8 +279,10 @@ def _write_pairs(args, product: OpenProduct, neighbours: list[tuple[int, int]], 
             names.append(name)
         written += len(names)
         record["pairs"].append({"detectors": [first, second], "overlap": overlap.to_dict(), "names": names})
+        shared = len(shared_rows(strips[first].shape, strips[second].shape, overlap))
+        short = f" (the strips share {shared} rows, fewer than --size {args.size})" if shared < args.size else ""
         print(f"D{first:02d}-D{second:02d}: overlap {overlap.width} px ({overlap.side}), along-track offset "
-              f"{overlap.dy:+.1f} px, {len(names)} pairs", file=sys.stderr)
+              f"{overlap.dy:+.1f} px, {len(names)} pairs{short}", file=sys.stderr)
     write_json(out_dir / PAIRS_MANIFEST, record)
     return 0 if written else EXIT_PARTIAL
 

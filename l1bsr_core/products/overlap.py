@@ -130,8 +130,16 @@ class PairCrop:
     second_cols: slice
 
 
+def shared_rows(first_shape, second_shape, overlap: Overlap) -> range:
+    """The rows of the first strip whose ground the second strip also holds, once shifted by the
+    overlap's along-track offset ``dy``."""
+    dy = int(round(overlap.dy))
+    return range(max(0, -dy), min(first_shape[0], second_shape[0] - dy))
+
+
 def plan_pairs(first_shape, second_shape, overlap: Overlap, size: int) -> list[PairCrop]:
-    """Crops of ``size`` rows (along track) × the trimmed overlap width, every ``size`` rows."""
+    """Crops of ``size`` rows (along track) × the trimmed overlap width, every ``size`` rows of the
+    :func:`shared_rows`."""
     dx, dy = int(round(overlap.dx)), int(round(overlap.dy))
     if overlap.side == "right":
         c1 = first_shape[1] - overlap.width + TRIM_PX
@@ -141,10 +149,9 @@ def plan_pairs(first_shape, second_shape, overlap: Overlap, size: int) -> list[P
     c2 = c1 + dx
     if cols < 1 or c2 < 0 or c2 + cols > second_shape[1]:
         return []
-    start = max(0, -dy)
-    stop = min(first_shape[0], second_shape[0] - dy)
+    rows = shared_rows(first_shape, second_shape, overlap)
     return [PairCrop(slice(y, y + size), slice(c1, c1 + cols), slice(y + dy, y + dy + size), slice(c2, c2 + cols))
-            for y in range(start, stop - size + 1, size)]
+            for y in range(rows.start, rows.stop - size + 1, size)]
 
 
 def cut_pairs(first: np.ndarray, second: np.ndarray, crops: list[PairCrop]):
