@@ -380,6 +380,8 @@ def build_demo() -> gr.Blocks:
             (sr_run, "superresolution", "sr-options", superresolve_on_page, sr_inputs, sr_outputs, sr_status),
             (reg_run, "registration", "reg-options", register_on_page, reg_inputs, reg_outputs, reg_status),
         ):
+            ran_on = gr.State()  # the file this task's last run was started on
+            run.click(lambda path: path, inputs=image, outputs=ran_on, queue=False, api_visibility="private")
             running = run.click(
                 functools.partial(events.run_started, task), outputs=[status_line, *run_buttons], queue=False,
                 trigger_mode="once", api_visibility="private", js=scroll_to(options),
@@ -388,6 +390,9 @@ def build_demo() -> gr.Blocks:
             for after in (running.then, running.failure):  # .then alone is skipped after an error
                 after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False,
                       api_visibility="private")
+            # A run that ended after the input changed shows nothing of the previous file.
+            running.then(functools.partial(events.stale_results_cleared, task), inputs=[ran_on, image],
+                         outputs=outputs, queue=False, api_visibility="private")
             runs.append(running)
         # A new file: the results and status lines spoke of the previous one, and a run still going
         # is for the previous one (cancelled; describe_input sets the Run buttons for the new file).

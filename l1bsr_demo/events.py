@@ -146,6 +146,20 @@ def cleared_results() -> tuple:
             *_shown(pipelines.RegistrationResult, pipelines.RegistrationResult.failed("")))
 
 
+TASK_RESULTS = {"superresolution": pipelines.SuperResolutionResult, "registration": pipelines.RegistrationResult}
+"""The page's outputs of each task (:data:`RUNNING_STATUS`'s keys)."""
+
+
+def stale_results_cleared(task: str, ran_on, image) -> tuple:
+    """After a run of ``task`` on the file ``ran_on``: its outputs cleared when the input has
+    changed meanwhile (they speak of another file; a run cannot be stopped half-way), else left as
+    they are."""
+    result_type = TASK_RESULTS[task]
+    if ran_on == image:
+        return tuple(gr.skip() for _ in result_type.output_names())
+    return _shown(result_type, result_type.failed(""))
+
+
 @_shown_as_error
 def show_window(image, window_x0, window_y0, window_size):
     """The visitor changed a window number: the preview with the window drawn, and the line about it."""

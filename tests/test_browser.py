@@ -344,3 +344,18 @@ def test_a_new_input_clears_both_tasks_results_and_downloads_cannot_be_removed(p
     expect(page.locator("#sr-slider img")).to_have_count(0)
     expect(page.locator("#sr-files")).not_to_contain_text("_x2")
     expect(page.locator("#sr-status")).to_have_text("")
+
+
+def test_a_run_that_ends_after_the_input_changed_shows_nothing_of_the_old_file(page):
+    """Another example picked while a run goes on: whenever that run ends (before or after the
+    switch), its results do not land under the new file."""
+    page.locator("#examples img").first.click()
+    expect(page.locator("#input-about")).to_contain_text(" px, 4 bands")
+    page.get_by_role("tab", name="Super-resolution").click()
+    page.locator("#run-sr").click()
+    page.locator("#examples img").nth(1).click()
+    expect(page.locator("#run-sr")).to_be_enabled(timeout=RUN_TIMEOUT_MS)
+    page.wait_for_timeout(3000)  # a run still finishing has had time to answer
+    expect(page.locator("#sr-slider img")).to_have_count(0)
+    expect(page.locator("#sr-status")).to_have_text("")
+    expect(page.locator("#sr-files")).not_to_contain_text("_x2")
