@@ -117,14 +117,14 @@ class TileProgressBar:
         self.unit = unit
         self.start = time.perf_counter()
 
+    open_line = False
+    """Whether a bar was drawn and its line not ended (an error line then starts on a new one)."""
+
     def counting(self, unit: str) -> TileProgressBar:
         """The same bar (label, start time) counting ``unit``."""
         bar = TileProgressBar(self.label, unit)
         bar.start = self.start
         return bar
-
-    open_line = False
-    """Whether a bar was drawn and its line not ended (an error line then starts on a new one)."""
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 1:

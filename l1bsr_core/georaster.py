@@ -146,8 +146,8 @@ def check_complete_geotiff(path, shown=None) -> None:
     """InputError unless every pixel of the GeoTIFF at ``path``, which GDAL has just closed,
     decodes. GDAL reports a full disk during block writes or at close only on its own stderr, not
     to the caller, and leaves a file whose directory can still be read; decoding it, a band of
-    :data:`CHECK_ROWS` rows at a time, is what finds it (0.21 s for a 4096 × 4096 output on 2 cores,
-    about 1.5 % of the super-resolution that made it).
+    :data:`CHECK_ROWS` rows at a time, is what finds it (0.21 s for a 4096 × 4096 output on 2 cores;
+    its 2048² input takes about 14 s to super-resolve at the measured 3.4 µs/px).
     ``shown``: the output's name in the message."""
     try:
         with rasterio.open(path) as dataset:

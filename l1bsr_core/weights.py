@@ -29,13 +29,16 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .devices import resolve_device
-from .errors import WeightsError, one_line
+from .errors import ArgumentError, WeightsError, one_line
 from .models import KINDS, RCAN, CSRConfig, CSRNet, RECConfig, build_network, kind_of
 from .outputs import sha256_of
 from .tensors import conv_memory_format
 
 SAFETENSORS_SUFFIX = ".safetensors"
 """The suffix of a weights file in safetensors (an exported or shipped network)."""
+WEIGHTS_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+"""A name the registry takes for new weights: plain (letters, digits, ``-``, ``_``, ``.``; no path
+separator, not hidden), since it is also the file's name in the weights folder."""
 PROJECT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_DIR_ENV = "L1BSR_WEIGHTS_DIR"
 REGISTRY_FILE = "registry.json"
@@ -136,6 +139,35 @@ def register_weights(name: str, path: Path, *, description: str = "", folder: Pa
     tmp.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, registry_path)
     return read_registry(folder)[name]
+
+
+def weights_file_for(name: str, folder: Path, kind: str, *, replace: bool) -> Path:
+    """The file ``folder/NAME.safetensors`` that registering a ``kind`` network as ``name`` writes
+    (``python -m l1bsr_core.train export``), checked before anything is written.
+
+    Raises:
+        ArgumentError: for a name that is not plain (:data:`WEIGHTS_NAME`), a weights folder that is not
+            one, a file another registered name uses, or (without ``replace``) weights already
+            registered or present under ``name``, or of another kind.
+    """
+    if not WEIGHTS_NAME.fullmatch(name):
+        raise ArgumentError(f"weights name {name!r} is not a plain name; expected letters, digits, '-', '_' and "
+                            f"'.', not starting with '.'")
+    if not folder.is_dir():
+        raise ArgumentError(f"weights folder {folder} is not a folder; expected an existing folder")
+    path = folder / f"{name}{SAFETENSORS_SUFFIX}"
+    registry = read_registry(folder)
+    sharing = sorted(entry.name for entry in registry.values() if entry.file == path.name and entry.name != name)
+    if sharing:
+        raise ArgumentError(f"{path.name} in {folder} is the file of the registered weights {', '.join(sharing)}; "
+                            f"expected another name")
+    if name in registry and registry[name].kind != kind:
+        raise ArgumentError(f"weights {name!r} are a registered {registry[name].kind.upper()} network; a "
+                            f"{kind.upper()} run takes another name")
+    if not replace and (name in registry or path.exists()):
+        raise ArgumentError(f"weights {name!r} already exist in {folder}; expected a new name, or --replace to "
+                            f"replace them")
+    return path
 
 
 def _load_safetensors(path: Path, kind: str) -> tuple[nn.Module, dict, dict]:

@@ -139,15 +139,19 @@ def describe_input(image):
     return (preview, about, x0, y0, size, gr.update(open=size > 0), *_run_buttons(usable), usable)
 
 
+TASK_RESULTS = {"superresolution": pipelines.SuperResolutionResult, "registration": pipelines.RegistrationResult}
+"""The page's outputs of each task (:data:`RUNNING_STATUS`'s keys)."""
+
+
+def _cleared(result_type: type[pipelines.PageResult]) -> tuple:
+    """A task's page outputs emptied: no picture, table or file, an empty status line."""
+    return _shown(result_type, result_type.failed(""))
+
+
 def cleared_results() -> tuple:
     """A new input: the outputs of both tasks (super-resolution's, then registration's) cleared and
     their status lines emptied, since they spoke of the previous file."""
-    return (*_shown(pipelines.SuperResolutionResult, pipelines.SuperResolutionResult.failed("")),
-            *_shown(pipelines.RegistrationResult, pipelines.RegistrationResult.failed("")))
-
-
-TASK_RESULTS = {"superresolution": pipelines.SuperResolutionResult, "registration": pipelines.RegistrationResult}
-"""The page's outputs of each task (:data:`RUNNING_STATUS`'s keys)."""
+    return tuple(output for result_type in TASK_RESULTS.values() for output in _cleared(result_type))
 
 
 def stale_results_cleared(task: str, ran_on, image) -> tuple:
@@ -157,7 +161,7 @@ def stale_results_cleared(task: str, ran_on, image) -> tuple:
     result_type = TASK_RESULTS[task]
     if ran_on == image:
         return tuple(gr.skip() for _ in result_type.output_names())
-    return _shown(result_type, result_type.failed(""))
+    return _cleared(result_type)
 
 
 @_shown_as_error

@@ -73,8 +73,3 @@ def test_a_missing_command_names_the_commands(capsys):
         build_parser().parse_args([])
     assert "required: {csr,rec,rec-supervised,export}" in capsys.readouterr().err
 
-
-def test_export_documents_replace():
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    replace = next(a for a in sub.choices["export"]._actions if a.dest == "replace")
-    assert replace.default is False and "registered" in replace.help

@@ -48,6 +48,7 @@ from .process import (
     output_name,
     process_detector,
 )
+from .strips import detector_granules, strip_size
 
 EXIT_PARTIAL = 1
 MANIFEST = "manifest.json"
@@ -152,11 +153,10 @@ def _run_tile_product(args) -> int:
         output = out_dir / f"{stem}_misregistration.json"
     else:
         output = out_dir / f"{stem}_{args.task}.tif"
-    if args.task == "none" and args.tile is not None:
-        raise ArgumentError("--tile applies to a network; --task none runs none")
+    _check_networks(args)
     start = time.perf_counter()
     progress = TileProgressBar(f"{stem} {args.task}", unit="blocks")
-    with _made(out_dir):  # process_file checks the networks' arguments once, the window too
+    with _made(out_dir):  # process_file checks the window
         if args.task == "none":
             record = export_window(args.product, output, window=args.window, bbox=args.bbox, progress=progress)
         else:
@@ -215,18 +215,11 @@ def _run_detectors(args, product: OpenProduct, detectors: list[int], out_dir: Pa
     return failures
 
 
-def _strip_size(product: OpenProduct, detector: int) -> tuple[int, int]:
-    """(rows, cols) of a detector's strip from its granules' metadata (no pixel read): rows from its
-    first granule's first line to its last granule's last, as its strip stacks them."""
-    own = [g.metadata for g in product.granules if g.metadata.detector == detector]
-    first = min(m.first_row for m in own)
-    return max(m.first_row + m.rows for m in own) - first, min(m.cols for m in own)
-
-
 def _check_pair_arguments(args, product: OpenProduct, neighbours: list[tuple[int, int]]) -> None:
     """Refuse, before anything is written, a ``--size`` longer than a pair's strips or an ``--overlap``
     their overlap cannot be searched with (:func:`~l1bsr_core.products.overlap.expected_overlap_range`)."""
-    sizes = {detector: _strip_size(product, detector) for pair in neighbours for detector in pair}
+    sizes = {detector: strip_size(detector_granules(product.granules, detector))
+             for pair in neighbours for detector in pair}
     for first, second in neighbours:
         rows, cols = (min(a, b) for a, b in zip(sizes[first], sizes[second]))
         if args.size > rows:

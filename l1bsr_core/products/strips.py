@@ -161,6 +161,28 @@ that touches it. JPEG 2000 decodes little faster by windows: 300 rows of a granu
 a 512 × 512 window 0.22 s, the whole granule 1.2 s; the coarse offsets read 12 windows a granule."""
 
 
+def detector_granules(granules: list[Granule], detector: int) -> list[Granule]:
+    """The granules of ``detector``, along track (by first row).
+
+    Raises:
+        InputError: when it has none, or they differ in width.
+    """
+    own = sorted((g for g in granules if g.metadata.detector == detector), key=lambda g: g.metadata.first_row)
+    if not own:
+        raise InputError(f"the product has no granule of detector {detector}")
+    cols = {g.metadata.cols for g in own}
+    if len(cols) != 1:
+        raise InputError(f"detector {detector}'s granules differ in width {sorted(cols)}; expected one width")
+    return own
+
+
+def strip_size(own: list[Granule]) -> tuple[int, int]:
+    """(rows, cols) of the strip one detector's granules (:func:`detector_granules`) stack into, from
+    their metadata alone: from the first granule's first line to the last granule's last."""
+    first, last = own[0].metadata, own[-1].metadata
+    return last.first_row + last.rows - first.first_row, first.cols
+
+
 class StripSource:
     """One detector's strip, read on demand: any rows (and columns) of the stacked granules.
 
@@ -172,19 +194,13 @@ class StripSource:
     """
 
     def __init__(self, granules: list[Granule], detector: int):
-        own = sorted((g for g in granules if g.metadata.detector == detector), key=lambda g: g.metadata.first_row)
-        if not own:
-            raise InputError(f"the product has no granule of detector {detector}")
-        cols = {g.metadata.cols for g in own}
-        if len(cols) != 1:
-            raise InputError(f"detector {detector}'s granules differ in width {sorted(cols)}; expected one width")
+        own = detector_granules(granules, detector)
         self.detector = detector
         self.own = own
         self.first_row = own[0].metadata.first_row
         """0-based datastrip row of the strip's first line."""
-        rows = own[-1].metadata.first_row + own[-1].metadata.rows - self.first_row
-        self.shape = (rows, cols.pop(), len(BAND_NAMES))
-        covered = np.zeros(rows, bool)
+        self.shape = (*strip_size(own), len(BAND_NAMES))
+        covered = np.zeros(self.shape[0], bool)
         for granule in own:
             start = self.start_of(granule)
             covered[start:start + granule.metadata.rows] = True

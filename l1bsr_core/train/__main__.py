@@ -13,7 +13,6 @@ import ast
 import dataclasses
 import inspect
 import json
-import re
 import sys
 import textwrap
 import typing
@@ -25,9 +24,6 @@ COMMAND_FIELD = "task"
 """The field given by the command (csr, rec, rec-supervised), not by a flag."""
 PROG = "python -m l1bsr_core.train"
 """The command's name in its usage and error lines."""
-EXPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-"""A name ``export`` registers: plain (letters, digits, ``-``, ``_``, ``.``; no path separator, not
-hidden), since it is also the file's name in the weights folder."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -105,45 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def export_path(name: str, folder: Path, kind: str, *, replace: bool) -> Path:
-    """The file ``folder/NAME.safetensors`` that exporting a ``kind`` network as ``name`` writes.
-
-    Raises:
-        ArgumentError: for a name that is not plain (:data:`EXPORT_NAME`), a weights folder that is not
-            one, a file another registered name uses, or (without ``replace``) weights already
-            registered or present under ``name``, or of another kind.
-    """
-    from ..errors import ArgumentError
-    from ..weights import SAFETENSORS_SUFFIX, read_registry
-
-    if not EXPORT_NAME.fullmatch(name):
-        raise ArgumentError(f"weights name {name!r} is not a plain name; expected letters, digits, '-', '_' and "
-                            f"'.', not starting with '.'")
-    if not folder.is_dir():
-        raise ArgumentError(f"weights folder {folder} is not a folder; expected an existing folder")
-    path = folder / f"{name}{SAFETENSORS_SUFFIX}"
-    registry = read_registry(folder)
-    sharing = sorted(entry.name for entry in registry.values() if entry.file == path.name and entry.name != name)
-    if sharing:
-        raise ArgumentError(f"{path.name} in {folder} is the file of the registered weights {', '.join(sharing)}; "
-                            f"expected another name")
-    if name in registry and registry[name].kind != kind:
-        raise ArgumentError(f"weights {name!r} are a registered {registry[name].kind.upper()} network; a "
-                            f"{kind.upper()} run takes another name")
-    if not replace and (name in registry or path.exists()):
-        raise ArgumentError(f"weights {name!r} already exist in {folder}; expected a new name, or --replace to "
-                            f"replace them")
-    return path
-
-
 def export(args: argparse.Namespace) -> dict:
     """Write the run's model as safetensors (with ``args.override`` applied) and register it;
-    nothing is written when an argument is refused (see :func:`export_path`)."""
+    nothing is written when an argument is refused (see :func:`~l1bsr_core.weights.weights_file_for`)."""
     import torch
 
     from ..errors import ArgumentError, WeightsError, one_line
     from ..models import build_network
-    from ..weights import load_model, register_weights, save_checkpoint, weights_dir
+    from ..weights import load_model, register_weights, save_checkpoint, weights_dir, weights_file_for
     from .checks import check_config_fields
 
     folder = args.weights_dir or weights_dir()
@@ -157,7 +122,7 @@ def export(args: argparse.Namespace) -> dict:
         kind = state["kind"]
     except Exception as error:  # torch.load on a damaged file raises whatever its unpickler meets
         raise WeightsError(f"{checkpoint} is not a readable training checkpoint ({type(error).__name__})") from error
-    path = export_path(args.name, folder, kind, replace=args.replace)
+    path = weights_file_for(args.name, folder, kind, replace=args.replace)
     model, _ = load_model(kind, checkpoint)
     if args.override:
         check_config_fields(args.override, type(model.config), "--override")

@@ -102,10 +102,11 @@ def needs_csr(task: str, model: torch.nn.Module) -> bool:
 
 def check_config(cfg, resumed: Path | None = None) -> None:
     """Refuse, before anything is written, a :class:`~l1bsr_core.train.loop.TrainConfig` no run can
-    use: counts below 1, a crop too small for the losses or the networks, a learning rate or loss
-    weight that is not a finite number of the right sign, a device this machine lacks, a run folder that is a file, data
-    folders without data, unknown or mistyped ``simulation`` and ``model_config`` fields, and
-    weights (``init``, ``align_with``) that do not load.
+    use: counts below 1, a negative seed, a crop too small for the losses or the networks, a
+    learning rate or loss weight that is not a finite number of the right sign, a device this
+    machine lacks, a run folder that is a file, data folders without data, unknown or mistyped
+    ``simulation`` and ``model_config`` fields, and weights (``init``, ``align_with``) that do not
+    load (they are loaded again by the run: a check of a few small files).
 
     ``resumed``: the checkpoint the run would resume from (loaded instead of ``init`` when it exists).
 

@@ -134,43 +134,38 @@ def _write_best_record(run: Path, step: int, score: float) -> None:
     tmp.replace(run / BEST_RECORD)
 
 
-def _rescore_best(run: Path, kind: str, task: str, csr, val: list[dict], factor: int, device,
-                  setting: dict) -> str | None:
-    """Score ``best.pt`` again on ``val`` and record that score (its step kept): a resumed run whose
-    validation pairs changed compares its steps with a best measured on the same pairs. Returns the
-    log line's figures, None when the run has no ``best.pt``."""
+def _best_state(run: Path) -> dict | None:
+    """The run's ``best.pt`` state (its model, step, and the score and validation setting it
+    carries), None without one."""
     if not (run / BEST_CHECKPOINT).is_file():
         return None
-    state = torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
-    best = build_network(kind, state["config"]).to(device)
-    best.load_state_dict(state["model"])
-    record = run / BEST_RECORD
-    before = json.loads(record.read_text())["score"] if record.is_file() else float("nan")
-    score = validation_score(task, validate(task, best, csr, val, factor))
-    _write_checkpoint(run, {**state, BEST_SCORE: score, BEST_SETTING: setting}, BEST_CHECKPOINT)
-    _write_best_record(run, state["step"], score)
-    return f"{BEST_CHECKPOINT} (step {state['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
+    return torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
 
 
-def _best_setting(run: Path) -> dict | None:
-    """The validation setting ``best.pt`` was scored with; None without one (or an older checkpoint)."""
-    if not (run / BEST_CHECKPOINT).is_file():
-        return None
-    return torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True).get(BEST_SETTING)
+def _rescore_best(run: Path, best: dict, kind: str, task: str, csr, val: list[dict], factor: int, device,
+                  setting: dict) -> str:
+    """Score the ``best`` state again on ``val`` (drawn with ``setting``) and record that score, its
+    step kept: a resumed run whose validation pairs changed compares its steps with a best measured
+    on the same pairs. Returns the log line's figures."""
+    network = build_network(kind, best["config"]).to(device)
+    network.load_state_dict(best["model"])
+    record = run / BEST_RECORD  # the score before, from the record when the checkpoint carries none (older runs)
+    before = best.get(BEST_SCORE, json.loads(record.read_text())["score"] if record.is_file() else float("nan"))
+    score = validation_score(task, validate(task, network, csr, val, factor))
+    _write_checkpoint(run, {**best, BEST_SCORE: score, BEST_SETTING: setting}, BEST_CHECKPOINT)
+    _write_best_record(run, best["step"], score)
+    return f"{BEST_CHECKPOINT} (step {best['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
 
 
-def _reconcile_best_record(run: Path) -> None:
-    """Make ``best.json`` say what ``best.pt`` holds (its step and the score it carries): the two
-    files are replaced one after the other, so a run stopped between the two writes leaves the
+def _reconcile_best_record(run: Path, best: dict | None) -> None:
+    """Make ``best.json`` say what the ``best`` state holds (its step and the score it carries): the
+    two files are replaced one after the other, so a run stopped between the two writes leaves the
     previous record beside a new checkpoint."""
-    if not (run / BEST_CHECKPOINT).is_file():
-        return
-    state = torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
-    if BEST_SCORE not in state:  # written before checkpoints carried their score
+    if best is None or BEST_SCORE not in best:  # none, or written before checkpoints carried their score
         return
     record = run / BEST_RECORD
-    if not record.is_file() or json.loads(record.read_text()) != {"step": state["step"], "score": state[BEST_SCORE]}:
-        _write_best_record(run, state["step"], state[BEST_SCORE])
+    if not record.is_file() or json.loads(record.read_text()) != {"step": best["step"], "score": best[BEST_SCORE]}:
+        _write_best_record(run, best["step"], best[BEST_SCORE])
 
 
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
@@ -233,7 +228,7 @@ def train(cfg: TrainConfig) -> Path:
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = 0
-    resumed_config = None
+    resumed_config = best = None
     checkpoint = run / LAST_CHECKPOINT
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -245,7 +240,8 @@ def train(cfg: TrainConfig) -> Path:
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         resumed_config = SimpleNamespace(**{**asdict(cfg), **state["train_config"]})
-        _reconcile_best_record(run)
+        best = _best_state(run)
+        _reconcile_best_record(run, best)
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
@@ -272,20 +268,20 @@ def train(cfg: TrainConfig) -> Path:
     val = validation_batches(cfg, factor=factor)
     setting = validation_setting(cfg, uses_csr=csr is not None)
     if resumed_config is not None:  # the best's own pairs (older checkpoints: those of the run's last start)
-        scored_on = _best_setting(run) or validation_setting(resumed_config, uses_csr=csr is not None)
+        scored_on = (best or {}).get(BEST_SETTING) or validation_setting(resumed_config, uses_csr=csr is not None)
         if scored_on != setting:
             changed = ", ".join(f"{key} {scored_on.get(key)!r} -> {value!r}" for key, value in setting.items()
                                 if scored_on.get(key) != value)
-            rescored = _rescore_best(run, kind, cfg.task, csr, val, factor, device, setting)
+            rescored = _rescore_best(run, best, kind, cfg.task, csr, val, factor, device, setting) if best else None
             _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
     step_time = 0.0
 
     def keep_if_best(scores: dict, step: int) -> str:
         """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
-        best = _keep_if_best(run, validation_score(cfg.task, scores), step,
-                             lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name,
-                                                score=validation_score(cfg.task, scores), setting=setting))
-        return f" (best so far: {BEST_CHECKPOINT})" if best else ""
+        score = validation_score(cfg.task, scores)
+        kept = _keep_if_best(run, score, step, lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name,
+                                                                  score=score, setting=setting))
+        return f" (best so far: {BEST_CHECKPOINT})" if kept else ""
 
     if cfg.init and start == 0:  # the weights a fine-tune starts from are its first candidate for the best
         scores = validate(cfg.task, model, csr, val, factor)
