@@ -2,7 +2,8 @@
 
 ``--window COL,ROW,WIDTH,HEIGHT`` (pixels, COL and ROW of the upper-left corner) and ``--bbox
 XMIN,YMIN,XMAX,YMAX`` (the input's CRS units). Parsing only (no GDAL): where they fall on an image
-is :func:`l1bsr_core.coregistered.resolve_window`'s business.
+is :func:`l1bsr_core.coregistered.resolve_window`'s business; :func:`coordinates_text` writes
+them back in messages.
 """
 
 from __future__ import annotations
@@ -34,3 +35,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         raise ArgumentError(f"bbox {text!r}; expected XMIN,YMIN,XMAX,YMAX in the input's CRS, with XMIN < XMAX "
                             "and YMIN < YMAX")
     return values
+
+
+def coordinates_text(values) -> str:
+    """``"v0,v1,..."``: map coordinates (CRS units) as the messages write them, in full (``:g`` would
+    write 6090000 as 6.09e+06)."""
+    return ",".join(f"{v:.12g}" for v in values)

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from .areas import parse_bbox, parse_window
+from .areas import coordinates_text, parse_bbox, parse_window
 from .domain import DECLARABLE_LEVELS, UNKNOWN
 from .errors import L1BSRError, one_line
 
@@ -87,14 +87,28 @@ def add_coregistered_arguments(parser: argparse.ArgumentParser, *, files: bool =
 
 
 def report_domain(prog: str, record: dict) -> None:
-    """The domain notice (one line on stderr) for an input outside L1B, and a registration check's lines."""
+    """The notes of a run's record on stderr, one line each: the domain notice for an input outside
+    L1B, a bbox clipped to the image (:func:`clipped_bbox_line`), and a registration check's lines."""
     if not record.get("in_domain", True):
         hint = "; say which it is with --level l1b, l1c or l2a" if record["input_level"] == UNKNOWN else ""
         print(f"{prog}: note: input {record['domain']} ({record['level_evidence']}{hint}); path: {record['path']}",
               file=sys.stderr)
+    if record.get("bbox_clipped") is not None:
+        print(f"{prog}: {clipped_bbox_line(record['bbox_clipped'])}", file=sys.stderr)
     for band, line in (record.get("misregistration") or {}).items():
         print(f"{prog}: {band} onto G: median {line['median_px']:.3f} px, p90 {line['p90_px']:.3f} px, mean shift "
               f"({line['mean_dx_px']:+.3f}, {line['mean_dy_px']:+.3f}) px", file=sys.stderr)
+
+
+def clipped_bbox_line(clipped: dict) -> str:
+    """The note for a record's ``bbox_clipped`` field
+    (:func:`~l1bsr_core.coregistered.clipped_bbox_record`): the bbox asked for and the bounds it
+    reached past (CRS units), the window processed (col, row, width, height, px) and its bounds."""
+    window = clipped["window"]
+    pixels = f"{window['col']},{window['row']},{window['width']},{window['height']}"
+    return (f"note: bbox {coordinates_text(clipped['requested_bbox'])} reaches past the {clipped['clipped_to']} "
+            f"(bounds {coordinates_text(clipped['clipped_to_bounds'])}); processed the part inside it: {pixels} px "
+            f"(bounds {coordinates_text(clipped['bounds'])}, {clipped['crs']})")
 
 
 PROGRESS_BAR_WIDTH = 30

@@ -3,7 +3,8 @@
 They are outside the networks' L1B domain (:mod:`l1bsr_core.domain`), and take their own path:
 
 * **super-resolution** runs the REC *without* its CSR alignment (``align=False``; ``align=True``
-  forces it), over a window of the input (``--window`` in pixels, ``--bbox`` in the input's CRS),
+  forces it), over a window of the input (``--window`` in pixels, ``--bbox`` in the input's CRS;
+  a bbox reaching past the image is clipped to it, and the record says so: :func:`clipped_bbox_record`),
   in blocks of at most :data:`BLOCK_ROWS` × :data:`BLOCK_COLS` px with :data:`BLOCK_MARGIN_PX` px
   of context on each side, each written as it is finished: memory is bounded by a block,
   whatever the window (a 2048² and a 4096² window of an L2A product peaked at 1.1 and 1.2 GiB). The per-band
@@ -30,6 +31,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window, from_bounds
 
+from .areas import coordinates_text
 from .arrays import band_sums, statistics_of_sums
 from .bands import MOVING_BAND_NAMES, SCALE_FACTOR
 from .domain import CO_REGISTERED_LEVELS, InputDomain
@@ -56,7 +58,12 @@ MAX_WARP_PIXELS = 4096 * 4096
 """Largest window warped whole by a forced registration (its flows are fitted over the window)."""
 MEAN_SAMPLE_PIXELS = 4_000_000
 """Pixels read (decimated) to compute the window's per-band means."""
+SNAP_TOLERANCE_PX = 1e-9
+"""A bbox edge this close (px) to a pixel edge is on it: snapping outwards does not add a pixel for
+the rounding of map coordinates."""
 Progress = Callable[[int, int], None]
+Edges = tuple[int, int, int, int]
+"""A pixel rectangle as its edges (col0, row0, col1, row1), px: columns col0 to col1 - 1."""
 
 
 def resolve_window(shape: tuple[int, int], grid: GeoGrid, window=None, bbox=None) -> Window:
@@ -67,34 +74,88 @@ def resolve_window(shape: tuple[int, int], grid: GeoGrid, window=None, bbox=None
         ArgumentError: a window past the image, a bbox on a non-georeferenced input or off the image,
             a result smaller than :data:`~l1bsr_core.io.MIN_SIZE_PX`.
     """
-    height, width = shape
-    col0, row0, col1, row1 = 0, 0, width, height
-    if window is not None:
-        col, row, w, h = window
-        if col + w > width or row + h > height:
-            raise ArgumentError(f"window {col},{row},{w},{h} reaches past the image ({width} x {height} px); "
-                                f"expected COL + WIDTH <= {width} and ROW + HEIGHT <= {height}")
-        col0, row0, col1, row1 = col, row, col + w, row + h
+    col0, row0, col1, row1 = _limits(shape, window)
     if bbox is not None:
-        if grid.crs is None:
-            raise ArgumentError("a bbox was given but the input has no CRS; expected --window in pixels")
-        box = from_bounds(*bbox, transform=grid.transform)
-        c0, r0 = math.floor(box.col_off + 1e-9), math.floor(box.row_off + 1e-9)
-        c1, r1 = math.ceil(box.col_off + box.width - 1e-9), math.ceil(box.row_off + box.height - 1e-9)
-        col0, row0, col1, row1 = max(col0, c0), max(row0, r0), min(col1, c1), min(row1, r1)
+        col0, row0, col1, row1 = _intersection((col0, row0, col1, row1), _bbox_pixels(bbox, grid))
         if col1 <= col0 or row1 <= row0:
-            box_text = ",".join(f"{v:g}" for v in bbox)
-            raise ArgumentError(f"bbox {box_text} does not overlap the image{' window' if window else ''} "
-                                f"(bounds {_bounds_text(shape, grid)}); expected a box inside them")
+            raise ArgumentError(f"bbox {coordinates_text(bbox)} does not overlap the image"
+                                f"{' window' if window else ''} (bounds {_bounds_text(shape, grid)}); "
+                                "expected a box inside them")
     if col1 - col0 < MIN_SIZE_PX or row1 - row0 < MIN_SIZE_PX:
         raise ArgumentError(f"the area to process is {col1 - col0} x {row1 - row0} px; expected at least "
                             f"{MIN_SIZE_PX} x {MIN_SIZE_PX}")
     return Window(col0, row0, col1 - col0, row1 - row0)
 
 
+def _limits(shape: tuple[int, int], window=None) -> Edges:
+    """The edges (px) an area must stay within: ``window`` (col, row, width, height, px), which must
+    lie inside the image of ``shape`` (rows, cols), or else the whole image."""
+    height, width = shape
+    if window is None:
+        return 0, 0, width, height
+    col, row, w, h = window
+    if col + w > width or row + h > height:
+        raise ArgumentError(f"window {col},{row},{w},{h} reaches past the image ({width} x {height} px); "
+                            f"expected COL + WIDTH <= {width} and ROW + HEIGHT <= {height}")
+    return col, row, col + w, row + h
+
+
+def _bbox_pixels(bbox, grid: GeoGrid) -> Edges:
+    """The pixel edges of ``grid`` covering ``bbox`` (xmin, ymin, xmax, ymax in its CRS), snapped
+    outwards to whole pixels (within :data:`SNAP_TOLERANCE_PX`); unclipped: it may reach past the image."""
+    if grid.crs is None:
+        raise ArgumentError("a bbox was given but the input has no CRS; expected --window in pixels")
+    box = from_bounds(*bbox, transform=grid.transform)
+    col0, row0 = math.floor(box.col_off + SNAP_TOLERANCE_PX), math.floor(box.row_off + SNAP_TOLERANCE_PX)
+    col1 = math.ceil(box.col_off + box.width - SNAP_TOLERANCE_PX)
+    row1 = math.ceil(box.row_off + box.height - SNAP_TOLERANCE_PX)
+    return col0, row0, col1, row1
+
+
+def clipped_bbox_record(shape: tuple[int, int], grid: GeoGrid, area: Window, window=None, bbox=None) -> dict:
+    """``{"bbox_clipped": ...}`` when ``bbox`` reached past the image (or ``window``) and only ``area``,
+    its part inside, is processed; ``{}`` otherwise (no bbox, or one inside: snapping outwards to whole
+    pixels is not clipping). Call after :func:`resolve_window` gave ``area`` for the same arguments.
+
+    The field holds ``requested_bbox`` (CRS units), ``clipped_to`` ("image" or "window") and its
+    ``clipped_to_bounds`` (CRS units), the ``window`` processed (px) and its ``bounds`` (CRS units),
+    and the ``crs``; bounds are (xmin, ymin, xmax, ymax)."""
+    if bbox is None:
+        return {}
+    limits = _limits(shape, window)
+    requested = _bbox_pixels(bbox, grid)
+    if _intersection(requested, limits) == requested:
+        return {}
+    return {"bbox_clipped": {
+        "requested_bbox": [float(v) for v in bbox],
+        "clipped_to": "image" if window is None else "window",
+        "clipped_to_bounds": list(_map_bounds(limits, grid)),
+        "window": window_record(area),
+        "bounds": list(_map_bounds(_window_edges(area), grid)),
+        "crs": str(grid.crs),
+    }}
+
+
+def _intersection(a: Edges, b: Edges) -> Edges:
+    """The pixel rectangle two rectangles share (px; empty when col1 <= col0 or row1 <= row0)."""
+    return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+
+
+def _window_edges(window: Window) -> Edges:
+    """``window`` as its edges (px)."""
+    col, row = int(window.col_off), int(window.row_off)
+    return col, row, col + int(window.width), row + int(window.height)
+
+
+def _map_bounds(edges: Edges, grid: GeoGrid) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) in ``grid``'s CRS units of a pixel rectangle's outer edges."""
+    col0, row0, col1, row1 = edges
+    (x0, y0), (x1, y1) = grid.transform @ (col0, row0), grid.transform @ (col1, row1)
+    return float(min(x0, x1)), float(min(y0, y1)), float(max(x0, x1)), float(max(y0, y1))
+
+
 def _bounds_text(shape, grid: GeoGrid) -> str:
-    (x0, y0), (x1, y1) = grid.transform @ (0, 0), grid.transform @ (shape[1], shape[0])
-    return f"{min(x0, x1):g},{min(y0, y1):g},{max(x0, x1):g},{max(y0, y1):g}"
+    return coordinates_text(_map_bounds((0, 0, shape[1], shape[0]), grid))
 
 
 def peek_is_coregistered(path) -> bool:
@@ -188,6 +249,7 @@ def superresolve_window(source, output, window: Window, domain: InputDomain, *, 
 
 
 def window_record(window: Window) -> dict:
+    """``window`` as the records write it: col, row, width, height (px)."""
     return {"col": int(window.col_off), "row": int(window.row_off), "width": int(window.width),
             "height": int(window.height)}
 
@@ -196,8 +258,9 @@ def export_window(path, output, *, window=None, bbox=None, progress: Progress | 
     """Write ``window`` of an L1C/L2A product or export as it is (10 m, its own DN convention, no
     network), block by block: a GeoTIFF of its B, G, R, NIR; the record."""
     with open_coregistered(path) as source:
-        area = resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
-        grid = GeoGrid(source.crs, source.transform).window(area)
+        image = GeoGrid(source.crs, source.transform)
+        area = resolve_window(source.shape, image, window, bbox)
+        grid = image.window(area)
         tags = source.domain.tags("none", align=False)
         blocks = _blocks(area)
         with geotiff_writer(output, int(area.height), int(area.width), grid, source.radiometry, tags) as out:
@@ -206,7 +269,7 @@ def export_window(path, output, *, window=None, bbox=None, progress: Progress | 
                 if progress is not None:
                     progress(done, len(blocks))
         return {**source.domain.record("none", align=False), "radiometry": source.radiometry.describe(),
-                "window": window_record(area)}
+                "window": window_record(area), **clipped_bbox_record(source.shape, image, area, window, bbox)}
 
 
 def measure_misregistration(source, window: Window, *, weights=None, device="cpu",

@@ -73,14 +73,16 @@ def process_file(
         level: the input's level if the file does not say it ("l1b", "l1c", "l2a").
         dn_offset: uint16 exports: the DN offset (0 or -1000) if the file does not say it.
         window, bbox: co-registered inputs: the part to process, (col, row, width, height) in
-            pixels and/or (xmin, ymin, xmax, ymax) in the input's CRS.
+            pixels and/or (xmin, ymin, xmax, ymax) in the input's CRS (a bbox reaching past the
+            image or window is clipped to it, and the record says so).
         align: whether bands are aligned (super-resolution) or warped (registration) by the CSR;
             None: yes for L1B, no for co-registered input (:meth:`InputDomain.default_align`).
 
     Returns:
         The record of the run: the input's level and domain (:meth:`InputDomain.record`), the
-        path taken, and for a co-registered input its radiometry, window and (registration
-        check) the misregistration measured.
+        path taken, and for a co-registered input its radiometry, window, ``bbox_clipped`` when
+        the bbox reached past the image or window (:func:`~l1bsr_core.coregistered.clipped_bbox_record`)
+        and (registration check) the misregistration measured.
 
     Raises:
         L1BSRError: InputError for an unusable input or output location, ArgumentError for a bad
@@ -197,8 +199,10 @@ def _process_coregistered(input, output, task, *, weights, device, tile, flow, p
                                 "residual misregistration into a .json report (or warps them with alignment on); "
                                 f"expected an output ending in .json, got {Path(output).name}")
         check_suffix(output, REPORT_SUFFIXES if report_only else TIFF_SUFFIXES)
-        area = coregistered.resolve_window(source.shape, GeoGrid(source.crs, source.transform), window, bbox)
-        record = {**domain.record(task, align=align), "radiometry": source.radiometry.describe()}
+        grid = GeoGrid(source.crs, source.transform)
+        area = coregistered.resolve_window(source.shape, grid, window, bbox)
+        record = {**domain.record(task, align=align), "radiometry": source.radiometry.describe(),
+                  **coregistered.clipped_bbox_record(source.shape, grid, area, window, bbox)}
         options = dict(weights=weights, device=device, progress=counting(progress, "blocks"))
         if task == "superresolution":
             record |= coregistered.superresolve_window(source, output, area, domain, align=align, tile=tile,

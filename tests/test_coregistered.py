@@ -73,12 +73,91 @@ def test_window_and_bbox_pick_the_same_area(tmp_path, capsys):
     by_window, by_bbox = tmp_path / "w.tif", tmp_path / "b.tif"
     assert run(capsys, product.path, by_window, "--window", "40,50,64,48")[0] == 0
     x0, y0 = ORIGIN[0] + 400, ORIGIN[1] - 500
-    assert run(capsys, product.path, by_bbox, "--bbox", f"{x0},{y0 - 480},{x0 + 640},{y0}")[0] == 0
+    status, lines = run(capsys, product.path, by_bbox, "--bbox", f"{x0},{y0 - 480},{x0 + 640},{y0}")
+    assert status == 0 and not [line for line in lines if "bbox" in line]  # inside the image: no note
     window, profile, *_ = read(by_window)
     box, _, *_ = read(by_bbox)
     assert window.shape == (96, 128, 4)
     np.testing.assert_array_equal(window, box)
     assert (profile["transform"].c, profile["transform"].f) == (x0, y0)
+
+
+IMAGE_BOUNDS = f"{ORIGIN[0]:.0f},{ORIGIN[1] - 10 * SIDE:.0f},{ORIGIN[0] + 10 * SIDE:.0f},{ORIGIN[1]:.0f}"
+"""The test products' bounds as the messages write them (xmin, ymin, xmax, ymax; 10 m pixels)."""
+
+
+def test_a_bbox_past_the_image_is_clipped_and_said_in_one_line(tmp_path, capsys):
+    """20 px past the left edge and 10 px past the top: the 64 x 48 px inside it are processed."""
+    x0, y0 = ORIGIN
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, make_product(tmp_path / "in").path, out,
+                        "--bbox", f"{x0 - 200},{y0 - 480},{x0 + 640},{y0 + 100}")
+    assert status == 0
+    notes = [line for line in lines if "bbox" in line]
+    assert notes == [f"l1bsr: note: bbox {x0 - 200:.0f},{y0 - 480:.0f},{x0 + 640:.0f},{y0 + 100:.0f} reaches past "
+                     f"the image (bounds {IMAGE_BOUNDS}); processed the part inside it: 0,0,64,48 px "
+                     f"(bounds {x0:.0f},{y0 - 480:.0f},{x0 + 640:.0f},{y0:.0f}, EPSG:{EPSG})"]
+    sr, profile, *_ = read(out)
+    assert sr.shape == (96, 128, 4) and (profile["transform"].c, profile["transform"].f) == (x0, y0)
+
+
+def test_the_record_of_a_clipped_bbox_says_what_was_processed(tmp_path, capsys):
+    x0, y0 = ORIGIN
+    bbox = (x0 - 200, y0 - 480, x0 + 640, y0 + 100)
+    status, lines = run(capsys, "product", make_product(tmp_path / "in").path, tmp_path / "out", "--task", "none",
+                        "--bbox", ",".join(map(str, bbox)))
+    assert status == 0 and [line for line in lines if "note: bbox" in line][0].startswith("l1bsr product: note:")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    window = {"col": 0, "row": 0, "width": 64, "height": 48}
+    assert manifest["window"] == window
+    assert manifest["bbox_clipped"] == {"requested_bbox": list(bbox), "clipped_to": "image",
+                                        "clipped_to_bounds": [x0, y0 - 10 * SIDE, x0 + 10 * SIDE, y0],
+                                        "window": window, "bounds": [x0, y0 - 480, x0 + 640, y0],
+                                        "crs": f"EPSG:{EPSG}"}
+    assert read(tmp_path / "out" / manifest["output"])[0].shape == (48, 64, 4)
+
+
+def test_a_bbox_past_the_window_is_clipped_to_the_window():
+    x0, y0 = ORIGIN
+    grid = GeoGrid(rasterio.crs.CRS.from_epsg(EPSG), rasterio.transform.from_origin(x0, y0, 10, 10))
+    window, bbox = (10, 10, 100, 100), (x0 - 200, y0 - 480, x0 + 640, y0 + 100)  # inside the window from (10, 10)
+    area = resolve_window((SIDE, SIDE), grid, window, bbox)
+    assert (area.col_off, area.row_off, area.width, area.height) == (10, 10, 54, 38)
+    clipped = coregistered.clipped_bbox_record((SIDE, SIDE), grid, area, window, bbox)["bbox_clipped"]
+    assert clipped["clipped_to"] == "window" and clipped["clipped_to_bounds"] == [x0 + 100, y0 - 1100, x0 + 1100,
+                                                                                    y0 - 100]
+    assert clipped["window"] == {"col": 10, "row": 10, "width": 54, "height": 38}
+    assert clipped["bounds"] == [x0 + 100, y0 - 480, x0 + 640, y0 - 100]
+
+
+@pytest.mark.parametrize("past_px, clipped", [(0.0, False), (0.3, True), (1.0, True)])
+def test_only_an_edge_past_the_image_is_clipping(past_px, clipped):
+    """A right edge on the image's edge is inside; 0.3 px past it, it reaches a pixel the image lacks."""
+    x0, y0 = ORIGIN
+    grid = GeoGrid(rasterio.crs.CRS.from_epsg(EPSG), rasterio.transform.from_origin(x0, y0, 10, 10))
+    bbox = (x0 + 1000, y0 - 640, x0 + 10 * (SIDE + past_px), y0 - 320)
+    area = resolve_window((SIDE, SIDE), grid, bbox=bbox)
+    assert (area.col_off, area.width) == (100, SIDE - 100)
+    assert bool(coregistered.clipped_bbox_record((SIDE, SIDE), grid, area, bbox=bbox)) is clipped
+
+
+def test_a_bbox_inside_with_fractional_edges_is_snapped_not_clipped(tmp_path, capsys):
+    """Edges 0.3 px inside pixels 40 and 104 (and rows 50, 98): snapped outwards, no note, no field."""
+    x0, y0 = ORIGIN[0] + 403, ORIGIN[1] - 503
+    status, lines = run(capsys, "product", make_product(tmp_path / "in").path, tmp_path / "out", "--task", "none",
+                        "--bbox", f"{x0},{y0 - 474},{x0 + 634},{y0}")
+    assert status == 0 and not [line for line in lines if "bbox" in line], lines
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["window"] == {"col": 40, "row": 50, "width": 64, "height": 48}
+    assert "bbox_clipped" not in manifest
+
+
+def test_a_bbox_off_the_image_keeps_its_error(tmp_path, capsys):
+    out = tmp_path / "sr.tif"
+    status, lines = run(capsys, make_product(tmp_path / "in").path, out, "--bbox", "0,0,10,10")
+    assert status == 2 and lines == [f"l1bsr: error: bbox 0,0,10,10 does not overlap the image (bounds "
+                                     f"{IMAGE_BOUNDS}); expected a box inside them"]
+    assert not out.exists()
 
 
 def test_blocks_match_the_whole_window(tmp_path, monkeypatch):
