@@ -246,6 +246,7 @@ def test_fine_tuning_starts_from_given_weights_and_simulation_overrides_reach_tr
     log = (tmp_path / "tuned" / "train.log").read_text()
     assert "initialised from" in log
     assert "warning: fine-tuning trained weights at --lr 0.0005" in log  # the default rate undoes trained weights
+    assert "not measured on a csr" in log  # the REC's figures are not quoted as the CSR's own
     assert any((after["model"][k] != before["model"][k]).any() for k in before["model"])  # it trained on
     gentle = replace(tuned, out=str(tmp_path / "gentle"), lr=3e-5)
     train(gentle)
@@ -337,3 +338,11 @@ def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resu
     train(replace(config, steps=3))
     assert json.loads((run / "best.json").read_text()) == {"step": 2, "score": -0.3}
     assert torch.load(run / "best.pt", weights_only=True)["step"] == 2
+
+
+def test_fine_tune_warning_quotes_the_rec_figures_as_its_own_only_for_a_rec():
+    from l1bsr_core.train.loop import fine_tune_warning
+    rec, csr = fine_tune_warning("rec", 3e-4), fine_tune_warning("csr", 3e-4)
+    assert rec.startswith("warning: fine-tuning trained weights at --lr 0.0003; the shipped rec lost 0.24 dB")
+    assert "not measured on a csr" in csr and "not measured" not in rec
+    assert rec.endswith("consider --lr 3e-05") and csr.endswith("consider --lr 3e-05")
