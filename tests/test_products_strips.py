@@ -77,3 +77,37 @@ def test_a_pass_over_the_strip_decodes_each_granule_once_and_keeps_two(tmp_path,
     assert len(decoded) == 3
     np.testing.assert_array_equal(source[0:10], image[0:10])  # granule 1 was dropped: decoded again
     assert len(decoded) == 4 and decoded[-1] == decoded[0]
+
+
+@pytest.mark.parametrize("task, decodes", [("none", 6), ("registration", 6), ("superresolution", 8)])
+def test_passes_over_a_long_strip_alternate_directions_and_decode_fewer_granules(tmp_path, monkeypatch, task,
+                                                                                  decodes):
+    """4 granules, 2 kept: each pass starts where the last one ended (process.PASS_ORDER), so the
+    coarse offsets, (super-resolution) the band means and the blocks of rows decode 2n − 2 = 6 /
+    3n − 4 = 8 granules, not 2n = 8 / 3n = 12; what is written is the task on the strip as before."""
+    from l1bsr_core.products import process, strips
+
+    made = write_synthetic_product(tmp_path, detectors=(1,), granules=4, rows=288, cols=128, overlap=60, seed=3)
+    decoded = []
+    original = strips.read_granule
+    monkeypatch.setattr(strips, "read_granule", lambda granule, *args: decoded.append(granule.files.name)
+                        or original(granule, *args))
+    record = process.process_detector(made.path, 1, tmp_path / f"{task}.tif", task, block_rows=288, context_rows=16)
+    assert record["blocks"] == 4
+    assert len(decoded) == decodes
+    down = [granule.files.name for granule in StripSource(open_product(made.path).granules, 1).own]
+    upward_first = task != "superresolution"  # registration's offsets go up; super-resolution's means do
+    assert decoded[:4] == (down[::-1] if upward_first else down)  # the first pass decodes every granule
+    assert decoded[-2:] == down[2:]  # the blocks, top to bottom, find the first two granules kept
+
+
+def test_coarse_offsets_and_band_means_do_not_depend_on_the_pass_direction(synthetic_product):
+    from l1bsr_core.arrays import band_sums
+    from l1bsr_core.products.coarse import aligned_rows, measure_offsets
+    from l1bsr_core.products.process import strip_band_means
+
+    image = synthetic_product.images[1]
+    offsets = measure_offsets(image.copy())
+    assert measure_offsets(image.copy(), upward=True) == offsets
+    count, total, _ = band_sums(aligned_rows(image, offsets, 0, image.shape[0]))
+    np.testing.assert_array_equal(strip_band_means(image, offsets, block_rows=96), total / np.maximum(count, 1))

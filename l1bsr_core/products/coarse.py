@@ -65,14 +65,17 @@ def _block_starts(length: int, block: int, count: int) -> list[int]:
     return sorted({int(round(s)) for s in np.linspace(0, length - block, count)})
 
 
-def measure_offsets(bgrn, *, block: int = BLOCK_PX) -> list[BandOffset]:
+def measure_offsets(bgrn, *, block: int = BLOCK_PX, upward: bool = False) -> list[BandOffset]:
     """Coarse offsets of B, R, NIR against G over a whole (H, W, 4) uint16 strip.
 
     ``bgrn``: an array or anything with ``shape`` that gives ``bgrn[rows, cols]`` (slices) as an
     array, e.g. a :class:`~l1bsr_core.products.strips.StripSource`: only the blocks measured are read.
     Blocks of ``block`` px (smaller strips: their smaller side) are spread along and across track;
-    blocks mostly no-data are skipped. Raises InputError when a band has no confident block (a
-    strip of clouds, water or no-data has nothing to align on).
+    blocks mostly no-data are skipped. ``upward``: read the blocks from the strip's end to its start
+    (the offsets are the same, medians of the same blocks; a source that keeps its last decoded
+    granules then holds the first ones, where a top-to-bottom pass that follows starts). Raises
+    InputError when a band has no confident block (a strip of clouds, water or no-data has nothing
+    to align on).
     """
     height, width, _ = bgrn.shape
     side = min(block, height, width)
@@ -81,7 +84,7 @@ def measure_offsets(bgrn, *, block: int = BLOCK_PX) -> list[BandOffset]:
     grid = [(y, x) for y in rows for x in cols]
     starts = [grid[i] for i in sorted({int(round(i)) for i in np.linspace(0, len(grid) - 1, MAX_BLOCKS)})]
     shifts: dict[int, list[tuple[float, float]]] = {band: [] for band in MOVING_BANDS}
-    for y, x in starts:  # each block read once, all bands measured on it
+    for y, x in reversed(starts) if upward else starts:  # each block read once, all bands measured on it
         window = bgrn[y:y + side, x:x + side]
         for band in MOVING_BANDS:
             if np.mean((window[..., REFERENCE_BAND] == NO_DATA) | (window[..., band] == NO_DATA)) > MAX_NO_DATA:

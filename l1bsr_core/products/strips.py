@@ -188,9 +188,13 @@ class StripSource:
 
     ``source[rows, cols]`` (slices) and :meth:`read` decode only the granules that the rows cover,
     each whole, and keep the last :data:`GRANULES_KEPT` decoded, so a strip of any length is
-    processed in bounded memory. Pixels: (rows, cols, 4) uint16 BGRN; rows of granules the
-    product lacks are no-data (0). Not thread-safe: one source per thread (the kept granules are
-    shared state). A granule that does not decode fails every read that touches it.
+    processed in bounded memory. A read that starts above the previous one (a pass going up the
+    strip) visits its granules bottom up, so the granule decoded last is the one the next read
+    needs: a read straddles up to three granules (a block, its context and the coarse offsets'
+    reach), and in strip order it would evict one the next read needs. Pixels: (rows, cols, 4)
+    uint16 BGRN; rows of granules the product lacks are no-data (0). Not thread-safe: one source
+    per thread (the kept granules are shared state). A granule that does not decode fails every
+    read that touches it.
     """
 
     def __init__(self, granules: list[Granule], detector: int):
@@ -207,6 +211,8 @@ class StripSource:
         self.missing_rows = _gaps(covered)
         """(start, stop) strip rows of granules the product lacks (filled with no-data)."""
         self._decoded: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._last_start = 0
+        """The first row of the previous read: where a read starts against it gives the pass's direction."""
         self.gcps: list[GroundControlPoint] = []
         self.crs = None
         for granule in own:
@@ -227,7 +233,8 @@ class StripSource:
         start, stop = max(start, 0), min(stop, self.shape[0])
         x0, x1, _ = cols.indices(self.shape[1])
         out = np.full((max(stop - start, 0), max(x1 - x0, 0), len(BAND_NAMES)), NO_DATA, np.uint16)
-        for granule in self.own:
+        upward, self._last_start = start < self._last_start, start
+        for granule in reversed(self.own) if upward else self.own:
             g0 = self.start_of(granule)
             y0, y1 = max(start, g0), min(stop, g0 + granule.metadata.rows)
             if y0 < y1:
