@@ -26,7 +26,10 @@ Tries:
   window the composite explains (R², :func:`explained_share`), to the power 1 or 2, or gated by
   it or by their confidence; NIR's residual smoothed only at 2–4 grid steps with support 0.3;
   (session 10) NIR's composite windows 1.5× or 2× larger (96 or 128 px, same step and centres,
-  where they fit in the image).
+  where they fit in the image); (session 11) the pixels of NIR's composite windows weighted by how
+  well the composite explains them (:class:`PixelWeightedNIR`); the joint model alone offered to
+  the held-out score as one more residual candidate; NIR's composite windows 24 or 32 px, centred on
+  the 64 px grid's (``nir_composite_window``; 32 px ships), the latter also with residual σ 1.5–4.
 """
 
 from __future__ import annotations
@@ -38,16 +41,26 @@ import time
 import naip  # first: it puts the project root on sys.path (through common)
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from l1bsr_core import inference
 from l1bsr_core.bands import NIR
 from l1bsr_core.models import JointCSR
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE
 from l1bsr_core.models.nir_reference import VISIBLE, least_squares_composite, least_squares_fit
-from l1bsr_core.phase_correlation import apodized_spectra, complex_gradient, feature_phase_correlation
+from l1bsr_core.phase_correlation import (
+    apodized_spectra,
+    complex_gradient,
+    feature_phase_correlation,
+    hann,
+    phase_correlation,
+)
 
 K_NIR = 2
 """NIR's position in the flows (B, R, NIR)."""
+NO_RESIDUAL_SIGMA = 1e4
+"""A residual candidate so wide (grid steps) that its fusion is the residuals' global mean: the
+joint model alone, offered to the held-out score beside the usual widths."""
 
 
 def doubled_orientation(gradient: torch.Tensor) -> torch.Tensor:
@@ -160,6 +173,46 @@ class MidWindowNIR(LargeWindowNIR):
     scale = 1.5
 
 
+class PixelWeightedNIR(JointCSR):
+    """The composite pipeline with the pixels of each NIR window weighted by how well the composite
+    explains them: the least-squares composite is formed in the window (apodised complex gradients,
+    the same coefficients as on the spectra), the squared residual ``|NIR − composite|²`` box-averaged
+    over :attr:`blur` px, and both windows multiplied by ``1 / (1 + residual² / (k² · its mean))``
+    before the phase correlation. NIR's edges that no visible band has (a pond's open water inside
+    G's wet margin) should then weigh less. With ``k`` very large it is the shipped pipeline
+    (checked: identical flows)."""
+
+    k = 2.0
+    blur = 9
+
+    def composite_windows(self, bgrn, window, step, context):
+        top, bottom = context
+        bands = torch.cat((bgrn[:, list(VISIBLE)], bgrn[:, [NIR]]), dim=1).float()
+        gradients = complex_gradient(bands)[:, :, top:bands.shape[-2] - bottom]
+        windows = gradients.unfold(-2, window, step).unfold(-2, window, step)  # (N, 4, gy, gx, h, w)
+        n, _, gy, gx, h, w = windows.shape
+        apodisation = hann(h, torch.float32)[:, None] * hann(w, torch.float32)
+        mean = (windows * apodisation).sum((-2, -1), keepdim=True) / apodisation.sum()
+        apodised = (windows - mean) * apodisation
+        coefficients, _ = least_squares_fit(apodised[:, :3], apodised[:, 3:])
+        composite = torch.einsum("nyxj,njyxab->nyxab", coefficients.to(apodised.dtype), apodised[:, :3])
+        nir = apodised[:, 3]
+        residual = (nir - composite).abs().square().reshape(-1, 1, h, w)
+        if self.blur > 1:
+            residual = F.avg_pool2d(residual, self.blur, 1, self.blur // 2, count_include_pad=False)
+        residual = residual.reshape(n, gy, gx, h, w)
+        scale = self.k**2 * residual.mean((-2, -1), keepdim=True)
+        weight = 1 / (1 + residual / scale.clamp_min(torch.finfo(scale.dtype).tiny))
+        sx, sy, confidence = phase_correlation(torch.fft.fft2(composite * weight), torch.fft.fft2(nir * weight))
+        shift = torch.stack((sx, sy)).reshape(2, n, 1, gy, gx).permute(1, 2, 0, 3, 4).float()
+        return shift, confidence.reshape(n, 1, gy, gx).float()
+
+
+class PixelWeightedTightNIR(PixelWeightedNIR):
+    k = 1.0
+    blur = 5
+
+
 def tries() -> dict[str, JointCSR]:
     """The networks compared, by name; each has the shipped weights."""
     previous = inference.get_model("csr", "csr-green-nir")[0]
@@ -176,8 +229,8 @@ def tries() -> dict[str, JointCSR]:
         "the same, joint model only (no own residual)": variant(nir_residual_smoothing=(1e4,)),
         "(a) orientation-doubled composite of B, G, R": variant(DoubledCompositeNIR, **composite),
         "(b) least-squares composite of G, B, R": variant(**composite),
-        "(b) + residual trusted where its windows are (support 0.1): **shipped `csr`**": variant(
-            **composite, nir_residual_support=0.1),
+        "(b) + residual trusted where its windows are (support 0.1): `csr-composite-nir` (shipped, sessions 7–10)":
+            variant(**composite, nir_residual_support=0.1),
         "(b) + support 0.1, two composite passes": variant(**composite, nir_residual_support=0.1,
                                                           nir_composite_passes=2),
         "(b) + support 0.1, residual candidates σ 1–6": variant(
@@ -197,6 +250,19 @@ def tries() -> dict[str, JointCSR]:
             MidWindowNIR, **composite, nir_residual_support=0.1),
         "(b) + support 0.1, NIR's composite windows 128 px (session 10)": variant(
             LargeWindowNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, NIR's window pixels weighted by the composite's fit, k 1, 5 px (session 11)": variant(
+            PixelWeightedTightNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, NIR's window pixels weighted by the composite's fit, k 2, 9 px (session 11)": variant(
+            PixelWeightedNIR, **composite, nir_residual_support=0.1),
+        "(b) + support 0.1, residual candidates σ 1–3 and none (session 11)": variant(
+            **composite, nir_residual_support=0.1, nir_residual_smoothing=(1.0, 1.5, 2.0, 3.0, NO_RESIDUAL_SIGMA)),
+        "(b) + support 0.1, NIR's composite windows 24 px (session 11)": variant(
+            **composite, nir_residual_support=0.1, nir_composite_window=24),
+        "(b) + support 0.1, NIR's composite windows 32 px, residual σ 1.5–4 (session 11)": variant(
+            **composite, nir_residual_support=0.1, nir_composite_window=32,
+            nir_residual_smoothing=(1.5, 2.0, 3.0, 4.0)),
+        "(b) + support 0.1, NIR's composite windows 32 px (session 11): **shipped `csr`**": variant(
+            **composite, nir_residual_support=0.1, nir_composite_window=32),
     }
 
 

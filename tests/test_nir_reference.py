@@ -7,6 +7,7 @@ Flows follow ``warp(band, flow) ≈ G`` (channel 0 dx, px); window shifts follow
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from l1bsr_core import band_alignment, inference
@@ -103,15 +104,42 @@ def test_shipped_csr_keeps_blue_and_red_of_the_previous_one():
 
 
 @torch.no_grad()
-def test_composite_nir_measured_in_slabs_equals_the_whole_image(monkeypatch):
+@pytest.mark.parametrize("side", [0, 32])
+def test_composite_nir_measured_in_slabs_equals_the_whole_image(monkeypatch, side):
     """Large images are measured slab by slab (:mod:`l1bsr_core.band_alignment`): NIR's composite
-    windows are per window, so the grid is the whole image's."""
+    windows (the grid's, or smaller ones centred in them) are per window, so the grid is the whole image's."""
     height, width = 170, 133
     bgrn = np.ascontiguousarray(simulated_view(height + 1, width + 1, seed=7).transpose(1, 2, 0)[:height, :width])
     model = JointCSR(JointCSRConfig(nir_coupling=True, nir_reference="composite", nir_residual_support=0.1,
-                                    corrected=(False,) * 3))
+                                    corrected=(False,) * 3, nir_composite_window=side))
     expected = model.grid(torch.from_numpy(bgrn.astype(np.float32)).permute(2, 0, 1)[None])
     per_row = window_grid(width, model.window_size(height, width), model.config.step)
     monkeypatch.setattr(band_alignment, "WINDOWS_PER_SLAB", 2 * per_row)
     flows = band_alignment.band_flows(model, bgrn, torch.device("cpu"))
     assert torch.allclose(flows.grid, expected, atol=1e-4)
+
+
+def test_smaller_composite_windows_are_centred_in_the_grid_windows():
+    """32 px windows centred in the 64 px grid's: what a 32 px grid read from the image cut 16 px in
+    gives, on the 64 px grid's nodes; the full side gives the grid's own windows."""
+    bands = mixed_polarity_bands()
+    inset = (WINDOW - 32) // 2
+    small, small_confidence = composite_nir_windows(bands, window=WINDOW, step=STEP, side=32)
+    assert small.shape == (1, 1, 2, 5, 5)
+    from l1bsr_core.models.nir_reference import VISIBLE, least_squares_composite
+    from l1bsr_core.phase_correlation import complex_gradient, feature_phase_correlation
+    gradients = complex_gradient(bands)[..., inset:, inset:]
+    direct, direct_confidence = feature_phase_correlation(gradients[:, list(VISIBLE)], gradients[:, [NIR]], window=32,
+                                                          step=STEP, composite=least_squares_composite)
+    assert torch.equal(small, direct[..., :5, :5]) and torch.equal(small_confidence, direct_confidence[..., :5, :5])
+    assert np.median(window_errors(small)) < 2 * COMPOSITE_TOLERANCE_PX  # they read NIR's shift too
+    whole, _ = composite_nir_windows(bands, window=WINDOW, step=STEP)
+    assert torch.equal(composite_nir_windows(bands, window=WINDOW, step=STEP, side=WINDOW)[0], whole)
+    with pytest.raises(ValueError, match="do not fit"):
+        composite_nir_windows(bands, window=WINDOW, step=STEP, side=WINDOW + 2)
+
+
+@pytest.mark.parametrize("side", [8, 66])
+def test_composite_window_outside_16_to_the_window_is_refused(side):
+    with pytest.raises(ValueError, match="nir_composite_window must be 0"):
+        JointCSRConfig(nir_composite_window=side)

@@ -123,10 +123,18 @@ class JointCSRConfig(DictConfig):
     gradients, the first measurement) or ``"composite"`` (after B and R are registered, NIR warped
     by its first estimate is measured again against the per-window least-squares composite of G,
     B, R, :mod:`.nir_reference`; issue #24)."""
+    nir_composite_window: int = 0
+    """Side (px) of NIR's windows against the composite, centred on the grid's window centres
+    (:attr:`window` for 0, or when the image's windows are smaller). A smaller window holds less
+    of the content NIR does not share with the visible bands (a pond's open water inside G's wet
+    margin): the bias such content gives a window then spreads to fewer grid nodes."""
 
     def __post_init__(self):
         if self.nir_reference not in NIR_REFERENCES:
             raise ValueError(f"nir_reference must be one of {', '.join(NIR_REFERENCES)}; got {self.nir_reference!r}")
+        if self.nir_composite_window and not 16 <= self.nir_composite_window <= self.window:
+            raise ValueError(f"nir_composite_window must be 0 (the window) or 16 to window ({self.window}) px; "
+                             f"got {self.nir_composite_window}")
 
     @property
     def size_multiple(self) -> int:
@@ -230,9 +238,11 @@ class JointCSR(nn.Module):
 
     def composite_windows(self, bgrn: torch.Tensor, window: int, step: int,
                           context: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """NIR's windows against the composite reference (:func:`.nir_reference.composite_nir_windows`):
+        """NIR's windows against the composite reference (:func:`.nir_reference.composite_nir_windows`),
+        :attr:`JointCSRConfig.nir_composite_window` px wide, centred on the ``window`` grid's centres:
         (N, 1, 2, gy, gx), (N, 1, gy, gx)."""
-        return composite_nir_windows(bgrn, window=window, step=step, context=context)
+        side = min(self.config.nir_composite_window or window, window)
+        return composite_nir_windows(bgrn, window=window, step=step, context=context, side=side)
 
     def classical_fusion(self, shift: torch.Tensor, confidence: torch.Tensor,
                          bands: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:

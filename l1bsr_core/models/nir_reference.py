@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from ..bands import BLUE, GREEN, NIR, RED
-from ..phase_correlation import complex_gradient, feature_phase_correlation
+from ..phase_correlation import complex_gradient, feature_phase_correlation, window_grid
 
 VISIBLE = (GREEN, BLUE, RED)
 """The bands NIR's composite reference is made of."""
@@ -65,17 +65,29 @@ def least_squares_composite(references: torch.Tensor, moving: torch.Tensor,
     return torch.einsum("nyxj,njyxab->nyxab", coefficients.to(references.dtype), references)[:, None]
 
 
-def composite_nir_windows(bgrn: torch.Tensor, *, window: int, step: int,
-                          context: tuple[int, int] = (0, 0)) -> tuple[torch.Tensor, torch.Tensor]:
+def composite_nir_windows(bgrn: torch.Tensor, *, window: int, step: int, context: tuple[int, int] = (0, 0),
+                          side: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """NIR's windows against the least-squares composite of G, B, R (B and R registered onto G).
 
     Args:
         bgrn: (N, 4, H, W) DN. window, step, context: as in
-            :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`.
+            :func:`~l1bsr_core.phase_correlation.windowed_phase_correlation`: the grid.
+        side: the windows measured, px (default ``window``; at most ``window``), centred on the
+            grid's window centres: ``(window − side) // 2`` px inside each grid window.
 
     Returns:
-        ``(shift, confidence)``: (N, 1, 2, gy, gx) px and (N, 1, gy, gx), as that function's.
+        ``(shift, confidence)``: (N, 1, 2, gy, gx) px and (N, 1, gy, gx) on the ``window`` grid, as
+        that function's.
     """
-    return feature_phase_correlation(complex_gradient(bgrn[:, list(VISIBLE)].float()),
-                                     complex_gradient(bgrn[:, [NIR]].float()), window=window, step=step,
-                                     context=context, composite=least_squares_composite)
+    side = window if side is None else side
+    if not 0 < side <= window:
+        raise ValueError(f"NIR's composite windows of {side} px do not fit the {window} px windows of the grid")
+    top, bottom = context
+    gy = window_grid(bgrn.shape[-2] - top - bottom, window, step)
+    gx = window_grid(bgrn.shape[-1], window, step)
+    inset = (window - side) // 2  # the gradients are computed on the whole input, then the windows cut inset
+    visible = complex_gradient(bgrn[:, list(VISIBLE)].float())[..., inset:, inset:]
+    nir = complex_gradient(bgrn[:, [NIR]].float())[..., inset:, inset:]
+    shift, confidence = feature_phase_correlation(visible, nir, window=side, step=step, context=context,
+                                                  composite=least_squares_composite)
+    return shift[..., :gy, :gx], confidence[..., :gy, :gx]
