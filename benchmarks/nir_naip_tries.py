@@ -226,7 +226,7 @@ def tries() -> dict[str, JointCSR]:
     return {
         "`csr-green-nir` (previous default: NIR against G)": previous,
         "the same, residual smoothed at σ 6": variant(nir_residual_smoothing=(6.0,)),
-        "the same, joint model only (no own residual)": variant(nir_residual_smoothing=(1e4,)),
+        "the same, joint model only (no own residual)": variant(nir_residual_smoothing=(NO_RESIDUAL_SIGMA,)),
         "(a) orientation-doubled composite of B, G, R": variant(DoubledCompositeNIR, **composite),
         "(b) least-squares composite of G, B, R": variant(**composite),
         "(b) + residual trusted where its windows are (support 0.1): `csr-composite-nir` (shipped, sessions 7–10)":

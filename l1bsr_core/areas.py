@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .errors import ArgumentError
 
 
@@ -38,6 +40,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def coordinates_text(values) -> str:
-    """``"v0,v1,..."``: map coordinates (CRS units) as the messages write them, in full (``:g`` would
-    write 6090000 as 6.09e+06)."""
-    return ",".join(f"{v:.12g}" for v in values)
+    """``"v0,v1,..."``: map coordinates (CRS units) as the messages write them: in full and exactly
+    (the shortest decimal that reads back as the same float), so bounds pasted back as ``--bbox``
+    give the same pixels (``:g`` would write 6090000 as 6.09e+06)."""
+    return ",".join(np.format_float_positional(float(v), trim="-") for v in values)

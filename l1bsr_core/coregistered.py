@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 
 from .areas import coordinates_text
 from .arrays import band_sums, statistics_of_sums
@@ -105,10 +105,11 @@ def _bbox_pixels(bbox, grid: GeoGrid) -> Edges:
     outwards to whole pixels (within :data:`SNAP_TOLERANCE_PX`); unclipped: it may reach past the image."""
     if grid.crs is None:
         raise ArgumentError("a bbox was given but the input has no CRS; expected --window in pixels")
-    box = from_bounds(*bbox, transform=grid.transform)
-    col0, row0 = math.floor(box.col_off + SNAP_TOLERANCE_PX), math.floor(box.row_off + SNAP_TOLERANCE_PX)
-    col1 = math.ceil(box.col_off + box.width - SNAP_TOLERANCE_PX)
-    row1 = math.ceil(box.row_off + box.height - SNAP_TOLERANCE_PX)
+    xmin, ymin, xmax, ymax = bbox
+    inverse = ~grid.transform  # map → pixel; the corners' extremes, whichever way the rows run
+    cols, rows = zip(*(inverse @ corner for corner in ((xmin, ymin), (xmin, ymax), (xmax, ymin), (xmax, ymax))))
+    col0, row0 = math.floor(min(cols) + SNAP_TOLERANCE_PX), math.floor(min(rows) + SNAP_TOLERANCE_PX)
+    col1, row1 = math.ceil(max(cols) - SNAP_TOLERANCE_PX), math.ceil(max(rows) - SNAP_TOLERANCE_PX)
     return col0, row0, col1, row1
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from l1bsr_core.models import JointCSR  # noqa: E402
 from l1bsr_core.models.csr_joint import NIR_REFERENCE_COMPOSITE  # noqa: E402
 from l1bsr_core.weights import PROJECT_WEIGHTS_DIR, load_model, register_weights, save_checkpoint  # noqa: E402
@@ -40,11 +42,17 @@ NIR_COMPOSITE_WINDOW = 32
 
 
 def derive(source: Path, target: Path, version: str, **changes) -> None:
-    """``target``: the weights of ``source`` with its config changed by ``changes`` (unless it exists)."""
-    if target.exists():
-        return
+    """``target``: the weights of ``source`` with its config changed by ``changes``. An existing
+    ``target`` is kept if it is exactly that (weights and config); otherwise this raises."""
     previous, _ = load_model("csr", source)
-    model = JointCSR(dataclasses.replace(previous.config, **changes))
+    config = dataclasses.replace(previous.config, **changes)
+    if target.exists():
+        kept, _ = load_model("csr", target)
+        same_weights = all(torch.equal(kept.state_dict()[k], v) for k, v in previous.state_dict().items())
+        if kept.config != config or not same_weights:
+            raise SystemExit(f"{target.name} exists but is not {source.name} with {changes}; move it away first")
+        return
+    model = JointCSR(config)
     model.load_state_dict(previous.state_dict())
     save_checkpoint(model, target, version=version)
 

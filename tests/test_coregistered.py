@@ -130,6 +130,35 @@ def test_a_bbox_past_the_window_is_clipped_to_the_window():
     assert clipped["bounds"] == [x0 + 100, y0 - 480, x0 + 640, y0 - 100]
 
 
+def test_a_bbox_on_a_south_up_grid_picks_the_rows_it_covers():
+    """Rows that run north (a positive y step): the same box gives the mirrored rows, and a part
+    past the image is clipped, as on a north-up grid (rasterio's from_bounds refuses such grids)."""
+    x0, y0 = ORIGIN
+    south_up = GeoGrid(rasterio.crs.CRS.from_epsg(EPSG), rasterio.Affine(10, 0, x0, 0, 10, y0 - 10 * SIDE))
+    bbox = (x0 + 400, y0 - 10 * SIDE + 500, x0 + 1040, y0 - 10 * SIDE + 980)  # cols 40–104, rows 50–98
+    area = resolve_window((SIDE, SIDE), south_up, bbox=bbox)
+    assert (area.col_off, area.row_off, area.width, area.height) == (40, 50, 64, 48)
+    past = (x0 - 200, y0 - 10 * SIDE - 100, x0 + 640, y0 - 10 * SIDE + 480)  # 20 cols left, 10 rows below row 0
+    area = resolve_window((SIDE, SIDE), south_up, bbox=past)
+    assert (area.col_off, area.row_off, area.width, area.height) == (0, 0, 64, 48)
+    clipped = coregistered.clipped_bbox_record((SIDE, SIDE), south_up, area, bbox=past)["bbox_clipped"]
+    assert clipped["bounds"] == [x0, y0 - 10 * SIDE, x0 + 640, y0 - 10 * SIDE + 480]
+
+
+def test_bounds_written_in_a_note_read_back_as_the_same_pixels():
+    """Geographic degrees: the note's bounds, pasted back as --bbox, give the window it names."""
+    from l1bsr_core.areas import coordinates_text, parse_bbox
+    x0, y0, step = -9.669447289429417, 48.13270239200273, 0.00018691333659165828  # 12 digits are not enough here
+    grid = GeoGrid(rasterio.crs.CRS.from_epsg(4326), rasterio.transform.from_origin(x0, y0, step, step))
+    bbox = (x0 - 0.01, y0 - 100.3 * step, x0 + 60.7 * step, y0 + 0.01)  # past the top-left corner
+    area = resolve_window((SIDE, SIDE), grid, bbox=bbox)
+    assert (area.width, area.height) == (61, 101)
+    bounds = coregistered.clipped_bbox_record((SIDE, SIDE), grid, area, bbox=bbox)["bbox_clipped"]["bounds"]
+    again = resolve_window((SIDE, SIDE), grid, bbox=parse_bbox(coordinates_text(bounds)))
+    assert again == area and not coregistered.clipped_bbox_record((SIDE, SIDE), grid, again,
+                                                                  bbox=parse_bbox(coordinates_text(bounds)))
+
+
 @pytest.mark.parametrize("past_px, clipped", [(0.0, False), (0.3, True), (1.0, True)])
 def test_only_an_edge_past_the_image_is_clipping(past_px, clipped):
     """A right edge on the image's edge is inside; 0.3 px past it, it reaches a pixel the image lacks."""

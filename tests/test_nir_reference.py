@@ -139,7 +139,27 @@ def test_smaller_composite_windows_are_centred_in_the_grid_windows():
         composite_nir_windows(bands, window=WINDOW, step=STEP, side=WINDOW + 2)
 
 
-@pytest.mark.parametrize("side", [8, 66])
-def test_composite_window_outside_16_to_the_window_is_refused(side):
+@pytest.mark.parametrize("side", [8, 31, 66])
+def test_composite_window_outside_16_to_the_window_or_odd_is_refused(side):
     with pytest.raises(ValueError, match="nir_composite_window must be 0"):
-        JointCSRConfig(nir_composite_window=side)
+        JointCSRConfig(nir_reference="composite", nir_composite_window=side)
+
+
+def test_composite_window_without_the_composite_reference_is_refused():
+    with pytest.raises(ValueError, match="needs nir_reference 'composite'"):
+        JointCSRConfig(nir_composite_window=32)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("side", [40, 20])
+def test_small_images_take_the_composite_window_within_their_own(side):
+    """An image under 64 px has smaller grid windows: NIR's 32 px ones are cut to fit (20 px: the
+    grid's own) and the CSR runs; B and R are those of the default setting."""
+    bgrn = torch.from_numpy(simulated_view(side, side, seed=9).astype(np.float32))[None]
+    flows = {}
+    for window in (0, 32):
+        model = JointCSR(JointCSRConfig(nir_coupling=True, nir_reference="composite", nir_residual_support=0.1,
+                                        corrected=(False,) * 3, nir_composite_window=window))
+        flows[window] = model(bgrn)
+    assert flows[32].shape == (1, 3, 2, side, side) and torch.isfinite(flows[32]).all()
+    assert torch.equal(flows[32][:, :2], flows[0][:, :2])

@@ -82,7 +82,7 @@ def test_a_pass_over_the_strip_decodes_each_granule_once_and_keeps_two(tmp_path,
 @pytest.mark.parametrize("task, decodes", [("none", 6), ("registration", 6), ("superresolution", 8)])
 def test_passes_over_a_long_strip_alternate_directions_and_decode_fewer_granules(tmp_path, monkeypatch, task,
                                                                                   decodes):
-    """4 granules, 2 kept: each pass starts where the last one ended (process.PASS_ORDER), so the
+    """4 granules, 2 kept: each pass starts where the last one ended (process.offsets_upward), so the
     coarse offsets, (super-resolution) the band means and the blocks of rows decode 2n − 2 = 6 /
     3n − 4 = 8 granules, not 2n = 8 / 3n = 12; what is written is the task on the strip as before."""
     from l1bsr_core.products import process, strips
@@ -99,6 +99,11 @@ def test_passes_over_a_long_strip_alternate_directions_and_decode_fewer_granules
     upward_first = task != "superresolution"  # registration's offsets go up; super-resolution's means do
     assert decoded[:4] == (down[::-1] if upward_first else down)  # the first pass decodes every granule
     assert decoded[-2:] == down[2:]  # the blocks, top to bottom, find the first two granules kept
+    if task == "none":  # what is written: the coarsely aligned strip, as a whole-strip read gives it
+        import rasterio
+        with rasterio.open(tmp_path / "none.tif") as written:
+            pixels = written.read().transpose(1, 2, 0)
+        np.testing.assert_array_equal(pixels, process.aligned_strip(process.open_product(made.path), 1)[0].bgrn)
 
 
 def test_coarse_offsets_and_band_means_do_not_depend_on_the_pass_direction(synthetic_product):

@@ -343,6 +343,8 @@ def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resu
 def test_fine_tune_warning_quotes_the_rec_figures_as_its_own_only_for_a_rec():
     from l1bsr_core.train.loop import fine_tune_warning
     rec, csr = fine_tune_warning("rec", 3e-4), fine_tune_warning("csr", 3e-4)
-    assert rec.startswith("warning: fine-tuning trained weights at --lr 0.0003; the shipped rec lost 0.24 dB")
+    assert rec.startswith("warning: fine-tuning trained weights at --lr 0.0003: the shipped rec lost 0.24 dB")
     assert "not measured on a csr" in csr and "not measured" not in rec
     assert rec.endswith("consider --lr 3e-05") and csr.endswith("consider --lr 3e-05")
+    with pytest.raises(ValueError, match="kind must be"):
+        fine_tune_warning("pairs", 3e-4)

@@ -54,6 +54,8 @@ NIR_REFERENCES = (NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE)
 
 _K_NIR = MOVING_BANDS.index(NIR)
 """NIR's position in B, R, NIR."""
+MIN_WINDOW_PX = 16
+"""The smallest correlation window, px (and so the smallest image the joint CSR takes)."""
 
 _JOINT_MIN_WINDOWS = 8
 """NIR keeps its classical estimate when fewer of its windows are confident."""
@@ -124,17 +126,23 @@ class JointCSRConfig(DictConfig):
     by its first estimate is measured again against the per-window least-squares composite of G,
     B, R, :mod:`.nir_reference`; issue #24)."""
     nir_composite_window: int = 0
-    """Side (px) of NIR's windows against the composite, centred on the grid's window centres
-    (:attr:`window` for 0, or when the image's windows are smaller). A smaller window holds less
+    """Side (px, even) of NIR's windows against the composite, centred on the grid's windows
+    (:attr:`window` for 0, or when the image's windows are smaller: an image under 64 px has
+    smaller grid windows, and the 32 px ones are then a larger share of them). A smaller window holds less
     of the content NIR does not share with the visible bands (a pond's open water inside G's wet
     margin): the bias such content gives a window then spreads to fewer grid nodes."""
 
     def __post_init__(self):
         if self.nir_reference not in NIR_REFERENCES:
             raise ValueError(f"nir_reference must be one of {', '.join(NIR_REFERENCES)}; got {self.nir_reference!r}")
-        if self.nir_composite_window and not 16 <= self.nir_composite_window <= self.window:
-            raise ValueError(f"nir_composite_window must be 0 (the window) or 16 to window ({self.window}) px; "
-                             f"got {self.nir_composite_window}")
+        side = self.nir_composite_window
+        if side and not (MIN_WINDOW_PX <= side <= self.window and side % 2 == 0):
+            raise ValueError(f"nir_composite_window must be 0 (the window) or an even number of px from "
+                             f"{MIN_WINDOW_PX} to window ({self.window}), so that it is centred on the grid's "
+                             f"windows; got {side}")
+        if side and self.nir_reference != NIR_REFERENCE_COMPOSITE:
+            raise ValueError(f"nir_composite_window sizes NIR's windows against the composite; it needs "
+                             f"nir_reference {NIR_REFERENCE_COMPOSITE!r}, got {self.nir_reference!r}")
 
     @property
     def size_multiple(self) -> int:
@@ -197,8 +205,9 @@ class JointCSR(nn.Module):
     def window_size(self, height: int, width: int) -> int:
         """The correlation window for an image of this size (smaller images use smaller windows)."""
         side = min(self.config.window, height, width)
-        if side < 16:
-            raise ValueError(f"the joint CSR needs images of at least 16 × 16 px; got {height} × {width}")
+        if side < MIN_WINDOW_PX:
+            raise ValueError(f"the joint CSR needs images of at least {MIN_WINDOW_PX} × {MIN_WINDOW_PX} px; "
+                             f"got {height} × {width}")
         return side - side % 2
 
     def measure(self, bgrn: torch.Tensor, window: int | None = None, context: tuple[int, int] = (0, 0),

@@ -56,13 +56,6 @@ correction network's 4 steps) and REC's margin, so the output near a block's edg
 its neighbourhood, not of the edge."""
 GRID_ALIGN = 16
 """Blocks start at multiples of the joint CSR's window step, so their windows are the strip's."""
-PASS_ORDER = "serpentine"
-"""The passes over a strip alternate directions, so each starts where the last one ended and finds
-those granules still decoded (:data:`~l1bsr_core.products.strips.GRANULES_KEPT`): the blocks of
-rows go top to bottom (the GeoTIFF is written as they come); before them the band means
-(super-resolution) go bottom up, after coarse offsets measured top down, and registration's
-coarse offsets go bottom up. A strip of n > 2 granules is decoded 2n − 2 times for registration
-(was 2n) and 3n − 4 times for super-resolution (was 3n); n ≤ 2 granules are decoded once each."""
 
 
 @dataclass
@@ -127,23 +120,38 @@ def aligned_strip(product: OpenProduct, detector: int) -> tuple[DetectorStrip, l
                          source.missing_rows), offsets
 
 
+def offsets_upward(task: str) -> bool:
+    """Whether the coarse offsets of a strip are measured from its end to its start for ``task``.
+
+    The passes over a strip alternate directions, so each starts where the last one ended and finds
+    those granules still decoded (:data:`~l1bsr_core.products.strips.GRANULES_KEPT`): the blocks
+    of rows go top to bottom (:func:`write_strip`: the GeoTIFF is written as they come); before
+    them super-resolution's band means go bottom up (:func:`strip_band_means`), after coarse
+    offsets measured top down; the other tasks' offsets go bottom up. A strip of n > 2 granules is
+    then decoded 2n − 2 times for registration (was 2n) and 3n − 4 times for super-resolution (was
+    3n); n ≤ 2 granules are decoded once each.
+    """
+    return task != "superresolution"
+
+
 def strip_blocks(source, offsets: list[BandOffset], block_rows: int = BLOCK_ROWS,
-                 context_rows: int = CONTEXT_ROWS):
-    """``(tile, bgrn)`` for each block of rows of the coarsely aligned strip, top to bottom:
-    ``tile.read_y`` the strip rows read (core and context), ``tile.core_y`` those the block's
-    output keeps, ``tile.inner_y`` where they are in ``bgrn`` ((read rows, W, 4) uint16 BGRN)."""
-    for tile in plan_row_blocks(source.shape[0], source.shape[1], block_rows, context_rows, GRID_ALIGN):
+                 context_rows: int = CONTEXT_ROWS, *, upward: bool = False):
+    """``(tile, bgrn)`` for each block of rows of the coarsely aligned strip, top to bottom (bottom
+    up with ``upward``): ``tile.read_y`` the strip rows read (core and context), ``tile.core_y``
+    those the block's output keeps, ``tile.inner_y`` where they are in ``bgrn`` ((read rows, W, 4)
+    uint16 BGRN)."""
+    tiles = plan_row_blocks(source.shape[0], source.shape[1], block_rows, context_rows, GRID_ALIGN)
+    for tile in reversed(tiles) if upward else tiles:
         yield tile, aligned_rows(source, offsets, tile.read_y.start, tile.read_y.stop)
 
 
 def strip_band_means(source, offsets: list[BandOffset], block_rows: int = BLOCK_ROWS) -> np.ndarray:
     """(4,) means of the valid pixels of each band of the coarsely aligned strip, read block by block
-    from the strip's end to its start (:data:`PASS_ORDER`; the counts and sums are whole numbers,
-    exact in float64, so the order does not change them)."""
+    from the strip's end to its start (:func:`offsets_upward`; the counts and sums are whole
+    numbers, exact in float64, so the order does not change them)."""
     sums = [np.zeros(len(BAND_NAMES)) for _ in range(3)]
-    for tile in reversed(plan_row_blocks(source.shape[0], source.shape[1], block_rows, 0, GRID_ALIGN)):
-        sums = [a + b for a, b in zip(sums, band_sums(aligned_rows(source, offsets, tile.read_y.start,
-                                                                   tile.read_y.stop)))]
+    for _, bgrn in strip_blocks(source, offsets, block_rows, 0, upward=True):
+        sums = [a + b for a, b in zip(sums, band_sums(bgrn))]
     count, total, _ = sums
     return total / np.maximum(count, 1)
 
@@ -280,7 +288,7 @@ def process_detector(product, detector: int, output, task: str, *, weights=None,
     if task not in PRODUCT_TASKS:
         raise InputError(f"task {task!r} is not one of {', '.join(PRODUCT_TASKS)}")
     strip = StripSource(product.granules, detector)
-    offsets = measure_offsets(strip, upward=task != "superresolution")  # PASS_ORDER: the means go up
+    offsets = measure_offsets(strip, upward=offsets_upward(task))
     tags = {"L1BSR_TASK": task, "L1BSR_DETECTOR": str(detector), "DATASTRIP_ID": product.datastrip.datastrip_id}
     shape = write_strip(Path(output), strip, offsets, task=task, weights=weights, device=device, tile=tile,
                         tags=tags, progress=progress, block_rows=block_rows, context_rows=context_rows)

@@ -155,7 +155,7 @@ def _gdal_message(error: BaseException) -> str:
 
 GRANULES_KEPT = 2
 """Decoded granules a :class:`StripSource` keeps (about 47 MB each at 2304 × 2552 px): a block of
-rows and its context straddle two granules, and a pass over the strip (the coarse offsets' blocks,
+rows and its context straddle two or three granules, and a pass over the strip (the coarse offsets' blocks,
 the band means, the blocks of rows) then decodes each granule once instead of once per window
 that touches it. JPEG 2000 decodes little faster by windows: 300 rows of a granule took 1.0 s,
 a 512 × 512 window 0.22 s, the whole granule 1.2 s; the coarse offsets read 12 windows a granule."""

@@ -212,13 +212,15 @@ weight by about the learning rate, which undid the shipped REC at 3e-4 (model ca
 
 
 def fine_tune_warning(kind: str, lr: float) -> str:
-    """The log line of a run from trained weights of ``kind`` ("rec" or "csr") above :data:`FINE_TUNE_LR_MAX`.
-    The figures measured are the REC's; for a CSR the line says so rather than quoting them as its own."""
-    measured = ("the shipped rec lost 0.24 dB of validation gain in 50 steps at 3e-4 and gained 0.04 dB at 3e-5"
-                if kind == "rec" else
-                "Adam's first steps move every weight by about the learning rate (measured on the shipped rec, "
-                "which lost 0.24 dB of validation gain in 50 steps at 3e-4; not measured on a csr)")
-    return (f"warning: fine-tuning trained weights at --lr {lr:g}; {measured} (model card): "
+    """The log line of a run from trained weights of ``kind`` ("rec" or "csr") above
+    :data:`FINE_TUNE_LR_MAX`. The figures were measured on the REC; a CSR's line says so."""
+    if kind not in ("rec", "csr"):
+        raise ValueError(f"kind must be 'rec' or 'csr'; got {kind!r}")
+    measured = "the shipped rec lost 0.24 dB of validation gain in 50 steps at 3e-4 and gained 0.04 dB at 3e-5"
+    if kind == "csr":
+        measured = (f"Adam's first steps move every weight by about the learning rate ({measured}; "
+                    f"not measured on a csr)")
+    return (f"warning: fine-tuning trained weights at --lr {lr:g}: {measured}, model card; "
             f"consider --lr {FINE_TUNE_LR:g}")
 
 
