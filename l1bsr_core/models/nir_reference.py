@@ -86,8 +86,9 @@ def composite_nir_windows(bgrn: torch.Tensor, *, window: int, step: int, context
     gy = window_grid(bgrn.shape[-2] - top - bottom, window, step)
     gx = window_grid(bgrn.shape[-1], window, step)
     inset = (window - side) // 2  # the gradients are computed on the whole input, then the windows cut inset
-    visible = complex_gradient(bgrn[:, list(VISIBLE)].float())[..., inset:, inset:]
-    nir = complex_gradient(bgrn[:, [NIR]].float())[..., inset:, inset:]
-    shift, confidence = feature_phase_correlation(visible, nir, window=side, step=step, context=context,
-                                                  composite=least_squares_composite)
-    return shift[..., :gy, :gx], confidence[..., :gy, :gx]
+    rows = slice(inset, top + inset + (gy - 1) * step + side)  # the context rows above stay as context
+    cols = slice(inset, inset + (gx - 1) * step + side)  # no window beyond the grid's
+    visible = complex_gradient(bgrn[:, list(VISIBLE)].float())[..., rows, cols]
+    nir = complex_gradient(bgrn[:, [NIR]].float())[..., rows, cols]
+    return feature_phase_correlation(visible, nir, window=side, step=step, context=(top, 0),
+                                     composite=least_squares_composite)
