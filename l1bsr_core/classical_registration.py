@@ -33,6 +33,7 @@ from .bands import BAND_NAMES, MOVING_BANDS, N_BANDS, NO_DATA, band_pairs
 from .errors import InputError
 from .phase_correlation import (
     MIN_CONFIDENCE,
+    MIN_WINDOW_PX,
     OUTLIER_PX,
     apodized_spectra,
     complex_gradient,
@@ -54,8 +55,6 @@ FLOW_SMOOTHING = 1.0
 """Standard deviation, in grid steps, of the normalised convolution that fills and smooths the
 window grid in :func:`classical_flow`."""
 
-MIN_WINDOW_PX = 16
-"""The smallest side, px, a phase correlation window may have (smaller: too few frequencies)."""
 _COARSE_UPSAMPLE = 8
 
 

@@ -52,6 +52,9 @@ of those that do not. Smaller windows have a higher noise floor."""
 OUTLIER_PX = 0.5
 """A window whose shift differs from the 3 × 3 median of its neighbours by more than this (px) is
 treated as an outlier by the robust fusion."""
+MIN_WINDOW_PX = 16
+"""The smallest side, px, a phase correlation window may have (smaller: too few frequencies): the
+classical pipeline's and the joint CSR's (and so the smallest image either takes)."""
 REFINE_STAGES = ((4, 0.25), (4, 1 / 16))
 """Sub-pixel refinement: (half-width in samples, sample step in px) of each stage; the first
 samples ±1 px every ¼ px around the integer peak, the second ±¼ px every 1/16 px around the

@@ -39,7 +39,7 @@ from torch import nn
 
 from ..bands import BAND_TIME_RATIOS, BLUE, MOVING_BANDS, NIR, NO_DATA, RED, REFERENCE_BAND
 from ..filters import gaussian_blur, gaussian_radius, gaussian_taps, separable_filter
-from ..phase_correlation import MIN_CONFIDENCE, OUTLIER_PX, window_centres, windowed_phase_correlation
+from ..phase_correlation import MIN_CONFIDENCE, MIN_WINDOW_PX, OUTLIER_PX, window_centres, windowed_phase_correlation
 from ..shift_fusion import FUSION_TRUNCATE, robust_fusion
 from ..warp import align_to_reference
 from .config import DictConfig
@@ -54,8 +54,6 @@ NIR_REFERENCES = (NIR_REFERENCE_GREEN, NIR_REFERENCE_COMPOSITE)
 
 _K_NIR = MOVING_BANDS.index(NIR)
 """NIR's position in B, R, NIR."""
-MIN_WINDOW_PX = 16
-"""The smallest correlation window, px (and so the smallest image the joint CSR takes)."""
 
 _JOINT_MIN_WINDOWS = 8
 """NIR keeps its classical estimate when fewer of its windows are confident."""

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..bands import NO_DATA, REFERENCE_BAND
 from ..classical_registration import MIN_CONFIDENCE, phase_correlation_shift
-from ..classical_registration import MIN_WINDOW_PX as MIN_CORRELATION_PX
 from ..errors import ArgumentError, InputError
+from ..phase_correlation import MIN_WINDOW_PX as MIN_CORRELATION_PX
 from .coarse import CALIBRATED_WINDOW_PX
 
 EXPECTED_OVERLAP_PX = 150
