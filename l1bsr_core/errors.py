@@ -23,3 +23,9 @@ class ArgumentError(L1BSRError, ValueError):
 
 class WeightsError(L1BSRError):
     """Weights are missing, unknown, or do not match their registered hash or layout."""
+
+
+def error_line(error: Exception) -> str:
+    """One line for a failed item: our errors as they are, anything else with its type (it is not
+    the user's to fix). The batch's listing and its workers report failures with it alike."""
+    return one_line(error) if isinstance(error, L1BSRError) else f"{type(error).__name__}: {one_line(error)}"

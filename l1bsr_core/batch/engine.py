@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from ..errors import ArgumentError, one_line
+from ..errors import ArgumentError, error_line, one_line
 from .items import Item
 from .manifest import FAILED
 from .worker import device_problem, machine_cores, run_item
@@ -169,7 +169,7 @@ def check_device(cluster: Cluster, device: str) -> None:
 
 def _failure(error: BaseException) -> dict:
     """The result of a task Dask could not run (its workers kept dying: ``KilledWorker``, ...)."""
-    return {"status": FAILED, "error": f"{type(error).__name__}: {one_line(error)}", "worker": None,
+    return {"status": FAILED, "error": error_line(error), "worker": None,
             "sha256": None, "detail": None, "seconds": None}
 
 

@@ -20,17 +20,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ArgumentError, L1BSRError, one_line
+from ..errors import ArgumentError, error_line
 from ..outputs import TIFF_SUFFIXES
 from ..products import is_product, list_detectors
-from ..products.layout import PRODUCT_SUFFIXES, product_stem
+from ..products.layout import DATASTRIP_FOLDER, GRANULE_FOLDER, PRODUCT_SUFFIXES, SAFE_SUFFIX, product_stem
 from ..products.tile_product import is_tile_product
 
 OUTPUT_SUFFIX = ".tif"
-SAFE_SUFFIX = ".safe"
-"""A folder named ``*.SAFE`` (any case) is meant as a Sentinel-2 product, whatever it holds."""
-PRODUCT_FOLDERS = ("GRANULE", "DATASTRIP")
-"""Sub-folders that make a folder a product (one renamed without its ``.SAFE``)."""
+PRODUCT_FOLDERS = (GRANULE_FOLDER, DATASTRIP_FOLDER)
+"""Sub-folders that make a folder a product (one renamed without its ``.SAFE``); a folder named
+``*.SAFE`` (any case) is meant as a Sentinel-2 product whatever it holds."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,6 @@ def _is_meant_as_product(path: Path) -> bool:
     return path.suffix.lower() == SAFE_SUFFIX or any((path / name).is_dir() for name in PRODUCT_FOLDERS)
 
 
-def _error_text(error: Exception) -> str:
-    """One line: our errors as they are, anything else with its type (as a worker reports an item's failure)."""
-    return one_line(error) if isinstance(error, L1BSRError) else f"{type(error).__name__}: {one_line(error)}"
-
 
 def _product_items(path: Path, out_dir: Path) -> list[Item]:
     """One item per detector of the L1B product at ``path``; one failed item when it cannot be read."""
@@ -82,7 +77,7 @@ def _product_items(path: Path, out_dir: Path) -> list[Item]:
     try:
         detectors = list_detectors(path)
     except Exception as error:  # a damaged product costs only its own item (its XML can raise anything)
-        return [Item(key, path, out_dir / f"{stem}{OUTPUT_SUFFIX}", error=_error_text(error))]
+        return [Item(key, path, out_dir / f"{stem}{OUTPUT_SUFFIX}", error=error_line(error))]
     return [Item(f"{key}#D{detector:02d}", path, out_dir / f"{stem}_D{detector:02d}{OUTPUT_SUFFIX}", detector)
             for detector in detectors]
 
@@ -90,7 +85,7 @@ def _product_items(path: Path, out_dir: Path) -> list[Item]:
 def _items_of(path: Path, out_dir: Path) -> list[Item]:
     if is_tile_product(path):  # an L1C/L2A product: one tile, one item
         return [Item(str(path.resolve()), path, out_dir / f"{product_stem(path)}{OUTPUT_SUFFIX}")]
-    if is_product(path) or _is_meant_as_product(path):  # a product's structure found, or a broken one
+    if _is_meant_as_product(path) or is_product(path):  # a broken product by its name or folders, or one found
         return _product_items(path, out_dir)
     if path.is_dir():
         return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)]

@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import L1BSRError, one_line
+from ..errors import L1BSRError, error_line
 from ..jobs import process_file
 from ..outputs import TIFF_SUFFIXES, check_output_path, sha256_of
 from .manifest import DONE, FAILED
@@ -45,10 +45,6 @@ def _set_torch_threads(threads: int | None, worker) -> None:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
-
-def _error_text(error: Exception) -> str:
-    """One line: our errors as they are, anything else with its type (it is not the user's to fix)."""
-    return one_line(error) if isinstance(error, L1BSRError) else f"{type(error).__name__}: {one_line(error)}"
 
 
 def run_item(task: str, input: str, output: str, detector: int | None = None, *, weights: str | None = None,
@@ -85,7 +81,7 @@ def run_item(task: str, input: str, output: str, detector: int | None = None, *,
         # a product strip is hashed once, by process_detector (it can weigh hundreds of MB)
         result["sha256"] = result["detail"].get("sha256") or sha256_of(output)
     except Exception as error:  # one item's failure is a result: the others go on
-        result.update(status=FAILED, error=_error_text(error))
+        result.update(status=FAILED, error=error_line(error))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
 

@@ -38,7 +38,15 @@ from ..jobs import MODEL_KINDS
 from ..outputs import write_json
 from ..tiling import check_tile
 from .layout import product_stem
-from .overlap import EXPECTED_OVERLAP_PX, check_expected_overlap, cut_pairs, find_overlap, plan_pairs, shared_rows
+from .overlap import (
+    EXPECTED_OVERLAP_PX,
+    REAL_PAIR_SUFFIXES,
+    check_expected_overlap,
+    cut_pairs,
+    find_overlap,
+    plan_pairs,
+    shared_rows,
+)
 from .process import (
     PRODUCT_TASKS,
     OpenProduct,
@@ -267,8 +275,8 @@ def _write_pairs(args, product: OpenProduct, neighbours: list[tuple[int, int]], 
         names = []
         for index, a, b in cut_pairs(strips[first], strips[second], crops):
             name = f"D{first:02d}-D{second:02d}_{index:03d}"
-            write_bgrn(out_dir / f"{name}_0.tif", a)
-            write_bgrn(out_dir / f"{name}_1.tif", b)
+            for view, suffix in zip((a, b), REAL_PAIR_SUFFIXES):
+                write_bgrn(out_dir / f"{name}{suffix}", view)
             names.append(name)
         written += len(names)
         record["pairs"].append({"detectors": [first, second], "overlap": overlap.to_dict(), "names": names})

@@ -21,8 +21,12 @@ from ..errors import InputError
 from .metadata import BGRN_BAND_FILES
 
 PRODUCT_SUFFIXES = (".zip",)
-STEM_SUFFIXES = (".zip", ".safe")
+SAFE_SUFFIX = ".safe"
+"""A product folder's name ends with it (any case)."""
+STEM_SUFFIXES = (*PRODUCT_SUFFIXES, SAFE_SUFFIX)
 """Suffixes stripped (in this order, any case) from a product's name to make its outputs' stem."""
+DATASTRIP_FOLDER, GRANULE_FOLDER = "DATASTRIP", "GRANULE"
+"""The sub-folders of an L1B product holding the datastrip's and the granules' metadata."""
 OTHER_LEVELS = {"MSIL1C": "L1C", "MSIL2A": "L2A", "MSIL2B": "L2B", "_L1C_": "L1C", "_L2A_": "L2A"}
 """Name fragments of Sentinel-2 products of other processing levels."""
 MAX_DEPTH = 3
@@ -108,8 +112,8 @@ def _metadata_in(folder_files: dict[str, list[str]], kind: str) -> dict[str, str
 def _assemble(source: str, folder_files: dict[str, list[str]], join, archive: str | None) -> ProductFiles:
     names = [Path(source).name, *folder_files, *(f for files in folder_files.values() for f in files)]
     _refuse_other_levels(names, source)
-    datastrips = _metadata_in(folder_files, "DATASTRIP")
-    granules = _metadata_in(folder_files, "GRANULE")
+    datastrips = _metadata_in(folder_files, DATASTRIP_FOLDER)
+    granules = _metadata_in(folder_files, GRANULE_FOLDER)
     if not datastrips or not granules:
         missing = "DATASTRIP/<id>/<metadata>.xml" if not datastrips else "GRANULE/<id>/<metadata>.xml"
         raise InputError(f"{source} is not a Sentinel-2 L1B product: no {missing} found; expected an L1B SAFE "

@@ -27,6 +27,10 @@ from ..errors import ArgumentError, InputError
 from ..phase_correlation import MIN_WINDOW_PX as MIN_CORRELATION_PX
 from .coarse import CALIBRATED_WINDOW_PX
 
+REAL_PAIR_SUFFIXES = ("_0.tif", "_1.tif")
+"""The two files of a real overlap pair: ``<name>_0.tif`` (view 0) and ``<name>_1.tif`` (view 1),
+as ``l1bsr pairs`` writes them and ``train --real-pairs`` reads them."""
+
 EXPECTED_OVERLAP_PX = 150
 """Typical overlap of adjacent detectors at 10 m (124–177 px by band in the viewing-direction files)."""
 EDGE_FACTOR = 1.6

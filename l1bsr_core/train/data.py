@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..io import read_bgrn_array
+from ..products.overlap import REAL_PAIR_SUFFIXES
 from ..simulate import SimulationConfig, degrade, psf_sigma_for_mtf, simulate_pair
 from .sampler import SceneSampler
 
@@ -36,8 +37,6 @@ PROCEDURAL_POOL = 48
 """Procedural scenes drawn once per training run; crops are cut from them (see SceneSampler)."""
 
 
-REAL_PAIR_SUFFIXES = ("_0.tif", "_1.tif")
-"""The two files of a real overlap pair: ``<name>_0.tif`` (view 0) and ``<name>_1.tif`` (view 1)."""
 
 
 def pair_files(folder: str | Path) -> list[tuple[Path, Path]]:
@@ -59,7 +58,7 @@ class RealPairFolder:
                 raise ValueError(f"{first.name} and {second.name} differ in size: {a.shape} vs {b.shape}")
             self.pairs.append((a, b))
         if not self.pairs:
-            raise ValueError(f"no pairs <name>_0.tif / <name>_1.tif in {folder}")
+            raise ValueError(f"no pairs <name>{REAL_PAIR_SUFFIXES[0]} / <name>{REAL_PAIR_SUFFIXES[1]} in {folder}")
         self.crop, self.rng = crop, rng
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:

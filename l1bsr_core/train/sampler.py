@@ -59,7 +59,7 @@ class SceneSampler:
         if real_dir is not None:
             paths = sorted(Path(real_dir).glob(SCENE_GLOB))
             if not paths:
-                raise FileNotFoundError(f"no *.tif crops in {real_dir}")
+                raise FileNotFoundError(f"no {SCENE_GLOB} crops in {real_dir}")
             self._real = [real_scene(p) for p in paths]
             small = [a.shape for a in self._real if min(a.shape[1:]) - 2 * real_margin < self.crop]
             if small:
