@@ -402,27 +402,49 @@ def _api_crop(task: str, repeats: int, threads: int) -> dict:
     return {"seconds": float(np.median(_timed_runs(lambda: run(crop), repeats, "cpu")))}
 
 
-def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:
-    """Time ``python -m l1bsr_core`` on a size x size :func:`_mosaic`, reading and writing included.
+def _process_run(command: list[str], threads: int) -> dict:
+    """``seconds`` and ``peak_mib`` of ``command`` as a process of its own (start-up included), with
+    ``threads`` OpenMP threads. A wrapper process runs and times it, so the peak resident set is the
+    command's own (this process's ``RUSAGE_CHILDREN`` holds the largest of all its children's).
 
-    Peak memory is the command's own peak resident set (measured by a wrapper process).
+    Raises:
+        RuntimeError: when it fails.
     """
+    wrapper = ("import os, resource, subprocess, time; t = time.perf_counter(); "
+               f"r = subprocess.run({command!r}, env=dict(os.environ, OMP_NUM_THREADS='{threads}')); "
+               "print(r.returncode, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT)
+    result = out.stdout.split()[-3:]  # the command's return code, seconds, peak KiB
+    if out.returncode != 0 or result[0] != "0":
+        raise RuntimeError(f"{' '.join(command[:4])} failed: {out.stderr.strip()[-300:]}")
+    return {"seconds": float(result[1]), "peak_mib": int(result[2]) / 1024}
+
+
+def _cli_run(task: str, size: int, threads: int, folder: Path) -> dict:
+    """Time ``python -m l1bsr_core`` on a size x size :func:`_mosaic` (written in ``folder`` once),
+    start-up, reading and writing included; its peak memory (:func:`_process_run`)."""
     from l1bsr_core.io import write_bgrn
 
     source = folder / f"large_{size}.tif"
     if not source.is_file():
         write_bgrn(source, _mosaic(size))
     output = folder / f"out_{task}_{size}.tif"
-    command = [sys.executable, "-m", "l1bsr_core", str(source), str(output), "--task", task]
-    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               f"r = subprocess.run({command!r}, env=dict(__import__('os').environ, OMP_NUM_THREADS='{threads}')); "
-               "print(r.returncode, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     output.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT)
-    code, seconds, peak_kib = out.stdout.split()
-    if code != "0":
-        raise RuntimeError(f"l1bsr {task} on {size} px failed: {out.stderr.strip()[-300:]}")
-    return {"task": task, "size": size, "seconds": float(seconds), "peak_mib": int(peak_kib) / 1024}
+    command = [sys.executable, "-m", "l1bsr_core", str(source), str(output), "--task", task]
+    return {"task": task, "size": size, **_process_run(command, threads)}
+
+
+def _api_seconds(args: argparse.Namespace, task: str) -> float:
+    """Median seconds of ``task`` on a :data:`CROP` px crop of :func:`_mosaic` through the API, in a
+    fresh process (:func:`_api_crop`).
+
+    Raises:
+        RuntimeError: when the measuring process fails.
+    """
+    out = _child(args, "--_api-crop", json.dumps([task, args.repeats]))
+    if out.returncode != 0:
+        raise RuntimeError(f"API crop of {task} failed: {out.stderr.strip()[-300:]}")
+    return _last_json(out)["seconds"]
 
 
 def _run_cli(args: argparse.Namespace) -> None:
@@ -435,10 +457,7 @@ def _run_cli(args: argparse.Namespace) -> None:
     print(f"{'task':<16} {'input':>11} {'s':>8} {'µs / px':>9} {'peak MiB':>9} {'vs API':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for task in ("superresolution", "registration"):
-            out = _child(args, "--_api-crop", json.dumps([task, args.repeats]))
-            if out.returncode != 0:
-                raise RuntimeError(f"API crop of {task} failed: {out.stderr.strip()[-300:]}")
-            api_per_pixel = _last_json(out)["seconds"] / CROP**2
+            api_per_pixel = _api_seconds(args, task) / CROP**2
             print(f"{task:<16} {CROP:>5}x{CROP:<5} {'API':>8} {1e6 * api_per_pixel:>9.3f} {'':>9} {1.0:>6.2f}x")
             for size in (CROP, args.cli_large):
                 r = _cli_run(task, size, args.threads, Path(tmp))
@@ -447,35 +466,18 @@ def _run_cli(args: argparse.Namespace) -> None:
                       f"{r['peak_mib']:>9.0f} {per_pixel / api_per_pixel:>6.2f}x")
 
 
-def _wall(command: list[str], threads: int) -> float:
-    """Seconds ``command`` takes as a process (start-up included), ``threads`` OpenMP threads.
-
-    Raises:
-        RuntimeError: when it fails.
-    """
-    start = time.perf_counter()
-    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                         env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
-    seconds = time.perf_counter() - start
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} failed: {out.stderr.strip()[-300:]}")
-    return seconds
-
-
 TUNED_IMPORT = "import gc; gc.disable(); import torch; gc.freeze(); gc.enable()"
 """A bare ``import torch`` made as the commands make theirs (:mod:`l1bsr_core.process_tuning`): the
 stricter baseline of the start-up table."""
 
 
 def _run_startup(args: argparse.Namespace) -> None:
-    """The start-up table (``--startup``): a whole process on one crop against a bare ``import torch``
-    (as is, and made as the commands make it) and the crop's work through the API, run alternately
-    so that drift hits each alike."""
+    """The start-up table (``--startup``): a whole process on one crop (:func:`_cli_run`, as the command
+    line's table times it) against a bare ``import torch`` (as is, and made as the commands make it)
+    and the crop's work through the API, run alternately so that drift hits each alike."""
     import tempfile
 
     import numpy as np
-
-    from l1bsr_core.io import write_bgrn
 
     print(f"\nstart-up: {args.startup} alternating runs of `python -c 'import torch'` (as is; and tuned: "
           f"{TUNED_IMPORT!r}) and of `python -m l1bsr_core` on a {CROP} px crop of synthetic_1's mosaic "
@@ -483,20 +485,13 @@ def _run_startup(args: argparse.Namespace) -> None:
     print(f"{'task':<16} {'import torch':>13} {'tuned':>7} {'command':>9} {'API work':>9} {'start-up':>9} "
           f"{'vs tuned':>9}")
     with tempfile.TemporaryDirectory() as tmp:
-        source, output = Path(tmp) / "crop.tif", Path(tmp) / "out.tif"
-        write_bgrn(source, _mosaic(CROP))
         for task in ("superresolution", "registration"):
-            out = _child(args, "--_api-crop", json.dumps([task, args.repeats]))
-            if out.returncode != 0:
-                raise RuntimeError(f"API crop of {task} failed: {out.stderr.strip()[-300:]}")
-            work = _last_json(out)["seconds"]
+            work = _api_seconds(args, task)
             bare, tuned, whole = [], [], []
             for _ in range(args.startup):
-                bare.append(_wall([sys.executable, "-c", "import torch"], args.threads))
-                tuned.append(_wall([sys.executable, "-c", TUNED_IMPORT], args.threads))
-                output.unlink(missing_ok=True)
-                whole.append(_wall([sys.executable, "-m", "l1bsr_core", str(source), str(output), "--task", task],
-                                   args.threads))
+                bare.append(_process_run([sys.executable, "-c", "import torch"], args.threads)["seconds"])
+                tuned.append(_process_run([sys.executable, "-c", TUNED_IMPORT], args.threads)["seconds"])
+                whole.append(_cli_run(task, CROP, args.threads, Path(tmp))["seconds"])
             bare_s, tuned_s, whole_s = (float(np.median(v)) for v in (bare, tuned, whole))
             print(f"{task:<16} {bare_s:>13.3f} {tuned_s:>7.3f} {whole_s:>9.3f} {work:>9.3f} "
                   f"{whole_s - bare_s - work:>9.3f} {whole_s - tuned_s - work:>9.3f}")
@@ -523,24 +518,8 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = _parse()
-    if args._child:
-        kind, config, size, repeats = json.loads(args._child)
-        print(json.dumps(_measure(kind, config, args.device, size, repeats, args.threads)))
-        return
-    if args._conv_rate:
-        print(json.dumps(_conv_rate(args.device, args.threads)))
-        return
-    if args._load:
-        _run_load(*json.loads(args._load))
-        return
-    if args._api_crop:
-        print(json.dumps(_api_crop(*json.loads(args._api_crop), args.threads)))
-        return
-    if args.startup and not (args.configs or args.large or args.cli_large):
-        _run_startup(args)
-        return
+def _run_tables(args: argparse.Namespace) -> None:
+    """The crop table (under each ``--load``) and, with ``--cli-large``, the command line's."""
     jobs = [(kind, config, CROP, args.repeats if config != "paper" else 1)
             for config in args.configs for kind in KINDS]
     if args.large:
@@ -557,6 +536,25 @@ def main() -> None:
         _print_ratios(results)
     if args.cli_large:
         _run_cli(args)
+
+
+def main() -> None:
+    args = _parse()
+    if args._child:
+        kind, config, size, repeats = json.loads(args._child)
+        print(json.dumps(_measure(kind, config, args.device, size, repeats, args.threads)))
+        return
+    if args._conv_rate:
+        print(json.dumps(_conv_rate(args.device, args.threads)))
+        return
+    if args._load:
+        _run_load(*json.loads(args._load))
+        return
+    if args._api_crop:
+        print(json.dumps(_api_crop(*json.loads(args._api_crop), args.threads)))
+        return
+    if args.configs or args.large or args.cli_large or not args.startup:  # --startup alone: its table only
+        _run_tables(args)
     if args.startup:
         _run_startup(args)
 

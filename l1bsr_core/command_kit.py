@@ -1,10 +1,12 @@
-"""What every ``l1bsr`` command shares: the one-line error convention, the network options, the progress bar.
+"""What every ``l1bsr`` command shares: the one-line error convention, the network options and
+their check, the progress bar.
 
 ``l1bsr`` (:mod:`.cli`), ``l1bsr product`` / ``l1bsr pairs`` (:mod:`.products.commands`) and
 ``l1bsr batch`` (:mod:`.batch.commands`) build their parsers from :class:`OneLineParser` and
-:func:`add_network_arguments`, and run through :func:`run_reporting_errors`: every error the user
-can fix (any :class:`~l1bsr_core.errors.L1BSRError`, and argparse's own) prints one line on stderr
-and exits with status :data:`EXIT_USER_ERROR`.
+:func:`add_network_arguments`, refuse unusable network options with :func:`check_networks`, and run
+through :func:`run_reporting_errors`: every error the user can fix (any
+:class:`~l1bsr_core.errors.L1BSRError`, and argparse's own) prints one line on stderr and exits with
+status :data:`EXIT_USER_ERROR`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Callable
 
 from .areas import coordinates_text, parse_bbox, parse_window
 from .domain import DECLARABLE_LEVELS, UNKNOWN
-from .errors import L1BSRError, one_line
+from .errors import ArgumentError, L1BSRError, one_line
+from .tiling import check_tile
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -24,6 +27,8 @@ EXIT_INTERRUPTED = 130
 DEFAULT_DEVICE = "cpu"
 DEVICE_HELP = "cpu or cuda (default: cpu)"
 WEIGHTS_HELP = "registered name or checkpoint path (default: the shipped model)"
+CHECKING_DEVICE = "cpu"
+"""Where :func:`check_networks` loads the networks that other processes run, only to check them."""
 TILE_HELP = "tile side in input pixels for large images (default: automatic, 0 = no tiling)"
 
 
@@ -48,6 +53,36 @@ def _weights_name(text: str) -> str:
         raise argparse.ArgumentTypeError("an empty value; expected a registered name or a checkpoint path "
                                          "(leave --weights out for the shipped model)")
     return text
+
+
+def check_networks(kind: str | None, *, weights: str | None, tile: int | None, device: str, run_here: bool = True,
+                   device_here: bool = True) -> list[tuple[str, dict]]:
+    """Refuse once, before any work, a tile size, device or weights the networks cannot run with
+    (ArgumentError, WeightsError: one line); else every detector or item would fail on its own with
+    the same line. ``kind``: the task's network (``rec``, ``csr``), None for a task that runs none
+    (``l1bsr product --task none``), which takes no ``tile``.
+
+    Returns ``(kind, info)`` of every network the task runs, each loaded to check it
+    (:func:`~l1bsr_core.weights.task_networks`: a REC that aligns its input brings its CSR):
+
+    * ``run_here`` (``l1bsr product``): this process runs them, on ``device``, which this machine
+      must have: they are loaded there, and the work gets these very networks again from
+      :func:`~l1bsr_core.weights.get_model`'s cache (loaded once, on the device that runs them);
+    * otherwise (``l1bsr batch``: worker processes load their own): loaded on the CPU, only to be
+      checked and their files read, so that this process holds no GPU memory the workers need.
+      ``device_here`` False (workers of another machine, checked once connected): only the device's
+      name is checked, not that this machine has it.
+    """
+    if kind is None:
+        if tile is not None:
+            raise ArgumentError("--tile applies to a network; --task none runs none")
+        return []
+    check_tile(tile)
+    from .devices import parse_device, resolve_device  # imports torch: after the cheap checks
+    from .weights import task_networks
+
+    (resolve_device if device_here else parse_device)(device)
+    return task_networks(kind, weights, device if run_here else CHECKING_DEVICE)
 
 
 def _argument_type(parse: Callable):

@@ -19,10 +19,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0 names of things: errors, band order and constants
     ("errors", "bands"),
-    # 1 arrays, tensors, files, filters, threads, devices, process-wide tuning, an input's level and radiometry,
-    # the command line's shared arguments
+    # 1 arrays, tensors, files, filters, threads, devices, process-wide tuning, an input's level and radiometry
     ("arrays", "tensors", "outputs", "tiff_rows", "geotiff", "filters", "parallel", "devices", "process_tuning",
-     "areas", "domain", "radiometry", "command_kit"),
+     "areas", "domain", "radiometry"),
     # 2 image operations, the BGRN file format, georeferenced rasters through GDAL and exports
     ("io", "resample", "warp", "tiling", "metrics", "phase_correlation", "shift_fusion", "georaster", "exports"),
     # 3 classical (network-free) methods and simulators
@@ -36,8 +35,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("band_alignment", "runtime"),
     # 7 the numpy API
     ("inference",),
-    # 8 one file in, one file out; L1B and L1C/L2A products; the co-registered (L1C/L2A) path
-    ("jobs", "products", "coregistered"),
+    # 8 the commands' shared arguments and network check; one file in, one file out; L1B and L1C/L2A
+    # products; the co-registered (L1C/L2A) path
+    ("command_kit", "jobs", "products", "coregistered"),
     # 9 many files on Dask
     ("batch",),
     # 10 the command line

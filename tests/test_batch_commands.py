@@ -67,6 +67,27 @@ def test_a_bad_input_fails_alone_reruns_skip_and_overwrite_redoes(random_weights
     assert temp_files(out) == []
 
 
+
+def test_a_folder_that_is_its_own_out_dir_runs_again(random_weights_dir, use_random_weights, tmp_path):
+    """``.tiff`` inputs write ``.tif`` outputs beside them; a re-run skips them, never reads its own outputs."""
+    folder = tmp_path / "in"
+    crop = write_crops(folder, 1)[0].rename(folder / "crop00.tiff")
+    args = (folder, folder, "--task", "registration", "--workers", 1, "--threads-per-worker", 1)
+    first = batch(*args, weights_dir=random_weights_dir)
+    assert first.returncode == 0, first.stderr
+    output = folder / "crop00.tif"
+    stamp = output.stat().st_mtime_ns
+    again = batch(*args, weights_dir=random_weights_dir)
+    assert again.returncode == 0, again.stderr
+    records = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert [(Path(r["input"]).name, r["status"]) for r in records] == [(crop.name, DONE), (crop.name, SKIPPED)]
+    assert output.stat().st_mtime_ns == stamp
+    other = output.rename(folder / "other.tif")  # a TIFF the manifest did not make: an input again, which
+    before = other.read_bytes()  # would be its own output
+    third = batch(*args, weights_dir=random_weights_dir)
+    assert third.returncode == 2 and "other.tif is the input file" in third.stderr
+    assert other.read_bytes() == before
+
 def broken_products(synthetic_product, folder: Path) -> list[Path]:
     """A product whose datastrip XML is damaged, a .SAFE folder with nothing in it, one with an empty GRANULE/."""
     from test_batch_items import broken_product

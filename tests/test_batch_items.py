@@ -55,6 +55,18 @@ def test_refusals(tmp_path, case, fragment):
         expand_inputs(*arguments)
 
 
+
+def test_a_folder_that_is_its_own_out_dir_leaves_out_the_outputs_its_manifest_made(tmp_path):
+    folder = tmp_path / "in"
+    touch(folder / "a.tiff")
+    made = touch(folder / "a.tif")  # the first run's output of a.tiff
+    with pytest.raises(ArgumentError, match="would both be written to"):
+        expand_inputs([folder], folder)  # unknown to the manifest: an input like any other
+    found = expand_inputs([folder], folder, made_outputs=[folder / ".." / "in" / "a.tif"])
+    assert [item.input.name for item in found] == ["a.tiff"]
+    with pytest.raises(ArgumentError, match="would both be written to"):  # named as an input, it stays one
+        expand_inputs([folder, made], folder, made_outputs=[made])
+
 def test_a_product_is_one_item_per_detector(tmp_path, monkeypatch):
     product = tmp_path / "S2A_MSIL1B_TEST.SAFE"
     product.mkdir()

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import tifffile
+import torch
 
 from l1bsr_core.cli import main
 from l1bsr_core.products.process import aligned_strip, open_product
@@ -87,19 +88,61 @@ def test_an_l2a_product_refused_after_the_window_is_read_leaves_no_folder(use_ra
         assert status == 2 and len(errors) == 1 and not (tmp_path / "out").exists(), errors
 
 
-def test_a_granule_that_does_not_decode_costs_only_its_detector(synthetic_product, tmp_path, capsys):
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_each_network_is_loaded_once_on_the_device_that_runs_it(use_random_weights, synthetic_product, tmp_path,
+                                                                 capsys, monkeypatch, device):
+    """The check before any work loaded them on the CPU: on a GPU the detectors loaded them again."""
+    from l1bsr_core import weights
+
+    loads, load_model = [], weights.load_model
+
+    def counted(kind, name_or_path=None, device="cpu"):
+        loads.append((kind, str(device)))
+        return load_model(kind, name_or_path, device)
+
+    weights._cached_model.cache_clear()
+    monkeypatch.setattr(weights, "load_model", counted)
+    status, _ = run(capsys, "product", str(synthetic_product.path), str(tmp_path / "out"),
+                    "--task", "superresolution", "--detectors", "1,3", "--device", device)
+    assert status == 0
+    assert sorted(loads) == [("csr", device), ("rec", device)]  # the REC and the CSR it aligns with
+
+
+@pytest.fixture
+def undecodable_d02(synthetic_product, tmp_path):
+    """A copy of the synthetic product whose detector 2 has a band file that does not decode."""
     copy = tmp_path / synthetic_product.path.name
     shutil.copytree(synthetic_product.path, copy)
     victim = sorted(copy.glob("GRANULE/*D02*/IMG_DATA/*_B04.jp2"))[0]
     victim.write_bytes(victim.read_bytes()[:300])
+    return copy, victim
+
+
+def test_a_granule_that_does_not_decode_costs_only_its_detector(undecodable_d02, tmp_path, capsys):
+    copy, victim = undecodable_d02
     status, errors = run(capsys, "product", str(copy), str(tmp_path / "out"), "--task", "none")
     assert status == 1 and len(errors) == 1 and "detector 2" in errors[0] and victim.name in errors[0]
     assert finished_files(tmp_path / "out") == ["D01.tif", "D03.tif", "manifest.json"]
     statuses = {d["detector"]: d["status"] for d in json.loads((tmp_path / "out" / "manifest.json").read_text())[
         "detectors"]}
     assert statuses == {1: "done", 2: "failed", 3: "done"}
-    status, errors = run(capsys, "product", str(copy), str(tmp_path / "only2"), "--task", "none", "--detectors", "2")
-    assert status == 2 and len(errors) == 1 and finished_files(tmp_path / "only2") == []
+
+
+@pytest.mark.parametrize("before", [None, [], ["notes.txt"]])
+def test_a_failed_run_removes_only_the_out_dir_it_made(undecodable_d02, tmp_path, capsys, before):
+    """Every detector failing: a new OUT_DIR is removed (nothing was written in it); one that was
+    there before (``before``: its files) is left as it was."""
+    out = tmp_path / "only2"
+    if before is not None:
+        out.mkdir()
+        for name in before:
+            (out / name).write_text("the user's")
+    status, errors = run(capsys, "product", str(undecodable_d02[0]), str(out), "--task", "none", "--detectors", "2")
+    assert status == 2 and len(errors) == 1 and "detector 2" in errors[0]
+    assert out.exists() == (before is not None) and finished_files(out) == (before or [])
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -116,3 +116,19 @@ def test_coarse_offsets_and_band_means_do_not_depend_on_the_pass_direction(synth
     assert measure_offsets(image.copy(), upward=True) == offsets
     count, total, _ = band_sums(aligned_rows(image, offsets, 0, image.shape[0]))
     np.testing.assert_array_equal(strip_band_means(image, offsets, block_rows=96), total / np.maximum(count, 1))
+
+
+def test_granules_that_share_rows_are_refused_with_their_names(synthetic_product):
+    import dataclasses
+
+    from l1bsr_core.products.strips import detector_granules
+
+    granules = open_product(synthetic_product.path).granules
+    own = detector_granules(granules, 1)  # two granules, one after the other
+    moved = dataclasses.replace(own[1].metadata, first_row=own[1].metadata.first_row - 5)
+    overlapping = [own[0], dataclasses.replace(own[1], metadata=moved)]
+    with pytest.raises(InputError, match=rf"{own[0].files.name} and {own[1].files.name} share datastrip rows") as error:
+        StripSource(overlapping, 1)
+    assert "\n" not in str(error.value)
+    touching = [own[0], own[1]]  # the next granule starting on the row after the last: accepted
+    assert StripSource(touching, 1).missing_rows == []

@@ -22,13 +22,13 @@ from ..command_kit import (
     OneLineParser,
     add_coregistered_arguments,
     add_network_arguments,
+    check_networks,
     progress_bar,
     run_reporting_errors,
 )
 from ..errors import ArgumentError, InputError, one_line
 from ..jobs import MODEL_KINDS, TASKS
 from ..outputs import sha256_of
-from ..tiling import check_tile
 from .items import Item, expand_inputs, remove_leftovers
 from .manifest import (
     DONE,
@@ -96,14 +96,9 @@ def check_arguments(args: argparse.Namespace) -> str:
         raise ArgumentError(f"cannot write in {existing}: no permission; expected a writable OUT_DIR")
     if args.scheduler is not None and args.workers is not None:
         raise ArgumentError("--workers sizes the embedded cluster; an existing cluster (--scheduler) has its own")
-    check_tile(args.tile)
-    from .. import devices, weights  # import torch: after the cheap checks
-
-    networks = weights.task_networks(MODEL_KINDS[args.task], args.weights)  # unusable weights: refused once, here
-    if args.scheduler is None:
-        devices.resolve_device(args.device)  # the embedded workers run here: this machine needs the device
-    else:
-        devices.parse_device(args.device)  # an existing cluster's workers are checked once connected
+    # the workers load their own networks; the embedded ones run here: this machine needs the device
+    networks = check_networks(MODEL_KINDS[args.task], weights=args.weights, tile=args.tile, device=args.device,
+                              run_here=False, device_here=args.scheduler is None)
     return "+".join(f"{name}:{sha256_of(info['source'])}" for name, info in networks)
 
 
@@ -179,11 +174,12 @@ def _partition(items: list[Item], done: dict[str, dict], args, networks: str) ->
 def run(args: argparse.Namespace) -> int:
     """Run the batch; return the exit status (L1BSRError for usage errors, before anything is written)."""
     networks = check_arguments(args)
-    items = expand_inputs(args.inputs, args.out_dir)
-    unusable = [item for item in items if item.error is not None]  # failed already: recorded, never run
-    usable = [item for item in items if item.error is None]
     manifest = Manifest(args.out_dir)
     done = last_done(read_records(manifest.path))
+    made = [args.out_dir / Path(record["output"]).name for record in done.values()]  # OUT_DIR, however spelt then
+    items = expand_inputs(args.inputs, args.out_dir, made)
+    unusable = [item for item in items if item.error is not None]  # failed already: recorded, never run
+    usable = [item for item in items if item.error is None]
     check_same_task(usable, done, args.task)
     todo, skipped = _partition(usable, done, args, networks)
     progress = ItemProgressBar(len(items), len(skipped))

@@ -82,20 +82,25 @@ def _product_items(path: Path, out_dir: Path) -> list[Item]:
             for detector in detectors]
 
 
-def _items_of(path: Path, out_dir: Path) -> list[Item]:
+def _items_of(path: Path, out_dir: Path, made: set) -> list[Item]:
     if is_tile_product(path):  # an L1C/L2A product: one tile, one item
         return [Item(str(path.resolve()), path, out_dir / f"{product_stem(path)}{OUTPUT_SUFFIX}")]
     if _is_meant_as_product(path) or is_product(path):  # a broken product by its name or folders, or one found
         return _product_items(path, out_dir)
     if path.is_dir():
-        return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)]
+        return [Item(str(tiff.resolve()), tiff, out_dir / f"{tiff.stem}{OUTPUT_SUFFIX}") for tiff in _tiffs_in(path)
+                if _identity(tiff) not in made]
     if path.exists():  # any file: one that is not a BGRN TIFF fails as an item, the others go on
         return [Item(str(path.resolve()), path, out_dir / f"{path.stem}{OUTPUT_SUFFIX}")]
     raise ArgumentError(f"input {path} does not exist; expected a BGRN TIFF, a folder of them or an L1B product")
 
 
-def expand_inputs(inputs, out_dir) -> list[Item]:
+def expand_inputs(inputs, out_dir, made_outputs=()) -> list[Item]:
     """The items of ``inputs`` in the order given (folders sorted), each input file once.
+
+    ``made_outputs``: the outputs OUT_DIR's manifest records as done. A folder's listing leaves them
+    out, so a batch whose OUT_DIR is its input folder can be run again (a file named as an input
+    is always an input).
 
     A product that cannot be read is one item with its :attr:`Item.error` (it writes nothing: the
     checks of output names below leave it out).
@@ -105,9 +110,10 @@ def expand_inputs(inputs, out_dir) -> list[Item]:
             output name, or an output that is one of the inputs.
     """
     out_dir = Path(out_dir)
+    made = {_identity(Path(output)) for output in made_outputs}
     items: dict[str, Item] = {}
     for path in map(Path, inputs):
-        for item in _items_of(path, out_dir):
+        for item in _items_of(path, out_dir, made):
             items.setdefault(item.key, item)
     if not items:
         given = ", ".join(map(str, inputs)) or "nothing"

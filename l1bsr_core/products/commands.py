@@ -29,6 +29,7 @@ from ..command_kit import (
     TileProgressBar,
     add_coregistered_arguments,
     add_network_arguments,
+    check_networks,
     report_domain,
     run_reporting_errors,
 )
@@ -36,7 +37,6 @@ from ..errors import ArgumentError, L1BSRError, one_line
 from ..io import write_bgrn
 from ..jobs import MODEL_KINDS
 from ..outputs import write_json
-from ..tiling import check_tile
 from .layout import product_stem
 from .overlap import (
     EXPECTED_OVERLAP_PX,
@@ -116,36 +116,24 @@ def _out_dir(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _made(out_dir: Path) -> Iterator[list[bool]]:
-    """Make OUT_DIR for the block; remove it again when the block raises, or says it failed (sets
-    the yielded ``[False]`` to True), while it is still empty: a refused run leaves no folder behind."""
+def _made(out_dir: Path) -> Iterator[None]:
+    """Make OUT_DIR for the block; after it, remove the OUT_DIR it made if still empty: a run that
+    wrote nothing (refused, or every detector failed) leaves no folder behind. A folder that existed
+    before, or holds anything, is kept."""
     new = not out_dir.exists()
     out_dir.mkdir(exist_ok=True)
-    failed = [False]
     try:
-        yield failed
-    except BaseException:
-        failed[0] = True
-        raise
+        yield
     finally:
-        if new and failed[0]:
+        if new:
             with contextlib.suppress(OSError):  # not empty: something was written, keep it
                 out_dir.rmdir()
 
 
 def _check_networks(args) -> None:
     """Refuse once, before anything is written, a tile size, device or weights the task's networks
-    cannot run with (ArgumentError, WeightsError); ``--task none`` runs none and takes no ``--tile``.
-    Otherwise every detector would fail on its own with the same line."""
-    if args.task not in MODEL_KINDS:
-        if args.tile is not None:
-            raise ArgumentError("--tile applies to a network; --task none runs none")
-        return
-    check_tile(args.tile)
-    from .. import devices, weights  # imports torch: after the cheap checks
-
-    devices.resolve_device(args.device)
-    weights.task_networks(MODEL_KINDS[args.task], args.weights)  # a REC that aligns its input: its CSR too
+    cannot run with; they are loaded on ``--device``, where the detectors' work finds them."""
+    check_networks(MODEL_KINDS.get(args.task), weights=args.weights, tile=args.tile, device=args.device)
 
 
 def _run_tile_product(args) -> int:
@@ -190,10 +178,9 @@ def _run_product(args) -> int:
     product = open_product(args.product)
     detectors = check_detectors(product, args.detectors)
     _check_networks(args)
-    with _made(out_dir) as failed:
+    with _made(out_dir):
         failures = _run_detectors(args, product, detectors, out_dir)
-        failed[0] = len(failures) == len(detectors)
-    if failed[0]:
+    if len(failures) == len(detectors):
         return EXIT_USER_ERROR
     return EXIT_PARTIAL if failures else 0
 

@@ -165,7 +165,8 @@ def detector_granules(granules: list[Granule], detector: int) -> list[Granule]:
     """The granules of ``detector``, along track (by first row).
 
     Raises:
-        InputError: when it has none, or they differ in width.
+        InputError: when it has none, they differ in width, or two of them share rows (a strip read
+            up or down would then take those rows from different granules).
     """
     own = sorted((g for g in granules if g.metadata.detector == detector), key=lambda g: g.metadata.first_row)
     if not own:
@@ -173,6 +174,13 @@ def detector_granules(granules: list[Granule], detector: int) -> list[Granule]:
     cols = {g.metadata.cols for g in own}
     if len(cols) != 1:
         raise InputError(f"detector {detector}'s granules differ in width {sorted(cols)}; expected one width")
+    for above, below in zip(own, own[1:]):
+        end = above.metadata.first_row + above.metadata.rows
+        if below.metadata.first_row < end:
+            raise InputError(
+                f"detector {detector}'s granules {above.files.name} and {below.files.name} share datastrip rows "
+                f"{below.metadata.first_row + 1}–{end} (POSITION is 1-based); expected each granule to start "
+                f"after the previous one ends")
     return own
 
 
