@@ -1,7 +1,9 @@
 """Training: the self-supervised losses lower on simulated pairs, and runs resume from checkpoints."""
 
 import json
+import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,21 +153,15 @@ def test_export_registers_the_run_with_an_override(tmp_path, capsys):
     assert "bad" not in read_registry(weights) and not (weights / "bad.safetensors").exists()
 
 
-def test_a_checkpoint_is_kept_only_when_its_validation_beats_the_best_so_far(tmp_path):
-    from l1bsr_core.train.loop import _keep_if_best
-    saved = []
-
-    def save(name, step):
-        saved.append(step)
-        (tmp_path / name).write_bytes(b"checkpoint")
-
-    for step, score in enumerate([1.0, 3.0, 2.0, 3.0, float("nan"), 2.5, 5.0], start=1):
-        _keep_if_best(tmp_path, score, step, lambda name, step=step: save(name, step))
-    assert saved == [1, 2, 7]  # ties, a diverged (NaN) score and worse ones are not kept
-    assert json.loads((tmp_path / "best.json").read_text()) == {"step": 7, "score": 5.0}
-    (tmp_path / "best.pt").unlink()  # a record without its checkpoint is not a best
-    _keep_if_best(tmp_path, 0.5, 8, lambda name: save(name, 8))
-    assert saved[-1] == 8 and (tmp_path / "best.pt").is_file()
+def test_a_validation_is_the_best_only_when_it_beats_the_best_so_far():
+    from l1bsr_core.train.loop import _beats
+    best, kept = -math.inf, []
+    for step, score in enumerate([1.0, 3.0, 2.0, 3.0, math.nan, 2.5, 5.0, math.inf], start=1):
+        if _beats(score, best):
+            best = score
+            kept.append(step)
+    assert kept == [1, 2, 7]  # ties, a diverged (NaN, inf) score and worse ones are not kept
+    assert _beats(-5.0, math.nan)  # a best that diverged on the pairs it was scored again on is beaten
 
 
 def scripted_validation(monkeypatch, errors):
@@ -212,6 +208,30 @@ def test_the_best_validated_checkpoint_is_kept_resumed_and_exported(tmp_path, ca
     (run / "last.pt").write_bytes(b"truncated")
     assert main(["export", str(run), "--name", "y", "--weights-dir", str(weights)]) == 2
     assert "not a readable training checkpoint" in capsys.readouterr().err
+
+
+def test_a_stopped_and_resumed_run_keeps_the_best_an_uninterrupted_one_keeps(tmp_path, monkeypatch):
+    """The best score is kept in memory, from ``best.pt``'s own on resume: validations worse than
+    it, after a resume too, never replace ``best.pt``, and ``best.json`` is a record the run never
+    reads (a run resumed without it keeps the same best)."""
+    errors = [0.5, 0.3, 0.4, 0.35, 0.6]  # the best at step 2, then only worse ones
+    config = TrainConfig(task="csr", out=str(tmp_path / "whole"), steps=len(errors), batch=2, crop=48, log_every=1,
+                         val_every=1, ckpt_every=1, model_config=TINY_CSR, threads=1)
+    scripted_validation(monkeypatch, errors)
+    train(config)
+    stopped = replace(config, out=str(tmp_path / "stopped"))
+    scripted_validation(monkeypatch, errors[:2])
+    train(replace(stopped, steps=2))
+    (tmp_path / "stopped" / "best.json").unlink()
+    queue = scripted_validation(monkeypatch, errors[2:])
+    train(stopped)
+    assert not queue
+    whole, resumed = (torch.load(tmp_path / run / "best.pt", weights_only=True) for run in ("whole", "stopped"))
+    assert whole["step"] == resumed["step"] == 2 and whole["validation_score"] == resumed["validation_score"] == -0.3
+    assert all(torch.equal(resumed["model"][k], v) for k, v in whole["model"].items())  # the same seeded run
+    for run in ("whole", "stopped"):
+        assert json.loads((tmp_path / run / "best.json").read_text()) == {"step": 2, "score": -0.3}
+        assert (tmp_path / run / "train.log").read_text().count("(best so far") == 2
 
 
 def test_a_fine_tune_validates_its_initial_weights_first(tmp_path, monkeypatch):
@@ -288,6 +308,26 @@ def test_a_trained_rec_aligns_with_the_csr_it_was_trained_through(tmp_path, rand
     assert model.config.align_with == csr_file
 
 
+def test_a_run_uses_the_init_and_align_with_weights_its_checks_loaded(tmp_path, random_weights_dir, monkeypatch):
+    """The checks load the weights a run starts from (``init``) and trains through (``align_with``),
+    and the run trains those: each file is read once."""
+    from l1bsr_core import weights
+    read = []
+
+    def counted(loader):
+        def load(path, kind):
+            read.append(Path(path).name)
+            return loader(path, kind)
+        return load
+
+    for name in ("_load_safetensors", "_load_torch"):
+        monkeypatch.setattr(weights, name, counted(getattr(weights, name)))
+    train(TrainConfig(task="rec", out=str(tmp_path / "rec"), steps=1, batch=1, crop=32, log_every=1, val_every=1,
+                      ckpt_every=1, init=str(random_weights_dir / "rec.safetensors"), lr=3e-5,
+                      align_with=str(random_weights_dir / "csr.safetensors"), threads=1))
+    assert sorted(read) == ["csr.safetensors", "rec.safetensors"]
+
+
 def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_them(tmp_path, monkeypatch):
     """Resumed with a larger ``--crop`` (other validation pairs), a run scores ``best.pt`` on the new
     pairs before comparing its next steps with it; resumed with the same options, it does not."""
@@ -325,8 +365,9 @@ def test_a_resume_that_changes_the_validation_pairs_scores_the_best_again_on_the
 
 
 def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resume(tmp_path, monkeypatch):
-    """``best.pt`` carries its score: a ``best.json`` older than it (a run stopped between the two
-    writes) is rewritten from it when the run resumes, so the next steps compare with the true best."""
+    """``best.pt`` carries its score: the next steps compare with it, and a ``best.json`` older than
+    it (a run stopped between the two writes) is rewritten from it when the run resumes. A
+    ``best.pt`` of an older run, which carries no score, is scored on resume."""
     run = tmp_path / "csr"
     config = TrainConfig(task="csr", out=str(run), steps=2, batch=2, crop=48, log_every=1, val_every=1,
                          ckpt_every=1, model_config=TINY_CSR, threads=1)
@@ -338,6 +379,14 @@ def test_a_record_left_behind_by_a_stop_between_the_two_writes_is_mended_on_resu
     train(replace(config, steps=3))
     assert json.loads((run / "best.json").read_text()) == {"step": 2, "score": -0.3}
     assert torch.load(run / "best.pt", weights_only=True)["step"] == 2
+    older = torch.load(run / "best.pt", weights_only=True)
+    del older["validation_score"], older["validation_setting"]
+    torch.save(older, run / "best.pt")
+    queue = scripted_validation(monkeypatch, [0.2, 0.25])  # step 2 scored 0.2, then step 4 reads 0.25
+    train(replace(config, steps=4))
+    assert not queue and json.loads((run / "best.json").read_text()) == {"step": 2, "score": -0.2}
+    assert torch.load(run / "best.pt", weights_only=True)["validation_score"] == -0.2
+    assert "best.pt (step 2) scored: nan -> -0.2000 (it carried no score)" in (run / "train.log").read_text()
 
 
 def test_fine_tune_warning_quotes_the_rec_figures_as_its_own_only_for_a_rec():

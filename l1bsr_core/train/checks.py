@@ -1,7 +1,8 @@
 """Checks of a training run's options, made before anything is written: one line that names the
 option, what was given and what is expected (:class:`~l1bsr_core.errors.ArgumentError`).
 
-:func:`check_config` is the first thing :func:`~l1bsr_core.train.loop.train` does;
+:func:`check_config` is the first thing :func:`~l1bsr_core.train.loop.train` does (and the
+networks it loads are the run's);
 :func:`check_config_fields` also checks the fields ``export --override`` sets.
 """
 
@@ -12,6 +13,7 @@ import math
 import typing
 from dataclasses import fields
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -94,19 +96,33 @@ def network_config_class(kind: str, values: dict):
         raise ArgumentError(str(error)) from None
 
 
+class RunNetworks(NamedTuple):
+    """The networks :func:`check_config` loaded for a run (on the CPU), for the run to use: the
+    ``init`` and ``align_with`` weights are read once."""
+
+    model: torch.nn.Module
+    """The network the run trains: the resumed checkpoint's, the ``init`` weights, or a new one
+    (initialised from the run's ``seed``)."""
+    csr: torch.nn.Module | None
+    """The frozen CSR it trains through (``align_with``); None when it trains through none (:func:`needs_csr`)."""
+    csr_info: dict | None
+    """What :func:`~l1bsr_core.weights.load_model` says of ``csr`` (its name and version)."""
+
+
 def needs_csr(task: str, model: torch.nn.Module) -> bool:
     """Whether a run of ``task`` trains ``model`` through a frozen CSR (``align_with``): the
     self-supervised REC's loss, or a REC whose input a CSR aligns."""
     return kind_of(model) == "rec" and (task == "rec" or training_of(model).aligns_input)
 
 
-def check_config(cfg, resumed: Path | None = None) -> None:
+def check_config(cfg, resumed: Path | None = None) -> RunNetworks:
     """Refuse, before anything is written, a :class:`~l1bsr_core.train.loop.TrainConfig` no run can
     use: counts below 1, a negative seed, a crop too small for the losses or the networks, a
     learning rate or loss weight that is not a finite number of the right sign, a device this
     machine lacks, a run folder that is a file, data folders without data, unknown or mistyped
     ``simulation`` and ``model_config`` fields, and weights (``init``, ``align_with``) that do not
-    load (they are loaded again by the run: a check of a few small files).
+    load. The weights are loaded last, once every cheaper check has passed, and returned for the
+    run to use.
 
     ``resumed``: the checkpoint the run would resume from (loaded instead of ``init`` when it exists).
 
@@ -139,7 +155,7 @@ def check_config(cfg, resumed: Path | None = None) -> None:
         SimulationConfig(**cfg.simulation)
     except ValueError as error:
         raise ArgumentError(f"{option('simulation')}: {one_line(error)}") from None
-    _check_networks(cfg, resumed)
+    return _check_networks(cfg, resumed)
 
 
 def _check_crop(cfg, least: int, whose: str) -> None:
@@ -165,15 +181,17 @@ def _check_data(cfg) -> None:
                             f"{option('real_scenes')} or {option('real_pairs')} with it")
 
 
-def _check_networks(cfg, resumed: Path | None) -> None:
+def _check_networks(cfg, resumed: Path | None) -> RunNetworks:
     """``model_config`` describes a network; the run's network (resumed, initialised or new) and the
-    CSR it trains through load, and accept crops of ``cfg.crop`` px."""
+    CSR it trains through load, and accept crops of ``cfg.crop`` px. Returns them."""
     kind = "csr" if cfg.task == "csr" else "rec"
     what = option("model_config")
     check_config_fields(cfg.model_config, network_config_class(kind, cfg.model_config), what,
                         accepted_also=CSR_ARCHITECTURE_KEY if kind == "csr" else ())  # a REC's is set by "faithful"
     try:
-        model = build_network(kind, cfg.model_config)
+        with torch.random.fork_rng(devices=[]):  # the seed's initialisation, the caller's random state untouched
+            torch.manual_seed(cfg.seed)
+            model = build_network(kind, cfg.model_config)
     except (ValueError, TypeError, RuntimeError) as error:
         raise ArgumentError(f"{what} describes no usable {kind.upper()} network ({one_line(error)})") from None
     if resumed is not None and resumed.is_file():
@@ -182,11 +200,11 @@ def _check_networks(cfg, resumed: Path | None) -> None:
         model, _ = load_model(kind, cfg.init)
     if kind == "csr":
         _check_crop(cfg, 2 * training_of(model).loss_border_px + 1, f"the {model.config.architecture} CSR's loss")
-    seeing_crops = [model] if kind == "csr" else []
-    if needs_csr(cfg.task, model):
-        seeing_crops.append(load_model("csr", cfg.align_with)[0])
+    csr, csr_info = load_model("csr", cfg.align_with) if needs_csr(cfg.task, model) else (None, None)
+    seeing_crops = ([model] if kind == "csr" else []) + ([csr] if csr is not None else [])
     for network in seeing_crops:
         multiple = getattr(network.config, "size_multiple", 1)  # the encoder-decoder CSR's pooling
         if cfg.crop % multiple or cfg.crop < 2 * multiple:
             raise ArgumentError(f"{option('crop')} is {cfg.crop} px; the {network.config.architecture} CSR needs a "
                                 f"multiple of {multiple} px, at least {2 * multiple}")
+    return RunNetworks(model, csr, csr_info)

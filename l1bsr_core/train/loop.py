@@ -3,11 +3,11 @@
 A run lives in a folder: ``last.pt`` (model, optimiser, step, RNG state, config; loadable with
 ``torch.load(weights_only=True)`` and by :func:`l1bsr_core.weights.load_model`), ``best.pt`` (the
 same, at the validation with the best score so far: the self-supervised losses do not hold a
-trained optimum, so the last step is not always the best; it carries its score, and ``best.json``
-repeats its step and score, mended from it on resume;
-a run resumed with options that change its validation pairs, e.g. ``--crop``, scores ``best.pt``
-again on the new pairs first), ``log.jsonl`` (one JSON line per logged step: losses and
-validation scores) and ``train.log`` (human-readable).
+trained optimum, so the last step is not always the best; it carries its score, which a resumed
+run compares its validations with; a run resumed with options that change its validation pairs,
+e.g. ``--crop``, scores ``best.pt`` again on the new pairs first), ``best.json`` (a record of the
+best's step and score, for people: the run never reads it), ``log.jsonl`` (one JSON line per
+logged step: losses and validation scores) and ``train.log`` (human-readable).
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from ..bands import RADIOMETRIC_SCALE
 from ..metrics import psnr_from_mse
 from ..models import build_network
 from ..resample import upsample_bicubic
-from ..weights import load_model
 from . import losses
-from .checks import check_config, needs_csr
+from .checks import check_config
 from .data import PairSource, validation_batches, validation_setting
 from .networks import training_of
 
@@ -99,9 +98,9 @@ def _log(run: Path, text: str) -> None:
 LAST_CHECKPOINT, BEST_CHECKPOINT = "last.pt", "best.pt"
 """A run's checkpoints: the last step's (resumed from) and the best validated one's."""
 BEST_RECORD = "best.json"
-"""The best checkpoint's step and validation score."""
+"""A record of the best checkpoint's step and validation score (written, never read, by the run)."""
 BEST_SCORE = "validation_score"
-"""Key of the validation score in the best checkpoint (which ``best.json`` repeats)."""
+"""Key of the validation score in the best checkpoint (what a resumed run compares its validations with)."""
 BEST_SETTING = "validation_setting"
 """Key, in the best checkpoint, of the options its score's validation pairs were drawn with
 (:func:`~l1bsr_core.train.data.validation_setting`)."""
@@ -113,19 +112,11 @@ def validation_score(task: str, scores: dict) -> float:
     return -scores["epe_mean"] if task == "csr" else scores["gain_db"]
 
 
-def _keep_if_best(run: Path, score: float, step: int, save) -> bool:
-    """Call ``save(BEST_CHECKPOINT)`` and record ``score`` at ``step`` when it beats the run's best so
-    far (or there is none: no record, or no checkpoint beside it); True when it did. A score that is
-    not finite (a diverged network) is never the best."""
-    if not math.isfinite(score):
-        return False
-    record = run / BEST_RECORD
-    if (record.is_file() and (run / BEST_CHECKPOINT).is_file()
-            and json.loads(record.read_text())["score"] >= score):
-        return False
-    save(BEST_CHECKPOINT)
-    _write_best_record(run, step, score)
-    return True
+def _beats(score: float, best: float) -> bool:
+    """Whether a validation ``score`` beats the run's ``best`` so far (-inf: none yet). A score that
+    is not finite (a diverged network) never does, a tie does not, and any finite score beats a best
+    that is not finite (a ``best.pt`` that diverged on the new pairs it was scored again on)."""
+    return math.isfinite(score) and (score > best or not math.isfinite(best))
 
 
 def _write_best_record(run: Path, step: int, score: float) -> None:
@@ -142,30 +133,39 @@ def _best_state(run: Path) -> dict | None:
     return torch.load(run / BEST_CHECKPOINT, map_location="cpu", weights_only=True)
 
 
-def _rescore_best(run: Path, best: dict, kind: str, task: str, csr, val: list[dict], factor: int, device,
-                  setting: dict) -> str:
-    """Score the ``best`` state again on ``val`` (drawn with ``setting``) and record that score, its
-    step kept: a resumed run whose validation pairs changed compares its steps with a best measured
-    on the same pairs. Returns the log line's figures."""
-    network = build_network(kind, best["config"]).to(device)
-    network.load_state_dict(best["model"])
-    record = run / BEST_RECORD  # the score before, from the record when the checkpoint carries none (older runs)
-    before = best.get(BEST_SCORE, json.loads(record.read_text())["score"] if record.is_file() else float("nan"))
-    score = validation_score(task, validate(task, network, csr, val, factor))
-    _write_checkpoint(run, {**best, BEST_SCORE: score, BEST_SETTING: setting}, BEST_CHECKPOINT)
-    _write_best_record(run, best["step"], score)
-    return f"{BEST_CHECKPOINT} (step {best['step']}) re-scored on them: {before:.4f} -> {score:.4f}"
+def _network_of(kind: str, state: dict, device: torch.device) -> torch.nn.Module:
+    """The network of a checkpoint ``state`` of ``kind``, on ``device``."""
+    network = build_network(kind, state["config"]).to(device)
+    network.load_state_dict(state["model"])
+    return network
 
 
-def _reconcile_best_record(run: Path, best: dict | None) -> None:
-    """Make ``best.json`` say what the ``best`` state holds (its step and the score it carries): the
-    two files are replaced one after the other, so a run stopped between the two writes leaves the
-    previous record beside a new checkpoint."""
-    if best is None or BEST_SCORE not in best:  # none, or written before checkpoints carried their score
-        return
-    record = run / BEST_RECORD
-    if not record.is_file() or json.loads(record.read_text()) != {"step": best["step"], "score": best[BEST_SCORE]}:
-        _write_best_record(run, best["step"], best[BEST_SCORE])
+def _resumed_best(run: Path, setting: dict, resumed_setting: dict, rescore) -> float:
+    """The best score a resumed run compares its validations with: the one its ``best.pt`` carries
+    (-inf without one). A ``best.pt`` scored on other validation pairs than ``setting`` (those of its
+    own setting; of ``resumed_setting``, the run's last start, for checkpoints that do not say), or
+    that carries no score (older runs), is scored on them first (``rescore(state)``) and rewritten
+    with that score. ``best.json`` is rewritten from it: a run stopped between the writes of the
+    two files leaves an older record."""
+    best = _best_state(run)
+    scored_on = (best or {}).get(BEST_SETTING) or resumed_setting
+    changed = ", ".join(f"{key} {scored_on.get(key)!r} -> {value!r}" for key, value in setting.items()
+                        if scored_on.get(key) != value)
+    rescored = ""
+    if best is not None and (changed or BEST_SCORE not in best):
+        before = best.get(BEST_SCORE, math.nan)
+        best = {**best, BEST_SCORE: rescore(best), BEST_SETTING: setting}
+        _write_checkpoint(run, best, BEST_CHECKPOINT)
+        rescored = (f"{BEST_CHECKPOINT} (step {best['step']}) {'re-scored on them' if changed else 'scored'}: "
+                    f"{before:.4f} -> {best[BEST_SCORE]:.4f}")
+    if changed:
+        _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
+    elif rescored:
+        _log(run, f"{rescored} (it carried no score)")
+    if best is None:
+        return -math.inf
+    _write_best_record(run, best["step"], best[BEST_SCORE])
+    return best[BEST_SCORE]
 
 
 def _save(run: Path, model, optimiser, step: int, cfg: TrainConfig, kind: str, rng: np.random.Generator,
@@ -226,35 +226,26 @@ def fine_tune_warning(kind: str, lr: float) -> str:
 
 def train(cfg: TrainConfig) -> Path:
     """Run (or resume) a training run; returns the run folder."""
-    check_config(cfg, Path(cfg.out) / LAST_CHECKPOINT)  # before the run folder is made
-    torch.set_num_threads(cfg.threads)
     run = Path(cfg.out)
+    checkpoint = run / LAST_CHECKPOINT
+    networks = check_config(cfg, checkpoint)  # before the run folder is made
+    torch.set_num_threads(cfg.threads)
     run.mkdir(parents=True, exist_ok=True)
     kind = "csr" if cfg.task == "csr" else "rec"
     device = torch.device(cfg.device)
-    if cfg.init:
-        model, _ = load_model(kind, cfg.init, device)
-        model.train()
-    else:
-        model = build_network(kind, cfg.model_config).to(device)
+    model = networks.model.to(device).train()  # the resumed, initialised or new network
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     start = 0
-    resumed_config = best = None
-    checkpoint = run / LAST_CHECKPOINT
+    resumed_config = None
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model = build_network(kind, state["config"]).to(device)
-        model.load_state_dict(state["model"])
-        optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         optimiser.load_state_dict(state["optimiser"])
         start = state["step"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         resumed_config = SimpleNamespace(**{**asdict(cfg), **state["train_config"]})
-        best = _best_state(run)
-        _reconcile_best_record(run, best)
         _log(run, f"resumed {cfg.task} at step {start}")
     else:
         _log(run, f"new {cfg.task} run: {json.dumps(asdict(cfg))}")
@@ -268,31 +259,35 @@ def train(cfg: TrainConfig) -> Path:
                 _log(run, fine_tune_warning(kind, cfg.lr))
     (run / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
-    csr = None
-    if needs_csr(cfg.task, model):
-        csr, csr_info = load_model("csr", cfg.align_with, device)
-        csr.requires_grad_(False)
+    csr = networks.csr
+    if csr is not None:
+        csr = csr.to(device).requires_grad_(False)
         model.config = replace(model.config, align_with=cfg.align_with)
-        _log(run, f"frozen CSR: {csr_info['name']} ({csr_info['version']})")
+        _log(run, f"frozen CSR: {networks.csr_info['name']} ({networks.csr_info['version']})")
     factor = model.config.scale if kind == "rec" else 2
     source = PairSource(cfg, rng, factor=factor)
     val = validation_batches(cfg, factor=factor)
     setting = validation_setting(cfg, uses_csr=csr is not None)
-    if resumed_config is not None:  # the best's own pairs (older checkpoints: those of the run's last start)
-        scored_on = (best or {}).get(BEST_SETTING) or validation_setting(resumed_config, uses_csr=csr is not None)
-        if scored_on != setting:
-            changed = ", ".join(f"{key} {scored_on.get(key)!r} -> {value!r}" for key, value in setting.items()
-                                if scored_on.get(key) != value)
-            rescored = _rescore_best(run, best, kind, cfg.task, csr, val, factor, device, setting) if best else None
-            _log(run, f"the validation pairs changed on resume ({changed})" + (f": {rescored}" if rescored else ""))
+
+    def rescore(state: dict) -> float:
+        """The validation score of checkpoint ``state`` on this run's validation pairs."""
+        return validation_score(cfg.task, validate(cfg.task, _network_of(kind, state, device), csr, val, factor))
+
+    best_score = -math.inf  # the best validation score so far; best.pt carries it, best.json records it
+    if resumed_config is not None:
+        best_score = _resumed_best(run, setting, validation_setting(resumed_config, uses_csr=csr is not None), rescore)
     step_time = 0.0
 
     def keep_if_best(scores: dict, step: int) -> str:
         """Keep the model as the best when ``scores`` beat the best so far: the log line's remark."""
+        nonlocal best_score
         score = validation_score(cfg.task, scores)
-        kept = _keep_if_best(run, score, step, lambda name: _save(run, model, optimiser, step, cfg, kind, rng, name,
-                                                                  score=score, setting=setting))
-        return f" (best so far: {BEST_CHECKPOINT})" if kept else ""
+        if not _beats(score, best_score):
+            return ""
+        _save(run, model, optimiser, step, cfg, kind, rng, BEST_CHECKPOINT, score=score, setting=setting)
+        _write_best_record(run, step, score)
+        best_score = score
+        return f" (best so far: {BEST_CHECKPOINT})"
 
     if cfg.init and start == 0:  # the weights a fine-tune starts from are its first candidate for the best
         scores = validate(cfg.task, model, csr, val, factor)
