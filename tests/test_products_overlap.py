@@ -63,16 +63,30 @@ def test_strips_without_common_ground_are_refused(strips):
         find_overlap(strips[1], noise)
 
 
-def test_the_expected_overlaps_searched_are_those_phase_correlation_and_the_strips_allow(strips):
+def test_the_expected_overlaps_searched_are_those_phase_correlation_and_the_strips_allow(synthetic_product, strips):
     accepted = expected_overlap_range(400)
     assert accepted == range(10, 251)
     assert edge_px(accepted.start) == MIN_CORRELATION_PX and edge_px(accepted.stop - 1) == 400
     assert expected_overlap_range(MIN_CORRELATION_PX - 1) == range(0)
-    for expected in (accepted.start, accepted.stop - 1):  # the limits run (finding the overlap or not)
-        try:
-            find_overlap(strips[1], strips[2], expected=expected)
-        except InputError as error:
-            assert "no common ground" in str(error)
+    # The limits run. Strips cut to their facing 224 px: at the upper limit the edge band searched
+    # is the whole strip, and the 140 px overlap is within the edge / 2 to edge px it finds; at the
+    # lower limit the 16 px edges show ground 124 px apart, which the search refuses.
+    first, second = strips[1][:, -224:], strips[2][:, :224]
+    limits = expected_overlap_range(224)
+    assert limits == range(10, 141) and edge_px(limits.stop - 1) == 224
+    found = find_overlap(first, second, expected=limits.stop - 1)
+    assert found.side == "right" and found.width == pytest.approx(synthetic_product.overlap, abs=1)
+    rows = synthetic_product.detector_rows
+    assert found.dy == pytest.approx(rows[1] - rows[2], abs=0.5)
+    with pytest.raises(InputError, match="no common ground"):
+        find_overlap(first, second, expected=limits.start)
+    # Whole strips at their upper limit (250 px): the 140 px overlap is under half the 400 px edge
+    # band, where the circular correlation reads a 400 - 140 = 260 px overlap alike (it was taken).
+    found = find_overlap(strips[2], strips[3], expected=accepted.stop - 1)
+    assert found.side == "right" and found.width == pytest.approx(synthetic_product.overlap, abs=1)
+    assert found.dx == pytest.approx(-(synthetic_product.cols - synthetic_product.overlap), abs=0.5)
+    with pytest.raises(InputError, match="no common ground"):  # this pair's peak is too weak over 400 px
+        find_overlap(strips[1], strips[2], expected=accepted.stop - 1)
     for expected in (-5, 0, 1, accepted.start - 1, accepted.stop):  # were a ValueError, or a negative overlap
         with pytest.raises(ArgumentError, match=f"expected {accepted.start} to {accepted.stop - 1} px"):
             find_overlap(strips[1], strips[2], expected=expected)

@@ -5,7 +5,9 @@ of a real S2A instrument) and are offset along track (odd and even detectors loo
 The overlap is found by phase correlation of the G bands of the two strips' facing edges
 (:func:`l1bsr_core.classical_registration.phase_correlation_shift`): an edge band of ``edge`` columns of
 each strip is correlated over the whole strip height, which gives the along-track offset (up to
-half the strip) and the overlap width (from ``edge`` / 2 to ``edge`` px). Both arrangements
+half the strip) and the overlap width (up to ``edge`` px: the correlation is circular, so a shift
+and the one an edge band away read alike, and the one whose overlapping columns agree better is
+kept, :func:`unwrapped_shift`). Both arrangements
 (d+1 right of d, or left of it) are tried and the more confident one kept. The expected overlap
 must give an edge band the correlation can use and the strips can hold
 (:func:`expected_overlap_range`).
@@ -34,7 +36,7 @@ as ``l1bsr pairs`` writes them and ``train --real-pairs`` reads them."""
 EXPECTED_OVERLAP_PX = 150
 """Typical overlap of adjacent detectors at 10 m (124–177 px by band in the viewing-direction files)."""
 EDGE_FACTOR = 1.6
-"""Edge band = this × the expected overlap: overlaps from 0.8× to 1.6× the expected one are found."""
+"""Edge band = this × the expected overlap: overlaps up to 1.6× the expected one are found."""
 TRIM_PX = 4
 """Columns dropped on each side of the found overlap (its edges are where the two views' footprints
 end, and the coarse along-track offset is rounded)."""
@@ -73,7 +75,7 @@ def edge_px(expected: int) -> int:
 def expected_overlap_range(width: int) -> range:
     """The expected overlaps (px) :func:`find_overlap` can search for between strips ``width`` px wide:
     an edge band (:func:`edge_px`) at least :data:`MIN_CORRELATION_PX` wide (what phase correlation
-    needs) and at most ``width`` (so the search spans 0.8× to 1.6× the expected overlap); empty when
+    needs) and at most ``width`` (so the search spans overlaps up to 1.6× the expected one); empty when
     the strips are narrower than that smallest band."""
     fitting = [expected for expected in range(width + 1) if MIN_CORRELATION_PX <= edge_px(expected) <= width]
     return range(fitting[0], fitting[-1] + 1) if fitting else range(0)
@@ -113,6 +115,7 @@ def find_overlap(first: np.ndarray, second: np.ndarray, *, expected: int = EXPEC
     for side, a, b, offset in (("right", g1[:, -edge:], g2[:, :edge], first.shape[1] - edge),
                                ("left", g1[:, :edge], g2[:, -edge:], edge - second.shape[1])):
         dx, dy, confidence = phase_correlation_shift(a, b, upsample=4)
+        dx = unwrapped_shift(a, b, dx, dy)
         # ground at a(y, x) is at b(y + dy, x + dx): overlap columns where both edges hold it
         overlap = edge - abs(int(round(dx)))
         candidates.append((confidence, Overlap(dx - offset, dy, overlap, side, confidence)))
@@ -122,6 +125,34 @@ def find_overlap(first: np.ndarray, second: np.ndarray, *, expected: int = EXPEC
         raise InputError(f"adjacent strips show no common ground (correlation {confidence:.3f} < {threshold:.3f}); "
                          f"expected an overlap of about {expected} px")
     return best
+
+
+def _agreement(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    """Correlation coefficient of ``a(y, x)`` and ``b(y + dy, x + dx)`` over the pixels both hold
+    (no-data left out); -1 when they share fewer than :data:`MIN_CORRELATION_PX` columns."""
+    rows, cols = a.shape
+    ys, xs = slice(max(0, -dy), min(rows, rows - dy)), slice(max(0, -dx), min(cols, cols - dx))
+    if xs.stop - xs.start < MIN_CORRELATION_PX or ys.stop <= ys.start:
+        return -1.0
+    first = a[ys, xs].astype(np.float64)
+    second = b[ys.start + dy:ys.stop + dy, xs.start + dx:xs.stop + dx].astype(np.float64)
+    valid = (first != NO_DATA) & (second != NO_DATA)
+    if valid.sum() < MIN_CORRELATION_PX**2:
+        return -1.0
+    first, second = first[valid] - first[valid].mean(), second[valid] - second[valid].mean()
+    norm = np.sqrt((first**2).sum() * (second**2).sum())
+    return float((first * second).sum() / norm) if norm > 0 else -1.0
+
+
+def unwrapped_shift(a: np.ndarray, b: np.ndarray, dx: float, dy: float) -> float:
+    """The across-track shift of ``b`` against ``a`` (two (rows, edge) bands; ground at ``a(y, x)`` is
+    at ``b(y + dy, x + dx)``): ``dx`` as the circular phase correlation read it, in (−edge/2, edge/2],
+    or the shift an edge band away, which it reads alike (an overlap under half the band), whichever
+    makes the two bands' shared columns agree better."""
+    edge = a.shape[1]
+    alias = dx - edge if dx > 0 else dx + edge
+    rows = int(round(dy))
+    return max((dx, alias), key=lambda shift: _agreement(a, b, int(round(shift)), rows))
 
 
 @dataclass(frozen=True)
