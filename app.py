@@ -193,17 +193,19 @@ def register(image, display, fringe_band, window_x0, window_y0, window_size, pro
 
 
 def superresolve_on_page(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
-                         progress=gr.Progress()):
+                         request: gr.Request, progress=gr.Progress()):
     """The page's super-resolution Run button: :func:`superresolve`, a failure shown beside the button
-    (no "Error" badge over the result, no pop-up)."""
+    (no "Error" badge over the result, no pop-up), stopped when the visitor's input changes."""
     yield from events.superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size,
-                                   progress, on_page=True)
+                                   progress, on_page=True, session=request.session_hash)
 
 
-def register_on_page(image, display, fringe_band, window_x0, window_y0, window_size, progress=gr.Progress()):
-    """The page's registration Run button: :func:`register`, a failure shown beside the button."""
+def register_on_page(image, display, fringe_band, window_x0, window_y0, window_size, request: gr.Request,
+                     progress=gr.Progress()):
+    """The page's registration Run button: :func:`register`, a failure shown beside the button,
+    stopped when the visitor's input changes."""
     yield from events.register(image, display, fringe_band, window_x0, window_y0, window_size, progress,
-                               on_page=True)
+                               on_page=True, session=request.session_hash)
 
 
 SCROLL_MARGIN_PX = 8
@@ -380,7 +382,7 @@ def build_demo() -> gr.Blocks:
             (sr_run, "superresolution", "sr-options", superresolve_on_page, sr_inputs, sr_outputs, sr_status),
             (reg_run, "registration", "reg-options", register_on_page, reg_inputs, reg_outputs, reg_status),
         ):
-            ran_on = gr.State()  # the file this task's last run was started on
+            ran_on = gr.State()  # the file this task's last run was started on (see stale_results_cleared below)
             run.click(lambda path: path, inputs=image, outputs=ran_on, queue=False, api_visibility="private")
             running = run.click(
                 functools.partial(events.run_started, task), outputs=[status_line, *run_buttons], queue=False,
@@ -390,14 +392,19 @@ def build_demo() -> gr.Blocks:
             for after in (running.then, running.failure):  # .then alone is skipped after an error
                 after(events.run_finished, inputs=input_ok, outputs=run_buttons, queue=False,
                       api_visibility="private")
-            # A run that ended after the input changed shows nothing of the previous file.
+            # The second guard of a new file (the first, cancels=, is below): a result already on its
+            # way when the file changed lands while the cancel is on its way; this clears it.
             running.then(functools.partial(events.stale_results_cleared, task), inputs=[ran_on, image],
                          outputs=outputs, queue=False, api_visibility="private")
             runs.append(running)
-        # A new file: the results and status lines spoke of the previous one, and a run still going
-        # is for the previous one (cancelled; describe_input sets the Run buttons for the new file).
+        # A new file: the results and status lines spoke of the previous one. A run still waiting or
+        # going is for the previous one: cancelled (a waiting run never starts, a going run's result
+        # never reaches the page) and stopped at its next progress report (stop_page_runs: the cancel
+        # alone leaves its thread computing); describe_input sets the Run buttons for the new file.
+        # A result already sent when the file changed is past the cancel: the ran_on check above clears it.
         image.change(events.cleared_results, outputs=[*sr_outputs, *reg_outputs], cancels=runs, queue=False,
                      api_visibility="private")
+        image.change(events.stop_page_runs, queue=False, api_visibility="private")
 
         # The API and MCP endpoints of the two tasks: the same runs, raising their errors for the
         # client. Their trigger is never shown; the outputs go to the caller only.

@@ -11,6 +11,8 @@ shows:
   (:func:`superresolve`, :func:`register`) raise :class:`gradio.Error` with that line instead;
 * while a run is in progress both Run buttons are disabled (:func:`run_started`,
   :func:`run_finished`): one click, one run; a file that cannot be used keeps them disabled;
+* a new file cancels the page's run (Gradio's ``cancels=``, which only drops its result) and stops
+  its computation at its next progress report (:func:`stop_page_runs`);
 * problems the user can fix (:class:`~l1bsr_core.errors.L1BSRError`: a bad file, missing weights)
   are shown as their message; anything else is logged and reported as an internal error, never as
   a stack trace.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 
 import gradio as gr
@@ -54,15 +57,60 @@ def _shown(result_type: type[pipelines.PageResult], outputs: tuple) -> tuple:
                  for name, value in zip(result_type.output_names(), outputs))
 
 
-def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress, on_page: bool) -> Iterator[tuple]:
+class RunStopped(Exception):
+    """A page run stopped at a progress report: its browser session's input changed."""
+
+
+_PAGE_RUNS: dict[str, threading.Event] = {}
+"""The page run in progress of each browser session (by session hash): set to stop it."""
+
+
+def _stopping(progress: pipelines.Progress | None, stop: threading.Event) -> pipelines.Progress:
+    """``progress`` that raises :class:`RunStopped` once ``stop`` is set: the pipelines report
+    between stages and tiles, so a stopped run ends there."""
+    def report(fraction: float, text: str) -> None:
+        if stop.is_set():
+            raise RunStopped
+        if progress is not None:
+            progress(fraction, text)
+
+    return report
+
+
+def _call(task: Callable, args: tuple, progress, session: str | None):
+    """``task(*args, progress=...)``; with a browser ``session``, stopped by :func:`stop_page_runs`."""
+    if session is None:
+        return task(*args, progress=progress)
+    stop = _PAGE_RUNS[session] = threading.Event()
+    try:
+        return task(*args, progress=_stopping(progress, stop))
+    finally:
+        if _PAGE_RUNS.get(session) is stop:
+            del _PAGE_RUNS[session]
+
+
+def stop_page_runs(request: gr.Request) -> None:
+    """A new file in this browser session: its page run, if any, stops at its next progress report
+    (Gradio's cancel drops the result and frees the queue, but the thread would compute to the end,
+    beside the next run)."""
+    stop = _PAGE_RUNS.get(request.session_hash)
+    if stop is not None:
+        stop.set()
+
+
+def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress, on_page: bool,
+         session: str | None = None) -> Iterator[tuple]:
     """Run ``task``; yield its outputs, or cleared outputs and the reason. For the page, optional
     outputs are hidden when empty and an error is only shown; for API clients, the values as they
-    are, and an error is raised."""
+    are, and an error is raised. A run of browser ``session`` stopped by :func:`stop_page_runs`
+    yields nothing (its result was cancelled)."""
     def outputs(values: tuple) -> tuple:
         return _shown(result_type, values) if on_page else values
 
     try:
-        result = task(*args, progress=progress)
+        result = _call(task, args, progress, session)
+    except RunStopped:
+        return
     except Exception as error:
         message = user_message(error, task.__name__)
         yield outputs(result_type.failed(f"{FAILURE_MARK} **{message}**"))
@@ -73,19 +121,22 @@ def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progres
 
 
 def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=None,
-                 on_page: bool = False):
+                 on_page: bool = False, session: str | None = None):
     """Super-resolution: :func:`l1bsr_demo.pipelines.run_superresolution`; an error is raised for
-    API clients, and only shown (status line, summary) ``on_page``."""
+    API clients, and only shown (status line, summary) ``on_page``. A run of browser ``session``
+    can be stopped (:func:`stop_page_runs`)."""
     yield from _run(pipelines.run_superresolution, pipelines.SuperResolutionResult,
                     image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress,
-                    on_page=on_page)
+                    on_page=on_page, session=session)
 
 
-def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None, on_page: bool = False):
-    """Registration: :func:`l1bsr_demo.pipelines.run_registration`; errors as :func:`superresolve`."""
+def register(image, display, fringe_band, window_x0, window_y0, window_size, progress=None, on_page: bool = False,
+             session: str | None = None):
+    """Registration: :func:`l1bsr_demo.pipelines.run_registration`; errors and ``session`` as
+    :func:`superresolve`."""
     yield from _run(pipelines.run_registration, pipelines.RegistrationResult,
                     image, display, fringe_band, window_x0, window_y0, window_size, progress=progress,
-                    on_page=on_page)
+                    on_page=on_page, session=session)
 
 
 def _popup(error: Exception, where: str) -> gr.Error:
@@ -156,8 +207,11 @@ def cleared_results() -> tuple:
 
 def stale_results_cleared(task: str, ran_on, image) -> tuple:
     """After a run of ``task`` on the file ``ran_on``: its outputs cleared when the input has
-    changed meanwhile (they speak of another file; a run cannot be stopped half-way), else left as
-    they are."""
+    changed meanwhile (they speak of another file), else left as they are.
+
+    A new file cancels a run still waiting or going, so its result never shows; this is for the
+    result the server had already sent when the file changed: the page applies it while its cancel
+    request is on the way, after the new file cleared the outputs."""
     result_type = TASK_RESULTS[task]
     if ran_on == image:
         return tuple(gr.skip() for _ in result_type.output_names())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -99,6 +100,26 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
     assert shown["summary"] == shown["status"] == summary and shown["slider"] is None
     (good,) = list(events.register(example_crops[0], "true", "B", 0, 0, WINDOW))
     assert "CSR registration" in good[pipelines.RegistrationResult.output_names().index("summary")]
+
+
+@pytest.mark.parametrize("run", [events.superresolve, events.register])
+def test_a_page_run_stops_at_its_next_progress_report_once_its_session_changes_input(example_crops, run):
+    """The visitor's new file stops their run after the tile being computed (nothing drawn, no file
+    written, no output); another visitor's new file does not."""
+    steps = []
+
+    def progress(fraction, text):
+        steps.append(text)
+        if "tile" in text:  # the networks are at work: the visitor picks another file
+            events.stop_page_runs(SimpleNamespace(session_hash="visitor"))
+
+    options = ("true", "B", 0, 0, WINDOW) if run is events.register else ("true", "bicubic", "B", 0, 0, WINDOW)
+    assert list(run(example_crops[0], *options, progress, on_page=True, session="visitor")) == []
+    assert "tile" in steps[-1] and "Drawing" not in steps
+    assert not (paths.TEMP_ROOT.exists() and any(paths.TEMP_ROOT.iterdir())) and events._PAGE_RUNS == {}
+    steps.clear()
+    (outputs,) = list(run(example_crops[0], *options, progress, on_page=True, session="another visitor"))
+    assert steps[-1] == "Done" and events._PAGE_RUNS == {}
 
 
 def test_an_internal_error_is_one_line_without_details(example_crops, monkeypatch):
