@@ -45,22 +45,24 @@ TileProgress = Callable[[int, int], None]
 REC_MARGIN = 16
 """Context added around each REC tile, input pixels. RCAN's receptive field is wider (~2·blocks·groups
 convolutions), but its far end barely moves the output. Against an untiled run of the shipped REC
-on a 704 × 1056 mosaic of six real crops (384 px tiles): 16 px of context leave 99.9 % of the values
-within 1 DN (mean 0.04 DN, largest 5 DN); 8 px 12 DN at most, 4 px 78 DN (model card, issue #27,
-session 11)."""
+on a 704 × 1056 mosaic of six real crops: with 16 px of context, 99.9 % of the values within 1 DN,
+mean 0.04 DN, largest 4 DN with :data:`ALIGNED_REC_TILE` 320 px tiles (5 DN with 384, 9 with 256);
+8 px 12 DN at most, 4 px 78 DN (384 px tiles; model card, issue #27, sessions 11 and 12)."""
 
 CSR_MARGIN = 128
 """Context added around each tile of the pairwise (encoder–decoder) CSR, input pixels: covers
 its receptive field, so tiled flows stay close to an untiled run (tested)."""
 
-ALIGNED_REC_TILE = 384
+ALIGNED_REC_TILE = 320
 """Tile of the faithful REC for large images. Each tile is read with :data:`REC_MARGIN` px of
 context, and the model mirrors another :data:`~l1bsr_core.models.rec_faithful.BORDER_PAD_PX` px
-at the image's edges only: an inner 384 px tile does (384 + 2·16)² / 384² ≈ 1.17× its pixels'
-work. Two tiles run at once (one per worker), so a tile's peak counts twice: a 4096 × 4096
-super-resolution through the command line peaked at 0.9–1.1 GiB with 384 px tiles, 1.4–1.6 GiB with
-512 px (and 47 s against 49–50 s). Tiles of 768 px cost 1.4× per pixel: their layers' tensors no
-longer fit in cache."""
+at the image's edges only: an inner 320 px tile does (320 + 2·16)² / 320² ≈ 1.21× its pixels'
+work. Two tiles run at once (one per worker). Smaller tiles do more margin work yet ran faster
+here: on this 2-core CPU a 4096 × 4096 super-resolution took 64.5 s with 320 px tiles against
+67.2 s with 384 (alternating in one process; 62.5 s with 256, whose
+largest difference from an untiled run is 9 DN), 1.19× and 1.23× a crop's time per pixel, the
+outputs within 1 DN of each other. With 512 px tiles the command line peaked at 1.4–1.6 GiB
+against 0.9–1.1 GiB with 384; tiles of 768 px cost 1.4× per pixel (issue #27)."""
 
 WARP_MARGIN = 32
 """Context around each tile when only warping (the joint CSR's flows are computed for the whole
