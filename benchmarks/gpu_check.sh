@@ -5,5 +5,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "nvidia-smi: not found"
-python3 -m pytest -q -p no:cacheprovider -k cuda tests/test_inference.py tests/test_batch_commands.py tests/test_batch_engine.py
+python3 -m pytest -q -p no:cacheprovider -k cuda tests/test_inference.py tests/test_batch_commands.py tests/test_batch_engine.py \
+    tests/test_products_commands.py
 python3 benchmarks/gpu_check.py "$@"
