@@ -399,12 +399,11 @@ def build_demo() -> gr.Blocks:
             runs.append(running)
         # A new file: the results and status lines spoke of the previous one. A run still waiting or
         # going is for the previous one: cancelled (a waiting run never starts, a going run's result
-        # never reaches the page) and stopped at its next progress report (stop_page_runs: the cancel
+        # never reaches the page) and stopped at its next progress report (new_file: the cancel
         # alone leaves its thread computing); describe_input sets the Run buttons for the new file.
         # A result already sent when the file changed is past the cancel: the ran_on check above clears it.
-        image.change(events.cleared_results, outputs=[*sr_outputs, *reg_outputs], cancels=runs, queue=False,
-                     api_visibility="private")
-        image.change(events.stop_page_runs, queue=False, api_visibility="private")
+        image.change(events.new_file, inputs=image, outputs=[*sr_outputs, *reg_outputs], cancels=runs,
+                     queue=False, api_visibility="private")
 
         # The API and MCP endpoints of the two tasks: the same runs, raising their errors for the
         # client. Their trigger is never shown; the outputs go to the caller only.

@@ -3,8 +3,9 @@ their check, the progress bar.
 
 ``l1bsr`` (:mod:`.cli`), ``l1bsr product`` / ``l1bsr pairs`` (:mod:`.products.commands`) and
 ``l1bsr batch`` (:mod:`.batch.commands`) build their parsers from :class:`OneLineParser` and
-:func:`add_network_arguments`, refuse unusable network options with :func:`check_networks`, and run
-through :func:`run_reporting_errors`: every error the user can fix (any
+:func:`add_network_arguments` and run through :func:`run_reporting_errors`; ``l1bsr product`` and
+``l1bsr batch``, which run many detectors or items, refuse unusable network options once, first,
+with :func:`check_networks`: every error the user can fix (any
 :class:`~l1bsr_core.errors.L1BSRError`, and argparse's own) prints one line on stderr and exits with
 status :data:`EXIT_USER_ERROR`.
 """
@@ -75,7 +76,7 @@ def check_networks(kind: str | None, *, weights: str | None, tile: int | None, d
     """
     if kind is None:
         if tile is not None:
-            raise ArgumentError("--tile applies to a network; --task none runs none")
+            raise ArgumentError("--tile applies to a network and --task none runs none; expected no --tile with it")
         return []
     check_tile(tile)
     from .devices import parse_device, resolve_device  # imports torch: after the cheap checks

@@ -59,7 +59,7 @@ context, and the model mirrors another :data:`~l1bsr_core.models.rec_faithful.BO
 at the image's edges only: an inner 320 px tile does (320 + 2·16)² / 320² ≈ 1.21× its pixels'
 work. Two tiles run at once (one per worker). Smaller tiles do more margin work yet ran faster
 here: on this 2-core CPU a 4096 × 4096 super-resolution took 64.5 s with 320 px tiles against
-67.2 s with 384 (alternating in one process; 62.5 s with 256, whose
+67.2 s with 384 (alternating in one process; in another such run 62.5 s with 256, whose
 largest difference from an untiled run is 9 DN), 1.19× and 1.23× a crop's time per pixel, the
 outputs within 1 DN of each other. With 512 px tiles the command line peaked at 1.4–1.6 GiB
 against 0.9–1.1 GiB with 384; tiles of 768 px cost 1.4× per pixel (issue #27)."""

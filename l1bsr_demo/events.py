@@ -12,7 +12,7 @@ shows:
 * while a run is in progress both Run buttons are disabled (:func:`run_started`,
   :func:`run_finished`): one click, one run; a file that cannot be used keeps them disabled;
 * a new file cancels the page's run (Gradio's ``cancels=``, which only drops its result) and stops
-  its computation at its next progress report (:func:`stop_page_runs`);
+  its computation at its next progress report (:func:`new_file`);
 * problems the user can fix (:class:`~l1bsr_core.errors.L1BSRError`: a bad file, missing weights)
   are shown as their message; anything else is logged and reported as an internal error, never as
   a stack trace.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Callable, Iterator
 
 import gradio as gr
@@ -61,15 +60,18 @@ class RunStopped(Exception):
     """A page run stopped at a progress report: its browser session's input changed."""
 
 
-_PAGE_RUNS: dict[str, threading.Event] = {}
-"""The page run in progress of each browser session (by session hash): set to stop it."""
+_PAGE_FILES: dict[str, object] = {}
+"""The input each browser session's page shows now (by session hash), as :func:`new_file` was
+given it: a page run on another file stops at its next progress report. One small entry per
+session that ever changed its input."""
 
 
-def _stopping(progress: pipelines.Progress | None, stop: threading.Event) -> pipelines.Progress:
-    """``progress`` that raises :class:`RunStopped` once ``stop`` is set: the pipelines report
-    between stages and tiles, so a stopped run ends there."""
+def _stopping(progress: pipelines.Progress | None, session: str, image) -> pipelines.Progress:
+    """``progress`` that raises :class:`RunStopped` once ``session``'s page shows another input than
+    ``image``: the pipelines report between stages and tiles, so a stopped run ends there. A run
+    taken off the queue just before its file changed stops at its first report."""
     def report(fraction: float, text: str) -> None:
-        if stop.is_set():
+        if _PAGE_FILES.get(session, image) != image:
             raise RunStopped
         if progress is not None:
             progress(fraction, text)
@@ -77,38 +79,28 @@ def _stopping(progress: pipelines.Progress | None, stop: threading.Event) -> pip
     return report
 
 
-def _call(task: Callable, args: tuple, progress, session: str | None):
-    """``task(*args, progress=...)``; with a browser ``session``, stopped by :func:`stop_page_runs`."""
-    if session is None:
-        return task(*args, progress=progress)
-    stop = _PAGE_RUNS[session] = threading.Event()
-    try:
-        return task(*args, progress=_stopping(progress, stop))
-    finally:
-        if _PAGE_RUNS.get(session) is stop:
-            del _PAGE_RUNS[session]
-
-
-def stop_page_runs(request: gr.Request) -> None:
-    """A new file in this browser session: its page run, if any, stops at its next progress report
-    (Gradio's cancel drops the result and frees the queue, but the thread would compute to the end,
-    beside the next run)."""
-    stop = _PAGE_RUNS.get(request.session_hash)
-    if stop is not None:
-        stop.set()
+def new_file(image, request: gr.Request) -> tuple:
+    """A new input on the page: :func:`cleared_results`, and the session's run on another file
+    stops at its next progress report (Gradio's cancel drops its result and frees the queue, but
+    the thread would compute to the end, beside the next run). One handler, so the results are
+    never cleared before the run is told to stop."""
+    _PAGE_FILES[request.session_hash] = image
+    return cleared_results()
 
 
 def _run(task: Callable, result_type: type[pipelines.PageResult], *args, progress, on_page: bool,
          session: str | None = None) -> Iterator[tuple]:
     """Run ``task``; yield its outputs, or cleared outputs and the reason. For the page, optional
     outputs are hidden when empty and an error is only shown; for API clients, the values as they
-    are, and an error is raised. A run of browser ``session`` stopped by :func:`stop_page_runs`
-    yields nothing (its result was cancelled)."""
+    are, and an error is raised. A run of browser ``session`` stopped by a new input
+    (:func:`new_file`) yields nothing (its result was cancelled)."""
     def outputs(values: tuple) -> tuple:
         return _shown(result_type, values) if on_page else values
 
+    if session is not None:  # a page run, stopped when its session's input changes (:func:`new_file`)
+        progress = _stopping(progress, session, args[0])
     try:
-        result = _call(task, args, progress, session)
+        result = task(*args, progress=progress)
     except RunStopped:
         return
     except Exception as error:
@@ -124,7 +116,7 @@ def superresolve(image, display, upsampling, fringe_band, window_x0, window_y0, 
                  on_page: bool = False, session: str | None = None):
     """Super-resolution: :func:`l1bsr_demo.pipelines.run_superresolution`; an error is raised for
     API clients, and only shown (status line, summary) ``on_page``. A run of browser ``session``
-    can be stopped (:func:`stop_page_runs`)."""
+    stops when the session's input changes (:func:`new_file`)."""
     yield from _run(pipelines.run_superresolution, pipelines.SuperResolutionResult,
                     image, display, upsampling, fringe_band, window_x0, window_y0, window_size, progress=progress,
                     on_page=on_page, session=session)

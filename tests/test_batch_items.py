@@ -66,6 +66,9 @@ def test_a_folder_that_is_its_own_out_dir_leaves_out_the_outputs_its_manifest_ma
     assert [item.input.name for item in found] == ["a.tiff"]
     with pytest.raises(ArgumentError, match="would both be written to"):  # named as an input, it stays one
         expand_inputs([folder, made], folder, made_outputs=[made])
+    (folder / "a.tiff").unlink()
+    with pytest.raises(ArgumentError, match=r"no input images in .*in \(only 1 output\(s\) that OUT_DIR's manifest"):
+        expand_inputs([folder], folder, made_outputs=[made])
 
 def test_a_product_is_one_item_per_detector(tmp_path, monkeypatch):
     product = tmp_path / "S2A_MSIL1B_TEST.SAFE"

@@ -103,23 +103,32 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
 
 
 @pytest.mark.parametrize("run", [events.superresolve, events.register])
-def test_a_page_run_stops_at_its_next_progress_report_once_its_session_changes_input(example_crops, run):
+def test_a_page_run_stops_at_its_next_progress_report_once_its_session_changes_input(example_crops, run,
+                                                                                     monkeypatch):
     """The visitor's new file stops their run after the tile being computed (nothing drawn, no file
-    written, no output); another visitor's new file does not."""
+    written, no output); another visitor's new file does not, nor the visitor's own file picked again."""
+    monkeypatch.setattr(events, "_PAGE_FILES", {})
     steps = []
+    picked = {}  # session → the file it picks while the networks are at work
 
     def progress(fraction, text):
         steps.append(text)
-        if "tile" in text:  # the networks are at work: the visitor picks another file
-            events.stop_page_runs(SimpleNamespace(session_hash="visitor"))
+        if "tile" in text and picked:
+            session, image = picked.popitem()
+            events.new_file(image, SimpleNamespace(session_hash=session))
 
     options = ("true", "B", 0, 0, WINDOW) if run is events.register else ("true", "bicubic", "B", 0, 0, WINDOW)
+    events.new_file(example_crops[0], SimpleNamespace(session_hash="visitor"))
+    picked["visitor"] = example_crops[1]
     assert list(run(example_crops[0], *options, progress, on_page=True, session="visitor")) == []
     assert "tile" in steps[-1] and "Drawing" not in steps
-    assert not (paths.TEMP_ROOT.exists() and any(paths.TEMP_ROOT.iterdir())) and events._PAGE_RUNS == {}
-    steps.clear()
-    (outputs,) = list(run(example_crops[0], *options, progress, on_page=True, session="another visitor"))
-    assert steps[-1] == "Done" and events._PAGE_RUNS == {}
+    assert not (paths.TEMP_ROOT.exists() and any(paths.TEMP_ROOT.iterdir()))
+    for session, image in (("another visitor", example_crops[1]), ("visitor", example_crops[0])):
+        events.new_file(example_crops[0], SimpleNamespace(session_hash="visitor"))
+        steps.clear()
+        picked[session] = image
+        (outputs,) = list(run(example_crops[0], *options, progress, on_page=True, session="visitor"))
+        assert steps[-1] == "Done" and not picked
 
 
 def test_an_internal_error_is_one_line_without_details(example_crops, monkeypatch):

@@ -88,7 +88,8 @@ def test_an_l2a_product_refused_after_the_window_is_read_leaves_no_folder(use_ra
         assert status == 2 and len(errors) == 1 and not (tmp_path / "out").exists(), errors
 
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+DEVICES = ["cpu", "cpu:0",  # cpu:0: the check before the work once loaded on "cpu", the work again on cpu:0
+           pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
 
 
 @pytest.mark.parametrize("device", DEVICES)

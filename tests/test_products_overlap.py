@@ -85,6 +85,9 @@ def test_the_expected_overlaps_searched_are_those_phase_correlation_and_the_stri
     found = find_overlap(strips[2], strips[3], expected=accepted.stop - 1)
     assert found.side == "right" and found.width == pytest.approx(synthetic_product.overlap, abs=1)
     assert found.dx == pytest.approx(-(synthetic_product.cols - synthetic_product.overlap), abs=0.5)
+    left = find_overlap(strips[3], strips[2], expected=accepted.stop - 1)  # the other arrangement
+    assert left.side == "left" and left.width == pytest.approx(synthetic_product.overlap, abs=1)
+    assert left.dx == pytest.approx(synthetic_product.cols - synthetic_product.overlap, abs=0.5)
     with pytest.raises(InputError, match="no common ground"):  # this pair's peak is too weak over 400 px
         find_overlap(strips[1], strips[2], expected=accepted.stop - 1)
     for expected in (-5, 0, 1, accepted.start - 1, accepted.stop):  # were a ValueError, or a negative overlap

@@ -124,11 +124,18 @@ def test_granules_that_share_rows_are_refused_with_their_names(synthetic_product
     from l1bsr_core.products.strips import detector_granules
 
     granules = open_product(synthetic_product.path).granules
-    own = detector_granules(granules, 1)  # two granules, one after the other
-    moved = dataclasses.replace(own[1].metadata, first_row=own[1].metadata.first_row - 5)
-    overlapping = [own[0], dataclasses.replace(own[1], metadata=moved)]
-    with pytest.raises(InputError, match=rf"{own[0].files.name} and {own[1].files.name} share datastrip rows") as error:
-        StripSource(overlapping, 1)
-    assert "\n" not in str(error.value)
-    touching = [own[0], own[1]]  # the next granule starting on the row after the last: accepted
-    assert StripSource(touching, 1).missing_rows == []
+    own = detector_granules(granules, 1)  # two granules, the second starting on the row after the first's last
+    first, second = own[0].metadata, own[1].metadata
+    assert second.first_row == first.first_row + first.rows and StripSource(own, 1).missing_rows == []
+
+    def moved(rows_up: int, rows: int | None = None):
+        metadata = dataclasses.replace(second, first_row=second.first_row - rows_up, rows=rows or second.rows)
+        return [own[0], dataclasses.replace(own[1], metadata=metadata)]
+
+    names = f"{own[0].files.name} and {own[1].files.name} share datastrip rows"
+    last = first.first_row + first.rows  # the first granule's last row, 1-based
+    for granules_, shared in ((moved(1), f"{last}–{last}"), (moved(5), f"{last - 4}–{last}"),
+                              (moved(20, rows=10), f"{last - 19}–{last - 10}")):  # the second inside the first
+        with pytest.raises(InputError, match=f"{names} {shared} ") as error:
+            StripSource(granules_, 1)
+        assert "\n" not in str(error.value)

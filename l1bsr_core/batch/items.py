@@ -1,7 +1,8 @@
 """The work of a batch: INPUT arguments expanded into items, each with a stable key and its output name.
 
 An INPUT is a BGRN TIFF file (or a 4-band GeoTIFF export of L1C/L2A imagery), a folder of them
-(its ``.tif``/``.tiff`` files, not its sub-folders, sorted by name; hidden files left out), a
+(its ``.tif``/``.tiff`` files, not its sub-folders, sorted by name; hidden files and the outputs
+OUT_DIR's manifest records left out, so a folder can be its own OUT_DIR), a
 Sentinel-2 L1B product (a ``.SAFE`` folder or its ``.zip``, read by :mod:`l1bsr_core.products`),
 which gives one item per detector, or an L1C/L2A product, which gives one item (its tile).
 Outputs all go into OUT_DIR: ``<input stem>.tif``, ``<product stem>_D01.tif`` for detector 1 of an
@@ -117,8 +118,10 @@ def expand_inputs(inputs, out_dir, made_outputs=()) -> list[Item]:
             items.setdefault(item.key, item)
     if not items:
         given = ", ".join(map(str, inputs)) or "nothing"
-        raise ArgumentError(f"no input images in {given}; expected BGRN TIFF files (.tif, .tiff), folders of them "
-                            f"or L1B products")
+        ours = sum(_identity(tiff) in made for path in map(Path, inputs) if path.is_dir() for tiff in _tiffs_in(path))
+        why = f" (only {ours} output(s) that OUT_DIR's manifest records)" if ours else ""
+        raise ArgumentError(f"no input images in {given}{why}; expected BGRN TIFF files (.tif, .tiff), folders of "
+                            f"them or L1B products")
     _check_outputs([item for item in items.values() if item.error is None])
     return list(items.values())
 

@@ -6,9 +6,10 @@ The overlap is found by phase correlation of the G bands of the two strips' faci
 (:func:`l1bsr_core.classical_registration.phase_correlation_shift`): an edge band of ``edge`` columns of
 each strip is correlated over the whole strip height, which gives the along-track offset (up to
 half the strip) and the overlap width (up to ``edge`` px: the correlation is circular, so a shift
-and the one an edge band away read alike, and the one whose overlapping columns agree better is
-kept, :func:`unwrapped_shift`). Both arrangements
-(d+1 right of d, or left of it) are tried and the more confident one kept. The expected overlap
+and the one an edge band away read alike, and the arrangement says which is meant,
+:func:`unwrapped_shift`). Both arrangements
+(d+1 right of d, or left of it) are tried and the more confident one kept (when the edge band is
+the whole strip both read the same columns: then the one whose shared columns agree better). The expected overlap
 must give an edge band the correlation can use and the strips can hold
 (:func:`expected_overlap_range`).
 
@@ -115,11 +116,12 @@ def find_overlap(first: np.ndarray, second: np.ndarray, *, expected: int = EXPEC
     for side, a, b, offset in (("right", g1[:, -edge:], g2[:, :edge], first.shape[1] - edge),
                                ("left", g1[:, :edge], g2[:, -edge:], edge - second.shape[1])):
         dx, dy, confidence = phase_correlation_shift(a, b, upsample=4)
-        dx = unwrapped_shift(a, b, dx, dy)
+        dx = unwrapped_shift(dx, edge, side)
         # ground at a(y, x) is at b(y + dy, x + dx): overlap columns where both edges hold it
         overlap = edge - abs(int(round(dx)))
-        candidates.append((confidence, Overlap(dx - offset, dy, overlap, side, confidence)))
-    confidence, best = max(candidates, key=lambda c: c[0])
+        agreement = _agreement(a, b, int(round(dx)), int(round(dy)))  # decides only between equal peaks
+        candidates.append(((confidence, agreement), Overlap(dx - offset, dy, overlap, side, confidence)))
+    (confidence, _), best = max(candidates, key=lambda c: c[0])
     threshold = MIN_CONFIDENCE * CALIBRATED_WINDOW_PX / min(edge, rows)
     if confidence < threshold:
         raise InputError(f"adjacent strips show no common ground (correlation {confidence:.3f} < {threshold:.3f}); "
@@ -144,15 +146,15 @@ def _agreement(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
     return float((first * second).sum() / norm) if norm > 0 else -1.0
 
 
-def unwrapped_shift(a: np.ndarray, b: np.ndarray, dx: float, dy: float) -> float:
-    """The across-track shift of ``b`` against ``a`` (two (rows, edge) bands; ground at ``a(y, x)`` is
-    at ``b(y + dy, x + dx)``): ``dx`` as the circular phase correlation read it, in (−edge/2, edge/2],
-    or the shift an edge band away, which it reads alike (an overlap under half the band), whichever
-    makes the two bands' shared columns agree better."""
-    edge = a.shape[1]
-    alias = dx - edge if dx > 0 else dx + edge
-    rows = int(round(dy))
-    return max((dx, alias), key=lambda shift: _agreement(a, b, int(round(shift)), rows))
+def unwrapped_shift(dx: float, edge: int, side: str) -> float:
+    """The across-track shift of one arrangement's edge bands (``edge`` columns each; ground at
+    ``a(y, x)`` is at ``b(y + dy, x + dx)``) from ``dx`` as the circular phase correlation reads it,
+    in (−edge/2, edge/2]: that shift or the one an edge band away, which it reads alike. With the
+    second strip to the ``"right"``, ``b``'s columns start where ``a``'s overlap starts, so the
+    shift is −(edge − overlap) ≤ 0; to the ``"left"``, edge − overlap ≥ 0."""
+    if side == "right":
+        return dx - edge if dx > 0 else dx
+    return dx + edge if dx < 0 else dx
 
 
 @dataclass(frozen=True)

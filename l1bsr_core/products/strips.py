@@ -177,10 +177,11 @@ def detector_granules(granules: list[Granule], detector: int) -> list[Granule]:
     for above, below in zip(own, own[1:]):
         end = above.metadata.first_row + above.metadata.rows
         if below.metadata.first_row < end:
+            shared_end = min(end, below.metadata.first_row + below.metadata.rows)
             raise InputError(
                 f"detector {detector}'s granules {above.files.name} and {below.files.name} share datastrip rows "
-                f"{below.metadata.first_row + 1}–{end} (POSITION is 1-based); expected each granule to start "
-                f"after the previous one ends")
+                f"{below.metadata.first_row + 1}–{shared_end} (POSITION is 1-based); expected each granule to "
+                f"start after the previous one ends")
     return own
 
 
