@@ -60,18 +60,23 @@ class RunStopped(Exception):
     """A page run stopped at a progress report: its browser session's input changed."""
 
 
-_PAGE_FILES: dict[str, object] = {}
-"""The input each browser session's page shows now (by session hash), as :func:`new_file` was
-given it: a page run on another file stops at its next progress report. One small entry per
-session that ever changed its input."""
+_PAGE_FILES: dict[str, tuple[int, object]] = {}
+"""``(changes, input)`` of each browser session's page (by session hash): how many times
+:func:`new_file` was called, and the input it was last given. One small entry per session that
+ever changed its input."""
 
 
 def _stopping(progress: pipelines.Progress | None, session: str, image) -> pipelines.Progress:
-    """``progress`` that raises :class:`RunStopped` once ``session``'s page shows another input than
-    ``image``: the pipelines report between stages and tiles, so a stopped run ends there. A run
-    taken off the queue just before its file changed stops at its first report."""
+    """``progress`` that raises :class:`RunStopped` once ``session``'s page, after the run started,
+    shows another input than ``image``: the pipelines report between stages and tiles, so a stopped
+    run ends there. Only a change after the start counts: a run can start before the page's change
+    to its own file is handled (the two events are not ordered), and a run taken off the queue
+    after its file changed is cancelled by Gradio anyway."""
+    started = _PAGE_FILES.get(session, (0, None))[0]
+
     def report(fraction: float, text: str) -> None:
-        if _PAGE_FILES.get(session, image) != image:
+        changes, shown = _PAGE_FILES.get(session, (0, None))
+        if changes != started and shown != image:
             raise RunStopped
         if progress is not None:
             progress(fraction, text)
@@ -84,7 +89,8 @@ def new_file(image, request: gr.Request) -> tuple:
     stops at its next progress report (Gradio's cancel drops its result and frees the queue, but
     the thread would compute to the end, beside the next run). One handler, so the results are
     never cleared before the run is told to stop."""
-    _PAGE_FILES[request.session_hash] = image
+    changes, _ = _PAGE_FILES.get(request.session_hash, (0, None))
+    _PAGE_FILES[request.session_hash] = (changes + 1, image)
     return cleared_results()
 
 

@@ -106,7 +106,9 @@ def test_a_failed_run_clears_every_output_and_says_why_once(tmp_path, example_cr
 def test_a_page_run_stops_at_its_next_progress_report_once_its_session_changes_input(example_crops, run,
                                                                                      monkeypatch):
     """The visitor's new file stops their run after the tile being computed (nothing drawn, no file
-    written, no output); another visitor's new file does not, nor the visitor's own file picked again."""
+    written, no output); another visitor's new file does not, nor the visitor's own file picked
+    again, nor the change to the run's own file handled after the run started (the page's events
+    are not ordered)."""
     monkeypatch.setattr(events, "_PAGE_FILES", {})
     steps = []
     picked = {}  # session → the file it picks while the networks are at work
@@ -123,8 +125,10 @@ def test_a_page_run_stops_at_its_next_progress_report_once_its_session_changes_i
     assert list(run(example_crops[0], *options, progress, on_page=True, session="visitor")) == []
     assert "tile" in steps[-1] and "Drawing" not in steps
     assert not (paths.TEMP_ROOT.exists() and any(paths.TEMP_ROOT.iterdir()))
-    for session, image in (("another visitor", example_crops[1]), ("visitor", example_crops[0])):
-        events.new_file(example_crops[0], SimpleNamespace(session_hash="visitor"))
+    for session, image, shown in (("another visitor", example_crops[1], example_crops[0]),
+                                  ("visitor", example_crops[0], example_crops[0]),
+                                  ("visitor", example_crops[0], example_crops[1])):
+        events.new_file(shown, SimpleNamespace(session_hash="visitor"))
         steps.clear()
         picked[session] = image
         (outputs,) = list(run(example_crops[0], *options, progress, on_page=True, session="visitor"))
