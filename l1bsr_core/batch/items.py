@@ -71,7 +71,6 @@ def _is_meant_as_product(path: Path) -> bool:
     return path.suffix.lower() == SAFE_SUFFIX or any((path / name).is_dir() for name in PRODUCT_FOLDERS)
 
 
-
 def _product_items(path: Path, out_dir: Path) -> list[Item]:
     """One item per detector of the L1B product at ``path``; one failed item when it cannot be read."""
     key, stem = str(path.resolve()), product_stem(path)

@@ -7,11 +7,10 @@ The overlap is found by phase correlation of the G bands of the two strips' faci
 each strip is correlated over the whole strip height, which gives the along-track offset (up to
 half the strip) and the overlap width (up to ``edge`` px: the correlation is circular, so a shift
 and the one an edge band away read alike, and the arrangement says which is meant,
-:func:`unwrapped_shift`). Both arrangements
-(d+1 right of d, or left of it) are tried and the more confident one kept (when the edge band is
-the whole strip both read the same columns: then the one whose shared columns agree better). The expected overlap
-must give an edge band the correlation can use and the strips can hold
-(:func:`expected_overlap_range`).
+:func:`unwrapped_shift`). Both arrangements (d+1 right of d, or left of it) are tried and the
+more confident one kept (when the edge band is the whole strip both read the same columns: then
+the one whose shared columns agree better). The expected overlap must give an edge band the
+correlation can use and the strips can hold (:func:`expected_overlap_range`).
 
 Pairs are then cut from the coarsely aligned strips: BGRN crops of the same ground from d
 (``NAME_0.tif``) and d+1 (``NAME_1.tif``), co-registered to the nearest pixel, in the format
@@ -27,6 +26,7 @@ import numpy as np
 from ..bands import NO_DATA, REFERENCE_BAND
 from ..classical_registration import MIN_CONFIDENCE, phase_correlation_shift
 from ..errors import ArgumentError, InputError
+from ..metrics import ncc
 from ..phase_correlation import MIN_WINDOW_PX as MIN_CORRELATION_PX
 from .coarse import CALIBRATED_WINDOW_PX
 
@@ -136,14 +136,14 @@ def _agreement(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
     ys, xs = slice(max(0, -dy), min(rows, rows - dy)), slice(max(0, -dx), min(cols, cols - dx))
     if xs.stop - xs.start < MIN_CORRELATION_PX or ys.stop <= ys.start:
         return -1.0
-    first = a[ys, xs].astype(np.float64)
-    second = b[ys.start + dy:ys.stop + dy, xs.start + dx:xs.stop + dx].astype(np.float64)
+    first, second = a[ys, xs], b[ys.start + dy:ys.stop + dy, xs.start + dx:xs.stop + dx]
     valid = (first != NO_DATA) & (second != NO_DATA)
     if valid.sum() < MIN_CORRELATION_PX**2:
         return -1.0
-    first, second = first[valid] - first[valid].mean(), second[valid] - second[valid].mean()
-    norm = np.sqrt((first**2).sum() * (second**2).sum())
-    return float((first * second).sum() / norm) if norm > 0 else -1.0
+    try:
+        return ncc(first[valid][None], second[valid][None])
+    except ValueError:  # a constant band: nothing to agree on
+        return -1.0
 
 
 def unwrapped_shift(dx: float, edge: int, side: str) -> float:
